@@ -1,0 +1,62 @@
+// Header maps as the ABI serializes them: u32 count, then (u32 key size, u32 value size) per pair,
+// then each key and value followed by a NUL byte. All sizes little-endian.
+
+export class HeaderPair {
+  constructor(public name: string, public value: string) {}
+}
+
+export function serializeHeaders(pairs: Array<HeaderPair>): ArrayBuffer {
+  const n = pairs.length;
+  const names = new Array<ArrayBuffer>(n);
+  const values = new Array<ArrayBuffer>(n);
+  let size = 4 + n * 8;
+  for (let i = 0; i < n; i++) {
+    names[i] = String.UTF8.encode(pairs[i].name);
+    values[i] = String.UTF8.encode(pairs[i].value);
+    size += names[i].byteLength + values[i].byteLength + 2;
+  }
+  const out = new ArrayBuffer(size);
+  const base = changetype<usize>(out);
+  store<u32>(base, n);
+  let sizes = base + 4;
+  let data = base + 4 + <usize>n * 8;
+  for (let i = 0; i < n; i++) {
+    const k = names[i];
+    const v = values[i];
+    store<u32>(sizes, k.byteLength);
+    store<u32>(sizes + 4, v.byteLength);
+    sizes += 8;
+    memory.copy(data, changetype<usize>(k), k.byteLength);
+    data += k.byteLength;
+    store<u8>(data++, 0);
+    memory.copy(data, changetype<usize>(v), v.byteLength);
+    data += v.byteLength;
+    store<u8>(data++, 0);
+  }
+  return out;
+}
+
+/** Parses a serialized map; a malformed one (sizes past the end) yields the pairs read so far. */
+export function deserializeHeaders(buf: ArrayBuffer): Array<HeaderPair> {
+  const pairs = new Array<HeaderPair>();
+  const len = <usize>buf.byteLength;
+  if (len < 4) return pairs;
+  const base = changetype<usize>(buf);
+  const n = <usize>load<u32>(base);
+  if (n > (len - 4) / 8) return pairs;
+  let sizes = base + 4;
+  let data = base + 4 + n * 8;
+  const end = base + len;
+  for (let i: usize = 0; i < n; i++) {
+    const ks = <usize>load<u32>(sizes);
+    const vs = <usize>load<u32>(sizes + 4);
+    sizes += 8;
+    if (ks > end - data || vs > end - data - ks || end - data - ks - vs < 2) break;
+    const name = String.UTF8.decodeUnsafe(data, ks);
+    data += ks + 1;
+    const value = String.UTF8.decodeUnsafe(data, vs);
+    data += vs + 1;
+    pairs.push(new HeaderPair(name, value));
+  }
+  return pairs;
+}
