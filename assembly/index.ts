@@ -3,9 +3,6 @@ export * from "./abi/exports";
 export * from "./abi/redis_exports";
 import "./abi/abort";
 import { setRootContextFactory } from "./abi/dispatcher";
-import { RootContext } from "./abi/context";
+import { newQuotaPlugin } from "./quota/plugin";
 
-function newRoot(id: u32): RootContext {
-  return new RootContext(id);
-}
-setRootContextFactory(newRoot);
+setRootContextFactory(newQuotaPlugin);

@@ -187,3 +187,11 @@ export function incrementMetric(id: u32, offset: i64): void {
 export function recordMetric(id: u32, value: u64): void {
   if (id != u32.MAX_VALUE) raw.proxy_record_metric(id, value);
 }
+
+/** The first `size` bytes of a buffer as a byte view; empty when there are none. */
+export function bufferBytes(type: BufferType, size: u32): Uint8Array {
+  if (size == 0) return new Uint8Array(0);
+  const b = getBufferBytes(type, 0, size);
+  if (b === null) return new Uint8Array(0);
+  return Uint8Array.wrap(b);
+}

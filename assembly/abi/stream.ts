@@ -1,0 +1,50 @@
+// What an HTTP stream's code needs from the host, in its own words: no map types, buffer types
+// or stream types above this file.
+import { BufferType, MapType, Status, StreamType } from "./types";
+import { addHeader, bufferBytes, continueStream, getHeader, getHeaders, getProperty, replaceHeader } from "./hostcalls";
+import { HeaderPair } from "./headers";
+
+export function requestHeader(name: string): string | null {
+  return getHeader(MapType.HttpRequestHeaders, name);
+}
+
+/**
+ * All request headers. Envoy's single-header lookup returns only the first of repeated values,
+ * so a check that must see every value (an identity header) reads the whole map.
+ */
+export function requestHeaders(): Array<HeaderPair> {
+  return getHeaders(MapType.HttpRequestHeaders);
+}
+
+export function responseHeader(name: string): string | null {
+  return getHeader(MapType.HttpResponseHeaders, name);
+}
+
+export function setResponseHeader(name: string, value: string): void {
+  replaceHeader(MapType.HttpResponseHeaders, name, value);
+}
+
+export function addRequestHeader(name: string, value: string): void {
+  addHeader(MapType.HttpRequestHeaders, name, value);
+}
+
+/** The request body the host holds for this callback (all of it when the plugin buffered). */
+export function requestBody(size: u32): Uint8Array {
+  return bufferBytes(BufferType.HttpRequestBody, size);
+}
+
+/** The response body chunk the host holds for this callback. */
+export function responseBody(size: u32): Uint8Array {
+  return bufferBytes(BufferType.HttpResponseBody, size);
+}
+
+export function resumeRequest(): bool {
+  return continueStream(StreamType.HttpRequest) == Status.Ok;
+}
+
+/** A property of the stream, e.g. ["ai_log"] (filter state written by another wasm plugin). */
+export function streamProperty(path: Array<string>): Uint8Array | null {
+  const b = getProperty(path);
+  if (b === null) return null;
+  return Uint8Array.wrap(b);
+}

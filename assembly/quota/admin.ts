@@ -1,0 +1,101 @@
+// The admin API: query, refresh and delta of a consumer's balance, answered exactly as Higress's
+// ai-quota answers them. Only the admin consumer gets here (checked by the request flow).
+import { RedisCallback, RedisClient, RedisReply } from "../redis/client";
+import { RespType } from "../redis/resp";
+import { parseInt64Strict } from "../util/int64";
+import { parseQuery } from "../util/urlencoded";
+import { quoteJsonString } from "../json/quote";
+import * as answers from "./answers";
+
+/** Answers a query once Redis has replied: a missing key is a balance of 0. */
+class QueryReply extends RedisCallback {
+  constructor(contextId: u32, public consumer: string) { super(contextId); }
+
+  onReply(reply: RedisReply): void {
+    if (reply.isError()) {
+      answers.answerRedisError(reply.error);
+      return;
+    }
+    const v = reply.value!;
+    let quota: i64 = 0;
+    if (v.type == RespType.Integer) {
+      quota = v.integer;
+    } else if (v.type == RespType.BulkString || v.type == RespType.SimpleString) {
+      const n = parseInt64Strict(v.text);
+      if (!n.ok) {
+        // Higress would print 0 here; a balance that is not a number is a problem to report.
+        answers.answerRedisError("quota value of " + this.consumer + " is not an integer");
+        return;
+      }
+      quota = n.value;
+    } else if (v.type != RespType.Null) {
+      answers.answerRedisError("unexpected reply type");
+      return;
+    }
+    answers.answerQuota("{\"consumer\":" + quoteJsonString(this.consumer) + ",\"quota\":" + quota.toString() + "}");
+  }
+}
+
+/** Answers a refresh or delta once Redis has replied. */
+class UpdateReply extends RedisCallback {
+  constructor(contextId: u32, public isRefresh: bool) { super(contextId); }
+
+  onReply(reply: RedisReply): void {
+    if (reply.isError()) answers.answerRedisError(reply.error);
+    else if (this.isRefresh) answers.answerRefreshed();
+    else answers.answerDelta();
+  }
+}
+
+/** GET …/quota?consumer=X */
+export function queryQuota(redis: RedisClient, keyPrefix: string, contextId: u32, rawQuery: string): bool {
+  const consumer = parseQuery(rawQuery).first("consumer");
+  if (consumer === null || consumer.length == 0) {
+    answers.denyQueryWithoutConsumer();
+    return false;
+  }
+  if (!redis.command(["GET", keyPrefix + consumer], new QueryReply(contextId, consumer))) {
+    answers.answerRedisError("cannot connect to redis cluster");
+    return false;
+  }
+  return true;
+}
+
+/** POST …/quota/refresh with `consumer=X&quota=N`: SET the balance. */
+export function refreshQuota(redis: RedisClient, keyPrefix: string, contextId: u32, form: string): bool {
+  const values = parseQuery(form);
+  const consumer = values.first("consumer");
+  const quotaText = values.first("quota");
+  const quota = parseInt64Strict(quotaText === null ? "" : quotaText);
+  if (consumer === null || consumer.length == 0 || !quota.ok) {
+    answers.denyBadRefresh();
+    return false;
+  }
+  if (!redis.command(["SET", keyPrefix + consumer, quota.value.toString()], new UpdateReply(contextId, true))) {
+    answers.answerRedisError("cannot connect to redis cluster");
+    return false;
+  }
+  return true;
+}
+
+/** POST …/quota/delta with `consumer=X&value=±N`: INCRBY or DECRBY by |N|. */
+export function deltaQuota(redis: RedisClient, keyPrefix: string, contextId: u32, form: string): bool {
+  const values = parseQuery(form);
+  const consumer = values.first("consumer");
+  const valueText = values.first("value");
+  const delta = parseInt64Strict(valueText === null ? "" : valueText);
+  if (consumer === null || consumer.length == 0 || !delta.ok) {
+    answers.denyBadDelta();
+    return false;
+  }
+  const v = delta.value;
+  // |i64.MIN| does not fit an i64: INCRBY by the negative value says the same thing.
+  const args = v >= 0 || v == i64.MIN_VALUE
+    ? ["INCRBY", keyPrefix + consumer, v.toString()]
+    : ["DECRBY", keyPrefix + consumer, (-v).toString()];
+  if (!redis.command(args, new UpdateReply(contextId, false))) {
+    answers.answerRedisError("cannot connect to redis cluster");
+    return false;
+  }
+  return true;
+}

@@ -1,0 +1,69 @@
+// Every answer the plugin gives itself, with the status, body and response-code details of
+// Higress's ai-quota. Keeping them in one table is what makes the drop-in promise checkable.
+import { HeaderPair } from "../abi/headers";
+import { sendLocalResponse } from "../abi/hostcalls";
+import { logDebug } from "../abi/log";
+
+const TEXT = "text/plain";
+const JSON_TYPE = "application/json";
+
+function send(status: u32, details: string, contentType: string, body: string): void {
+  const headers = new Array<HeaderPair>();
+  headers.push(new HeaderPair("content-type", contentType));
+  sendLocalResponse(status, details, String.UTF8.encode(body), headers);
+}
+
+export function denyNoKey(): void {
+  send(401, "ai-quota.no_key", TEXT, "Request denied by ai quota check. No Key Authentication information found.");
+}
+
+export function denyUnauthorizedConsumer(): void {
+  send(403, "ai-quota.unauthorized", TEXT, "Request denied by ai quota check. Unauthorized consumer.");
+}
+
+export function denyNoQuota(): void {
+  send(403, "ai-quota.noquota", TEXT, "Request denied by ai quota check, No quota left");
+}
+
+export function denyNotAdmin(): void {
+  send(403, "ai-quota.unauthorized", TEXT, "Request denied by ai quota check. Unauthorized admin consumer.");
+}
+
+export function denyQueryWithoutConsumer(): void {
+  send(403, "ai-quota.unauthorized", TEXT, "Request denied by ai quota check. consumer can't be empty.");
+}
+
+export function denyBadRefresh(): void {
+  send(403, "ai-quota.unauthorized", TEXT, "Request denied by ai quota check. consumer can't be empty and quota must be integer.");
+}
+
+export function denyBadDelta(): void {
+  send(403, "ai-quota.unauthorized", TEXT, "Request denied by ai quota check. consumer can't be empty and value must be integer.");
+}
+
+export function answerQuota(queryJson: string): void {
+  send(200, "ai-quota.queryquota", JSON_TYPE, queryJson);
+}
+
+export function answerRefreshed(): void {
+  send(200, "ai-quota.refreshquota", TEXT, "refresh quota successful");
+}
+
+export function answerDelta(): void {
+  send(200, "ai-quota.deltaquota", TEXT, "delta quota successful");
+}
+
+export function answerRedisError(reason: string): void {
+  send(503, "ai-quota.error", TEXT, "redis error:" + reason);
+}
+
+/** Not in Higress (it buffers any size): an admin body past our cap is refused instead. */
+export function denyBodyTooLarge(): void {
+  send(413, "ai-quota.body_too_large", TEXT, "Request denied by ai quota check. Request body too large.");
+}
+
+/** Not in Higress: a consumer header that cannot name a consumer (sent twice, control bytes, too long). */
+export function denyBadConsumer(problem: string): void {
+  logDebug("ai-quota: invalid x-mse-consumer: " + problem);
+  send(401, "ai-quota.bad_consumer", TEXT, "Request denied by ai quota check. Invalid consumer identity.");
+}

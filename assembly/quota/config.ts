@@ -1,0 +1,114 @@
+// The plugin configuration: Higress ai-quota's keys with its defaults, validated strictly.
+// Every error names the field and what is wrong with it, because that line is all an operator sees
+// when the plugin refuses to start.
+import { JsonType, JsonValue, parseJson } from "../json/parser";
+import { RedisEndpoint } from "../redis/client";
+import { parseInt64Strict } from "../util/int64";
+
+export class QuotaConfig {
+  adminConsumer: string = "";
+  adminPath: string = "/quota";
+  redisKeyPrefix: string = "chat_quota:";
+  redis: RedisEndpoint = new RedisEndpoint("", 6379, "", "", 1000, 0);
+}
+
+export class ConfigResult {
+  constructor(public config: QuotaConfig | null, public error: string, public warnings: Array<string>) {}
+}
+
+const TOP_LEVEL_KEYS: Array<string> = ["admin_consumer", "admin_path", "redis_key_prefix", "redis"];
+const REDIS_KEYS: Array<string> = ["service_name", "service_port", "username", "password", "timeout", "database"];
+
+/** Reads the fields of one JSON object, remembering the first error. */
+class FieldReader {
+  error: string = "";
+  constructor(public obj: JsonValue, public prefix: string) {}
+
+  private fail(key: string, what: string): void {
+    if (this.error.length == 0) this.error = this.prefix + key + " " + what;
+  }
+
+  /** A string field; "" when absent or null. */
+  str(key: string): string {
+    const v = this.obj.get(key);
+    if (v === null || v.type == JsonType.Null) return "";
+    if (v.type != JsonType.String) {
+      this.fail(key, "must be a string");
+      return "";
+    }
+    return v.stringValue;
+  }
+
+  /**
+   * An integer field in [min, max]; `absent` when missing or null. Higress reads numbers leniently,
+   * so an integer written as a string ("6379") is accepted too; anything else is an error.
+   */
+  int(key: string, min: i64, max: i64, absent: i64): i64 {
+    const v = this.obj.get(key);
+    if (v === null || v.type == JsonType.Null) return absent;
+    let ok = false;
+    let n: i64 = 0;
+    if (v.type == JsonType.Number && v.isInteger()) {
+      ok = true;
+      n = v.asI64();
+    } else if (v.type == JsonType.String) {
+      const p = parseInt64Strict(v.stringValue);
+      ok = p.ok;
+      n = p.value;
+    }
+    if (!ok) {
+      this.fail(key, "must be an integer");
+      return absent;
+    }
+    if (n < min || n > max) {
+      this.fail(key, "must be between " + min.toString() + " and " + max.toString() + ", got " + n.toString());
+      return absent;
+    }
+    return n;
+  }
+
+  unknownKeys(known: Array<string>, warnings: Array<string>): void {
+    const keys = this.obj.keys;
+    for (let i = 0; i < keys.length; i++) {
+      if (!known.includes(keys[i])) warnings.push("unknown config key " + this.prefix + keys[i] + " is ignored");
+    }
+  }
+}
+
+export function parseConfig(data: Uint8Array): ConfigResult {
+  const warnings = new Array<string>();
+  const parsed = parseJson(data);
+  const root = parsed.value;
+  if (root === null) return new ConfigResult(null, "config is not valid JSON: " + parsed.error, warnings);
+  if (root.type != JsonType.Object) return new ConfigResult(null, "config must be a JSON object", warnings);
+
+  const c = new QuotaConfig();
+  const top = new FieldReader(root, "");
+  c.adminConsumer = top.str("admin_consumer");
+  const adminPath = top.str("admin_path");
+  if (adminPath.length > 0) c.adminPath = adminPath;
+  const prefix = top.str("redis_key_prefix");
+  if (prefix.length > 0) c.redisKeyPrefix = prefix;
+  if (top.error.length > 0) return new ConfigResult(null, top.error, warnings);
+  if (c.adminConsumer.length == 0) return new ConfigResult(null, "admin_consumer is required", warnings);
+  top.unknownKeys(TOP_LEVEL_KEYS, warnings);
+
+  const redisValue = root.get("redis");
+  if (redisValue === null || redisValue.type == JsonType.Null) return new ConfigResult(null, "redis is required", warnings);
+  if (redisValue.type != JsonType.Object) return new ConfigResult(null, "redis must be an object", warnings);
+  const r = new FieldReader(redisValue, "redis.");
+  const serviceName = r.str("service_name");
+  // 0 means "not set" in Higress, so it takes the default like an absent key.
+  let port = <i32>r.int("service_port", 0, 65535, 0);
+  const username = r.str("username");
+  const password = r.str("password");
+  let timeout = <i32>r.int("timeout", 0, 3600000, 0);
+  const database = <i32>r.int("database", 0, 1 << 30, 0);
+  if (r.error.length > 0) return new ConfigResult(null, r.error, warnings);
+  if (serviceName.length == 0) return new ConfigResult(null, "redis.service_name is required", warnings);
+  r.unknownKeys(REDIS_KEYS, warnings);
+  if (port == 0) port = serviceName.endsWith(".static") ? 80 : 6379;
+  if (timeout == 0) timeout = 1000;
+  c.redis = new RedisEndpoint(serviceName, port, username, password, <u32>timeout, database);
+  return new ConfigResult(c, "", warnings);
+}

@@ -1,0 +1,119 @@
+// A Redis client over Higress's host calls: builds the cluster name the way Higress's wrapper
+// does, sends RESP commands, and runs each reply's continuation in the stream it belongs to.
+import { Status } from "../abi/types";
+import { setEffectiveContext } from "../abi/hostcalls";
+import { logError, logWarn } from "../abi/log";
+import { redisCall, redisInit, redisReply } from "../abi/redis_hostcalls";
+import { RespResult, RespType, RespValue, decodeReply, encodeCommand } from "./resp";
+
+/** Replies larger than this are refused: a quota plugin never needs more. */
+const MAX_REPLY_BYTES: u32 = 64 * 1024;
+
+/** What a command came back with: a value, or why there is none (transport failure or a Redis error reply). */
+export class RedisReply {
+  constructor(public value: RespValue | null, public error: string) {}
+  isError(): bool { return this.error.length > 0; }
+}
+
+/**
+ * The continuation of a command. `contextId` names the HTTP stream to resume (0: none);
+ * when that stream is gone by the time the reply comes, `onStreamGone` runs instead of `onReply`.
+ */
+export class RedisCallback {
+  constructor(public contextId: u32) {}
+  onReply(reply: RedisReply): void {}
+  onStreamGone(reply: RedisReply): void {}
+}
+
+class PendingCall {
+  constructor(public query: ArrayBuffer, public callback: RedisCallback, public retried: bool) {}
+}
+
+export class RedisEndpoint {
+  constructor(
+    public serviceName: string,
+    public port: i32,
+    public username: string,
+    public password: string,
+    public timeoutMs: u32,
+    public database: i32,
+  ) {}
+
+  /** Higress's wrapper: `outbound|<port>||<name>?[db=<n>&]buffer_flush_timeout=3&max_buffer_size_before_flush=1024`. */
+  clusterName(): string {
+    let name = "outbound|" + this.port.toString() + "||" + this.serviceName + "?";
+    if (this.database != 0) name += "db=" + this.database.toString() + "&";
+    return name + "buffer_flush_timeout=3&max_buffer_size_before_flush=1024";
+  }
+}
+
+export class RedisClient {
+  readonly cluster: string;
+  private ready: bool = false;
+  private pending: Map<u32, PendingCall> = new Map<u32, PendingCall>();
+
+  constructor(public endpoint: RedisEndpoint) {
+    this.cluster = endpoint.clusterName();
+  }
+
+  /** Initialises the host's client. A failure is not fatal: the next command tries again. */
+  init(): bool {
+    const e = this.endpoint;
+    const st = redisInit(this.cluster, e.username, e.password, e.timeoutMs);
+    this.ready = st == Status.Ok;
+    if (!this.ready) logWarn("ai-quota: redis init failed for " + this.cluster + " (status " + (<i32>st).toString() + "), will retry on use");
+    return this.ready;
+  }
+
+  /** Sends a command; false when it could not be sent (then the callback never runs). */
+  command(args: Array<string>, callback: RedisCallback): bool {
+    return this.send(encodeCommand(args), callback, false);
+  }
+
+  pendingCount(): i32 {
+    return this.pending.size;
+  }
+
+  private send(query: ArrayBuffer, callback: RedisCallback, retried: bool): bool {
+    if (!this.ready && !this.init()) return false;
+    const r = redisCall(this.cluster, query);
+    if (r.status != Status.Ok) {
+      logError("ai-quota: redis call to " + this.cluster + " could not be sent (status " + (<i32>r.status).toString() + ")");
+      return false;
+    }
+    this.pending.set(r.calloutId, new PendingCall(query, callback, retried));
+    return true;
+  }
+
+  /** Called by the root context for every `proxy_on_redis_call_response`. */
+  onResponse(calloutId: u32, status: u32, size: u32): void {
+    if (!this.pending.has(calloutId)) return;
+    const call = this.pending.get(calloutId);
+    this.pending.delete(calloutId);
+    const reply = readReply(status, size);
+    if (reply.isError() && !call.retried && reply.error.includes("NOAUTH")) {
+      // Redis restarted with a password, or the host's connection lost its AUTH: authenticate once more.
+      logWarn("ai-quota: redis answered NOAUTH, re-authenticating and retrying once");
+      this.ready = false;
+      if (this.send(call.query, call.callback, true)) return;
+    }
+    const cb = call.callback;
+    if (cb.contextId != 0 && setEffectiveContext(cb.contextId) != Status.Ok) {
+      cb.onStreamGone(reply);
+      return;
+    }
+    cb.onReply(reply);
+  }
+}
+
+function readReply(status: u32, size: u32): RedisReply {
+  if (status != 0) return new RedisReply(null, "cannot connect to redis cluster");
+  if (size > MAX_REPLY_BYTES) return new RedisReply(null, "redis reply too large");
+  const bytes = redisReply(size);
+  if (bytes === null) return new RedisReply(null, "cannot get redis response");
+  const parsed: RespResult = decodeReply(Uint8Array.wrap(bytes));
+  const value = parsed.value;
+  if (value === null) return new RedisReply(null, "cannot read redis response: " + parsed.error);
+  if (value.type == RespType.Error) return new RedisReply(value, value.text);
+  return new RedisReply(value, "");
+}

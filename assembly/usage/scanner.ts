@@ -1,0 +1,256 @@
+// Reads token usage from an LLM response body as it streams by, chunk by chunk, split anywhere.
+//
+// SSE bodies (text/event-stream): lines end with LF, CRLF or CR; a blank line ends an event;
+// `data:` lines (one leading space dropped) are the event's data, joined with "\n"; comments and
+// other fields are ignored. Each event's data is pushed straight through the JSON tokenizer while
+// it arrives — it is never buffered — and what it holds counts once the event ends with valid JSON
+// ("[DONE]", an empty or malformed event: skipped, never fatal). An event whose data passes
+// maxEventBytes (when > 0) is dropped.
+//
+// Plain JSON bodies: the whole body goes through one tokenizer; usage counts as each usage object
+// closes, so a body cut short still yields what came before the cut. Several concatenated values
+// (NDJSON) are read one after another; after invalid JSON the rest of the body is ignored.
+//
+// The constructor's `sse` is a hint: a body whose first non-blank byte cannot start the other
+// format is read as the format it is ('{' or '[' opens JSON; a byte no JSON value starts with opens SSE).
+//
+// State is bounded whatever the body: the tokenizer's bracket stack (MAX_DEPTH bytes), its token
+// text (MAX_TOKEN_BYTES), and a few fields. Work is proportional to the bytes fed.
+import { JsonTokenizer } from "../json/tokenizer";
+import { UsageExtractor } from "./extractor";
+import { TokenUsage } from "./token_usage";
+
+// Everything a response path needs, from one module.
+export { TokenUsage } from "./token_usage";
+export { usageFromAiLog } from "./ailog";
+
+/** Nesting accepted in one event or body. */
+const MAX_DEPTH: i32 = 1024;
+/** Keys, model names and numbers longer than this are not kept (their values are ignored). */
+const MAX_TOKEN_BYTES: i32 = 512;
+
+// Line states (SSE).
+const L_START: u8 = 0; // at the beginning of a line
+const L_FIELD: u8 = 1; // in a field name
+const L_DATA_FIRST: u8 = 2; // right after "data:" (one space may follow)
+const L_DATA: u8 = 3; // in a data value
+const L_IGNORE: u8 = 4; // in a comment or a field we do not read
+
+const NEWLINE: usize = memory.data<u8>([0x0a]);
+const DONE_MARKER = "[DONE]";
+
+@inline
+function isBlank(c: u32): bool {
+  return c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d;
+}
+
+/** Bytes a JSON text may start with (after whitespace). */
+@inline
+function startsJson(c: u32): bool {
+  return c == 0x7b || c == 0x5b || c == 0x22 || c == 0x2d || (c >= 0x30 && c <= 0x39) || c == 0x74 || c == 0x66 || c == 0x6e;
+}
+
+export class UsageScanner {
+  /** What has been read so far (updated in place). */
+  usage: TokenUsage;
+  /** SSE events ended (with data). */
+  events: i32 = 0;
+  /** SSE events whose data was not valid JSON ("[DONE]" excluded). */
+  malformedEvents: i32 = 0;
+  /** SSE events dropped for passing maxEventBytes. */
+  oversizedEvents: i32 = 0;
+  /** An SSE `data: [DONE]` event was seen (OpenAI's end of stream). */
+  sawDone: bool = false;
+  /** A plain JSON body turned out invalid (the rest of it was ignored). */
+  jsonFailed: bool = false;
+
+  private sse: bool;
+  private decided: bool = false;
+  private finished: bool = false;
+  private readonly maxEventBytes: i32;
+  private extractor: UsageExtractor;
+  private tok: JsonTokenizer;
+
+  // SSE line and event state
+  private line: u8 = L_START;
+  private fieldMatch: i32 = 0; // bytes of "data" matched so far, or -1
+  private skipLF: bool = false;
+  private inEvent: bool = false;
+  private eventBytes: i64 = 0;
+  private eventDropped: bool = false;
+  private prefix: u64 = 0; // the first 8 data bytes, to recognize "[DONE]"
+
+  constructor(sse: bool, maxEventBytes: i32 = 262144) {
+    this.sse = sse;
+    this.maxEventBytes = maxEventBytes;
+    const extractor = new UsageExtractor();
+    this.extractor = extractor;
+    this.usage = extractor.usage;
+    this.tok = new JsonTokenizer(extractor, MAX_DEPTH, MAX_TOKEN_BYTES);
+  }
+
+  /** Whether the body is being read as SSE (after sniffing its first byte). */
+  get isSse(): bool {
+    return this.sse;
+  }
+
+  feed(chunk: Uint8Array): void {
+    if (this.finished || chunk.length == 0) return;
+    let p = chunk.dataStart;
+    const end = p + <usize>chunk.length;
+    if (!this.decided) {
+      // Skip leading blanks and a UTF-8 byte-order mark, then look at the first real byte.
+      while (p < end) {
+        const c = <u32>load<u8>(p);
+        if (isBlank(c) || c == 0xef || c == 0xbb || c == 0xbf) { p++; continue; }
+        if (this.sse && (c == 0x7b || c == 0x5b)) this.sse = false;
+        else if (!this.sse && !startsJson(c)) this.sse = true;
+        this.decided = true;
+        this.extractor.commitOnClose = !this.sse;
+        this.tok.allowConcatenated = !this.sse;
+        break;
+      }
+      if (p >= end) return;
+    }
+    if (this.sse) this.feedSse(p, end);
+    else this.feedJson(p, end);
+  }
+
+  /** End of the body: completes a last line and a last event that had no blank line after it. */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (!this.decided) return;
+    if (!this.sse) {
+      if (!this.jsonFailed && this.tok.finish()) this.extractor.commit();
+      return;
+    }
+    this.line = L_START;
+    if (this.inEvent) this.dispatch();
+  }
+
+  // ---- plain JSON ----
+
+  private feedJson(p: usize, end: usize): void {
+    if (this.jsonFailed) return;
+    if (!this.tok.feedRaw(p, end)) {
+      this.jsonFailed = true;
+      this.extractor.discard();
+    }
+  }
+
+  // ---- SSE ----
+
+  private feedSse(p: usize, end: usize): void {
+    while (p < end) {
+      let c = <u32>load<u8>(p);
+      if (this.skipLF) {
+        this.skipLF = false;
+        if (c == 0x0a) { p++; continue; }
+      }
+      const st = this.line;
+      if (st == L_DATA || st == L_IGNORE) {
+        // Run to the end of the line in one step.
+        let q = p;
+        while (q < end) {
+          const b = load<u8>(q);
+          if (b == 0x0a || b == 0x0d) break;
+          q++;
+        }
+        if (st == L_DATA && q > p) this.data(p, q);
+        if (q >= end) return;
+        p = this.endOfLine(q);
+        continue;
+      }
+      if (st == L_START) {
+        if (c == 0x0a || c == 0x0d) { // a blank line ends the event
+          if (this.inEvent) this.dispatch();
+          p = this.endOfLine(p);
+          continue;
+        }
+        if (c == 0x3a) { this.line = L_IGNORE; p++; continue; } // ":" comment
+        this.line = L_FIELD;
+        this.fieldMatch = 0;
+        continue; // read c again as part of the field name
+      }
+      if (st == L_FIELD) {
+        if (c == 0x3a) {
+          p++;
+          if (this.fieldMatch == 4) { this.startDataLine(); this.line = L_DATA_FIRST; }
+          else this.line = L_IGNORE;
+          continue;
+        }
+        if (c == 0x0a || c == 0x0d) { // a field with no colon: "data" alone is an empty data line
+          if (this.fieldMatch == 4) this.startDataLine();
+          p = this.endOfLine(p);
+          continue;
+        }
+        const m = this.fieldMatch;
+        this.fieldMatch = m >= 0 && m < 4 && c == <u32>"data".charCodeAt(m) ? m + 1 : -1;
+        p++;
+        continue;
+      }
+      // L_DATA_FIRST
+      if (c == 0x20) p++;
+      this.line = L_DATA;
+    }
+  }
+
+  /** Consumes the line end at p (CR, LF, or the CR of a CRLF); returns the next position. */
+  private endOfLine(p: usize): usize {
+    if (load<u8>(p) == 0x0d) this.skipLF = true;
+    this.line = L_START;
+    return p + 1;
+  }
+
+  private startDataLine(): void {
+    if (!this.inEvent) {
+      this.inEvent = true;
+      this.eventBytes = 0;
+      this.eventDropped = false;
+      this.prefix = 0;
+      this.tok.reset();
+      this.extractor.beginDocument();
+    } else {
+      this.data(NEWLINE, NEWLINE + 1);
+    }
+  }
+
+  private data(p: usize, q: usize): void {
+    const n = <i64>(q - p);
+    const before = this.eventBytes;
+    this.eventBytes = before + n;
+    if (this.eventDropped) return;
+    if (this.maxEventBytes > 0 && this.eventBytes > <i64>this.maxEventBytes) {
+      this.eventDropped = true;
+      this.oversizedEvents++;
+      this.extractor.discard();
+      return;
+    }
+    for (let i = before; i < 8 && p + <usize>(i - before) < q; i++) {
+      this.prefix |= <u64>load<u8>(p + <usize>(i - before)) << (<u64>i * 8);
+    }
+    this.tok.feedRaw(p, q);
+  }
+
+  private dispatch(): void {
+    this.inEvent = false;
+    if (this.eventBytes == 0) return; // "data:" with nothing: no event, as the SSE spec says
+    this.events++;
+    if (this.eventDropped) return;
+    if (this.tok.finish()) {
+      this.extractor.commit();
+      return;
+    }
+    this.extractor.discard();
+    if (this.eventBytes == DONE_MARKER.length && this.isDoneMarker()) this.sawDone = true;
+    else this.malformedEvents++;
+  }
+
+  private isDoneMarker(): bool {
+    for (let i = 0; i < DONE_MARKER.length; i++) {
+      if (<u32>((this.prefix >> (<u64>i * 8)) & 0xff) != <u32>DONE_MARKER.charCodeAt(i)) return false;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,18 @@
+// The tokens one response used, as the quota charges them.
+import { addSaturating } from "../util/int64";
+
+export class TokenUsage {
+  /** Prompt-side tokens, cache writes and reads included (Anthropic reports those apart). */
+  input: i64 = 0;
+  /** Generated tokens, reasoning ("thoughts") included. */
+  output: i64 = 0;
+  /** Whether any token count was read at all. */
+  found: bool = false;
+  /** The model the upstream says answered ("" when not seen). */
+  model: string = "";
+
+  /** input + output, saturating at i64.MAX_VALUE. */
+  total(): i64 {
+    return addSaturating(this.input, this.output);
+  }
+}

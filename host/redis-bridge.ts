@@ -1,0 +1,142 @@
+// Higress's Redis host calls over real TCP. proxy_redis_init names a cluster the way Higress's
+// wrapper builds it (`outbound|6379||redis.static?db=1&buffer_flush_timeout=3&...`): the part
+// before `?` is the cluster, the rest are options, of which `db` selects the database. The
+// cluster is mapped to an address by the test's resolver. proxy_redis_call answers at once with a
+// callout id; the reply (or a failure: status 1, no bytes) is delivered later, asynchronously.
+import { Status } from "./abi-types";
+import { RedisConnection, RedisEndpoint } from "./redis-connection";
+import { decodeCommand } from "./resp";
+
+export interface RedisResolver {
+  /** The address of a cluster (name without options), or nothing when the cluster is unknown. */
+  resolve(cluster: string): { host: string; port: number } | null | undefined;
+}
+
+export interface RedisClusterSettings extends RedisEndpoint {
+  cluster: string;
+  timeoutMs: number;
+  options: Record<string, string>;
+}
+
+export interface RedisCallRecord {
+  calloutId: number;
+  cluster: string;
+  /** The context that was current (or effective) when the plugin made the call. */
+  contextId: number;
+  query: Buffer;
+  /** The command's arguments as strings. */
+  command: string[];
+  /** 0 = reply received, 1 = failure; absent while in flight. */
+  status?: number;
+  reply?: Buffer;
+  failure?: string;
+}
+
+/** Redis's timeout when the plugin passes 0: Higress's own default. */
+const DEFAULT_TIMEOUT_MS = 1000;
+
+export function parseClusterName(full: string): { cluster: string; options: Record<string, string> } {
+  const q = full.indexOf("?");
+  if (q < 0) return { cluster: full, options: {} };
+  const options: Record<string, string> = {};
+  for (const part of full.slice(q + 1).split("&")) {
+    if (part === "") continue;
+    const eq = part.indexOf("=");
+    options[eq < 0 ? part : part.slice(0, eq)] = eq < 0 ? "" : part.slice(eq + 1);
+  }
+  return { cluster: full.slice(0, q), options };
+}
+
+function sameEndpoint(a: RedisClusterSettings, b: RedisClusterSettings): boolean {
+  return a.host === b.host && a.port === b.port && a.username === b.username && a.password === b.password && a.db === b.db;
+}
+
+export class RedisBridge {
+  readonly calls: RedisCallRecord[] = [];
+  /** Connection events worth seeing in a failing test (refused AUTH, dropped connections). */
+  readonly notes: string[] = [];
+  readonly clusters = new Map<string, RedisClusterSettings>();
+  private readonly connections = new Map<string, RedisConnection>();
+  private closed = false;
+
+  constructor(
+    private readonly resolver: RedisResolver | undefined,
+    private readonly deliver: (record: RedisCallRecord) => void,
+  ) {}
+
+  private settingsFor(cluster: string, options: Record<string, string>, username: string, password: string, timeoutMs: number): RedisClusterSettings | null {
+    const address = this.resolver?.resolve(cluster);
+    if (!address) return null;
+    const db = options.db === undefined ? 0 : Number(options.db);
+    if (!Number.isInteger(db) || db < 0) return null;
+    return { cluster, host: address.host, port: address.port, username, password, db, options, timeoutMs: timeoutMs > 0 ? timeoutMs : DEFAULT_TIMEOUT_MS };
+  }
+
+  init(fullName: string, username: string, password: string, timeoutMs: number): Status {
+    const { cluster, options } = parseClusterName(fullName);
+    const settings = this.settingsFor(cluster, options, username, password, timeoutMs);
+    if (settings === null) return Status.BadArgument;
+    const previous = this.clusters.get(cluster);
+    // Like Higress, re-initialising with the same settings keeps the live connection.
+    if (previous !== undefined && !sameEndpoint(previous, settings)) this.dropConnection(cluster);
+    this.clusters.set(cluster, settings);
+    return Status.Ok;
+  }
+
+  call(fullName: string, query: Buffer, calloutId: number, contextId: number): Status {
+    const { cluster } = parseClusterName(fullName);
+    let settings = this.clusters.get(cluster);
+    if (settings === undefined) {
+      // Never initialised: a known cluster still works, with no auth and database 0.
+      const fresh = this.settingsFor(cluster, {}, "", "", 0);
+      if (fresh === null) return Status.BadArgument;
+      settings = fresh;
+      this.clusters.set(cluster, settings);
+    }
+    // Exactly one command per call: Higress matches one reply per call, so a second command in
+    // the same query would hand every later caller someone else's reply.
+    const command = decodeCommand(query);
+    if (command === null) return Status.BadArgument;
+    const record: RedisCallRecord = { calloutId, cluster, contextId, query: Buffer.from(query), command };
+    this.calls.push(record);
+    this.connection(settings).send(query, settings.timeoutMs, (outcome) => {
+      if (this.closed) return;
+      record.status = outcome.ok ? 0 : 1;
+      record.reply = outcome.ok ? outcome.reply : Buffer.alloc(0);
+      if (!outcome.ok) record.failure = outcome.reason;
+      // Always on a later turn: a failure can be settled from inside a host call (a re-init that
+      // drops the connection), and the plugin must never be re-entered from its own host call.
+      setImmediate(() => {
+        if (!this.closed) this.deliver(record);
+      });
+    });
+    return Status.Ok;
+  }
+
+  private connection(settings: RedisClusterSettings): RedisConnection {
+    const existing = this.connections.get(settings.cluster);
+    if (existing?.alive) return existing;
+    const conn = new RedisConnection(
+      settings,
+      (reason) => {
+        this.notes.push(`${settings.cluster}: ${reason}`);
+        if (this.connections.get(settings.cluster) === conn) this.connections.delete(settings.cluster);
+      },
+      (note) => this.notes.push(`${settings.cluster}: ${note}`),
+    );
+    this.connections.set(settings.cluster, conn);
+    return conn;
+  }
+
+  private dropConnection(cluster: string): void {
+    const conn = this.connections.get(cluster);
+    this.connections.delete(cluster);
+    conn?.close();
+  }
+
+  /** Closes every connection; replies still owed are dropped, not delivered. */
+  close(): void {
+    this.closed = true;
+    for (const cluster of [...this.connections.keys()]) this.dropConnection(cluster);
+  }
+}

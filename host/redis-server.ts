@@ -1,0 +1,112 @@
+// A throwaway redis-server for a test file: a free loopback port, no persistence, optional
+// password. Readiness is the server's own "Ready to accept connections" line, not a sleep, and
+// every wait is bounded.
+import { ChildProcess, spawn } from "node:child_process";
+import * as net from "node:net";
+import * as os from "node:os";
+
+export interface RedisServerOptions {
+  password?: string;
+  /** Default: a free port chosen by the OS. */
+  port?: number;
+  binary?: string;
+  readyTimeoutMs?: number;
+}
+
+export interface RedisServer {
+  readonly host: string;
+  readonly port: number;
+  readonly password: string | undefined;
+  /** Stops the server and waits for the process to exit. */
+  stop(): Promise<void>;
+  /** Stops it and starts a fresh one (empty data) on the same port. */
+  restart(): Promise<void>;
+}
+
+const HOST = "127.0.0.1";
+export const REDIS_MISSING = "redis-server is not installed: apt-get install redis-server";
+
+/** A port nothing listens on right now (there is a small window before someone else takes it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function launch(binary: string, port: number, password: string | undefined, timeoutMs: number): Promise<ChildProcess> {
+  const args = ["--port", String(port), "--bind", HOST, "--save", "", "--appendonly", "no", "--dir", os.tmpdir(), "--daemonize", "no"];
+  if (password !== undefined) args.push("--requirepass", password);
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`redis-server on port ${port} not ready after ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
+    const settle = (err?: Error) => {
+      clearTimeout(timer);
+      child.removeAllListeners("exit");
+      // Keep draining the pipes: a full pipe would block the server.
+      for (const pipe of [child.stdout, child.stderr]) {
+        pipe?.removeAllListeners("data");
+        pipe?.resume();
+      }
+      if (err) reject(err);
+      else resolve(child);
+    };
+    child.once("error", (err: NodeJS.ErrnoException) => settle(err.code === "ENOENT" ? new Error(REDIS_MISSING) : err));
+    child.once("exit", (code) => settle(new Error(`redis-server exited (code ${code}) before it was ready:\n${output}`)));
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("Ready to accept connections")) settle();
+    });
+    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  });
+}
+
+function waitForExit(child: ChildProcess, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const binary = options.binary ?? "redis-server";
+  const timeoutMs = options.readyTimeoutMs ?? 10_000;
+  const password = options.password;
+  let port = options.port ?? 0;
+  let child: ChildProcess | null = null;
+  // A chosen port can be taken between the probe and the launch: try a few.
+  for (let attempt = 0; child === null; attempt++) {
+    const candidate = port !== 0 ? port : await freePort();
+    try {
+      child = await launch(binary, candidate, password, timeoutMs);
+      port = candidate;
+    } catch (err) {
+      if (options.port !== undefined || attempt >= 2 || (err as Error).message === REDIS_MISSING) throw err;
+    }
+  }
+  let current: ChildProcess = child;
+  return {
+    host: HOST,
+    port,
+    password,
+    stop: () => waitForExit(current, 5_000),
+    restart: async () => {
+      await waitForExit(current, 5_000);
+      current = await launch(binary, port, password, timeoutMs);
+    },
+  };
+}

@@ -1,0 +1,504 @@
+// A proxy-wasm VM in Node, behaving as Envoy (and, with its Redis calls, Higress) does for one
+// plugin: one root context (id 1), streams with ids from 2, callbacks run one at a time, actions
+// the plugin asks for inside a callback (continue, local response, close) run right after it
+// returns, and a trap fails the VM and every stream on it, for good.
+import { readFile } from "node:fs/promises";
+import { AbiHost, HostFunction, buildImports } from "./abi-imports";
+import { BufferType, LogLevel, MapType, Status, StreamType } from "./abi-types";
+import { Clock, systemClock } from "./clock";
+import { HeaderMap, HeaderPairs } from "./header-map";
+import { HttpBridge, HttpCallRecord, HttpCallResult, HttpOptions } from "./http-bridge";
+import { GuestMemory } from "./memory";
+import { Metrics, MetricsSnapshot } from "./metrics";
+import { checkAbiVersion, checkCallbacks, linkImports } from "./module-link";
+import { resolveProperty, splitPropertyPath, PluginFacts } from "./properties";
+import { RedisBridge, RedisCallRecord, RedisClusterSettings, RedisResolver } from "./redis-bridge";
+import { SharedData } from "./shared-data";
+import { Signal } from "./signal";
+import { LocalResponse, Stream, StreamHost, StreamOptions } from "./stream";
+import { Wasm, WasmMemory } from "./wasm-api";
+import { ModuleShape, inspectWasm } from "./wasm-binary";
+
+export interface PluginVmOptions {
+  wasmPath?: string;
+  wasmBytes?: Uint8Array;
+  /** Maps Redis cluster names to addresses; without it every proxy_redis_init fails. */
+  redis?: RedisResolver;
+  /** Maps HTTP cluster names to base URLs; without it every proxy_http_call fails. */
+  http?: HttpOptions;
+  clock?: Clock;
+  /** Receives log lines at or above the log level (all lines are kept in `vm.logs` anyway). */
+  logSink?: (entry: LogEntry) => void;
+  /** What proxy_get_log_level reports; default Debug (1). */
+  logLevel?: LogLevel;
+  /** Offer Higress's proxy_redis_* host calls; false models plain Envoy. Default true. */
+  withRedisImports?: boolean;
+  pluginName?: string;
+  rootId?: string;
+  vmId?: string;
+  /** Envoy's fail_open: after a VM failure streams pass untouched instead of getting 503. */
+  failOpen?: boolean;
+  /** Call proxy_on_tick on a real timer too; by default ticks happen only through `vm.tick()`. */
+  tickTimer?: boolean;
+  /** Options every new stream starts from. */
+  streamDefaults?: StreamOptions;
+  /** Sees every host call the plugin makes, with its raw arguments and status (for debugging). */
+  onHostCall?: (name: string, args: Array<number | bigint>, result: number) => void;
+}
+
+export interface LogEntry {
+  level: LogLevel;
+  message: string;
+  contextId: number;
+}
+
+type ExportFn = (...args: number[]) => unknown;
+
+/** Answers for callbacks a module does not export (proxy-wasm-cpp-host's defaults). */
+const MISSING_EXPORT_RESULT: Record<string, number> = { proxy_on_vm_start: 1, proxy_on_configure: 1, proxy_on_done: 1 };
+
+const EMPTY = Buffer.alloc(0);
+
+function toBuffer(b: Buffer | string): Buffer {
+  return typeof b === "string" ? Buffer.from(b, "utf8") : b;
+}
+
+export class PluginVm implements AbiHost, StreamHost {
+  readonly rootContextId = 1;
+  readonly logs: LogEntry[] = [];
+  readonly signal = new Signal();
+  readonly metricsRegistry = new Metrics();
+  readonly sharedData = new SharedData();
+  readonly memory = new GuestMemory();
+  readonly clock: Clock;
+  readonly failOpen: boolean;
+  readonly maxBufferType: number;
+  /** The module's imports and exports, with signatures. */
+  readonly shape: ModuleShape;
+  /** The trap (or host error) that failed the VM, or null. */
+  trapped: Error | null = null;
+  /** The period the plugin asked for with proxy_set_tick_period_milliseconds (0 = none). */
+  tickPeriodMs = 0;
+  logLevelValue: LogLevel;
+  /** The host functions, callable directly from a test (inside `withContext`). */
+  readonly hostFunctions: Record<string, HostFunction>;
+
+  private exports: Record<string, ExportFn> = {};
+  private readonly streams = new Map<number, Stream>();
+  private readonly redis: RedisBridge;
+  private readonly http: HttpBridge;
+  private readonly plugin: PluginFacts;
+  private nextContextId = 2;
+  private nextCalloutId = 1;
+  private currentContextId = 0;
+  private effectiveContextId = 0;
+  private readonly deferred: Array<() => void> = [];
+  private driving = false;
+  private readonly inflightByContext = new Map<number, number>();
+  private redisReply: Buffer | null = null;
+  /** The HTTP callout being answered: its result, null for a failed call, undefined outside. */
+  private httpAnswer: HttpCallResult | null | undefined = undefined;
+  private vmConfig: Buffer = EMPTY;
+  private pluginConfig: Buffer = EMPTY;
+  private configuring = false;
+  private started = false;
+  private closed = false;
+  private rootPendingDone = false;
+  private tickTimer: NodeJS.Timeout | null = null;
+
+  private constructor(private readonly options: PluginVmOptions, shape: ModuleShape) {
+    this.shape = shape;
+    this.clock = options.clock ?? systemClock;
+    this.failOpen = options.failOpen ?? false;
+    this.logLevelValue = options.logLevel ?? LogLevel.Debug;
+    const withRedis = options.withRedisImports ?? true;
+    this.maxBufferType = withRedis ? BufferType.RedisCallResponse : BufferType.CallData;
+    this.plugin = { name: options.pluginName ?? "ai-quota", rootId: options.rootId ?? "", vmId: options.vmId ?? "" };
+    this.redis = new RedisBridge(options.redis, (record) => this.answerRedis(record));
+    this.http = new HttpBridge(options.http, (record) => this.answerHttp(record));
+    this.hostFunctions = buildImports(this, { redis: withRedis });
+  }
+
+  /** Compiles and links the module; fails like Envoy on a missing import or a bad signature. */
+  static async load(options: PluginVmOptions): Promise<PluginVm> {
+    const bytes = options.wasmBytes ?? (options.wasmPath !== undefined ? await readFile(options.wasmPath) : undefined);
+    if (bytes === undefined) throw new Error("PluginVm.load needs wasmPath or wasmBytes");
+    const shape = inspectWasm(bytes);
+    checkAbiVersion(shape);
+    checkCallbacks(shape);
+    const vm = new PluginVm(options, shape);
+    const env = linkImports(shape, vm.hostFunctions, options.onHostCall);
+    const { instance } = await Wasm.instantiate(bytes, { env });
+    vm.exports = instance.exports as unknown as Record<string, ExportFn>;
+    const memory = instance.exports.memory as WasmMemory;
+    vm.memory.attach(memory, (size) => vm.allocate(size));
+    return vm;
+  }
+
+  get failed(): boolean {
+    return this.trapped !== null;
+  }
+
+  /**
+   * _initialize, then proxy_on_context_create(root, 0), proxy_on_vm_start and proxy_on_configure
+   * (the configurations readable as buffers 6 and 7). Resolves to what proxy_on_configure said.
+   */
+  async start(vmConfig: Buffer | string = "", pluginConfig: Buffer | string = ""): Promise<boolean> {
+    if (this.started) throw new Error("the VM is already started");
+    this.started = true;
+    this.vmConfig = toBuffer(vmConfig);
+    this.pluginConfig = toBuffer(pluginConfig);
+    const root = this.rootContextId;
+    return this.drive(() => {
+      const init = "_initialize" in this.exports ? "_initialize" : "_start";
+      if (init in this.exports && this.invoke(root, init) === null) return false;
+      if (this.invoke(root, "proxy_on_context_create", root, 0) === null) return false;
+      const vmOk = this.invoke(root, "proxy_on_vm_start", root, this.vmConfig.length);
+      if (!vmOk) return false;
+      this.configuring = true;
+      try {
+        return !!this.invoke(root, "proxy_on_configure", root, this.pluginConfig.length);
+      } finally {
+        this.configuring = false;
+      }
+    });
+  }
+
+  /** A new HTTP stream; proxy_on_context_create(id, root) runs now. */
+  newStream(options: StreamOptions = {}): Stream {
+    if (!this.started) throw new Error("start the VM before opening streams");
+    const id = this.nextContextId++;
+    const stream = new Stream(this, id, { ...this.options.streamDefaults, ...options });
+    this.streams.set(id, stream);
+    this.drive(() => {
+      if (!this.failed && this.invoke(id, "proxy_on_context_create", id, this.rootContextId) !== null) stream.contextCreated = true;
+    });
+    return stream;
+  }
+
+  /** proxy_on_tick on the root context, as the timer would. */
+  tick(): void {
+    this.drive(() => this.invoke(this.rootContextId, "proxy_on_tick", this.rootContextId));
+  }
+
+  /**
+   * Envoy's plugin shutdown: proxy_on_done on the root; when it answers true, proxy_on_delete.
+   * When it answers false the root waits for proxy_done. Returns whether the root was deleted.
+   */
+  stopPlugin(): boolean {
+    return this.drive(() => {
+      const done = this.invoke(this.rootContextId, "proxy_on_done", this.rootContextId);
+      if (done === 0) {
+        this.rootPendingDone = true;
+        return false;
+      }
+      this.invoke(this.rootContextId, "proxy_on_delete", this.rootContextId);
+      return true;
+    });
+  }
+
+  metrics(): MetricsSnapshot {
+    return this.metricsRegistry.snapshot();
+  }
+
+  memoryBytes(): number {
+    return this.memory.byteLength;
+  }
+
+  get redisCalls(): readonly RedisCallRecord[] {
+    return this.redis.calls;
+  }
+
+  /** Every Redis command the plugin sent, as its arguments. */
+  redisCommands(): string[][] {
+    return this.redis.calls.map((c) => c.command);
+  }
+
+  /** Connection events (refused AUTH, dropped connections). */
+  get redisNotes(): readonly string[] {
+    return this.redis.notes;
+  }
+
+  redisCluster(name: string): RedisClusterSettings | undefined {
+    return this.redis.clusters.get(name);
+  }
+
+  get httpCalls(): readonly HttpCallRecord[] {
+    return this.http.calls;
+  }
+
+  logText(minLevel: LogLevel = LogLevel.Trace): string {
+    return this.logs.filter((l) => l.level >= minLevel).map((l) => `[${LogLevel[l.level]}] ${l.message}`).join("\n");
+  }
+
+  /** Resolves when no callout of any context is in flight. */
+  idle(timeoutMs = 10_000): Promise<void> {
+    return this.signal.waitUntil(() => this.totalInflight() === 0, timeoutMs, () => `the VM to go idle (${this.totalInflight()} callouts in flight)`);
+  }
+
+  /** Runs `fn` as if inside a callback of `contextId` (e.g. to call a host function directly). */
+  withContext<T>(contextId: number, fn: () => T): T {
+    return this.drive(() => {
+      const prev = [this.currentContextId, this.effectiveContextId];
+      this.currentContextId = contextId;
+      this.effectiveContextId = 0;
+      try {
+        return fn();
+      } finally {
+        [this.currentContextId, this.effectiveContextId] = prev;
+      }
+    });
+  }
+
+  /** Closes Redis connections, HTTP requests and timers; the VM answers nothing afterwards. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    this.redis.close();
+    this.http.close();
+  }
+
+  // ---- StreamHost ----
+
+  /** Calls an export for a context; null when it trapped (the VM is then failed) or the VM is failed. */
+  invoke(contextId: number, name: string, ...args: number[]): number | null {
+    if (this.failed) return null;
+    const fn = this.exports[name];
+    if (fn === undefined) return MISSING_EXPORT_RESULT[name] ?? 0;
+    const prev = [this.currentContextId, this.effectiveContextId];
+    this.currentContextId = contextId;
+    this.effectiveContextId = 0;
+    try {
+      const result = fn(...args);
+      return typeof result === "number" ? result >>> 0 : 0;
+    } catch (err) {
+      this.fail(err, name, contextId);
+      return null;
+    } finally {
+      [this.currentContextId, this.effectiveContextId] = prev;
+    }
+  }
+
+  defer(action: () => void): void {
+    this.deferred.push(action);
+  }
+
+  /** Runs `fn`, then the actions it deferred (outermost call only), then wakes waiters. */
+  drive<T>(fn: () => T): T {
+    if (this.driving) return fn();
+    this.driving = true;
+    try {
+      const result = fn();
+      for (let action = this.deferred.shift(); action !== undefined; action = this.deferred.shift()) action();
+      return result;
+    } finally {
+      this.driving = false;
+      this.signal.notify();
+    }
+  }
+
+  inflight(contextId: number): number {
+    return this.inflightByContext.get(contextId) ?? 0;
+  }
+
+  release(stream: Stream): void {
+    this.streams.delete(stream.id);
+  }
+
+  // ---- AbiHost ----
+
+  logLevel(): number {
+    return this.logLevelValue;
+  }
+
+  log(level: LogLevel, message: string): void {
+    const entry = { level, message, contextId: this.activeContextId() };
+    this.logs.push(entry);
+    if (level >= this.logLevelValue) this.options.logSink?.(entry);
+  }
+
+  nowNanos(): bigint {
+    return this.clock.nowNanos();
+  }
+
+  setTickPeriod(ms: number): void {
+    this.tickPeriodMs = ms;
+    if (!this.options.tickTimer) return;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = ms > 0 ? setInterval(() => this.tick(), ms) : null;
+    this.tickTimer?.unref();
+  }
+
+  setEffectiveContext(id: number): Status {
+    if (id !== this.rootContextId && !this.streams.has(id)) return Status.BadArgument;
+    this.effectiveContextId = id;
+    return Status.Ok;
+  }
+
+  done(): Status {
+    if (!this.rootPendingDone) return Status.NotFound;
+    this.rootPendingDone = false;
+    this.defer(() => this.invoke(this.rootContextId, "proxy_on_delete", this.rootContextId));
+    return Status.Ok;
+  }
+
+  headerMap(type: MapType, write: boolean): HeaderMap | Status {
+    if (type === MapType.HttpCallResponseHeaders || type === MapType.HttpCallResponseTrailers) {
+      if (write || !this.httpAnswer) return Status.BadArgument;
+      return new HeaderMap(type === MapType.HttpCallResponseHeaders ? this.httpAnswer.headers : this.httpAnswer.trailers);
+    }
+    const stream = this.activeStream();
+    return stream === null ? Status.BadArgument : stream.headerMap(type, write);
+  }
+
+  readBuffer(type: number): Buffer | Status {
+    switch (type) {
+      case BufferType.HttpRequestBody:
+      case BufferType.HttpResponseBody:
+        return this.activeStream()?.readBody(type) ?? EMPTY;
+      case BufferType.VmConfiguration:
+        return this.vmConfig;
+      case BufferType.PluginConfiguration:
+        return this.configuring ? this.pluginConfig : Status.NotFound;
+      case BufferType.HttpCallResponseBody:
+        return this.httpAnswer ? this.httpAnswer.body : Status.NotFound;
+      case BufferType.RedisCallResponse:
+        return this.redisReply ?? Status.NotFound;
+      default:
+        return Status.NotFound;
+    }
+  }
+
+  writeBuffer(type: number, start: number, length: number, data: Buffer): Status {
+    if (type !== BufferType.HttpRequestBody && type !== BufferType.HttpResponseBody) return Status.BadArgument;
+    const stream = this.activeStream();
+    return stream === null ? Status.NotFound : stream.writeBody(type, start, length, data);
+  }
+
+  getProperty(path: Buffer): Buffer | null {
+    return resolveProperty(splitPropertyPath(path), this.plugin, this.activeStream()?.facts ?? null);
+  }
+
+  setProperty(path: Buffer, value: Buffer): Status {
+    return this.activeStream()?.setProperty(path, value) ?? Status.NotFound;
+  }
+
+  sendLocalResponse(response: LocalResponse): Status {
+    return this.activeStream()?.sendLocalResponse(response) ?? Status.Ok;
+  }
+
+  continueStream(type: StreamType): Status {
+    const stream = this.activeStream();
+    if (stream !== null) return stream.continueStream(type);
+    return type === StreamType.Upstream ? Status.Unimplemented : Status.Ok;
+  }
+
+  closeStream(type: StreamType): Status {
+    return this.activeStream()?.closeStream(type) ?? Status.Ok;
+  }
+
+  httpCall(cluster: string, headers: HeaderPairs, body: Buffer, trailers: HeaderPairs, timeoutMs: number): { status: Status; calloutId: number } {
+    const id = this.nextCalloutId++;
+    const owner = this.activeContextId();
+    const status = this.http.call(cluster, headers, body, trailers, timeoutMs, id, owner);
+    if (status !== Status.Ok) return { status, calloutId: 0 };
+    this.calloutStarted(owner);
+    return { status, calloutId: id };
+  }
+
+  redisInit(cluster: string, username: string, password: string, timeoutMs: number): Status {
+    return this.redis.init(cluster, username, password, timeoutMs);
+  }
+
+  redisCall(cluster: string, query: Buffer): { status: Status; calloutId: number } {
+    const id = this.nextCalloutId++;
+    const owner = this.activeContextId();
+    const status = this.redis.call(cluster, query, id, owner);
+    if (status !== Status.Ok) return { status, calloutId: 0 };
+    this.calloutStarted(owner);
+    return { status, calloutId: id };
+  }
+
+  // ---- internals ----
+
+  private allocate(size: number): number {
+    const fn = this.exports.proxy_on_memory_allocate ?? this.exports.malloc;
+    if (fn === undefined) return 0;
+    const ptr = fn(size);
+    return typeof ptr === "number" ? ptr >>> 0 : 0;
+  }
+
+  /** The context host calls act on: the effective one if the plugin set a live one, else the current one. */
+  private activeContextId(): number {
+    const eff = this.effectiveContextId;
+    if (eff !== 0 && (eff === this.rootContextId || this.streams.has(eff))) return eff;
+    return this.currentContextId === 0 ? this.rootContextId : this.currentContextId;
+  }
+
+  private activeStream(): Stream | null {
+    return this.streams.get(this.activeContextId()) ?? null;
+  }
+
+  private fail(err: unknown, name: string, contextId: number): void {
+    if (this.trapped !== null) return;
+    const cause = err instanceof Error ? err : new Error(String(err));
+    const kind = err instanceof Wasm.RuntimeError || err instanceof RangeError ? "wasm trap" : "host error";
+    const last = this.logs[this.logs.length - 1];
+    const abort = last !== undefined && last.level === LogLevel.Critical ? ` (last critical log: ${last.message})` : "";
+    this.trapped = new Error(`${kind} in ${name} (context ${contextId}): ${cause.message}${abort}`, { cause });
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    // Like Envoy, every stream on a failed VM fails (503 unless already answering).
+    this.defer(() => {
+      for (const stream of [...this.streams.values()]) stream.failStream();
+    });
+  }
+
+  private calloutStarted(contextId: number): void {
+    this.inflightByContext.set(contextId, this.inflight(contextId) + 1);
+  }
+
+  private calloutDone(contextId: number): void {
+    const n = this.inflight(contextId) - 1;
+    if (n > 0) this.inflightByContext.set(contextId, n);
+    else this.inflightByContext.delete(contextId);
+  }
+
+  private totalInflight(): number {
+    let n = 0;
+    for (const v of this.inflightByContext.values()) n += v;
+    return n;
+  }
+
+  private answerRedis(record: RedisCallRecord): void {
+    if (this.closed) return;
+    this.drive(() => {
+      const reply = record.reply ?? EMPTY;
+      this.redisReply = reply;
+      try {
+        const root = this.rootContextId;
+        this.invoke(root, "proxy_on_redis_call_response", root, record.calloutId, record.status ?? 1, reply.length);
+      } finally {
+        this.redisReply = null;
+      }
+      this.calloutDone(record.contextId);
+    });
+  }
+
+  private answerHttp(record: HttpCallRecord): void {
+    if (this.closed) return;
+    this.drive(() => {
+      const result = record.result ?? null;
+      this.httpAnswer = result;
+      try {
+        const root = this.rootContextId;
+        if (result === null) this.invoke(root, "proxy_on_http_call_response", root, record.calloutId, 0, 0, 0);
+        else this.invoke(root, "proxy_on_http_call_response", root, record.calloutId, result.headers.length, result.body.length, result.trailers.length);
+      } finally {
+        this.httpAnswer = undefined;
+      }
+      this.calloutDone(record.contextId);
+    });
+  }
+}

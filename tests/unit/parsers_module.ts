@@ -1,0 +1,77 @@
+// Loads build/test/parsers.wasm (from assembly/testing/parsers.ts) for the unit tests.
+// The module imports only env.proxy_log (used by the abort handler); the stub records every line,
+// so a test can assert that nothing aborted. Run `npm run build` first.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+export interface ParsersModule {
+  /** Writes input, calls `run_<name>(len, ...args)`, returns the output bytes. */
+  run(name: string, input: Uint8Array | string, ...args: Array<number | bigint>): Buffer;
+  /** run() decoded as UTF-8. */
+  text(name: string, input: Uint8Array | string, ...args: Array<number | bigint>): string;
+  /** run() parsed as JSON. */
+  json(name: string, input: Uint8Array | string, ...args: Array<number | bigint>): any;
+  /** Calls an export with numeric arguments, returns the output it wrote (for run_* without input). */
+  call(name: string, ...args: Array<number | bigint>): Buffer;
+  /** Lines the module logged through env.proxy_log (the abort handler writes here before trapping). */
+  logs: string[];
+  exports: Record<string, any>;
+}
+
+const WASM = join(__dirname, "..", "..", "build", "test", "parsers.wasm");
+// tsconfig's lib (ES2022, no DOM) has no WebAssembly typings; Node has the global at run time.
+const WA = (globalThis as any).WebAssembly;
+let compiled: unknown = null;
+
+export function loadParsers(): ParsersModule {
+  if (compiled === null) compiled = new WA.Module(readFileSync(WASM));
+  const logs: string[] = [];
+  let memory: { buffer: ArrayBuffer } | null = null;
+  const env = {
+    proxy_log(level: number, ptr: number, size: number): number {
+      const bytes = new Uint8Array(memory!.buffer, ptr, size);
+      logs.push(`[${level}] ${Buffer.from(bytes).toString("utf8")}`);
+      return 0;
+    },
+  };
+  const instance = new WA.Instance(compiled, { env });
+  const ex = instance.exports as Record<string, any>;
+  memory = ex.memory as { buffer: ArrayBuffer };
+  if (typeof ex._initialize === "function") ex._initialize();
+
+  const output = (len: number): Buffer => {
+    const ptr = ex.output_ptr() >>> 0;
+    return Buffer.from(new Uint8Array(memory!.buffer, ptr, len >>> 0));
+  };
+  const write = (input: Uint8Array | string): number => {
+    const bytes = typeof input === "string" ? Buffer.from(input, "utf8") : input;
+    const ptr = ex.input_alloc(bytes.length) >>> 0;
+    new Uint8Array(memory!.buffer, ptr, bytes.length).set(bytes);
+    return bytes.length;
+  };
+  const mod: ParsersModule = {
+    logs,
+    exports: ex,
+    run(name, input, ...args) {
+      const len = write(input);
+      return output(ex[`run_${name}`](len, ...args));
+    },
+    text(name, input, ...args) {
+      return mod.run(name, input, ...args).toString("utf8");
+    },
+    json(name, input, ...args) {
+      return JSON.parse(mod.text(name, input, ...args));
+    },
+    call(name, ...args) {
+      return output(ex[name](...args));
+    },
+  };
+  return mod;
+}
+
+/** Every way to cut `bytes` into two pieces, plus the whole: [[a, b], ...]. */
+export function twoWaySplits(bytes: Uint8Array): Array<[Uint8Array, Uint8Array]> {
+  const out: Array<[Uint8Array, Uint8Array]> = [];
+  for (let i = 0; i <= bytes.length; i++) out.push([bytes.subarray(0, i), bytes.subarray(i)]);
+  return out;
+}
