@@ -46,12 +46,18 @@ export function sseResponse(body: string | string[]): ResponseSpec {
 export class QuotaFixture {
   private vms: PluginVm[] = [];
 
-  private constructor(public readonly redis: RedisServer, public readonly client: RedisClient) {}
+  private constructor(public readonly redis: RedisServer, public client: RedisClient, private readonly password?: string) {}
+
+  /** A fresh test connection, after a restart of the server. */
+  async reconnect(): Promise<void> {
+    this.client.close();
+    this.client = await RedisClient.connect(this.redis.port, { password: this.password });
+  }
 
   static async start(options: { password?: string } = {}): Promise<QuotaFixture> {
     const redis = await startRedis({ password: options.password });
     const client = await RedisClient.connect(redis.port, { password: options.password });
-    return new QuotaFixture(redis, client);
+    return new QuotaFixture(redis, client, options.password);
   }
 
   /** A started VM; `configure` false when the plugin refused the config (the VM is returned anyway). */
