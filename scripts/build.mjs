@@ -14,6 +14,8 @@ const modules = [
   { entry: "assembly/index.ts", out: "build/ai-quota.wasm", target: "release" },
   { entry: "assembly/index.ts", out: "build/ai-quota.debug.wasm", target: "debug" },
 ];
+// The benchmark's baseline: a plugin built from the same ABI layer that continues everything.
+if (existsSync(join(root, "assembly/noop.ts"))) modules.push({ entry: "assembly/noop.ts", out: "build/noop.wasm", target: "release" });
 // Test-only modules: small entry points that expose pure logic (parsers) to jest.
 for (const file of existsSync(join(root, "assembly/testing")) ? readdirSync(join(root, "assembly/testing")) : []) {
   if (!file.endsWith(".ts") || file.startsWith("_")) continue;

@@ -12,6 +12,7 @@ import { requestBody, requestHeaders, responseBody, responseHeader, resumeReques
 import { RedisCallback, RedisClient, RedisReply } from "../redis/client";
 import { RespType } from "../redis/resp";
 import { parseInt64Strict } from "../util/int64";
+import { decodeUtf8 } from "../util/utf8";
 import { splitPath } from "../util/urlencoded";
 import { TokenUsage, UsageScanner, usageFromAiLog } from "../usage/index";
 import { QuotaConfig } from "./config";
@@ -97,7 +98,8 @@ export class QuotaStream extends HttpContext {
     if (!this.admitted) return Action.Continue;
     const contentType = responseHeader("content-type");
     const sse = contentType !== null && contentType.toLowerCase().includes("text/event-stream");
-    this.scanner = new UsageScanner(sse);
+    // 0: no cap on an event's size; the scanner never buffers an event, so memory stays bounded anyway.
+    this.scanner = new UsageScanner(sse, 0);
     if (endOfStream) this.chargeOnce();
     return Action.Continue;
   }
@@ -135,7 +137,7 @@ export class QuotaStream extends HttpContext {
   }
 
   private updateFromForm(body: Uint8Array): void {
-    const form = String.UTF8.decode(body.buffer);
+    const form = decodeUtf8(body.dataStart, body.length);
     const prefix = this.config.redisKeyPrefix;
     if (this.operation == Operation.AdminRefresh) refreshQuota(this.redis, prefix, this.id, form);
     else deltaQuota(this.redis, prefix, this.id, form);

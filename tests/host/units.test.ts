@@ -1,0 +1,198 @@
+// The host's pieces on their own: header-map serialization, the RESP framer, cluster names,
+// Envoy's buffer-edit and metric rules, and the filter-direction state machine with scripted
+// plugin answers (for the answers the probe plugin never gives).
+import fc from "fast-check";
+import { HeaderPairs, RespFramer, decodeCommand, encodeCommand, parseClusterName, parsePairs, serializePairs } from "../../host";
+import { Metrics } from "../../host/metrics";
+import { DirectionHooks, FilterDirection, editBuffer } from "../../host/filter-direction";
+import { DataAction, HeadersAction, MetricType, Status, TrailersAction } from "../../host/abi-types";
+
+describe("header map serialization", () => {
+  test("the layout is count, sizes, then NUL-terminated names and values", () => {
+    expect([...serializePairs([["a", "bc"]])]).toEqual([1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0x61, 0, 0x62, 0x63, 0]);
+  });
+
+  test("any list of pairs survives a round trip", () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.string({ unit: "grapheme" }), fc.string({ unit: "grapheme" }))), (pairs) => {
+      expect(parsePairs(serializePairs(pairs as HeaderPairs))).toEqual(pairs);
+    }));
+  });
+
+  test("an empty buffer is an empty map; truncated or inconsistent data is refused", () => {
+    expect(parsePairs(Buffer.alloc(0))).toEqual([]);
+    const full = serializePairs([["name", "value"]]);
+    for (let cut = 1; cut < full.length; cut++) expect(parsePairs(full.subarray(0, cut))).toBeNull();
+    const noNul = Buffer.from(full);
+    noNul[full.length - 1] = 0x41;
+    expect(parsePairs(noNul)).toBeNull();
+  });
+});
+
+describe("RESP framing", () => {
+  const replies = [
+    "+OK\r\n", "-ERR wrong\r\n", ":42\r\n", "$5\r\nhello\r\n", "$-1\r\n", "*-1\r\n", "$0\r\n\r\n",
+    "*2\r\n$1\r\na\r\n*2\r\n:1\r\n*1\r\n+deep\r\n", "*0\r\n", "$4\r\na\r\nb\r\n",
+  ];
+
+  test("replies split anywhere across chunks come out whole and in order", () => {
+    const stream = Buffer.from(replies.join(""));
+    fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: stream.length }), { maxLength: 20 }), (cuts) => {
+      const framer = new RespFramer();
+      const points = [...new Set(cuts)].sort((a, b) => a - b);
+      const out: string[] = [];
+      let prev = 0;
+      for (const p of [...points, stream.length]) {
+        out.push(...framer.push(stream.subarray(prev, p)).map((b) => b.toString()));
+        prev = p;
+      }
+      expect(out).toEqual(replies);
+    }));
+  });
+
+  test("bytes that are not RESP are an error, not a hang", () => {
+    expect(() => new RespFramer().push(Buffer.from("hello\r\n"))).toThrow(/RESP/);
+    expect(() => new RespFramer().push(Buffer.from("$x\r\n"))).toThrow(/RESP/);
+  });
+
+  test("commands encode as arrays of bulk strings and decode back; anything else is not one command", () => {
+    const q = encodeCommand(["SET", "k", 12, Buffer.from("v")]);
+    expect(q.toString()).toBe("*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n12\r\n$1\r\nv\r\n");
+    expect(decodeCommand(q)).toEqual(["SET", "k", "12", "v"]);
+    expect(decodeCommand(Buffer.concat([q, q]))).toBeNull();
+    expect(decodeCommand(q.subarray(0, q.length - 1))).toBeNull();
+    expect(decodeCommand(Buffer.from("PING\r\n"))).toBeNull();
+    expect(decodeCommand(Buffer.from("*1\r\n:1\r\n"))).toBeNull();
+  });
+});
+
+test("Higress cluster names: the part before '?' is the cluster, the rest are options", () => {
+  expect(parseClusterName("outbound|6379||redis.static?db=1&buffer_flush_timeout=3&max_buffer_size_before_flush=1024")).toEqual({
+    cluster: "outbound|6379||redis.static",
+    options: { db: "1", buffer_flush_timeout: "3", max_buffer_size_before_flush: "1024" },
+  });
+  expect(parseClusterName("outbound|80||redis.dns")).toEqual({ cluster: "outbound|80||redis.dns", options: {} });
+});
+
+test("proxy_set_buffer_bytes follows Envoy: prepend, replace, append, nothing in between", () => {
+  const b = Buffer.from("body");
+  const e = (start: number, len: number, data: string) => editBuffer(b, start, len, Buffer.from(data))?.toString() ?? null;
+  expect(e(0, 0, ">")).toBe(">body");
+  expect(e(0, 4, "new")).toBe("new");
+  expect(e(0, 0xffffffff, "new")).toBe("new");
+  expect(e(4, 0, "<")).toBe("body<");
+  expect(e(0xffffffff, 0, "<")).toBe("body<");
+  expect(e(0, 2, "x")).toBeNull();
+  expect(e(1, 1, "x")).toBeNull();
+});
+
+test("metric ids carry the type in their low bits; counters only grow; histograms only record", () => {
+  const m = new Metrics();
+  const c = m.define(MetricType.Counter, "c").id;
+  const g = m.define(MetricType.Gauge, "g").id;
+  const h = m.define(MetricType.Histogram, "h").id;
+  expect([c, g, h]).toEqual([0, 1, 2]);
+  expect(m.define(MetricType.Counter, "c2").id).toBe(4);
+  expect(m.increment(c, 3n)).toBe(Status.Ok);
+  expect(m.increment(c, -1n)).toBe(Status.BadArgument);
+  expect(m.increment(g, -5n)).toBe(Status.Ok);
+  expect(m.record(h, 7n)).toBe(Status.Ok);
+  expect(m.increment(h, 1n)).toBe(Status.BadArgument);
+  expect(m.get(h).status).toBe(Status.BadArgument);
+  expect(m.snapshot()).toEqual({ c: 3, g: -5, h: [7], c2: 0 });
+});
+
+describe("filter direction (Envoy's filter-manager rules)", () => {
+  /** A direction whose plugin answers from a script, recording what it was told and what passed. */
+  function scripted(answers: { headers?: number[]; body?: number[]; trailers?: number[] }) {
+    const seen: string[] = [];
+    const passed: string[] = [];
+    const queue = { headers: [...(answers.headers ?? [])], body: [...(answers.body ?? [])], trailers: [...(answers.trailers ?? [])] };
+    let dir!: FilterDirection;
+    const hooks: DirectionHooks = {
+      onHeaders: (n, eos) => (seen.push(`headers${eos ? " end" : ""}`), queue.headers.shift() ?? 0),
+      onBody: (size, eos) => (seen.push(`body ${size}${eos ? " end" : ""} [${dir.body()?.toString()}]`), queue.body.shift() ?? 0),
+      onTrailers: () => (seen.push("trailers"), queue.trailers.shift() ?? 0),
+      passHeaders: (_p, eos) => passed.push(`headers${eos ? " end" : ""}`),
+      passData: (d, eos) => passed.push(`data ${d.toString()}${eos ? " end" : ""}`),
+      passTrailers: () => passed.push("trailers"),
+      trace: () => undefined,
+    };
+    dir = new FilterDirection("request", hooks);
+    return { dir, seen, passed };
+  }
+  const H: HeaderPairs = [[":path", "/"]];
+
+  test("StopIterationAndWatermark holds data but shows only the new chunk", () => {
+    const { dir, seen, passed } = scripted({ body: [DataAction.StopIterationAndWatermark, DataAction.Continue] });
+    dir.receiveHeaders(H, false);
+    dir.receiveData(Buffer.from("ab"), false);
+    dir.receiveData(Buffer.from("cde"), true);
+    expect(seen).toEqual(["headers", "body 2 [ab]", "body 3 end [cde]"]);
+    expect(passed).toEqual(["headers", "data abcde end"]);
+  });
+
+  test("StopIterationAndBuffer shows everything held, and a resume passes it on", () => {
+    const { dir, seen, passed } = scripted({ body: [DataAction.StopIterationAndBuffer, DataAction.StopIterationAndBuffer] });
+    dir.receiveHeaders(H, false);
+    dir.receiveData(Buffer.from("ab"), false);
+    dir.receiveData(Buffer.from("cde"), true);
+    expect(seen).toEqual(["headers", "body 2 [ab]", "body 5 end [abcde]"]);
+    expect(dir.pauseState).toBe("body");
+    dir.resume();
+    expect(passed).toEqual(["headers", "data abcde end"]);
+  });
+
+  test("StopIterationNoBuffer drops the chunk", () => {
+    const { dir, passed } = scripted({ body: [DataAction.StopIterationNoBuffer, DataAction.Continue] });
+    dir.receiveHeaders(H, false);
+    dir.receiveData(Buffer.from("dropped"), false);
+    dir.receiveData(Buffer.from("kept"), true);
+    expect(passed).toEqual(["headers", "data kept end"]);
+  });
+
+  test("StopAllIteration: data and trailers wait unseen; after the resume one body callback, then the trailers", () => {
+    const { dir, seen, passed } = scripted({ headers: [HeadersAction.StopAllIterationAndBuffer] });
+    dir.receiveHeaders(H, false);
+    dir.receiveData(Buffer.from("ab"), false);
+    dir.receiveData(Buffer.from("c"), false);
+    dir.receiveTrailers([["t", "1"]]);
+    expect(seen).toEqual(["headers"]);
+    expect(passed).toEqual([]);
+    dir.resume();
+    expect(seen).toEqual(["headers", "body 3 [abc]", "trailers"]);
+    expect(passed).toEqual(["headers", "data abc", "trailers"]);
+  });
+
+  test("headers StopIteration: a body Continue lets the held headers and body through", () => {
+    const { dir, passed } = scripted({ headers: [HeadersAction.StopIteration], body: [DataAction.StopIterationAndBuffer, DataAction.Continue] });
+    dir.receiveHeaders(H, false);
+    dir.receiveData(Buffer.from("a"), false);
+    expect(passed).toEqual([]);
+    dir.receiveData(Buffer.from("b"), true);
+    expect(passed).toEqual(["headers", "data ab end"]);
+  });
+
+  test("trailers StopIteration holds everything until resumed", () => {
+    const { dir, passed } = scripted({ trailers: [TrailersAction.StopIteration] });
+    dir.receiveHeaders(H, false);
+    dir.receiveTrailers([["t", "1"]]);
+    expect(passed).toEqual(["headers"]);
+    dir.resume();
+    expect(passed).toEqual(["headers", "trailers"]);
+  });
+
+  test("ContinueAndEndStream ends the stream at the headers; the body is dropped", () => {
+    const { dir, seen, passed } = scripted({ headers: [HeadersAction.ContinueAndEndStream] });
+    dir.receiveHeaders(H, false);
+    dir.receiveData(Buffer.from("x"), true);
+    expect(seen).toEqual(["headers"]);
+    expect(passed).toEqual(["headers end"]);
+  });
+
+  test("headers-only StopAll resumes with end of stream on the headers", () => {
+    const { dir, passed } = scripted({ headers: [HeadersAction.StopAllIterationAndWatermark] });
+    dir.receiveHeaders(H, true);
+    dir.resume();
+    expect(passed).toEqual(["headers end"]);
+  });
+});
