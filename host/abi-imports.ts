@@ -8,7 +8,7 @@ import { GuestMemory } from "./memory";
 import { HeaderMap, HeaderPairs, parsePairs, serializePairs } from "./header-map";
 import { Metrics } from "./metrics";
 import { SharedData } from "./shared-data";
-import { LocalResponse } from "./stream";
+import { LocalResponse } from "./exchange";
 import { FuncSig, ValType } from "./wasm-binary";
 
 /** What the host functions act on; implemented by the VM. */

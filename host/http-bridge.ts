@@ -8,6 +8,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { Status } from "./abi-types";
 import { HeaderPairs } from "./header-map";
+import { pushBounded } from "./history";
 
 export interface HttpOptions {
   resolve(cluster: string): string | null | undefined;
@@ -28,6 +29,8 @@ export interface HttpCallRecord {
   contextId: number;
   headers: HeaderPairs;
   body: Buffer;
+  /** Recorded only: Node's HTTP/1.1 client sends no request trailers. */
+  trailers: HeaderPairs;
   /** Absent while in flight; null when the call failed (numHeaders 0). */
   result?: HttpCallResult | null;
   failure?: string;
@@ -50,6 +53,7 @@ export class HttpBridge {
   constructor(
     private readonly options: HttpOptions | undefined,
     private readonly deliver: (record: HttpCallRecord) => void,
+    private readonly historyLimit: number,
   ) {}
 
   call(cluster: string, headers: HeaderPairs, body: Buffer, trailers: HeaderPairs, timeoutMs: number, calloutId: number, contextId: number): Status {
@@ -61,8 +65,8 @@ export class HttpBridge {
     const authority = get(":authority");
     if (method === undefined || path === undefined || authority === undefined) return Status.BadArgument;
 
-    const record: HttpCallRecord = { calloutId, cluster, contextId, headers, body };
-    this.calls.push(record);
+    const record: HttpCallRecord = { calloutId, cluster, contextId, headers, body, trailers };
+    pushBounded(this.calls, record, this.historyLimit);
     const url = new URL(base.replace(/\/$/, "") + path);
     const outgoing: Record<string, string> = { host: authority };
     for (const [k, v] of headers) if (!k.startsWith(":")) outgoing[k] = v;

@@ -3,7 +3,9 @@
 export { PluginVm } from "./vm";
 export type { PluginVmOptions, LogEntry } from "./vm";
 export { Stream } from "./stream";
-export type { StreamOptions, LocalResponse, Exchange, BodyInput } from "./stream";
+export type { StreamOptions, BodyInput } from "./stream";
+export { Exchange } from "./exchange";
+export type { StreamPart, LocalResponse } from "./exchange";
 export type { ExchangeSpec, ExchangeResult, ResponseSpec, UpstreamRequest, BodyChunks } from "./stream-run";
 export { HeaderMap, headerValue, serializePairs, parsePairs } from "./header-map";
 export type { HeaderPairs } from "./header-map";

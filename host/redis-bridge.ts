@@ -6,6 +6,7 @@
 import { Status } from "./abi-types";
 import { RedisConnection, RedisEndpoint } from "./redis-connection";
 import { decodeCommand } from "./resp";
+import { pushBounded } from "./history";
 
 export interface RedisResolver {
   /** The address of a cluster (name without options), or nothing when the cluster is unknown. */
@@ -62,6 +63,7 @@ export class RedisBridge {
   constructor(
     private readonly resolver: RedisResolver | undefined,
     private readonly deliver: (record: RedisCallRecord) => void,
+    private readonly historyLimit: number,
   ) {}
 
   private settingsFor(cluster: string, options: Record<string, string>, username: string, password: string, timeoutMs: number): RedisClusterSettings | null {
@@ -98,7 +100,7 @@ export class RedisBridge {
     const command = decodeCommand(query);
     if (command === null) return Status.BadArgument;
     const record: RedisCallRecord = { calloutId, cluster, contextId, query: Buffer.from(query), command };
-    this.calls.push(record);
+    pushBounded(this.calls, record, this.historyLimit);
     this.connection(settings).send(query, settings.timeoutMs, (outcome) => {
       if (this.closed) return;
       record.status = outcome.ok ? 0 : 1;
@@ -119,10 +121,10 @@ export class RedisBridge {
     const conn = new RedisConnection(
       settings,
       (reason) => {
-        this.notes.push(`${settings.cluster}: ${reason}`);
+        pushBounded(this.notes, `${settings.cluster}: ${reason}`, this.historyLimit);
         if (this.connections.get(settings.cluster) === conn) this.connections.delete(settings.cluster);
       },
-      (note) => this.notes.push(`${settings.cluster}: ${note}`),
+      (note) => pushBounded(this.notes, `${settings.cluster}: ${note}`, this.historyLimit),
     );
     this.connections.set(settings.cluster, conn);
     return conn;

@@ -1,7 +1,8 @@
 // A whole exchange in one call: the request goes in, the upstream answers what it received (if
 // the plugin let it through), the response goes back, and the result says what the client saw.
 import { HeaderPairs } from "./header-map";
-import type { BodyInput, LocalResponse, Stream } from "./stream";
+import type { LocalResponse } from "./exchange";
+import type { BodyInput, Stream } from "./stream";
 
 export type BodyChunks = BodyInput | BodyInput[];
 

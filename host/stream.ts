@@ -5,6 +5,7 @@
 import { BufferType, MapType, Status, StreamType } from "./abi-types";
 import { Clock } from "./clock";
 import { FilterDirection, editBuffer } from "./filter-direction";
+import { Exchange, LocalResponse, StreamPart } from "./exchange";
 import { HeaderMap, HeaderPairs } from "./header-map";
 import { StreamFacts, WASM_STATE_PREFIX } from "./properties";
 import { Signal } from "./signal";
@@ -25,24 +26,12 @@ export interface StreamOptions {
   autoFinish?: boolean;
   /** Bound for this stream's waits; default 10 s. */
   waitTimeoutMs?: number;
-}
-
-export interface LocalResponse {
-  status: number;
-  body: Buffer;
-  /** The headers the plugin asked for (names lower-cased). */
-  headers: HeaderPairs;
-  /** Response code details, with whitespace replaced by '_' as Envoy does. */
-  details: string;
-  grpcStatus: number;
-}
-
-/** What crossed one side of the filter. */
-export interface Exchange {
-  headers: HeaderPairs | null;
-  body: Buffer;
-  trailers: HeaderPairs | null;
-  ended: boolean;
+  /** Keep the bodies that pass in `upstream`/`downstream` (default true); a gateway streams instead. */
+  record?: boolean;
+  /** Called as each part passes the filter towards the upstream: a gateway forwards it from here. */
+  onUpstream?: (part: StreamPart) => void;
+  /** Called as each part passes the filter towards the client. */
+  onDownstream?: (part: StreamPart) => void;
 }
 
 /** What the stream needs from the VM that runs it. */
@@ -66,13 +55,9 @@ function toBuffer(b: BodyInput): Buffer {
   return typeof b === "string" ? Buffer.from(b, "utf8") : Buffer.from(b);
 }
 
-function newExchange(): Exchange {
-  return { headers: null, body: Buffer.alloc(0), trailers: null, ended: false };
-}
-
 export class Stream {
-  readonly upstream: Exchange = newExchange();
-  readonly downstream: Exchange = newExchange();
+  readonly upstream = new Exchange();
+  readonly downstream = new Exchange();
   localResponse: LocalResponse | null = null;
   /** Why the stream ended early (client disconnect, wasm_close_stream, wasm_fail_stream…). */
   resetReason: string | null = null;
@@ -82,14 +67,15 @@ export class Stream {
   /** proxy_on_context_create ran for this stream. */
   contextCreated = false;
 
-  readonly filterStateMap = new Map<string, Buffer>();
+  private readonly filterStateMap = new Map<string, Buffer>();
   private request: FilterDirection;
   private response: FilterDirection;
   private pendingLocal: LocalResponse | null = null;
   private upstreamResponseIgnored = false;
   private logPhase = false;
   private failedByVm = false;
-  private readonly options: Required<Omit<StreamOptions, "filterState">>;
+  private readonly options: Required<Omit<StreamOptions, "filterState" | "onUpstream" | "onDownstream">>;
+  private readonly listeners: { upstream?: (part: StreamPart) => void; downstream?: (part: StreamPart) => void };
   private readonly startNanos: bigint;
   /** The stream as proxy_get_property sees it. */
   readonly facts: StreamFacts;
@@ -107,7 +93,9 @@ export class Stream {
       protocol: options.protocol ?? "HTTP/1.1",
       autoFinish: options.autoFinish ?? true,
       waitTimeoutMs: options.waitTimeoutMs ?? DEFAULT_WAIT_MS,
+      record: options.record ?? true,
     };
+    this.listeners = { upstream: options.onUpstream, downstream: options.onDownstream };
     for (const [k, v] of Object.entries(options.filterState ?? {})) this.filterStateMap.set(k, toBuffer(v));
     this.startNanos = host.clock.nowNanos();
     this.request = this.newDirection("request");
@@ -234,7 +222,6 @@ export class Stream {
     return Status.Ok;
   }
 
-
   sendLocalResponse(response: LocalResponse): Status {
     if (this.finished) return Status.Ok; // Envoy: no decoder callbacks any more, nothing happens
     if (this.pendingLocal !== null) {
@@ -272,6 +259,7 @@ export class Stream {
       this.localResponse = { status: 503, body: Buffer.alloc(0), headers: [], details: "wasm_fail_stream", grpcStatus: 14 };
       this.downstream.headers = [[":status", "503"]];
       this.downstream.ended = true;
+      this.listeners.downstream?.({ kind: "headers", headers: this.downstream.headers, endOfStream: true });
     } else {
       this.resetReason = "wasm_fail_stream";
     }
@@ -315,20 +303,24 @@ export class Stream {
     const isRequest = name === "request";
     const out = isRequest ? this.upstream : this.downstream;
     const prefix = isRequest ? "proxy_on_request_" : "proxy_on_response_";
+    const listener = isRequest ? this.listeners.upstream : this.listeners.downstream;
     return new FilterDirection(name, {
       onHeaders: (n, eos) => this.call(`${prefix}headers`, n, eos ? 1 : 0),
       onBody: (size, eos) => this.call(`${prefix}body`, size, eos ? 1 : 0),
       onTrailers: (n) => this.call(`${prefix}trailers`, n),
       passHeaders: (pairs, eos) => {
         out.headers = pairs;
+        listener?.({ kind: "headers", headers: pairs, endOfStream: eos });
         this.passed(out, eos);
       },
       passData: (data, eos) => {
-        out.body = Buffer.concat([out.body, data]);
+        if (this.options.record) out.append(data);
+        listener?.({ kind: "data", data, endOfStream: eos });
         this.passed(out, eos);
       },
       passTrailers: (pairs) => {
         out.trailers = pairs;
+        listener?.({ kind: "trailers", trailers: pairs });
         this.passed(out, true);
       },
       trace: (event) => this.note(event),
@@ -387,6 +379,9 @@ export class Stream {
     this.finished = true;
     this.request.close();
     this.response.close();
+    const why = this.resetReason ?? "stream ended";
+    if (!this.upstream.ended && this.upstream.headers !== null) this.listeners.upstream?.({ kind: "reset", reason: why });
+    if (!this.downstream.ended) this.listeners.downstream?.({ kind: "reset", reason: why });
     if (this.contextCreated && !this.host.failed) {
       this.host.invoke(this.id, "proxy_on_done", this.id);
       this.logPhase = true;

@@ -7,15 +7,18 @@ import { AbiHost, HostFunction, buildImports } from "./abi-imports";
 import { BufferType, LogLevel, MapType, Status, StreamType } from "./abi-types";
 import { Clock, systemClock } from "./clock";
 import { HeaderMap, HeaderPairs } from "./header-map";
-import { HttpBridge, HttpCallRecord, HttpCallResult, HttpOptions } from "./http-bridge";
+import { Callouts } from "./callouts";
+import { HttpCallRecord, HttpOptions } from "./http-bridge";
 import { GuestMemory } from "./memory";
 import { Metrics, MetricsSnapshot } from "./metrics";
 import { checkAbiVersion, checkCallbacks, linkImports } from "./module-link";
 import { resolveProperty, splitPropertyPath, PluginFacts } from "./properties";
-import { RedisBridge, RedisCallRecord, RedisClusterSettings, RedisResolver } from "./redis-bridge";
+import { RedisCallRecord, RedisClusterSettings, RedisResolver } from "./redis-bridge";
 import { SharedData } from "./shared-data";
+import { pushBounded } from "./history";
 import { Signal } from "./signal";
-import { LocalResponse, Stream, StreamHost, StreamOptions } from "./stream";
+import { LocalResponse } from "./exchange";
+import { Stream, StreamHost, StreamOptions } from "./stream";
 import { Wasm, WasmMemory } from "./wasm-api";
 import { ModuleShape, inspectWasm } from "./wasm-binary";
 
@@ -42,6 +45,8 @@ export interface PluginVmOptions {
   tickTimer?: boolean;
   /** Options every new stream starts from. */
   streamDefaults?: StreamOptions;
+  /** How many log lines and callout records are kept (oldest dropped past it); default 10 000. */
+  historyLimit?: number;
   /** Sees every host call the plugin makes, with its raw arguments and status (for debugging). */
   onHostCall?: (name: string, args: Array<number | bigint>, result: number) => void;
 }
@@ -79,25 +84,21 @@ export class PluginVm implements AbiHost, StreamHost {
   trapped: Error | null = null;
   /** The period the plugin asked for with proxy_set_tick_period_milliseconds (0 = none). */
   tickPeriodMs = 0;
-  logLevelValue: LogLevel;
+  /** What proxy_get_log_level reports; a test may change it at any time. */
+  reportedLogLevel: LogLevel;
   /** The host functions, callable directly from a test (inside `withContext`). */
   readonly hostFunctions: Record<string, HostFunction>;
 
   private exports: Record<string, ExportFn> = {};
   private readonly streams = new Map<number, Stream>();
-  private readonly redis: RedisBridge;
-  private readonly http: HttpBridge;
+  private readonly callouts: Callouts;
   private readonly plugin: PluginFacts;
+  private readonly historyLimit: number;
   private nextContextId = 2;
-  private nextCalloutId = 1;
   private currentContextId = 0;
   private effectiveContextId = 0;
   private readonly deferred: Array<() => void> = [];
   private driving = false;
-  private readonly inflightByContext = new Map<number, number>();
-  private redisReply: Buffer | null = null;
-  /** The HTTP callout being answered: its result, null for a failed call, undefined outside. */
-  private httpAnswer: HttpCallResult | null | undefined = undefined;
   private vmConfig: Buffer = EMPTY;
   private pluginConfig: Buffer = EMPTY;
   private configuring = false;
@@ -110,12 +111,19 @@ export class PluginVm implements AbiHost, StreamHost {
     this.shape = shape;
     this.clock = options.clock ?? systemClock;
     this.failOpen = options.failOpen ?? false;
-    this.logLevelValue = options.logLevel ?? LogLevel.Debug;
+    this.reportedLogLevel = options.logLevel ?? LogLevel.Debug;
     const withRedis = options.withRedisImports ?? true;
     this.maxBufferType = withRedis ? BufferType.RedisCallResponse : BufferType.CallData;
     this.plugin = { name: options.pluginName ?? "ai-quota", rootId: options.rootId ?? "", vmId: options.vmId ?? "" };
-    this.redis = new RedisBridge(options.redis, (record) => this.answerRedis(record));
-    this.http = new HttpBridge(options.http, (record) => this.answerHttp(record));
+    this.historyLimit = options.historyLimit ?? 10_000;
+    this.callouts = new Callouts(options, this.historyLimit, {
+      turn: (fn) => {
+        if (!this.closed) this.drive(fn);
+      },
+      callRoot: (name, ...args) => {
+        this.invoke(this.rootContextId, name, this.rootContextId, ...args);
+      },
+    });
     this.hostFunctions = buildImports(this, { redis: withRedis });
   }
 
@@ -206,25 +214,25 @@ export class PluginVm implements AbiHost, StreamHost {
   }
 
   get redisCalls(): readonly RedisCallRecord[] {
-    return this.redis.calls;
+    return this.callouts.redis.calls;
   }
 
   /** Every Redis command the plugin sent, as its arguments. */
   redisCommands(): string[][] {
-    return this.redis.calls.map((c) => c.command);
+    return this.callouts.redis.calls.map((c) => c.command);
   }
 
   /** Connection events (refused AUTH, dropped connections). */
   get redisNotes(): readonly string[] {
-    return this.redis.notes;
+    return this.callouts.redis.notes;
   }
 
   redisCluster(name: string): RedisClusterSettings | undefined {
-    return this.redis.clusters.get(name);
+    return this.callouts.redis.clusters.get(name);
   }
 
   get httpCalls(): readonly HttpCallRecord[] {
-    return this.http.calls;
+    return this.callouts.http.calls;
   }
 
   logText(minLevel: LogLevel = LogLevel.Trace): string {
@@ -233,7 +241,7 @@ export class PluginVm implements AbiHost, StreamHost {
 
   /** Resolves when no callout of any context is in flight. */
   idle(timeoutMs = 10_000): Promise<void> {
-    return this.signal.waitUntil(() => this.totalInflight() === 0, timeoutMs, () => `the VM to go idle (${this.totalInflight()} callouts in flight)`);
+    return this.signal.waitUntil(() => this.callouts.totalInflight() === 0, timeoutMs, () => `the VM to go idle (${this.callouts.totalInflight()} callouts in flight)`);
   }
 
   /** Runs `fn` as if inside a callback of `contextId` (e.g. to call a host function directly). */
@@ -255,8 +263,7 @@ export class PluginVm implements AbiHost, StreamHost {
     this.closed = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = null;
-    this.redis.close();
-    this.http.close();
+    this.callouts.close();
   }
 
   // ---- StreamHost ----
@@ -299,7 +306,7 @@ export class PluginVm implements AbiHost, StreamHost {
   }
 
   inflight(contextId: number): number {
-    return this.inflightByContext.get(contextId) ?? 0;
+    return this.callouts.inflight(contextId);
   }
 
   release(stream: Stream): void {
@@ -309,13 +316,13 @@ export class PluginVm implements AbiHost, StreamHost {
   // ---- AbiHost ----
 
   logLevel(): number {
-    return this.logLevelValue;
+    return this.reportedLogLevel;
   }
 
   log(level: LogLevel, message: string): void {
     const entry = { level, message, contextId: this.activeContextId() };
-    this.logs.push(entry);
-    if (level >= this.logLevelValue) this.options.logSink?.(entry);
+    pushBounded(this.logs, entry, this.historyLimit);
+    if (level >= this.reportedLogLevel) this.options.logSink?.(entry);
   }
 
   nowNanos(): bigint {
@@ -345,8 +352,9 @@ export class PluginVm implements AbiHost, StreamHost {
 
   headerMap(type: MapType, write: boolean): HeaderMap | Status {
     if (type === MapType.HttpCallResponseHeaders || type === MapType.HttpCallResponseTrailers) {
-      if (write || !this.httpAnswer) return Status.BadArgument;
-      return new HeaderMap(type === MapType.HttpCallResponseHeaders ? this.httpAnswer.headers : this.httpAnswer.trailers);
+      const answer = this.callouts.httpAnswer;
+      if (write || !answer) return Status.BadArgument;
+      return new HeaderMap(type === MapType.HttpCallResponseHeaders ? answer.headers : answer.trailers);
     }
     const stream = this.activeStream();
     return stream === null ? Status.BadArgument : stream.headerMap(type, write);
@@ -362,9 +370,9 @@ export class PluginVm implements AbiHost, StreamHost {
       case BufferType.PluginConfiguration:
         return this.configuring ? this.pluginConfig : Status.NotFound;
       case BufferType.HttpCallResponseBody:
-        return this.httpAnswer ? this.httpAnswer.body : Status.NotFound;
+        return this.callouts.httpAnswer?.body ?? Status.NotFound;
       case BufferType.RedisCallResponse:
-        return this.redisReply ?? Status.NotFound;
+        return this.callouts.redisReply ?? Status.NotFound;
       default:
         return Status.NotFound;
     }
@@ -399,25 +407,15 @@ export class PluginVm implements AbiHost, StreamHost {
   }
 
   httpCall(cluster: string, headers: HeaderPairs, body: Buffer, trailers: HeaderPairs, timeoutMs: number): { status: Status; calloutId: number } {
-    const id = this.nextCalloutId++;
-    const owner = this.activeContextId();
-    const status = this.http.call(cluster, headers, body, trailers, timeoutMs, id, owner);
-    if (status !== Status.Ok) return { status, calloutId: 0 };
-    this.calloutStarted(owner);
-    return { status, calloutId: id };
+    return this.callouts.httpCall(cluster, headers, body, trailers, timeoutMs, this.activeContextId());
   }
 
   redisInit(cluster: string, username: string, password: string, timeoutMs: number): Status {
-    return this.redis.init(cluster, username, password, timeoutMs);
+    return this.callouts.redis.init(cluster, username, password, timeoutMs);
   }
 
   redisCall(cluster: string, query: Buffer): { status: Status; calloutId: number } {
-    const id = this.nextCalloutId++;
-    const owner = this.activeContextId();
-    const status = this.redis.call(cluster, query, id, owner);
-    if (status !== Status.Ok) return { status, calloutId: 0 };
-    this.calloutStarted(owner);
-    return { status, calloutId: id };
+    return this.callouts.redisCall(cluster, query, this.activeContextId());
   }
 
   // ---- internals ----
@@ -452,53 +450,6 @@ export class PluginVm implements AbiHost, StreamHost {
     // Like Envoy, every stream on a failed VM fails (503 unless already answering).
     this.defer(() => {
       for (const stream of [...this.streams.values()]) stream.failStream();
-    });
-  }
-
-  private calloutStarted(contextId: number): void {
-    this.inflightByContext.set(contextId, this.inflight(contextId) + 1);
-  }
-
-  private calloutDone(contextId: number): void {
-    const n = this.inflight(contextId) - 1;
-    if (n > 0) this.inflightByContext.set(contextId, n);
-    else this.inflightByContext.delete(contextId);
-  }
-
-  private totalInflight(): number {
-    let n = 0;
-    for (const v of this.inflightByContext.values()) n += v;
-    return n;
-  }
-
-  private answerRedis(record: RedisCallRecord): void {
-    if (this.closed) return;
-    this.drive(() => {
-      const reply = record.reply ?? EMPTY;
-      this.redisReply = reply;
-      try {
-        const root = this.rootContextId;
-        this.invoke(root, "proxy_on_redis_call_response", root, record.calloutId, record.status ?? 1, reply.length);
-      } finally {
-        this.redisReply = null;
-      }
-      this.calloutDone(record.contextId);
-    });
-  }
-
-  private answerHttp(record: HttpCallRecord): void {
-    if (this.closed) return;
-    this.drive(() => {
-      const result = record.result ?? null;
-      this.httpAnswer = result;
-      try {
-        const root = this.rootContextId;
-        if (result === null) this.invoke(root, "proxy_on_http_call_response", root, record.calloutId, 0, 0, 0);
-        else this.invoke(root, "proxy_on_http_call_response", root, record.calloutId, result.headers.length, result.body.length, result.trailers.length);
-      } finally {
-        this.httpAnswer = undefined;
-      }
-      this.calloutDone(record.contextId);
     });
   }
 }

@@ -5,18 +5,48 @@ import { JsonType, JsonValue, parseJson } from "../json/parser";
 import { RedisEndpoint } from "../redis/client";
 import { parseInt64Strict } from "../util/int64";
 
+export enum ReservationMode {
+  /** Higress: check the balance, charge after the answer. */
+  None,
+  /** Reserve a fixed number of tokens at admission. */
+  Fixed,
+  /** Reserve the request's max_tokens plus an estimate of its prompt. */
+  MaxTokens,
+}
+
+/** Opt-in behaviour beyond Higress's; every default is Higress's. */
+export class Policy {
+  reservation: ReservationMode = ReservationMode.None;
+  /** Fixed: the reservation. MaxTokens: the output tokens assumed when the request names none. */
+  reservationTokens: i64 = 0;
+  /** Deny when the balance is below the reservation, not only when it is <= 0. */
+  requireFullReservation: bool = false;
+  /** A stream that ends without usage gives its reservation back (else the reservation is the charge). */
+  releaseIncomplete: bool = true;
+  /** Admit requests when Redis fails on the request path (Higress denies). */
+  allowOnRedisFailure: bool = false;
+  /** Response header carrying the balance after admission; "" when off. */
+  remainingHeader: string = "";
+}
+
 export class QuotaConfig {
   adminConsumer: string = "";
   adminPath: string = "/quota";
   redisKeyPrefix: string = "chat_quota:";
   redis: RedisEndpoint = new RedisEndpoint("", 6379, "", "", 1000, 0);
+  policy: Policy = new Policy();
 }
 
 export class ConfigResult {
   constructor(public config: QuotaConfig | null, public error: string, public warnings: Array<string>) {}
 }
 
-const TOP_LEVEL_KEYS: Array<string> = ["admin_consumer", "admin_path", "redis_key_prefix", "redis"];
+const TOP_LEVEL_KEYS: Array<string> = [
+  "admin_consumer", "admin_path", "redis_key_prefix", "redis",
+  "reservation", "on_incomplete", "redis_failure", "remaining_header",
+];
+const RESERVATION_KEYS: Array<string> = ["mode", "tokens", "require_full"];
+const DEFAULT_REMAINING_HEADER = "x-ai-quota-remaining";
 const REDIS_KEYS: Array<string> = ["service_name", "service_port", "username", "password", "timeout", "database"];
 
 /** Reads the fields of one JSON object, remembering the first error. */
@@ -67,6 +97,27 @@ class FieldReader {
     return n;
   }
 
+  bool(key: string, absent: bool): bool {
+    const v = this.obj.get(key);
+    if (v === null || v.type == JsonType.Null) return absent;
+    if (v.type != JsonType.Bool) {
+      this.fail(key, "must be true or false");
+      return absent;
+    }
+    return v.boolValue;
+  }
+
+  /** A string field that must be one of `choices`; `absent` when missing. */
+  choice(key: string, choices: Array<string>, absent: string): string {
+    const v = this.obj.get(key);
+    if (v === null || v.type == JsonType.Null) return absent;
+    if (v.type != JsonType.String || !choices.includes(v.stringValue)) {
+      this.fail(key, "must be one of " + choices.join(", "));
+      return absent;
+    }
+    return v.stringValue;
+  }
+
   unknownKeys(known: Array<string>, warnings: Array<string>): void {
     const keys = this.obj.keys;
     for (let i = 0; i < keys.length; i++) {
@@ -110,5 +161,33 @@ export function parseConfig(data: Uint8Array): ConfigResult {
   if (port == 0) port = serviceName.endsWith(".static") ? 80 : 6379;
   if (timeout == 0) timeout = 1000;
   c.redis = new RedisEndpoint(serviceName, port, username, password, <u32>timeout, database);
+  const policyError = readPolicy(root, top, c.policy, warnings);
+  if (policyError.length > 0) return new ConfigResult(null, policyError, warnings);
   return new ConfigResult(c, "", warnings);
+}
+
+/** The opt-in keys of exact accounting; "" or the first error. */
+function readPolicy(root: JsonValue, top: FieldReader, p: Policy, warnings: Array<string>): string {
+  p.releaseIncomplete = top.choice("on_incomplete", ["release", "charge_reserved"], "release") == "release";
+  p.allowOnRedisFailure = top.choice("redis_failure", ["deny", "allow"], "deny") == "allow";
+  const header = root.get("remaining_header");
+  if (header !== null && header.type == JsonType.Bool) {
+    p.remainingHeader = header.boolValue ? DEFAULT_REMAINING_HEADER : "";
+  } else {
+    p.remainingHeader = top.str("remaining_header").toLowerCase();
+  }
+  if (top.error.length > 0) return top.error;
+
+  const res = root.get("reservation");
+  if (res === null || res.type == JsonType.Null) return "";
+  if (res.type != JsonType.Object) return "reservation must be an object";
+  const r = new FieldReader(res, "reservation.");
+  const mode = r.choice("mode", ["none", "fixed", "max_tokens"], "none");
+  p.reservation = mode == "fixed" ? ReservationMode.Fixed : mode == "max_tokens" ? ReservationMode.MaxTokens : ReservationMode.None;
+  p.reservationTokens = r.int("tokens", 0, 1_000_000_000_000, mode == "max_tokens" ? 1024 : 0);
+  p.requireFullReservation = r.bool("require_full", false);
+  if (r.error.length > 0) return r.error;
+  if (p.reservation == ReservationMode.Fixed && p.reservationTokens <= 0) return "reservation.tokens must be above 0 with mode fixed";
+  r.unknownKeys(RESERVATION_KEYS, warnings);
+  return "";
 }

@@ -1,36 +1,46 @@
 // One HTTP stream through ai-quota, top to bottom:
 //   request headers  → identify the consumer, route the path;
-//                      chat: check the balance in Redis while the request waits;
+//                      chat: admit against the balance in Redis while the request waits
+//                      (reservation mode max_tokens: first read the body for the estimate);
 //                      admin query: answer from Redis; admin refresh/delta: wait for the form body;
-//   request body     → (admin refresh/delta) parse the form and update Redis;
+//   request body     → admin refresh/delta: parse the form and update Redis;
 //   response         → scan the model's answer for token usage;
-//   end / log        → charge the consumer once for the usage seen.
+//   end / log        → settle once: charge the usage, or give the reservation back.
 import { Action } from "../abi/types";
 import { HttpContext, RootContext } from "../abi/context";
-import { debugEnabled, logDebug } from "../abi/log";
-import { requestBody, requestHeaders, responseBody, responseHeader, resumeRequest, streamProperty } from "../abi/stream";
-import { RedisCallback, RedisClient, RedisReply } from "../redis/client";
-import { RespType } from "../redis/resp";
-import { parseInt64Strict } from "../util/int64";
+import { debugEnabled, logDebug, logWarn } from "../abi/log";
+import { requestBody, requestHeaders, responseBody, responseHeader, resumeRequest, setResponseHeader, streamProperty } from "../abi/stream";
+import { RedisClient } from "../redis/client";
 import { decodeUtf8 } from "../util/utf8";
 import { splitPath } from "../util/urlencoded";
 import { TokenUsage, UsageScanner, usageFromAiLog } from "../usage/index";
-import { QuotaConfig } from "./config";
+import { QuotaConfig, ReservationMode } from "./config";
 import { Operation, isAdmin, operationOf } from "./routes";
 import { IdentityKind, readRequestLine } from "./identity";
 import { deltaQuota, queryQuota, refreshQuota } from "./admin";
-import { charge } from "./charge";
+import { Admission, AdmissionKind, AdmissionListener, admit } from "./admission";
+import { reservationFor } from "./estimate";
+import { settle } from "./settlement";
 import * as answers from "./answers";
 
 /** Admin form bodies are a few dozen bytes; anything this large is not one. */
 const MAX_ADMIN_BODY: u32 = 64 * 1024;
+/** A chat request read for its max_tokens estimate; larger ones are refused, not buffered. */
+const MAX_CHAT_BODY: u32 = 8 * 1024 * 1024;
 
 export class QuotaStream extends HttpContext {
   operation: Operation = Operation.None;
   consumer: string = "";
-  /** The balance check passed and the request went upstream: it must be charged. */
+  /** Chat in max_tokens mode: the body is being read before admission. */
+  readingBody: bool = false;
+  /** Admission passed and the request went upstream: it must be settled, exactly once. */
   admitted: bool = false;
-  charged: bool = false;
+  settled: bool = false;
+  reserved: i64 = 0;
+  balance: i64 = 0;
+  hasBalance: bool = false;
+  responseStatus: i32 = 0;
+  responseEnded: bool = false;
   scanner: UsageScanner | null = null;
 
   constructor(id: u32, root: RootContext, public config: QuotaConfig, public redis: RedisClient) {
@@ -53,21 +63,20 @@ export class QuotaStream extends HttpContext {
       default:
         break;
     }
-    const consumer = identity.consumer;
     const path = splitPath(line.path);
-    this.consumer = consumer;
+    this.consumer = identity.consumer;
     this.operation = operationOf(path.path, this.config.adminPath);
-    if (debugEnabled()) logDebug("ai-quota: consumer " + consumer + " operation " + (<i32>this.operation).toString());
+    if (debugEnabled()) logDebug("ai-quota: consumer " + this.consumer + " operation " + (<i32>this.operation).toString());
 
-    switch (this.operation) {
-      case Operation.None:
-        return Action.Continue;
-      case Operation.Chat:
-        return this.checkBalance();
-      default:
-        break;
+    if (this.operation == Operation.None) return Action.Continue;
+    if (this.operation == Operation.Chat) {
+      if (this.config.policy.reservation == ReservationMode.MaxTokens && !endOfStream) {
+        this.readingBody = true;
+        return Action.StopIteration;
+      }
+      return this.admit(new Uint8Array(0));
     }
-    if (consumer != this.config.adminConsumer) {
+    if (this.consumer != this.config.adminConsumer) {
       answers.denyNotAdmin();
       return Action.StopIteration;
     }
@@ -76,19 +85,28 @@ export class QuotaStream extends HttpContext {
       return Action.StopIteration;
     }
     // Refresh and delta carry a form body; a request that ends here has an empty one.
-    if (endOfStream) {
-      this.updateFromForm(new Uint8Array(0));
-    }
+    if (endOfStream) this.updateFromForm(new Uint8Array(0));
     return Action.StopIteration;
   }
 
   onRequestBody(size: u32, endOfStream: bool): Action {
+    if (this.readingBody) {
+      if (size > MAX_CHAT_BODY) {
+        this.readingBody = false;
+        answers.denyBodyTooLarge();
+        return Action.StopIteration;
+      }
+      // The host hands over everything buffered so far; admit once the whole body is there.
+      if (!endOfStream) return Action.StopIteration;
+      this.readingBody = false;
+      this.admit(requestBody(size));
+      return Action.StopIteration;
+    }
     if (!isAdmin(this.operation) || this.operation == Operation.AdminQuery) return Action.Continue;
     if (size > MAX_ADMIN_BODY) {
       answers.denyBodyTooLarge();
       return Action.StopIteration;
     }
-    // Hold the chunks until the whole form is there; the host hands us all of it at the end.
     if (!endOfStream) return Action.StopIteration;
     this.updateFromForm(requestBody(size));
     return Action.StopIteration;
@@ -96,43 +114,72 @@ export class QuotaStream extends HttpContext {
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): Action {
     if (!this.admitted) return Action.Continue;
+    const status = responseHeader(":status");
+    this.responseStatus = status === null ? 0 : I32.parseInt(status);
     const contentType = responseHeader("content-type");
     const sse = contentType !== null && contentType.toLowerCase().includes("text/event-stream");
     // 0: no cap on an event's size; the scanner never buffers an event, so memory stays bounded anyway.
     this.scanner = new UsageScanner(sse, 0);
-    if (endOfStream) this.chargeOnce();
+    const header = this.config.policy.remainingHeader;
+    if (header.length > 0 && this.hasBalance) setResponseHeader(header, this.balance.toString());
+    if (endOfStream) this.responseDone();
     return Action.Continue;
   }
 
   onResponseBody(size: u32, endOfStream: bool): Action {
     const scanner = this.scanner;
-    if (scanner === null || this.charged) return Action.Continue;
+    if (scanner === null || this.settled) return Action.Continue;
     scanner.feed(responseBody(size));
-    if (endOfStream) this.chargeOnce();
+    if (endOfStream) this.responseDone();
     return Action.Continue;
   }
 
-  /** A stream cut before its response ended is still charged for the usage seen so far. */
-  onLog(): void {
-    if (this.admitted && !this.charged) this.chargeOnce();
+  onResponseTrailers(numTrailers: u32): Action {
+    if (this.admitted) this.responseDone();
+    return Action.Continue;
   }
 
-  private checkBalance(): Action {
+  /** Runs for every stream, cut or complete: a request admitted and not yet settled is settled now. */
+  onLog(): void {
+    if (this.admitted && !this.settled) this.settleOnce();
+  }
+
+  private admit(body: Uint8Array): Action {
+    const policy = this.config.policy;
+    let reservation: i64 = 0;
+    if (policy.reservation == ReservationMode.Fixed) reservation = policy.reservationTokens;
+    else if (policy.reservation == ReservationMode.MaxTokens) reservation = reservationFor(body, policy.reservationTokens);
+    const minimum: i64 = policy.requireFullReservation && reservation > 1 ? reservation : 1;
+    this.reserved = reservation;
     const key = this.config.redisKeyPrefix + this.consumer;
-    if (!this.redis.command(["GET", key], new BalanceReply(this))) {
-      answers.denyNoQuota();
+    if (!admit(this.redis, key, reservation, minimum, new WaitingStream(this))) {
+      this.onAdmission(new Admission(AdmissionKind.Failed, 0, false, "cannot connect to redis cluster"));
       return Action.StopIteration;
     }
     return Action.StopAllIterationAndWatermark;
   }
 
-  onBalance(reply: RedisReply): void {
-    if (!hasPositiveBalance(reply)) {
-      if (debugEnabled()) logDebug("ai-quota: " + this.consumer + " denied: " + (reply.isError() ? reply.error : "no quota left"));
-      answers.denyNoQuota();
+  onAdmission(a: Admission): void {
+    if (a.kind == AdmissionKind.Admitted) {
+      this.pass(a.balance, a.hasBalance);
       return;
     }
+    if (a.kind == AdmissionKind.Failed && this.config.policy.allowOnRedisFailure) {
+      logWarn("ai-quota: redis failed (" + a.reason + "), admitting " + this.consumer + " by redis_failure: allow");
+      // Nothing was reserved; the usage is charged at the end if Redis is back by then.
+      this.reserved = 0;
+      this.pass(0, false);
+      return;
+    }
+    if (debugEnabled()) logDebug("ai-quota: " + this.consumer + " denied: " + a.reason);
+    this.reserved = 0;
+    answers.denyNoQuota();
+  }
+
+  private pass(balance: i64, hasBalance: bool): void {
     this.admitted = true;
+    this.balance = balance;
+    this.hasBalance = hasBalance;
     resumeRequest();
   }
 
@@ -143,17 +190,33 @@ export class QuotaStream extends HttpContext {
     else deltaQuota(this.redis, prefix, this.id, form);
   }
 
-  private chargeOnce(): void {
-    if (this.charged) return;
-    this.charged = true;
+  private responseDone(): void {
+    this.responseEnded = true;
+    this.settleOnce();
+  }
+
+  /**
+   * The one settlement of an admitted request: the usage when the answer carried it; else
+   * (upstream error, cut stream, no usage reported) the reservation is given back, or kept as
+   * the charge when the operator chose `on_incomplete: charge_reserved` (errors always give back).
+   */
+  private settleOnce(): void {
+    if (this.settled) return;
+    this.settled = true;
+    const key = this.config.redisKeyPrefix + this.consumer;
     const usage = this.usage();
-    if (usage === null || !usage.found) {
-      if (debugEnabled()) logDebug("ai-quota: no token usage found for " + this.consumer + ", nothing charged");
+    if (usage !== null && usage.found) {
+      const used = usage.total();
+      if (debugEnabled()) logDebug("ai-quota: charging " + this.consumer + " " + used.toString() + " tokens (reserved " + this.reserved.toString() + ")");
+      settle(this.redis, key, this.reserved, used);
       return;
     }
-    const total = usage.total();
-    if (debugEnabled()) logDebug("ai-quota: charging " + this.consumer + " " + total.toString() + " tokens");
-    charge(this.redis, this.config.redisKeyPrefix + this.consumer, total);
+    const release = this.reserved > 0 && (this.responseStatus >= 400 || this.config.policy.releaseIncomplete);
+    if (debugEnabled()) {
+      const what = this.reserved == 0 ? "nothing charged" : release ? "reservation released" : "reservation kept as the charge";
+      logDebug("ai-quota: no token usage found for " + this.consumer + ", " + what);
+    }
+    if (release) settle(this.redis, key, this.reserved, 0);
   }
 
   /** ai-statistics' `ai_log` when it has counted the tokens; else what the body scan found. */
@@ -170,19 +233,10 @@ export class QuotaStream extends HttpContext {
   }
 }
 
-class BalanceReply extends RedisCallback {
+/** The admission's continuation: resumes this stream with the verdict. */
+class WaitingStream extends AdmissionListener {
   constructor(public stream: QuotaStream) { super(stream.id); }
-  onReply(reply: RedisReply): void {
-    this.stream.onBalance(reply);
+  onAdmission(a: Admission): void {
+    this.stream.onAdmission(a);
   }
-}
-
-/** Higress admits a request only when the key holds an integer above zero. */
-function hasPositiveBalance(reply: RedisReply): bool {
-  if (reply.isError()) return false;
-  const v = reply.value!;
-  if (v.type == RespType.Integer) return v.integer > 0;
-  if (v.type != RespType.BulkString && v.type != RespType.SimpleString) return false;
-  const n = parseInt64Strict(v.text);
-  return n.ok && n.value > 0;
 }

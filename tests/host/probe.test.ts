@@ -1,6 +1,6 @@
 // The ABI end to end: the probe plugin (assembly/testing/abi_probe.ts) compiled to wasm, run by
 // the host, each request path exercising one part of it.
-import { LogLevel, ManualClock, PluginVm, RedisServer, headerValue, startRedis } from "../../host";
+import { LogLevel, ManualClock, PluginVm, RedisServer, StreamPart, headerValue, startRedis } from "../../host";
 import { get, post, probeVm } from "./helpers";
 
 let redis: RedisServer;
@@ -117,6 +117,36 @@ test("StopAllIteration holds everything until proxy_continue_stream, then shows 
   expect(stream.upstream.headers).not.toBeNull();
   expect(stream.upstream.body.toString()).toBe("aabbb");
   expect(stream.filterState("wasm.probe_sizes")?.toString()).toBe("5e");
+});
+
+test("finish() mid-stream models a client disconnect: done, log and delete run, and the reset is told", () => {
+  const parts: StreamPart[] = [];
+  const stream = vm.newStream({ onDownstream: (p) => parts.push(p) });
+  stream.requestHeaders(post("/buffer"));
+  stream.requestBody("half");
+  stream.finish("client_disconnect");
+  expect(stream.finished).toBe(true);
+  expect(stream.resetReason).toBe("client_disconnect");
+  expect(stream.upstream.headers).toBeNull();
+  expect(parts).toEqual([{ kind: "reset", reason: "client_disconnect" }]);
+  expect(vm.logs.at(-1)?.message).toBe("probe: log /buffer");
+  stream.requestBody("rest", true); // the client's late data goes nowhere
+  expect(stream.upstream.body.length).toBe(0);
+});
+
+test("a gateway can take each part as it passes, without the host keeping bodies", async () => {
+  const up: StreamPart[] = [];
+  const down: StreamPart[] = [];
+  const stream = vm.newStream({ record: false, onUpstream: (p) => up.push(p), onDownstream: (p) => down.push(p) });
+  await stream.run({
+    request: { headers: post("/pass"), body: ["a", "b"] },
+    response: () => ({ headers: [[":status", "200"]], body: ["x", "y"], trailers: [["grpc-status", "0"]] }),
+  });
+  expect(up.map((p) => p.kind)).toEqual(["headers", "data", "data"]);
+  expect(up.filter((p) => p.kind === "data").map((p) => (p.kind === "data" ? `${p.data}${p.endOfStream ? "!" : ""}` : ""))).toEqual(["a", "b!"]);
+  expect(down.map((p) => p.kind)).toEqual(["headers", "data", "data", "trailers"]);
+  expect(stream.downstream.body.length).toBe(0);
+  expect(stream.downstream.trailers).toEqual([["grpc-status", "0"]]);
 });
 
 test("properties: built-in attributes, and filter state set by the test or by the plugin", async () => {

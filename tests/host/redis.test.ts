@@ -1,7 +1,7 @@
 // The Redis bridge against a real redis-server: Higress's proxy_redis_init/proxy_redis_call as
 // the probe plugin uses them, replies delivered asynchronously through
 // proxy_on_redis_call_response and read as buffer 9.
-import { PluginVm, RedisClient, RedisServer, encodeCommand, freePort, startRedis } from "../../host";
+import { PluginVm, REDIS_MISSING, RedisClient, RedisServer, encodeCommand, freePort, startRedis } from "../../host";
 import { CLUSTER, PROBE_WASM, get, post, probeVm } from "./helpers";
 
 let redis: RedisServer;
@@ -158,4 +158,8 @@ test("a reply for a stream that is gone is dropped by the plugin, and nothing tr
   expect(stream.resetReason).toBe("client_disconnect");
   expect(stream.localResponse).toBeNull();
   expect(vm.trapped).toBeNull();
+});
+
+test("startRedis says how to install redis-server when it is missing", async () => {
+  await expect(startRedis({ binary: "/nonexistent/redis-server" })).rejects.toThrow(REDIS_MISSING);
 });

@@ -90,6 +90,7 @@ export class QuotaFixture {
 
   async flush(): Promise<void> {
     await this.client.command("FLUSHALL");
+    await this.client.command("SCRIPT", "FLUSH");
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,185 @@
+// Measurement hooks on a PluginVm, from the outside (the host has no timing or byte-count hook):
+// - timing: every proxy_on_* export the VM calls is wrapped with process.hrtime.bigint, so "wasm
+//   time" is the time spent inside the plugin's callbacks, host calls they make included, waits on
+//   Redis excluded (a callback never waits). `vm.drive` is wrapped too: "host time" is all the
+//   synchronous work the host does for a request (filter bookkeeping plus the callbacks).
+// - census (a separate VM, so that counting never slows a timed run): host calls by name, bytes
+//   the host copies into the VM's memory (GuestMemory.copyOut, the proxy_on_memory_allocate-backed
+//   returns), and each Redis command with the phase and callback it was sent from.
+import { PluginVm, decodeCommand } from "../host";
+
+type ExportFn = (...args: number[]) => unknown;
+
+/** The VM's export table (a private field of PluginVm: a host hook would make this unnecessary). */
+function exportsOf(vm: PluginVm): { get(): Record<string, ExportFn>; set(e: Record<string, ExportFn>): void } {
+  const holder = vm as unknown as { exports: Record<string, ExportFn> };
+  if (typeof holder.exports !== "object" || holder.exports === null || typeof holder.exports.proxy_on_context_create !== "function") {
+    throw new Error("bench: PluginVm no longer keeps its exports in `exports`; update bench/instrument.ts");
+  }
+  return { get: () => holder.exports, set: (e) => { holder.exports = e; } };
+}
+
+/** Wraps each proxy_on_* callback (not the allocator, which only ever runs nested in one). */
+function wrapCallbacks(vm: PluginVm, around: (name: string, call: () => unknown) => unknown): void {
+  const table = exportsOf(vm);
+  const wrapped: Record<string, ExportFn> = {};
+  for (const [name, fn] of Object.entries(table.get())) {
+    if (typeof fn !== "function" || !name.startsWith("proxy_on_") || name === "proxy_on_memory_allocate") {
+      wrapped[name] = fn;
+      continue;
+    }
+    wrapped[name] = (...args: number[]) => around(name, () => fn(...args));
+  }
+  table.set(wrapped);
+}
+
+export interface Totals {
+  wasmNs: number;
+  hostNs: number;
+  callbacks: number;
+}
+
+export class Meter implements Totals {
+  wasmNs = 0;
+  hostNs = 0;
+  callbacks = 0;
+
+  snapshot(): Totals {
+    return { wasmNs: this.wasmNs, hostNs: this.hostNs, callbacks: this.callbacks };
+  }
+
+  since(before: Totals): Totals {
+    return { wasmNs: this.wasmNs - before.wasmNs, hostNs: this.hostNs - before.hostNs, callbacks: this.callbacks - before.callbacks };
+  }
+}
+
+export function instrumentTiming(vm: PluginVm): Meter {
+  const meter = new Meter();
+  let inCallback = false;
+  wrapCallbacks(vm, (_name, call) => {
+    if (inCallback) return call();
+    inCallback = true;
+    const t0 = process.hrtime.bigint();
+    try {
+      return call();
+    } finally {
+      meter.wasmNs += Number(process.hrtime.bigint() - t0);
+      meter.callbacks++;
+      inCallback = false;
+    }
+  });
+  const drive = vm.drive.bind(vm);
+  let driving = false;
+  vm.drive = <T>(fn: () => T): T => {
+    if (driving) return drive(fn);
+    driving = true;
+    const t0 = process.hrtime.bigint();
+    try {
+      return drive(fn);
+    } finally {
+      meter.hostNs += Number(process.hrtime.bigint() - t0);
+      driving = false;
+    }
+  };
+  return meter;
+}
+
+/** What the wrapper itself costs per timed callback: an empty function timed the same way. */
+export function timerOverheadNs(samples = 200_000): number {
+  let acc = 0;
+  const empty = (): number => 0;
+  for (let round = 0; round < 3; round++) {
+    acc = 0;
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < samples; i++) {
+      const t0 = process.hrtime.bigint();
+      try {
+        empty();
+      } finally {
+        acc += Number(process.hrtime.bigint() - t0);
+      }
+    }
+    void start;
+  }
+  return acc / samples;
+}
+
+export interface RedisSend {
+  command: string[];
+  /** "request": before the request reached the upstream (or was answered locally). */
+  phase: "request" | "after";
+  /** Which callback invocation sent it (for counting round trips). */
+  callbackSeq: number;
+  callback: string;
+}
+
+export class Census {
+  phase: "request" | "after" = "request";
+  hostCalls = new Map<string, number>();
+  callbacks = new Map<string, number>();
+  /** Bytes the host copied into the VM, by the callback that was running. */
+  bytesInByCallback = new Map<string, number>();
+  /** Bytes copied by proxy_get_buffer_bytes of the response body (buffer type 1). */
+  responseBodyBytesIn = 0;
+  redis: RedisSend[] = [];
+  private callbackName = "";
+  private callbackSeq = 0;
+  private pendingBytes = 0;
+
+  reset(): void {
+    this.phase = "request";
+    this.hostCalls.clear();
+    this.callbacks.clear();
+    this.bytesInByCallback.clear();
+    this.responseBodyBytesIn = 0;
+    this.redis = [];
+    this.pendingBytes = 0;
+  }
+
+  get bytesIn(): number {
+    let n = 0;
+    for (const v of this.bytesInByCallback.values()) n += v;
+    return n;
+  }
+
+  /** Loads a VM whose host calls, copies and Redis commands are counted into this census. */
+  static async load(wasmPath: string, options: Omit<Parameters<typeof PluginVm.load>[0], "wasmPath" | "onHostCall">): Promise<{ vm: PluginVm; census: Census }> {
+    const census = new Census();
+    let vmRef: PluginVm | null = null;
+    const vm = await PluginVm.load({
+      ...options,
+      wasmPath,
+      onHostCall: (name, args, result) => {
+        census.hostCalls.set(name, (census.hostCalls.get(name) ?? 0) + 1);
+        // Bytes copied in during this host call (copyOut runs inside it, before this trace).
+        if (name === "proxy_get_buffer_bytes" && args[0] === 1) census.responseBodyBytesIn += census.pendingBytes;
+        census.pendingBytes = 0;
+        if (name === "proxy_redis_call" && result === 0 && vmRef !== null) {
+          const query = vmRef.memory.read(Number(args[2]), Number(args[3]));
+          const command = query === null ? null : decodeCommand(query);
+          census.redis.push({ command: command ?? ["?"], phase: census.phase, callbackSeq: census.callbackSeq, callback: census.callbackName });
+        }
+      },
+    });
+    vmRef = vm;
+    const copyOut = vm.memory.copyOut.bind(vm.memory);
+    vm.memory.copyOut = (data: Uint8Array, ptrPtr: number, sizePtr: number): boolean => {
+      census.pendingBytes += data.length;
+      const key = census.callbackName || "(outside callbacks)";
+      census.bytesInByCallback.set(key, (census.bytesInByCallback.get(key) ?? 0) + data.length);
+      return copyOut(data, ptrPtr, sizePtr);
+    };
+    wrapCallbacks(vm, (name, call) => {
+      const prev = census.callbackName;
+      census.callbackName = name;
+      census.callbackSeq++;
+      census.callbacks.set(name, (census.callbacks.get(name) ?? 0) + 1);
+      try {
+        return call();
+      } finally {
+        census.callbackName = prev;
+      }
+    });
+    return { vm, census };
+  }
+}
