@@ -1,5 +1,5 @@
 // Root and HTTP contexts with do-nothing defaults; the plugin overrides what it handles.
-import { Action } from "./types";
+import { Action, DataAction } from "./types";
 
 /** One per plugin configuration: holds the parsed config and what is shared by its streams. */
 export class RootContext {
@@ -20,10 +20,10 @@ export class RootContext {
 export class HttpContext {
   constructor(public readonly id: u32, public readonly root: RootContext) {}
   onRequestHeaders(numHeaders: u32, endOfStream: bool): Action { return Action.Continue; }
-  onRequestBody(bodySize: u32, endOfStream: bool): Action { return Action.Continue; }
+  onRequestBody(bodySize: u32, endOfStream: bool): DataAction { return DataAction.Continue; }
   onRequestTrailers(numTrailers: u32): Action { return Action.Continue; }
   onResponseHeaders(numHeaders: u32, endOfStream: bool): Action { return Action.Continue; }
-  onResponseBody(bodySize: u32, endOfStream: bool): Action { return Action.Continue; }
+  onResponseBody(bodySize: u32, endOfStream: bool): DataAction { return DataAction.Continue; }
   onResponseTrailers(numTrailers: u32): Action { return Action.Continue; }
   onDone(): bool { return true; }
   onLog(): void {}

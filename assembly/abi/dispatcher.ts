@@ -1,6 +1,6 @@
 // Routes each exported callback to the context it names, by context id.
 import { HttpContext, RootContext, RootContextFactory } from "./context";
-import { Action } from "./types";
+import { refreshLogLevel } from "./hostcalls";
 
 let rootFactory: RootContextFactory | null = null;
 const roots = new Map<u32, RootContext>();
@@ -18,6 +18,7 @@ export function createContext(id: u32, parentId: u32): void {
     return;
   }
   if (!roots.has(parentId)) return;
+  refreshLogLevel();
   const stream = roots.get(parentId).newHttpContext(id);
   if (stream !== null) streams.set(id, stream);
 }

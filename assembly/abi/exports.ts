@@ -2,7 +2,7 @@
 // and forwards; an id the plugin does not know is answered with the host's default.
 import { allocateForHost } from "./memory";
 import * as d from "./dispatcher";
-import { Action } from "./types";
+import { Action, DataAction } from "./types";
 
 export function proxy_abi_version_0_2_1(): void {}
 
@@ -34,9 +34,9 @@ export function proxy_on_request_headers(contextId: u32, numHeaders: u32, endOfS
   return s === null ? Action.Continue : s.onRequestHeaders(numHeaders, endOfStream);
 }
 
-export function proxy_on_request_body(contextId: u32, bodySize: u32, endOfStream: bool): Action {
+export function proxy_on_request_body(contextId: u32, bodySize: u32, endOfStream: bool): DataAction {
   const s = d.httpContext(contextId);
-  return s === null ? Action.Continue : s.onRequestBody(bodySize, endOfStream);
+  return s === null ? DataAction.Continue : s.onRequestBody(bodySize, endOfStream);
 }
 
 export function proxy_on_request_trailers(contextId: u32, numTrailers: u32): Action {
@@ -49,9 +49,9 @@ export function proxy_on_response_headers(contextId: u32, numHeaders: u32, endOf
   return s === null ? Action.Continue : s.onResponseHeaders(numHeaders, endOfStream);
 }
 
-export function proxy_on_response_body(contextId: u32, bodySize: u32, endOfStream: bool): Action {
+export function proxy_on_response_body(contextId: u32, bodySize: u32, endOfStream: bool): DataAction {
   const s = d.httpContext(contextId);
-  return s === null ? Action.Continue : s.onResponseBody(bodySize, endOfStream);
+  return s === null ? DataAction.Continue : s.onResponseBody(bodySize, endOfStream);
 }
 
 export function proxy_on_response_trailers(contextId: u32, numTrailers: u32): Action {

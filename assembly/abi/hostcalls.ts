@@ -31,7 +31,12 @@ function clearReturn(): void {
 
 let cachedLogLevel: i32 = -1;
 
-/** The host's log level, read once per VM: skipping formatting of debug lines is the point. */
+/** Reads the host's level again (Envoy's can change at runtime); called once per stream. */
+export function refreshLogLevel(): void {
+  cachedLogLevel = -1;
+}
+
+/** The host's log level, cached between refreshes: skipping formatting of debug lines is the point. */
 export function logLevel(): LogLevel {
   if (cachedLogLevel < 0) {
     store<u32>(RETURN_PTR, <u32>LogLevel.Info);

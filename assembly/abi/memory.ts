@@ -10,8 +10,15 @@ export function allocateForHost(size: usize): usize {
 export const RETURN_PTR: usize = memory.data(8);
 export const RETURN_SIZE: usize = RETURN_PTR + 4;
 
+const MAX_HOST_BYTES: usize = 256 << 20;
+
 /** Takes ownership of a host-written block: copies it out and frees it. */
 export function takeHostBytes(ptr: usize, size: usize): ArrayBuffer {
+  // No buffer the plugin reads comes near this; a larger size is a broken host answer, not data.
+  if (size > MAX_HOST_BYTES) {
+    if (ptr != 0) heap.free(ptr);
+    return new ArrayBuffer(0);
+  }
   const out = new ArrayBuffer(<i32>size);
   if (size > 0 && ptr != 0) memory.copy(changetype<usize>(out), ptr, size);
   if (ptr != 0) heap.free(ptr);

@@ -10,6 +10,15 @@ export enum Action {
   StopAllIterationAndWatermark = 4,
 }
 
+/** What a body callback tells the host. Envoy numbers these apart from the header actions. */
+export enum DataAction {
+  Continue = 0,
+  /** Hold this chunk; the next callback sees everything held so far. */
+  StopIterationAndBuffer = 1,
+  StopIterationAndWatermark = 2,
+  StopIterationNoBuffer = 3,
+}
+
 export enum Status {
   Ok = 0,
   NotFound = 1,

@@ -3,6 +3,7 @@
 import { HeaderPair } from "../abi/headers";
 import { sendLocalResponse } from "../abi/hostcalls";
 import { logDebug } from "../abi/log";
+import { count, metrics } from "./metrics";
 
 const TEXT = "text/plain";
 const JSON_TYPE = "application/json";
@@ -14,18 +15,22 @@ function send(status: u32, details: string, contentType: string, body: string): 
 }
 
 export function denyNoKey(): void {
+  count(metrics().deniedNoKey);
   send(401, "ai-quota.no_key", TEXT, "Request denied by ai quota check. No Key Authentication information found.");
 }
 
 export function denyUnauthorizedConsumer(): void {
+  count(metrics().deniedUnauthorized);
   send(403, "ai-quota.unauthorized", TEXT, "Request denied by ai quota check. Unauthorized consumer.");
 }
 
 export function denyNoQuota(): void {
+  count(metrics().deniedNoQuota);
   send(403, "ai-quota.noquota", TEXT, "Request denied by ai quota check, No quota left");
 }
 
 export function denyNotAdmin(): void {
+  count(metrics().deniedUnauthorized);
   send(403, "ai-quota.unauthorized", TEXT, "Request denied by ai quota check. Unauthorized admin consumer.");
 }
 
@@ -54,16 +59,19 @@ export function answerDelta(): void {
 }
 
 export function answerRedisError(reason: string): void {
+  count(metrics().redisErrors);
   send(503, "ai-quota.error", TEXT, "redis error:" + reason);
 }
 
 /** Not in Higress (it buffers any size): an admin body past our cap is refused instead. */
 export function denyBodyTooLarge(): void {
+  count(metrics().deniedTooLarge);
   send(413, "ai-quota.body_too_large", TEXT, "Request denied by ai quota check. Request body too large.");
 }
 
 /** Not in Higress: a consumer header that cannot name a consumer (sent twice, control bytes, too long). */
 export function denyBadConsumer(problem: string): void {
+  count(metrics().deniedBadConsumer);
   logDebug("ai-quota: invalid x-mse-consumer: " + problem);
   send(401, "ai-quota.bad_consumer", TEXT, "Request denied by ai quota check. Invalid consumer identity.");
 }

@@ -4,6 +4,8 @@
 import { JsonType, JsonValue, parseJson } from "../json/parser";
 import { RedisEndpoint } from "../redis/client";
 import { parseInt64Strict } from "../util/int64";
+import { CHAT_PATH } from "./routes";
+import { Weights, parseWeights } from "./weights";
 
 export enum ReservationMode {
   /** Higress: check the balance, charge after the answer. */
@@ -35,6 +37,9 @@ export class QuotaConfig {
   redisKeyPrefix: string = "chat_quota:";
   redis: RedisEndpoint = new RedisEndpoint("", 6379, "", "", 1000, 0);
   policy: Policy = new Policy();
+  /** Path suffixes that are metered (and under which the admin API lives). */
+  paths: Array<string> = [CHAT_PATH];
+  weights: Weights = new Weights();
 }
 
 export class ConfigResult {
@@ -43,7 +48,7 @@ export class ConfigResult {
 
 const TOP_LEVEL_KEYS: Array<string> = [
   "admin_consumer", "admin_path", "redis_key_prefix", "redis",
-  "reservation", "on_incomplete", "redis_failure", "remaining_header",
+  "reservation", "on_incomplete", "redis_failure", "remaining_header", "paths", "weights",
 ];
 const RESERVATION_KEYS: Array<string> = ["mode", "tokens", "require_full"];
 const DEFAULT_REMAINING_HEADER = "x-ai-quota-remaining";
@@ -163,6 +168,14 @@ export function parseConfig(data: Uint8Array): ConfigResult {
   c.redis = new RedisEndpoint(serviceName, port, username, password, <u32>timeout, database);
   const policyError = readPolicy(root, top, c.policy, warnings);
   if (policyError.length > 0) return new ConfigResult(null, policyError, warnings);
+  const pathsError = readPaths(root, c);
+  if (pathsError.length > 0) return new ConfigResult(null, pathsError, warnings);
+  const weights = root.get("weights");
+  if (weights !== null && weights.type != JsonType.Null) {
+    const w = parseWeights(weights);
+    if (w.weights === null) return new ConfigResult(null, w.error, warnings);
+    c.weights = w.weights!;
+  }
   return new ConfigResult(c, "", warnings);
 }
 
@@ -189,5 +202,20 @@ function readPolicy(root: JsonValue, top: FieldReader, p: Policy, warnings: Arra
   if (r.error.length > 0) return r.error;
   if (p.reservation == ReservationMode.Fixed && p.reservationTokens <= 0) return "reservation.tokens must be above 0 with mode fixed";
   r.unknownKeys(RESERVATION_KEYS, warnings);
+  return "";
+}
+
+/** `paths`: a non-empty list of path suffixes starting with '/'. */
+function readPaths(root: JsonValue, c: QuotaConfig): string {
+  const v = root.get("paths");
+  if (v === null || v.type == JsonType.Null) return "";
+  if (v.type != JsonType.Array || v.items.length == 0) return "paths must be a non-empty list of path suffixes";
+  const paths = new Array<string>();
+  for (let i = 0; i < v.items.length; i++) {
+    const item = v.items[i];
+    if (item.type != JsonType.String || !item.stringValue.startsWith("/")) return "paths[" + i.toString() + "] must be a path starting with '/'";
+    paths.push(item.stringValue);
+  }
+  c.paths = paths;
   return "";
 }

@@ -1,5 +1,5 @@
 // Which operation a request path asks for. Suffix matches on the path without its query string,
-// in Higress's order: the admin paths are tried before the chat path they end with.
+// in Higress's order: every admin path is tried before the metered paths it ends with.
 
 export enum Operation {
   /** Not ours: passes through untouched. */
@@ -11,14 +11,19 @@ export enum Operation {
   AdminDelta,
 }
 
+/** Higress meters this path only; `paths` in the config can name more. */
 export const CHAT_PATH = "/v1/chat/completions";
 
-export function operationOf(path: string, adminPath: string): Operation {
-  const admin = CHAT_PATH + adminPath;
-  if (path.endsWith(admin + "/refresh")) return Operation.AdminRefresh;
-  if (path.endsWith(admin + "/delta")) return Operation.AdminDelta;
-  if (path.endsWith(admin)) return Operation.AdminQuery;
-  if (path.endsWith(CHAT_PATH)) return Operation.Chat;
+export function operationOf(path: string, meteredPaths: Array<string>, adminPath: string): Operation {
+  for (let i = 0; i < meteredPaths.length; i++) {
+    const admin = meteredPaths[i] + adminPath;
+    if (path.endsWith(admin + "/refresh")) return Operation.AdminRefresh;
+    if (path.endsWith(admin + "/delta")) return Operation.AdminDelta;
+    if (path.endsWith(admin)) return Operation.AdminQuery;
+  }
+  for (let i = 0; i < meteredPaths.length; i++) {
+    if (path.endsWith(meteredPaths[i])) return Operation.Chat;
+  }
   return Operation.None;
 }
 

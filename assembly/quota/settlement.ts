@@ -4,6 +4,7 @@
 import { logError } from "../abi/log";
 import { RedisCallback, RedisClient, RedisReply } from "../redis/client";
 import { subChecked } from "../util/int64";
+import { count, countBy, metrics } from "./metrics";
 
 /** Not tied to its stream: a settlement must land even when the client is gone. */
 class SettlementReply extends RedisCallback {
@@ -15,6 +16,7 @@ class SettlementReply extends RedisCallback {
 }
 
 function logLost(key: string, reserved: i64, used: i64, reason: string): void {
+  count(metrics().settlementsFailed);
   let line = "ai-quota: charge of " + used.toString() + " tokens to " + key + " failed: " + reason;
   if (reserved != 0) line += " (the reservation of " + reserved.toString() + " stays charged)";
   logError(line);
@@ -35,5 +37,6 @@ export function settle(redis: RedisClient, key: string, reserved: i64, used: i64
     if (back.value == 0) return;
     args = ["INCRBY", key, back.value.toString()];
   }
+  countBy(metrics().tokensCharged, used);
   if (!redis.command(args, new SettlementReply(key, reserved, used))) logLost(key, reserved, used, "cannot connect to redis cluster");
 }

@@ -6,7 +6,7 @@
 //   request body     → admin refresh/delta: parse the form and update Redis;
 //   response         → scan the model's answer for token usage;
 //   end / log        → settle once: charge the usage, or give the reservation back.
-import { Action } from "../abi/types";
+import { Action, DataAction } from "../abi/types";
 import { HttpContext, RootContext } from "../abi/context";
 import { debugEnabled, logDebug, logWarn } from "../abi/log";
 import { requestBody, requestHeaders, responseBody, responseHeader, resumeRequest, setResponseHeader, streamProperty } from "../abi/stream";
@@ -21,6 +21,7 @@ import { deltaQuota, queryQuota, refreshQuota } from "./admin";
 import { Admission, AdmissionKind, AdmissionListener, admit } from "./admission";
 import { reservationFor } from "./estimate";
 import { settle } from "./settlement";
+import { count, metrics } from "./metrics";
 import * as answers from "./answers";
 
 /** Admin form bodies are a few dozen bytes; anything this large is not one. */
@@ -65,7 +66,7 @@ export class QuotaStream extends HttpContext {
     }
     const path = splitPath(line.path);
     this.consumer = identity.consumer;
-    this.operation = operationOf(path.path, this.config.adminPath);
+    this.operation = operationOf(path.path, this.config.paths, this.config.adminPath);
     if (debugEnabled()) logDebug("ai-quota: consumer " + this.consumer + " operation " + (<i32>this.operation).toString());
 
     if (this.operation == Operation.None) return Action.Continue;
@@ -89,27 +90,27 @@ export class QuotaStream extends HttpContext {
     return Action.StopIteration;
   }
 
-  onRequestBody(size: u32, endOfStream: bool): Action {
+  onRequestBody(size: u32, endOfStream: bool): DataAction {
     if (this.readingBody) {
       if (size > MAX_CHAT_BODY) {
         this.readingBody = false;
         answers.denyBodyTooLarge();
-        return Action.StopIteration;
+        return DataAction.StopIterationAndBuffer;
       }
       // The host hands over everything buffered so far; admit once the whole body is there.
-      if (!endOfStream) return Action.StopIteration;
+      if (!endOfStream) return DataAction.StopIterationAndBuffer;
       this.readingBody = false;
       this.admit(requestBody(size));
-      return Action.StopIteration;
+      return DataAction.StopIterationAndBuffer;
     }
-    if (!isAdmin(this.operation) || this.operation == Operation.AdminQuery) return Action.Continue;
+    if (!isAdmin(this.operation) || this.operation == Operation.AdminQuery) return DataAction.Continue;
     if (size > MAX_ADMIN_BODY) {
       answers.denyBodyTooLarge();
-      return Action.StopIteration;
+      return DataAction.StopIterationAndBuffer;
     }
-    if (!endOfStream) return Action.StopIteration;
+    if (!endOfStream) return DataAction.StopIterationAndBuffer;
     this.updateFromForm(requestBody(size));
-    return Action.StopIteration;
+    return DataAction.StopIterationAndBuffer;
   }
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): Action {
@@ -126,12 +127,12 @@ export class QuotaStream extends HttpContext {
     return Action.Continue;
   }
 
-  onResponseBody(size: u32, endOfStream: bool): Action {
+  onResponseBody(size: u32, endOfStream: bool): DataAction {
     const scanner = this.scanner;
-    if (scanner === null || this.settled) return Action.Continue;
+    if (scanner === null || this.settled) return DataAction.Continue;
     scanner.feed(responseBody(size));
     if (endOfStream) this.responseDone();
-    return Action.Continue;
+    return DataAction.Continue;
   }
 
   onResponseTrailers(numTrailers: u32): Action {
@@ -164,6 +165,7 @@ export class QuotaStream extends HttpContext {
       this.pass(a.balance, a.hasBalance);
       return;
     }
+    if (a.kind == AdmissionKind.Failed) count(metrics().redisErrors);
     if (a.kind == AdmissionKind.Failed && this.config.policy.allowOnRedisFailure) {
       logWarn("ai-quota: redis failed (" + a.reason + "), admitting " + this.consumer + " by redis_failure: allow");
       // Nothing was reserved; the usage is charged at the end if Redis is back by then.
@@ -177,6 +179,7 @@ export class QuotaStream extends HttpContext {
   }
 
   private pass(balance: i64, hasBalance: bool): void {
+    count(metrics().admitted);
     this.admitted = true;
     this.balance = balance;
     this.hasBalance = hasBalance;
@@ -206,7 +209,8 @@ export class QuotaStream extends HttpContext {
     const key = this.config.redisKeyPrefix + this.consumer;
     const usage = this.usage();
     if (usage !== null && usage.found) {
-      const used = usage.total();
+      const weights = this.config.weights;
+      const used = weights.isIdentity() ? usage.total() : weights.cost(usage.model, usage.input, usage.output);
       if (debugEnabled()) logDebug("ai-quota: charging " + this.consumer + " " + used.toString() + " tokens (reserved " + this.reserved.toString() + ")");
       settle(this.redis, key, this.reserved, used);
       return;

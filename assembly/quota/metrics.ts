@@ -1,0 +1,37 @@
+// The plugin's counters, defined once per VM through proxy_define_metric. Names follow Envoy's
+// dotted style under the plugin's prefix (Envoy shows them under `wasmcustom.`).
+import { MetricType } from "../abi/types";
+import { defineMetric, incrementMetric } from "../abi/hostcalls";
+
+export class Metrics {
+  admitted: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.admitted");
+  deniedNoKey: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.no_key");
+  deniedUnauthorized: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.unauthorized");
+  deniedBadConsumer: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.bad_consumer");
+  deniedNoQuota: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.noquota");
+  deniedTooLarge: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.body_too_large");
+  adminCalls: u32 = defineMetric(MetricType.Counter, "ai_quota.admin.requests");
+  tokensCharged: u32 = defineMetric(MetricType.Counter, "ai_quota.tokens.charged");
+  settlementsFailed: u32 = defineMetric(MetricType.Counter, "ai_quota.settlements.failed");
+  redisErrors: u32 = defineMetric(MetricType.Counter, "ai_quota.redis.errors");
+}
+
+let instance: Metrics | null = null;
+
+/** The VM's counters, defined on first use (after the host is ready, never at module start). */
+export function metrics(): Metrics {
+  let m = instance;
+  if (m === null) {
+    m = new Metrics();
+    instance = m;
+  }
+  return m;
+}
+
+export function count(id: u32): void {
+  incrementMetric(id, 1);
+}
+
+export function countBy(id: u32, n: i64): void {
+  if (n > 0) incrementMetric(id, n);
+}

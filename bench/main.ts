@@ -1,0 +1,427 @@
+// `npm run bench`: ai-quota against a no-op plugin built from the same ABI layer, both running in
+// this process on the project's proxy-wasm host against a real redis-server. Prints a table and
+// writes bench/results.json. Flags: see `usage` below; bench/README.md says what each figure means.
+import { execSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { LogLevel, PluginVm, PluginVmOptions, RedisClient, RedisServer, startRedis } from "../host";
+import { MemoryFigures, SizeFigures, StartFigures, memorySoak, moduleSize, startTime } from "./footprint";
+import { Census, Meter, Totals, instrumentTiming, timerOverheadNs } from "./instrument";
+import { runRequest } from "./run";
+import { ADMIN, CONSUMER, Scenario, adminQuery, bodyBytes, chatJson, chatSse, passThrough } from "./scenarios";
+import { halfRangePct, median, quantile, round } from "./stats";
+import { ThroughputFigures, measureThroughput } from "./throughput";
+
+const ROOT = path.resolve(__dirname, "..");
+
+const usage = `usage: npm run bench -- [flags]
+  --rounds N            interleaved rounds per scenario (default 7)
+  --scale X             multiply the requests per round (default 1)
+  --soak N              requests in the memory run (default 100000; 0 skips it)
+  --throughput-seconds N  load-generator run per module (default 10; 0 skips throughput)
+  --only a,b            only these scenarios (names as in the table)
+  --plugin PATH         plugin module (default build/ai-quota.wasm)
+  --noop PATH           baseline module (default build/noop.wasm)
+  --out PATH            results file (default bench/results.json; "-" writes none)`;
+
+interface Args {
+  rounds: number;
+  scale: number;
+  soak: number;
+  throughputSeconds: number;
+  only: string[] | null;
+  plugin: string;
+  noop: string;
+  out: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = {
+    rounds: 7, scale: 1, soak: 100_000, throughputSeconds: 10, only: null,
+    plugin: path.join(ROOT, "build/ai-quota.wasm"), noop: path.join(ROOT, "build/noop.wasm"), out: path.join(ROOT, "bench/results.json"),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value\n${usage}`);
+      return v;
+    };
+    const num = (): number => {
+      const v = Number(value());
+      if (!Number.isFinite(v) || v < 0) throw new Error(`${flag} needs a non-negative number\n${usage}`);
+      return v;
+    };
+    switch (flag) {
+      case "--rounds": a.rounds = Math.max(1, Math.floor(num())); break;
+      case "--scale": a.scale = num(); break;
+      case "--soak": a.soak = Math.floor(num()); break;
+      case "--throughput-seconds": a.throughputSeconds = num(); break;
+      case "--only": a.only = value().split(","); break;
+      case "--plugin": a.plugin = path.resolve(value()); break;
+      case "--noop": a.noop = path.resolve(value()); break;
+      case "--out": a.out = value(); break;
+      case "-h": case "--help": console.log(usage); process.exit(0); break;
+      default: throw new Error(`unknown flag ${flag}\n${usage}`);
+    }
+  }
+  return a;
+}
+
+const PLUGIN_CONFIG = JSON.stringify({ admin_consumer: ADMIN, redis: { service_name: "redis.static", service_port: 6379 } });
+
+function vmOptions(redis: RedisServer): Partial<PluginVmOptions> {
+  return {
+    redis: { resolve: (name) => (name.endsWith("||redis.static") ? { host: redis.host, port: redis.port } : undefined) },
+    // Envoy's default log level: the plugin formats no debug lines.
+    logLevel: LogLevel.Info,
+    // A long run keeps only recent log lines and callout records.
+    historyLimit: 1000,
+  };
+}
+
+interface Module {
+  key: "plugin" | "noop";
+  path: string;
+  vm: PluginVm;
+  meter: Meter;
+}
+
+/** Requests per module per round, at scale 1. */
+interface Planned {
+  scenario: Scenario;
+  perRound: number;
+  warmup: number;
+}
+
+function plan(): Planned[] {
+  return [
+    { scenario: chatJson(), perRound: 200, warmup: 400 },
+    { scenario: chatSse(20), perRound: 120, warmup: 200 },
+    { scenario: chatSse(200), perRound: 30, warmup: 40 },
+    { scenario: chatSse(2000), perRound: 5, warmup: 6 },
+    { scenario: adminQuery(), perRound: 200, warmup: 400 },
+    { scenario: passThrough(), perRound: 200, warmup: 400 },
+    // For the scaling factors: twice the chunks, and chunks twice the size, of chat-sse-200.
+    { scenario: chatSse(400, 8, "chat-sse-400", "scaling: 400 chunks"), perRound: 15, warmup: 20 },
+    { scenario: chatSse(200, 8 + 222, "chat-sse-200-2x", "scaling: 200 chunks, 2x size"), perRound: 30, warmup: 40 },
+  ];
+}
+
+interface CensusFigures {
+  callbacks: number;
+  hostCalls: Record<string, number>;
+  redisOnRequestPath: string[];
+  redisRoundTripsOnRequestPath: number;
+  redisAfterResponse: string[];
+  bytesIntoVm: number;
+  responseBodyBytesIntoVm: number;
+  responseBytes: number;
+  bytesIntoVmPerResponseByte: number | null;
+  responseBodyCopiesPerResponseByte: number | null;
+}
+
+async function takeCensus(wasmPath: string, options: Partial<PluginVmOptions>, scenarios: Scenario[]): Promise<Map<string, CensusFigures>> {
+  const { vm, census } = await Census.load(wasmPath, options);
+  const out = new Map<string, CensusFigures>();
+  try {
+    if (!(await vm.start("", PLUGIN_CONFIG))) throw new Error(`bench: ${wasmPath} refused its config:\n${vm.logText()}`);
+    for (const s of scenarios) {
+      for (let i = 0; i < 3; i++) await runRequest(vm, s);
+      census.reset();
+      const outcome = await runRequest(vm, s, () => { census.phase = "after"; });
+      if (outcome.status !== s.expectStatus) throw new Error(`bench: ${s.name} answered ${outcome.status} in the census run`);
+      const request = census.redis.filter((r) => r.phase === "request");
+      const responseBytes = bodyBytes(s);
+      const commands = (list: typeof census.redis) => list.map((r) => r.command.slice(0, 1).concat(r.command[0]?.toUpperCase().startsWith("EVAL") ? [] : r.command.slice(1, 2)).join(" "));
+      out.set(s.name, {
+        callbacks: [...census.callbacks.values()].reduce((a, b) => a + b, 0),
+        hostCalls: Object.fromEntries([...census.hostCalls.entries()].sort((a, b) => b[1] - a[1])),
+        redisOnRequestPath: commands(request),
+        redisRoundTripsOnRequestPath: new Set(request.map((r) => r.callbackSeq)).size,
+        redisAfterResponse: commands(census.redis.filter((r) => r.phase === "after")),
+        bytesIntoVm: census.bytesIn,
+        responseBodyBytesIntoVm: census.responseBodyBytesIn,
+        responseBytes,
+        bytesIntoVmPerResponseByte: responseBytes > 0 ? census.bytesIn / responseBytes : null,
+        responseBodyCopiesPerResponseByte: responseBytes > 0 ? census.responseBodyBytesIn / responseBytes : null,
+      });
+    }
+  } finally {
+    await vm.close();
+  }
+  return out;
+}
+
+interface Series {
+  /** Per round: every request's figures. */
+  rounds: Totals[][];
+}
+
+interface TimingFigures {
+  requests: number;
+  wasmUs: { median: number; p10: number; p90: number; roundMedians: number[]; spreadPct: number };
+  hostUs: { median: number; roundMedians: number[]; spreadPct: number };
+  callbacksPerRequest: number;
+}
+
+function summarize(series: Series): TimingFigures {
+  const all = series.rounds.flat();
+  const wasmRound = series.rounds.map((r) => median(r.map((t) => t.wasmNs / 1000)));
+  const hostRound = series.rounds.map((r) => median(r.map((t) => t.hostNs / 1000)));
+  const wasmAll = all.map((t) => t.wasmNs / 1000);
+  return {
+    requests: all.length,
+    wasmUs: { median: median(wasmRound), p10: quantile(wasmAll, 0.1), p90: quantile(wasmAll, 0.9), roundMedians: wasmRound.map((v) => round(v, 2)), spreadPct: halfRangePct(wasmRound) },
+    hostUs: { median: median(hostRound), roundMedians: hostRound.map((v) => round(v, 2)), spreadPct: halfRangePct(hostRound) },
+    callbacksPerRequest: median(all.map((t) => t.callbacks)),
+  };
+}
+
+function ratioOf(plugin: Series, noop: Series, pick: (t: Totals) => number): { median: number; spreadPct: number; perRound: number[] } {
+  const perRound = plugin.rounds.map((r, i) => median(r.map(pick)) / median(noop.rounds[i].map(pick)));
+  return { median: median(perRound), spreadPct: halfRangePct(perRound), perRound: perRound.map((v) => round(v, 2)) };
+}
+
+function log(s: string): void {
+  process.stderr.write(s + "\n");
+}
+
+function machine(): Record<string, string | number> {
+  const cpu = (() => {
+    try {
+      const info = execSync("cat /proc/cpuinfo", { encoding: "utf8" });
+      return /model name\s*:\s*(.*)/.exec(info)?.[1] ?? os.cpus()[0]?.model ?? "unknown";
+    } catch {
+      return os.cpus()[0]?.model ?? "unknown";
+    }
+  })();
+  return { nproc: os.availableParallelism(), cpu, node: process.version, v8: process.versions.v8, platform: `${os.platform()} ${os.release()}`, memoryGiB: round(os.totalmem() / 2 ** 30, 1) };
+}
+
+function pad(s: string, n: number, left = false): string {
+  return left ? s.padStart(n) : s.padEnd(n);
+}
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => pad(c, widths[i], i > 0)).join("  ");
+  return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "-");
+const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const startedAt = new Date();
+  log(`bench: plugin ${path.relative(ROOT, args.plugin)}, baseline ${path.relative(ROOT, args.noop)}, ${args.rounds} rounds, scale ${args.scale}`);
+
+  const redis = await startRedis();
+  const client = await RedisClient.connect(redis.port);
+  const modules: Module[] = [];
+  try {
+    await client.command("SET", "chat_quota:" + CONSUMER, "900000000000000");
+    const options = vmOptions(redis);
+
+    // ---- footprint: size and start time ----
+    const sizes: Record<string, SizeFigures> = { plugin: moduleSize(args.plugin), noop: moduleSize(args.noop) };
+    log("bench: VM start + configure");
+    const start: Record<string, StartFigures> = {
+      plugin: await startTime(args.plugin, options, PLUGIN_CONFIG, 15),
+      noop: await startTime(args.noop, options, PLUGIN_CONFIG, 15),
+    };
+
+    // ---- per-request census (a separate, counting VM per module) ----
+    const planned = plan().filter((p) => args.only === null || args.only.includes(p.scenario.name));
+    const scenarios = planned.map((p) => p.scenario);
+    log("bench: census (host calls, Redis commands, bytes copied)");
+    const census = { plugin: await takeCensus(args.plugin, options, scenarios), noop: await takeCensus(args.noop, options, scenarios) };
+
+    // ---- timing: both modules in this process, interleaved ----
+    for (const key of ["noop", "plugin"] as const) {
+      const p = key === "plugin" ? args.plugin : args.noop;
+      const vm = await PluginVm.load({ ...options, wasmPath: p });
+      const meter = instrumentTiming(vm);
+      if (!(await vm.start("", PLUGIN_CONFIG))) throw new Error(`bench: ${p} refused its config:\n${vm.logText()}`);
+      modules.push({ key, path: p, vm, meter });
+    }
+    const overheadNs = timerOverheadNs();
+    log(`bench: timer overhead ${overheadNs.toFixed(0)} ns per timed callback`);
+    log("bench: warm-up");
+    for (const p of planned) {
+      for (const m of modules) {
+        for (let i = 0; i < Math.ceil(p.warmup * Math.max(args.scale, 0.2)); i++) {
+          const r = await runRequest(m.vm, p.scenario);
+          if (r.status !== p.scenario.expectStatus) throw new Error(`bench: ${p.scenario.name} on ${m.key} answered ${r.status}, expected ${p.scenario.expectStatus}\n${m.vm.logText(LogLevel.Info)}`);
+        }
+      }
+    }
+    const series = new Map<string, Record<"plugin" | "noop", Series>>();
+    for (const p of planned) series.set(p.scenario.name, { plugin: { rounds: [] }, noop: { rounds: [] } });
+    const t0 = Date.now();
+    for (let r = 0; r < args.rounds; r++) {
+      for (const [pi, p] of planned.entries()) {
+        const order = (r + pi) % 2 === 0 ? modules : [...modules].reverse();
+        for (const m of order) {
+          const samples: Totals[] = [];
+          const n = Math.max(1, Math.round(p.perRound * args.scale));
+          for (let i = 0; i < n; i++) {
+            const before = m.meter.snapshot();
+            await runRequest(m.vm, p.scenario);
+            samples.push(m.meter.since(before));
+          }
+          series.get(p.scenario.name)![m.key].rounds.push(samples);
+        }
+      }
+      log(`bench: round ${r + 1}/${args.rounds} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    }
+    for (const m of modules) if (m.vm.failed) throw new Error(`bench: ${m.key} VM failed: ${m.vm.trapped?.message}`);
+
+    const results = planned.map((p) => {
+      const s = series.get(p.scenario.name)!;
+      const plugin = summarize(s.plugin);
+      const noop = summarize(s.noop);
+      const c = census.plugin.get(p.scenario.name)!;
+      return {
+        name: p.scenario.name,
+        title: p.scenario.title,
+        responseBytes: bodyBytes(p.scenario),
+        chunks: p.scenario.response?.chunks.length ?? 0,
+        plugin,
+        noop,
+        wasmRatio: ratioOf(s.plugin, s.noop, (t) => t.wasmNs),
+        /** With the timer's own cost taken out of both sides. */
+        wasmRatioNet: ratioOf(s.plugin, s.noop, (t) => Math.max(1, t.wasmNs - t.callbacks * overheadNs)),
+        hostRatio: ratioOf(s.plugin, s.noop, (t) => t.hostNs),
+        census: { plugin: c, noop: census.noop.get(p.scenario.name)! },
+      };
+    });
+    const byName = new Map(results.map((r) => [r.name, r]));
+
+    // ---- scaling ----
+    const factor = (a: string, b: string) => {
+      const x = byName.get(a);
+      const y = byName.get(b);
+      if (x === undefined || y === undefined) return null;
+      const net = (r: typeof x) => r.plugin.wasmUs.median - r.noop.wasmUs.median;
+      return {
+        from: a, to: b,
+        bytesRatio: round(y.responseBytes / x.responseBytes, 3),
+        chunksRatio: round(y.chunks / x.chunks, 3),
+        pluginWasmFactor: round(y.plugin.wasmUs.median / x.plugin.wasmUs.median, 3),
+        pluginOverNoopFactor: round(net(y) / net(x), 3),
+        met: y.plugin.wasmUs.median / x.plugin.wasmUs.median <= 2,
+      };
+    };
+    const scaling = {
+      chunkCount: factor("chat-sse-200", "chat-sse-400"),
+      chunkCountLarge: factor("chat-sse-200", "chat-sse-2000"),
+      chunkSize: factor("chat-sse-200", "chat-sse-200-2x"),
+    };
+
+    // ---- memory over a long run ----
+    let memory: MemoryFigures | null = null;
+    if (args.soak > 0) {
+      log(`bench: memory run, ${args.soak} requests`);
+      const vm = await PluginVm.load({ ...options, wasmPath: args.plugin });
+      try {
+        if (!(await vm.start("", PLUGIN_CONFIG))) throw new Error("bench: plugin refused its config");
+        const mix = [chatJson(), chatSse(20), adminQuery(), passThrough(), chatJson(), chatSse(20), chatSse(200), passThrough()];
+        memory = await memorySoak(vm, mix, 5_000, args.soak, 16, log);
+      } finally {
+        await vm.close();
+      }
+    }
+
+    // ---- throughput ----
+    let throughput: ThroughputFigures | null = null;
+    if (args.throughputSeconds > 0) {
+      log("bench: throughput");
+      throughput = await measureThroughput({ root: ROOT, plugin: args.plugin, noop: args.noop, redis, seconds: args.throughputSeconds, log });
+    }
+
+    // ---- targets ----
+    const sse200 = byName.get("chat-sse-200");
+    const json = byName.get("chat-json");
+    const targets = [
+      sse200 && { target: "streaming 200 chunks within 1.5x of the no-op (wasm time)", value: `${fmt(sse200.wasmRatio.median, 2)}x`, met: sse200.wasmRatio.median <= 1.5 },
+      json && { target: "non-streaming within 2x of the no-op (wasm time)", value: `${fmt(json.wasmRatio.median, 2)}x`, met: json.wasmRatio.median <= 2 },
+      json && { target: "one Redis round trip on the request path (metered chat)", value: `${json.census.plugin.redisRoundTripsOnRequestPath} (${json.census.plugin.redisOnRequestPath.join("; ")})`, met: results.filter((r) => r.name.startsWith("chat")).every((r) => r.census.plugin.redisRoundTripsOnRequestPath <= 1) },
+      { target: "release .wasm under 150 KB", value: `${sizes.plugin.rawBytes} bytes (${kb(sizes.plugin.rawBytes)}), gzip ${sizes.plugin.gzipBytes}`, met: sizes.plugin.rawBytes < 150_000 },
+      memory && { target: `linear memory flat over ${memory.requests} requests`, value: `${memory.afterWarmupBytes} -> ${memory.afterRunBytes} bytes`, met: memory.flat },
+      scaling.chunkCount && { target: "doubling the chunk count at most doubles the cost", value: `${scaling.chunkCount.pluginWasmFactor}x`, met: scaling.chunkCount.met },
+      scaling.chunkSize && { target: "doubling the chunk size at most doubles the cost", value: `${scaling.chunkSize.pluginWasmFactor}x`, met: scaling.chunkSize.met },
+    ].filter((t): t is { target: string; value: string; met: boolean } => !!t);
+
+    // ---- report ----
+    const rows = results.map((r) => [
+      r.name,
+      String(r.responseBytes),
+      `${fmt(r.plugin.wasmUs.median)} ±${fmt(r.plugin.wasmUs.spreadPct, 0)}%`,
+      `${fmt(r.noop.wasmUs.median)} ±${fmt(r.noop.wasmUs.spreadPct, 0)}%`,
+      `${fmt(r.wasmRatio.median, 2)}x`,
+      `${fmt(r.plugin.hostUs.median)} / ${fmt(r.noop.hostUs.median)}`,
+      `${fmt(r.hostRatio.median, 2)}x`,
+      `${r.census.plugin.redisOnRequestPath.length} / ${r.census.plugin.redisRoundTripsOnRequestPath}`,
+      r.census.plugin.bytesIntoVmPerResponseByte === null ? "-" : fmt(r.census.plugin.bytesIntoVmPerResponseByte, 2),
+    ]);
+    const out: string[] = [];
+    out.push(`ai-quota bench, ${startedAt.toISOString()}: ${machine().cpu}, ${os.availableParallelism()} CPUs, node ${process.version}`);
+    out.push(`${args.rounds} interleaved rounds; times are medians of per-round medians, ± half the round-to-round range; timer overhead ${overheadNs.toFixed(0)} ns per callback is included in both columns`);
+    out.push("");
+    out.push(table(
+      ["scenario", "resp B", "plugin wasm µs", "no-op wasm µs", "ratio", "host µs plugin/no-op", "host ratio", "redis cmds/RTT", "B in/resp B"],
+      rows,
+    ));
+    out.push("");
+    out.push("scaling (plugin wasm time):");
+    for (const [k, f] of Object.entries(scaling)) {
+      if (f === null) continue;
+      out.push(`  ${k}: ${f.from} -> ${f.to} (chunks x${f.chunksRatio}, bytes x${f.bytesRatio}): cost x${f.pluginWasmFactor} (plugin minus no-op x${f.pluginOverNoopFactor})`);
+    }
+    out.push("");
+    out.push("footprint:");
+    out.push(`  ai-quota.wasm ${sizes.plugin.rawBytes} B raw (${kb(sizes.plugin.rawBytes)}), ${sizes.plugin.gzipBytes} B gzip; noop.wasm ${sizes.noop.rawBytes} B raw, ${sizes.noop.gzipBytes} B gzip`);
+    out.push(`  VM load (compile+instantiate) ${fmt(start.plugin.loadMs, 2)} ms + start/configure ${fmt(start.plugin.startConfigureMs, 2)} ms = ${fmt(start.plugin.totalMs, 2)} ms (no-op: ${fmt(start.noop.totalMs, 2)} ms)`);
+    if (memory) {
+      out.push(`  linear memory: ${memory.afterWarmupBytes} B after ${memory.warmupRequests} warm-up requests, ${memory.afterRunBytes} B after ${memory.requests} more (${memory.concurrency} in flight, ${fmt(memory.seconds, 0)} s, ${memory.failures} unexpected answers)`);
+    }
+    if (throughput) {
+      out.push("");
+      out.push(`throughput (${throughput.front}, ${throughput.loadGenerator}):`);
+      for (const t of throughput.runs) out.push(`  ${t.scenario}: plugin ${fmt(t.plugin.rps, 0)} req/s, no-op ${fmt(t.noop.rps, 0)} req/s, ratio ${fmt(t.ratio, 3)} (p50 latency ${fmt(t.plugin.p50Ms, 2)} / ${fmt(t.noop.p50Ms, 2)} ms)`);
+      if (throughput.note) out.push(`  ${throughput.note}`);
+    }
+    out.push("");
+    out.push("targets:");
+    for (const t of targets) out.push(`  [${t.met ? "met" : "MISSED"}] ${t.target}: ${t.value}`);
+    console.log(out.join("\n"));
+
+    if (args.out !== "-") {
+      const json = {
+        startedAt: startedAt.toISOString(),
+        machine: machine(),
+        modules: { plugin: path.relative(ROOT, args.plugin), noop: path.relative(ROOT, args.noop) },
+        settings: { rounds: args.rounds, scale: args.scale, timerOverheadNsPerCallback: round(overheadNs, 1) },
+        scenarios: results,
+        scaling,
+        footprint: { size: sizes, start, memory },
+        throughput,
+        targets,
+      };
+      writeFileSync(args.out, JSON.stringify(json, (_k, v) => (typeof v === "number" ? round(v, 3) : v), 2) + "\n");
+      log(`bench: wrote ${path.relative(process.cwd(), path.resolve(args.out))}`);
+    }
+  } finally {
+    for (const m of modules) await m.vm.close();
+    client.close();
+    await redis.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.stack ?? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,113 @@
+// Operator controls: which paths are metered, per-model cost weights, and the plugin's metrics.
+import { PluginVm } from "../../host";
+import { BASE_CONFIG, QuotaFixture, chat, jsonResponse, openAiJson, request, sseResponse } from "./fixture";
+
+let fx: QuotaFixture;
+beforeAll(async () => { fx = await QuotaFixture.start(); });
+afterAll(async () => fx.stop());
+beforeEach(async () => fx.flush());
+
+const anthropicSse = [
+  'event: message_start\ndata: {"type":"message_start","message":{"id":"m1","model":"claude-sonnet-4","usage":{"input_tokens":25,"cache_read_input_tokens":5,"output_tokens":1}}}\n\n',
+  'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}\n\n',
+  'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":15}}\n\n',
+  'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+].join("");
+
+describe("metered paths", () => {
+  const config = { ...BASE_CONFIG, paths: ["/v1/chat/completions", "/v1/messages", "/v1/responses"] };
+
+  test("each listed suffix is metered; its admin API lives under it; others pass untouched", async () => {
+    const vm = await fx.plugin(config);
+    await fx.setBalance("c1", 1000);
+    const anthropic = await chat(vm, "c1", sseResponse(anthropicSse), { path: "/anthropic/v1/messages" });
+    expect(anthropic.local).toBeNull();
+    await vm.idle();
+    expect(await fx.balance("c1")).toBe(String(1000 - (25 + 5) - 15));
+
+    const q = await vm.newStream().run({ request: { headers: request("GET", "/v1/messages/quota?consumer=c1", "admin") } });
+    expect(q.local?.body.toString()).toBe('{"consumer":"c1","quota":955}');
+
+    const before = vm.redisCommands().length;
+    const other = await chat(vm, "c1", jsonResponse(openAiJson(5, 5)), { path: "/v1/embeddings" });
+    expect(other.local).toBeNull();
+    await vm.idle();
+    expect(vm.redisCommands().length).toBe(before);
+  });
+
+  test("bad paths are refused", async () => {
+    for (const paths of [[], "x", ["v1/messages"], [1]]) {
+      const { configured, vm } = await fx.vm({ ...BASE_CONFIG, paths });
+      expect(configured).toBe(false);
+      expect(vm.logText()).toMatch(/paths/);
+    }
+  });
+});
+
+describe("cost weights", () => {
+  const config = {
+    ...BASE_CONFIG,
+    weights: { default: { input: 1, output: 2 }, models: { "gpt-4o": { input: 2.5, output: 10 }, "cheap": { input: 0.001, output: 0.002 } } },
+  };
+
+  test.each([
+    ["gpt-4o", 10, 3, 10 * 2.5 + 3 * 10],
+    ["gpt-4o", 1, 0, 3], // 2.5 rounds up
+    ["cheap", 100, 100, 1], // 0.3 rounds up
+    ["unknown-model", 10, 3, 16], // default weights
+  ])("%s with %i in / %i out costs %i", async (model, input, output, cost) => {
+    const vm = await fx.plugin(config);
+    await fx.setBalance("c1", 1000);
+    await chat(vm, "c1", jsonResponse(openAiJson(input, output, model)));
+    await vm.idle();
+    expect(await fx.balance("c1")).toBe(String(1000 - cost));
+  });
+
+  test("the model from ai_log counts when ai-statistics provides usage", async () => {
+    const vm = await fx.plugin(config);
+    await fx.setBalance("c1", 1000);
+    await chat(vm, "c1", jsonResponse(openAiJson(1, 1, "other")), {
+      filterState: { "wasm.ai_log": JSON.stringify({ model: "gpt-4o", input_token: 2, output_token: 1 }) },
+    });
+    await vm.idle();
+    expect(await fx.balance("c1")).toBe(String(1000 - 15));
+  });
+
+  test("bad weights are refused with the field named", async () => {
+    for (const [weights, msg] of [
+      [{ default: { input: -1 } }, /weights.default.input must be a number/],
+      [{ models: { m: { output: "2" } } }, /weights.models.m.output must be a number/],
+      [{ models: { m: { input: 0.0000001 } } }, /at most 6 decimals/],
+      [{ models: [] }, /weights.models must be an object/],
+      ["x", /weights must be an object/],
+    ] as const) {
+      const { configured, vm } = await fx.vm({ ...BASE_CONFIG, weights });
+      expect(configured).toBe(false);
+      expect(vm.logText()).toMatch(msg);
+    }
+  });
+});
+
+describe("metrics", () => {
+  test("counters after a known sequence of requests", async () => {
+    const vm: PluginVm = await fx.plugin();
+    await fx.setBalance("c1", 100);
+    await chat(vm, "c1", jsonResponse(openAiJson(10, 5))); // admitted, 15 charged
+    await chat(vm, "c1", jsonResponse(openAiJson(1, 1))); // admitted, 2 charged
+    await chat(vm, "nobody", jsonResponse(openAiJson(1, 1))); // denied: noquota
+    await chat(vm, null, jsonResponse(openAiJson(1, 1))); // denied: no_key
+    await chat(vm, "", jsonResponse(openAiJson(1, 1))); // denied: unauthorized
+    await vm.newStream().run({ request: { headers: request("GET", "/v1/chat/completions/quota?consumer=c1", "c1") } }); // denied: unauthorized (not admin)
+    await vm.newStream().run({ request: { headers: request("GET", "/v1/chat/completions", null, [["x-mse-consumer", "a"], ["x-mse-consumer", "b"]]) } });
+    await vm.idle();
+    const m = vm.metrics();
+    expect(m["ai_quota.requests.admitted"]).toBe(2);
+    expect(m["ai_quota.tokens.charged"]).toBe(17);
+    expect(m["ai_quota.requests.denied.noquota"]).toBe(1);
+    expect(m["ai_quota.requests.denied.no_key"]).toBe(1);
+    expect(m["ai_quota.requests.denied.unauthorized"]).toBe(2);
+    expect(m["ai_quota.requests.denied.bad_consumer"]).toBe(1);
+    expect(m["ai_quota.redis.errors"]).toBe(0);
+    expect(m["ai_quota.settlements.failed"]).toBe(0);
+  });
+});
