@@ -50,7 +50,8 @@ export function chatJson(): Scenario {
 }
 
 const SSE_PREFIX = 'data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o","system_fingerprint":"fp_bench","choices":[{"index":0,"delta":{"content":"';
-const SSE_SUFFIX = '"},"logprobs":null,"finish_reason":null}]}\n\n';
+// With stream_options.include_usage every chunk carries "usage": null; the last one has it.
+const SSE_SUFFIX = '"},"logprobs":null,"finish_reason":null}],"usage":null}\n\n';
 
 /**
  * An OpenAI chat completion stream of `count` body chunks, one SSE event each: content deltas,

@@ -4,7 +4,6 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { LogEntry, LogLevel, MetricType, PluginVm } from "../host";
-import type { RedisCallRecord } from "../host";
 import type { PluginLogLevel } from "./cli";
 import { ConfigError, GatewayError } from "./errors";
 
@@ -27,8 +26,6 @@ export interface Plugin {
   readonly vm: PluginVm;
   /** The type of each metric the plugin defined, by name (the host's snapshot has values only). */
   readonly metricTypes: ReadonlyMap<string, MetricType>;
-  /** Drops the history the host keeps for tests (log lines, Redis call records), so memory stays flat. */
-  forgetHistory(): void;
   close(): Promise<void>;
 }
 
@@ -48,6 +45,8 @@ export async function startPlugin(options: PluginOptions): Promise<Plugin> {
       wasmPath,
       redis: { resolve: () => options.redis },
       logLevel: LEVELS[options.logLevel],
+      // The host keeps recent log lines and Redis calls for tests; a gateway needs few.
+      historyLimit: 200,
       logSink: (entry) => {
         if (!starting) options.print(formatLog(entry));
       },
@@ -77,11 +76,6 @@ export async function startPlugin(options: PluginOptions): Promise<Plugin> {
   return {
     vm,
     metricTypes,
-    forgetHistory() {
-      vm.logs.length = 0;
-      // The host records every Redis call for tests to inspect; a long-running gateway must not.
-      (vm.redisCalls as RedisCallRecord[]).length = 0;
-    },
     close: () => vm.close(),
   };
 }

@@ -2,12 +2,14 @@
 //   key-auth stage → the plugin's request callbacks (headers, then each body chunk as it arrives,
 //   end of stream on the last) → if the plugin lets it through, the upstream, with the headers and
 //   body the plugin left → the upstream's response through the plugin's response callbacks, each
-//   chunk written to the client as soon as the plugin has passed it (SSE is never buffered here).
-// A local response from the plugin goes to the client as it is. A client that goes away aborts the
-// upstream request and ends the stream ("client disconnected"); an upstream that fails answers 502
-// (or cuts the response if it had started) and ends the stream ("upstream reset").
+//   part written to the client as soon as the plugin has passed it (SSE is never buffered here).
+// The host hands over what passes the filter through the stream's onUpstream/onDownstream
+// listeners (with `record: false`, so it keeps no copy). A local response from the plugin arrives
+// the same way. A client that goes away aborts the upstream request and ends the stream ("client
+// disconnected"); an upstream that fails answers 502 (or cuts a response that had started) and
+// ends the stream ("upstream reset").
 import type * as http from "node:http";
-import type { HeaderPairs, Stream } from "../host";
+import type { HeaderPairs, Stream, StreamPart } from "../host";
 import { CONSUMER_HEADER, KeyAuth, addConsumer } from "./auth";
 import { flatHeaders, pseudo, requestHasBody, requestHeaderPairs, responseHeaderPairs, responseIsHeadersOnly } from "./headers";
 import type { Plugin } from "./plugin";
@@ -25,8 +27,6 @@ export interface ProxyContext {
 }
 
 const EMPTY = Buffer.alloc(0);
-/** How long one wait for the plugin lasts before it is simply renewed (the stream may be long). */
-const WATCH_MS = 60_000;
 
 function address(host: string | undefined, port: number | undefined): string {
   const h = host ?? "127.0.0.1";
@@ -45,15 +45,16 @@ class ProxiedRequest {
   private stream: Stream | null = null;
   private consumer = "-";
   private note: string | null = null;
+  /** Request parts the plugin passed before the upstream request was opened. */
+  private pending: Buffer[] | null = null;
+  private pendingEnded = false;
   private upstreamReq: http.ClientRequest | null = null;
   private upstreamRes: http.IncomingMessage | null = null;
   private upstreamRequestEnded = false;
-  /** The upstream response arrived in full (or the upstream exchange was abandoned on purpose). */
+  /** The upstream exchange is over: its response arrived in full, it failed, or we abandoned it. */
   private upstreamDone = false;
   /** Nothing more goes to the client: the response ended, was cut, or the client left. */
   private clientDone = false;
-  /** The stream had finished when pump() last ran. */
-  private finalized = false;
   private readonly method: string;
   private readonly path: string;
 
@@ -86,108 +87,77 @@ class ProxiedRequest {
       sourceAddress: address(socket.remoteAddress, socket.remotePort),
       destinationAddress: address(socket.localAddress, socket.localPort),
       protocol: `HTTP/${this.req.httpVersion}`,
+      record: false,
+      onUpstream: (part) => this.guard(() => this.toUpstream(part)),
+      onDownstream: (part) => this.guard(() => this.toClient(part)),
     });
     this.stream = stream;
     const hasBody = requestHasBody(this.req);
     stream.requestHeaders(headers, !hasBody);
-    this.pump();
-    if (hasBody) {
-      this.req.on("data", (chunk: Buffer) => this.guard(() => {
-        if (stream.finished) return;
-        stream.requestBody(chunk, false);
-        this.pump();
-      }));
-      this.req.on("end", () => this.guard(() => {
-        if (stream.finished) return;
-        stream.requestBody(EMPTY, true);
-        this.pump();
-      }));
-    } else {
+    if (!hasBody) {
       this.req.resume();
+      return;
     }
-    void this.watch(stream);
+    this.req.on("data", (chunk: Buffer) => this.guard(() => {
+      if (!stream.finished) stream.requestBody(chunk, false);
+    }));
+    this.req.on("end", () => this.guard(() => {
+      if (!stream.finished) stream.requestBody(EMPTY, true);
+    }));
   }
 
-  /** Wakes up whenever the plugin moved on its own (a Redis reply resumed the request, …). */
-  private async watch(stream: Stream): Promise<void> {
-    while (!this.finalized) {
-      try {
-        await stream.waitFor(() => stream.finished || this.hasWork(stream), "the plugin", WATCH_MS);
-      } catch {
-        continue; // a long stream: renew the wait
-      }
-      this.guard(() => this.pump());
-    }
-  }
+  // ---- what the plugin let through, towards the upstream ----
 
-  /** Exactly the cases in which pump() makes progress (anything else would spin the watch loop). */
-  private hasWork(s: Stream): boolean {
-    const up = this.upstreamReq === null
-      ? s.upstream.headers !== null && !s.finished && !this.clientDone
-      : !this.upstreamRequestEnded && (s.upstream.body.length > 0 || s.upstream.ended);
-    const down = !this.clientDone && (this.res.headersSent
-      ? s.downstream.body.length > 0 || s.downstream.ended
-      : s.downstream.headers !== null);
-    return up || down;
-  }
-
-  /** Moves whatever the plugin let through to where it goes. Idempotent. */
-  private pump(): void {
-    const s = this.stream;
-    if (s === null) return;
-    // Towards the upstream.
-    if (this.upstreamReq === null && s.upstream.headers !== null && !s.finished && !this.clientDone) this.openUpstream(s);
-    const ureq = this.upstreamReq;
-    if (ureq !== null && !this.upstreamRequestEnded) {
-      if (s.upstream.body.length > 0) {
-        ureq.write(s.upstream.body);
-        s.upstream.body = EMPTY;
-      }
-      if (s.upstream.ended) {
-        this.upstreamRequestEnded = true;
-        ureq.end();
-      }
-    } else if (ureq === null) {
-      s.upstream.body = EMPTY; // held by the host until the headers pass; nothing else reads it
-    }
-    // Towards the client.
-    if (!this.clientDone) {
-      if (!this.res.headersSent && s.downstream.headers !== null) this.writeHead(s.downstream.headers);
-      if (this.res.headersSent && !this.clientDone) {
-        if (s.downstream.body.length > 0) this.writeClient(s.downstream.body);
-        s.downstream.body = EMPTY;
-        if (s.downstream.ended) {
-          this.clientDone = true;
-          this.res.end();
+  private toUpstream(part: StreamPart): void {
+    if (this.upstreamDone) return;
+    switch (part.kind) {
+      case "headers":
+        // Open on the next microtask: when the plugin resumes a held request, the body it held
+        // passes right after the headers, and a known length goes upstream as Content-Length.
+        this.pending = [];
+        this.pendingEnded = part.endOfStream;
+        queueMicrotask(() => this.guard(() => this.openUpstream(part.headers)));
+        return;
+      case "data":
+        if (this.upstreamReq === null) {
+          this.pending?.push(part.data);
+          this.pendingEnded ||= part.endOfStream;
+          return;
         }
-      }
-    } else {
-      s.downstream.body = EMPTY;
-    }
-    if (s.finished && !this.finalized) {
-      this.finalized = true;
-      this.afterFinish(s);
+        if (part.data.length > 0) this.upstreamReq.write(part.data);
+        if (part.endOfStream) this.endUpstreamRequest();
+        return;
+      case "trailers":
+        if (this.upstreamReq === null) this.pendingEnded = true;
+        else this.endUpstreamRequest();
+        return;
+      case "reset":
+        this.abortUpstream();
+        return;
     }
   }
 
-  private afterFinish(s: Stream): void {
-    if (!this.upstreamDone) this.abortUpstream();
-    if (!this.clientDone) {
-      // Reset without a complete response (the plugin closed the stream, a reply came too late…).
-      this.clientDone = true;
-      this.note ??= s.resetReason ?? "reset";
-      this.res.destroy();
-    }
-    this.ctx.plugin.forgetHistory();
-  }
-
-  private openUpstream(s: Stream): void {
-    const knownLength = s.upstream.ended ? s.upstream.body.length : null;
-    const ureq = this.ctx.upstream.open(s.upstream.headers ?? [], knownLength);
+  private openUpstream(headers: HeaderPairs): void {
+    const stream = this.stream;
+    if (this.upstreamDone || this.clientDone || stream === null || stream.finished) return;
+    const body = this.pending ?? [];
+    this.pending = null;
+    const knownLength = this.pendingEnded ? body.reduce((n, b) => n + b.length, 0) : null;
+    const ureq = this.ctx.upstream.open(headers, knownLength);
     this.upstreamReq = ureq;
-    ureq.on("response", (ures) => this.guard(() => this.onUpstreamResponse(s, ures)));
-    ureq.on("error", (err) => this.guard(() => this.onUpstreamFailure(s, err)));
+    ureq.on("response", (ures) => this.guard(() => this.onUpstreamResponse(stream, ures)));
+    ureq.on("error", (err) => this.guard(() => this.onUpstreamFailure(stream, err)));
+    for (const chunk of body) if (chunk.length > 0) ureq.write(chunk);
+    if (this.pendingEnded) this.endUpstreamRequest();
   }
+
+  private endUpstreamRequest(): void {
+    if (this.upstreamRequestEnded || this.upstreamReq === null) return;
+    this.upstreamRequestEnded = true;
+    this.upstreamReq.end();
+  }
+
+  // ---- the upstream's answer, into the plugin ----
 
   private onUpstreamResponse(s: Stream, ures: http.IncomingMessage): void {
     if (this.upstreamDone || s.finished) {
@@ -196,59 +166,62 @@ class ProxiedRequest {
     }
     this.upstreamRes = ures;
     const headersOnly = responseIsHeadersOnly(this.method, ures);
-    s.responseHeaders(responseHeaderPairs(ures), headersOnly);
-    this.pump();
+    if (headersOnly) {
+      this.upstreamDone = true;
+      ures.resume();
+    }
     ures.on("data", (chunk: Buffer) => this.guard(() => {
-      if (s.finished || headersOnly) return;
-      s.responseBody(chunk, false);
-      this.pump();
+      if (!s.finished && !headersOnly) s.responseBody(chunk, false);
     }));
     ures.on("end", () => this.guard(() => {
       if (this.upstreamDone) return;
       this.upstreamDone = true;
       if (!s.finished && !headersOnly) s.responseBody(EMPTY, true);
-      this.pump();
     }));
     ures.on("close", () => this.guard(() => {
       if (!ures.complete && !this.upstreamDone) this.onUpstreamFailure(s, new Error("the upstream closed the connection mid-response"));
     }));
+    s.responseHeaders(responseHeaderPairs(ures), headersOnly);
   }
 
   private onUpstreamFailure(s: Stream, err: Error): void {
-    if (this.upstreamDone) return; // we abandoned it ourselves, or it had completed
+    if (this.upstreamDone) return; // it had completed, or we abandoned it ourselves
     this.upstreamDone = true;
-    const code = (err as NodeJS.ErrnoException).code;
-    this.note = `upstream reset: ${code ?? err.message}`;
+    const reason = (err as NodeJS.ErrnoException).code ?? err.message;
+    this.note = `upstream reset: ${reason}`;
     if (!this.clientDone && !this.res.headersSent) {
-      this.replyDirect(502, [["content-type", "text/plain"]], `upstream connect error or disconnect/reset before headers. reset reason: ${code ?? err.message}`);
+      this.replyDirect(502, [["content-type", "text/plain"]], `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`);
     } else if (!this.clientDone) {
       this.clientDone = true;
       this.res.destroy();
     }
     s.finish("upstream reset");
-    this.pump();
   }
 
-  private onClientClose(): void {
-    if (!this.res.writableFinished) {
-      // The client went away before the response was complete.
-      this.clientDone = true;
-      this.note ??= "client disconnected";
-      this.abortUpstream();
-      const s = this.stream;
-      if (s !== null && !s.finished) {
-        s.finish("client disconnected");
-        this.pump();
-      }
+  // ---- what the plugin let through, towards the client ----
+
+  private toClient(part: StreamPart): void {
+    if (this.clientDone) return;
+    switch (part.kind) {
+      case "headers":
+        this.writeHead(part.headers);
+        if (part.endOfStream) this.endClient();
+        return;
+      case "data":
+        if (part.data.length > 0) this.writeClient(part.data);
+        if (part.endOfStream) this.endClient();
+        return;
+      case "trailers":
+        this.endClient();
+        return;
+      case "reset":
+        // The stream ended before its response did (the plugin closed it, the VM failed, …).
+        this.note ??= part.reason;
+        this.clientDone = true;
+        this.res.destroy();
+        this.abortUpstream();
+        return;
     }
-    const status = this.res.headersSent ? this.res.statusCode : "-";
-    this.ctx.log(accessLine(this.method, this.path, status, this.consumer, this.note));
-  }
-
-  private abortUpstream(): void {
-    this.upstreamDone = true;
-    this.upstreamRes?.destroy();
-    this.upstreamReq?.destroy();
   }
 
   private writeHead(pairs: HeaderPairs): void {
@@ -260,7 +233,8 @@ class ProxiedRequest {
       this.note = `bad response headers: ${(err as Error).message}`;
       this.replyDirect(502, [["content-type", "text/plain"]], "the response headers could not be sent");
       this.abortUpstream();
-      this.stream?.finish("bad response headers");
+      const s = this.stream;
+      if (s !== null) setImmediate(() => s.finish("bad response headers"));
     }
   }
 
@@ -271,6 +245,37 @@ class ProxiedRequest {
       ures.pause();
       this.res.once("drain", () => ures.resume());
     }
+  }
+
+  private endClient(): void {
+    this.clientDone = true;
+    this.res.end();
+    // A local reply that replaced an upstream answer still arriving: that answer is not wanted.
+    this.abortUpstream();
+  }
+
+  // ---- the client ----
+
+  private onClientClose(): void {
+    const s = this.stream;
+    if (!this.res.writableFinished) {
+      // The client went away before the response was complete.
+      this.clientDone = true;
+      this.note ??= "client disconnected";
+      this.abortUpstream();
+      if (s !== null && !s.finished) s.finish("client disconnected");
+    } else if (s !== null && !s.finished) {
+      s.finish(); // the response went out in full: Envoy completes the stream
+    }
+    const status = this.res.headersSent ? this.res.statusCode : "-";
+    this.ctx.log(accessLine(this.method, this.path, status, this.consumer, this.note));
+  }
+
+  private abortUpstream(): void {
+    if (this.upstreamDone) return;
+    this.upstreamDone = true;
+    this.upstreamRes?.destroy();
+    this.upstreamReq?.destroy();
   }
 
   /** A response the gateway itself gives (auth denial, upstream failure), not through the plugin. */
@@ -293,7 +298,8 @@ class ProxiedRequest {
         else this.res.destroy();
         this.clientDone = true;
         this.abortUpstream();
-        this.stream?.finish("internal error");
+        const s = this.stream;
+        if (s !== null && !s.finished) setImmediate(() => s.finish("internal error"));
       } catch {
         this.res.destroy();
       }

@@ -1,6 +1,6 @@
 // The admin API: query, refresh and delta of a consumer's balance, answered exactly as Higress's
 // ai-quota answers them. Only the admin consumer gets here (checked by the request flow).
-import { RedisCallback, RedisClient, RedisReply } from "../redis/client";
+import { StoreCallback, Store, StoreReply } from "../store/store";
 import { RespType } from "../redis/resp";
 import { parseInt64Strict } from "../util/int64";
 import { parseQuery } from "../util/urlencoded";
@@ -8,10 +8,10 @@ import { quoteJsonString } from "../json/quote";
 import * as answers from "./answers";
 
 /** Answers a query once Redis has replied: a missing key is a balance of 0. */
-class QueryReply extends RedisCallback {
+class QueryReply extends StoreCallback {
   constructor(contextId: u32, public consumer: string) { super(contextId); }
 
-  onReply(reply: RedisReply): void {
+  onReply(reply: StoreReply): void {
     if (reply.isError()) {
       answers.answerRedisError(reply.error);
       return;
@@ -37,10 +37,10 @@ class QueryReply extends RedisCallback {
 }
 
 /** Answers a refresh or delta once Redis has replied. */
-class UpdateReply extends RedisCallback {
+class UpdateReply extends StoreCallback {
   constructor(contextId: u32, public isRefresh: bool) { super(contextId); }
 
-  onReply(reply: RedisReply): void {
+  onReply(reply: StoreReply): void {
     if (reply.isError()) answers.answerRedisError(reply.error);
     else if (this.isRefresh) answers.answerRefreshed();
     else answers.answerDelta();
@@ -48,13 +48,13 @@ class UpdateReply extends RedisCallback {
 }
 
 /** GET …/quota?consumer=X */
-export function queryQuota(redis: RedisClient, keyPrefix: string, contextId: u32, rawQuery: string): bool {
+export function queryQuota(store: Store, keyPrefix: string, contextId: u32, rawQuery: string): bool {
   const consumer = parseQuery(rawQuery).first("consumer");
   if (consumer === null || consumer.length == 0) {
     answers.denyQueryWithoutConsumer();
     return false;
   }
-  if (!redis.command(["GET", keyPrefix + consumer], new QueryReply(contextId, consumer))) {
+  if (!store.command(["GET", keyPrefix + consumer], new QueryReply(contextId, consumer))) {
     answers.answerRedisError("cannot connect to redis cluster");
     return false;
   }
@@ -62,7 +62,7 @@ export function queryQuota(redis: RedisClient, keyPrefix: string, contextId: u32
 }
 
 /** POST …/quota/refresh with `consumer=X&quota=N`: SET the balance. */
-export function refreshQuota(redis: RedisClient, keyPrefix: string, contextId: u32, form: string): bool {
+export function refreshQuota(store: Store, keyPrefix: string, contextId: u32, form: string): bool {
   const values = parseQuery(form);
   const consumer = values.first("consumer");
   const quotaText = values.first("quota");
@@ -71,7 +71,7 @@ export function refreshQuota(redis: RedisClient, keyPrefix: string, contextId: u
     answers.denyBadRefresh();
     return false;
   }
-  if (!redis.command(["SET", keyPrefix + consumer, quota.value.toString()], new UpdateReply(contextId, true))) {
+  if (!store.command(["SET", keyPrefix + consumer, quota.value.toString()], new UpdateReply(contextId, true))) {
     answers.answerRedisError("cannot connect to redis cluster");
     return false;
   }
@@ -79,7 +79,7 @@ export function refreshQuota(redis: RedisClient, keyPrefix: string, contextId: u
 }
 
 /** POST …/quota/delta with `consumer=X&value=±N`: INCRBY or DECRBY by |N|. */
-export function deltaQuota(redis: RedisClient, keyPrefix: string, contextId: u32, form: string): bool {
+export function deltaQuota(store: Store, keyPrefix: string, contextId: u32, form: string): bool {
   const values = parseQuery(form);
   const consumer = values.first("consumer");
   const valueText = values.first("value");
@@ -93,7 +93,7 @@ export function deltaQuota(redis: RedisClient, keyPrefix: string, contextId: u32
   const args = v >= 0 || v == i64.MIN_VALUE
     ? ["INCRBY", keyPrefix + consumer, v.toString()]
     : ["DECRBY", keyPrefix + consumer, (-v).toString()];
-  if (!redis.command(args, new UpdateReply(contextId, false))) {
+  if (!store.command(args, new UpdateReply(contextId, false))) {
     answers.answerRedisError("cannot connect to redis cluster");
     return false;
   }

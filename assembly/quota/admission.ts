@@ -1,7 +1,7 @@
 // Admission: may this consumer's request go upstream? Higress's way is one GET and a check that
 // the balance is above zero. With a reservation, one Lua script checks the balance and takes the
 // reservation in the same step, so concurrent requests cannot all spend the same balance.
-import { RedisCallback, RedisClient, RedisReply } from "../redis/client";
+import { StoreCallback, Store, StoreReply } from "../store/store";
 import { RespType, RespValue } from "../redis/resp";
 import { parseInt64Strict } from "../util/int64";
 
@@ -46,12 +46,12 @@ return {1, v}
 export const ADMIT_SCRIPT_SHA = "8581ecee1dff259599e6f650a9568f12070879d3";
 
 /** Starts an admission; false when the command could not be sent (treat as a Redis failure). */
-export function admit(redis: RedisClient, key: string, reservation: i64, minimum: i64, listener: AdmissionListener): bool {
+export function admit(store: Store, key: string, reservation: i64, minimum: i64, listener: AdmissionListener): bool {
   if (reservation == 0 && minimum <= 1) {
-    return redis.command(["GET", key], new BalanceReply(listener));
+    return store.command(["GET", key], new BalanceReply(listener));
   }
   const args = ["EVALSHA", ADMIT_SCRIPT_SHA, "1", key, reservation.toString(), minimum.toString()];
-  return redis.command(args, new ScriptReply(redis, listener, key, reservation, minimum, false));
+  return store.command(args, new ScriptReply(store, listener, key, reservation, minimum, false));
 }
 
 function failed(reason: string): Admission {
@@ -77,15 +77,15 @@ class ParsedBalance {
 }
 
 /** Higress's check: the key must hold an integer above zero. */
-class BalanceReply extends RedisCallback {
+class BalanceReply extends StoreCallback {
   constructor(public listener: AdmissionListener) { super(listener.contextId); }
 
-  onReply(reply: RedisReply): void {
+  onReply(reply: StoreReply): void {
     this.listener.onAdmission(readBalance(reply));
   }
 }
 
-function readBalance(reply: RedisReply): Admission {
+function readBalance(reply: StoreReply): Admission {
   if (reply.isError()) return failed(reply.error);
   const v = reply.value!;
   if (v.type == RespType.Null) return denied("no quota set");
@@ -95,9 +95,9 @@ function readBalance(reply: RedisReply): Admission {
   return new Admission(AdmissionKind.Admitted, n.value, true, "");
 }
 
-class ScriptReply extends RedisCallback {
+class ScriptReply extends StoreCallback {
   constructor(
-    public redis: RedisClient,
+    public store: Store,
     public listener: AdmissionListener,
     public key: string,
     public reservation: i64,
@@ -105,12 +105,12 @@ class ScriptReply extends RedisCallback {
     public sentScript: bool,
   ) { super(listener.contextId); }
 
-  onReply(reply: RedisReply): void {
+  onReply(reply: StoreReply): void {
     if (reply.isError() && !this.sentScript && reply.error.startsWith("NOSCRIPT")) {
       // Redis restarted or flushed its scripts: send the script itself once (it is cached again).
       const args = ["EVAL", ADMIT_SCRIPT, "1", this.key, this.reservation.toString(), this.minimum.toString()];
-      const retry = new ScriptReply(this.redis, this.listener, this.key, this.reservation, this.minimum, true);
-      if (this.redis.command(args, retry)) return;
+      const retry = new ScriptReply(this.store, this.listener, this.key, this.reservation, this.minimum, true);
+      if (this.store.command(args, retry)) return;
       this.listener.onAdmission(failed("cannot connect to redis cluster"));
       return;
     }
@@ -118,7 +118,7 @@ class ScriptReply extends RedisCallback {
   }
 }
 
-function readScriptReply(reply: RedisReply): Admission {
+function readScriptReply(reply: StoreReply): Admission {
   if (reply.isError()) return failed(reply.error);
   const v = reply.value!;
   if (v.type != RespType.Array || v.items.length != 2 || v.items[0].type != RespType.Integer) return failed("unexpected admission reply");

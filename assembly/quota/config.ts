@@ -2,7 +2,7 @@
 // Every error names the field and what is wrong with it, because that line is all an operator sees
 // when the plugin refuses to start.
 import { JsonType, JsonValue, parseJson } from "../json/parser";
-import { RedisEndpoint } from "../redis/client";
+import { RedisEndpoint } from "../redis/endpoint";
 import { parseInt64Strict } from "../util/int64";
 import { CHAT_PATH } from "./routes";
 import { Weights, parseWeights } from "./weights";
@@ -31,6 +31,17 @@ export class Policy {
   remainingHeader: string = "";
 }
 
+/** `store: {type: http, …}`: an Upstash-compatible Redis REST endpoint behind an Envoy cluster. */
+export class HttpStoreSettings {
+  constructor(
+    public cluster: string,
+    public path: string,
+    public authority: string,
+    public token: string,
+    public timeoutMs: u32,
+  ) {}
+}
+
 export class QuotaConfig {
   adminConsumer: string = "";
   adminPath: string = "/quota";
@@ -40,6 +51,8 @@ export class QuotaConfig {
   /** Path suffixes that are metered (and under which the admin API lives). */
   paths: Array<string> = [CHAT_PATH];
   weights: Weights = new Weights();
+  /** Set when `store.type` is http; then `redis` is not used. */
+  httpStore: HttpStoreSettings | null = null;
 }
 
 export class ConfigResult {
@@ -48,8 +61,9 @@ export class ConfigResult {
 
 const TOP_LEVEL_KEYS: Array<string> = [
   "admin_consumer", "admin_path", "redis_key_prefix", "redis",
-  "reservation", "on_incomplete", "redis_failure", "remaining_header", "paths", "weights",
+  "reservation", "on_incomplete", "redis_failure", "remaining_header", "paths", "weights", "store",
 ];
+const STORE_KEYS: Array<string> = ["type", "cluster", "path", "authority", "token", "timeout"];
 const RESERVATION_KEYS: Array<string> = ["mode", "tokens", "require_full"];
 const DEFAULT_REMAINING_HEADER = "x-ai-quota-remaining";
 const REDIS_KEYS: Array<string> = ["service_name", "service_port", "username", "password", "timeout", "database"];
@@ -149,7 +163,10 @@ export function parseConfig(data: Uint8Array): ConfigResult {
   if (c.adminConsumer.length == 0) return new ConfigResult(null, "admin_consumer is required", warnings);
   top.unknownKeys(TOP_LEVEL_KEYS, warnings);
 
+  const storeError = readStore(root, c, warnings);
+  if (storeError.length > 0) return new ConfigResult(null, storeError, warnings);
   const redisValue = root.get("redis");
+  if (c.httpStore !== null && (redisValue === null || redisValue.type == JsonType.Null)) return finish(root, top, c, warnings);
   if (redisValue === null || redisValue.type == JsonType.Null) return new ConfigResult(null, "redis is required", warnings);
   if (redisValue.type != JsonType.Object) return new ConfigResult(null, "redis must be an object", warnings);
   const r = new FieldReader(redisValue, "redis.");
@@ -166,6 +183,11 @@ export function parseConfig(data: Uint8Array): ConfigResult {
   if (port == 0) port = serviceName.endsWith(".static") ? 80 : 6379;
   if (timeout == 0) timeout = 1000;
   c.redis = new RedisEndpoint(serviceName, port, username, password, <u32>timeout, database);
+  return finish(root, top, c, warnings);
+}
+
+/** The keys beyond Higress's, read once the store is known. */
+function finish(root: JsonValue, top: FieldReader, c: QuotaConfig, warnings: Array<string>): ConfigResult {
   const policyError = readPolicy(root, top, c.policy, warnings);
   if (policyError.length > 0) return new ConfigResult(null, policyError, warnings);
   const pathsError = readPaths(root, c);
@@ -217,5 +239,28 @@ function readPaths(root: JsonValue, c: QuotaConfig): string {
     paths.push(item.stringValue);
   }
   c.paths = paths;
+  return "";
+}
+
+/** `store`: absent or `{type: redis}` keeps Higress's `redis` block; `{type: http, …}` replaces it. */
+function readStore(root: JsonValue, c: QuotaConfig, warnings: Array<string>): string {
+  const v = root.get("store");
+  if (v === null || v.type == JsonType.Null) return "";
+  if (v.type != JsonType.Object) return "store must be an object";
+  const r = new FieldReader(v, "store.");
+  const type = r.choice("type", ["redis", "http"], "");
+  if (r.error.length > 0) return r.error;
+  if (type.length == 0) return "store.type is required (redis or http)";
+  if (type == "redis") return "";
+  const cluster = r.str("cluster");
+  const path = r.str("path");
+  const authority = r.str("authority");
+  const token = r.str("token");
+  const timeout = r.int("timeout", 0, 3600000, 0);
+  if (r.error.length > 0) return r.error;
+  if (cluster.length == 0) return "store.cluster is required with store.type http";
+  if (path.length > 0 && !path.startsWith("/")) return "store.path must start with '/'";
+  r.unknownKeys(STORE_KEYS, warnings);
+  c.httpStore = new HttpStoreSettings(cluster, path.length == 0 ? "/" : path, authority.length == 0 ? cluster : authority, token, timeout == 0 ? 1000 : <u32>timeout);
   return "";
 }

@@ -1,15 +1,27 @@
-// The plugin's root context: one per configuration, holding the parsed config and the Redis client
+// The plugin's root context: one per configuration, holding the parsed config and the store
 // that all of its streams share.
 import { HttpContext, RootContext } from "../abi/context";
 import { logError, logInfo, logWarn } from "../abi/log";
 import { pluginConfiguration } from "../abi/plugin";
-import { RedisClient } from "../redis/client";
+import { Store } from "../store/store";
 import { QuotaConfig, parseConfig } from "./config";
 import { QuotaStream } from "./stream";
 
+/** Opens the store a config names, or says why it cannot; each build's entry file provides one. */
+export class StoreOpening {
+  constructor(public store: Store | null, public error: string) {}
+}
+export type StoreFactory = (config: QuotaConfig) => StoreOpening;
+
+let openStore: StoreFactory | null = null;
+
+export function setStoreFactory(factory: StoreFactory): void {
+  openStore = factory;
+}
+
 export class QuotaPlugin extends RootContext {
   config: QuotaConfig | null = null;
-  redis: RedisClient | null = null;
+  store: Store | null = null;
 
   onConfigure(size: u32): bool {
     const result = parseConfig(pluginConfiguration(size));
@@ -19,24 +31,38 @@ export class QuotaPlugin extends RootContext {
       logError("ai-quota: invalid config: " + result.error);
       return false;
     }
-    const redis = new RedisClient(config.redis);
-    redis.init();
+    const factory = openStore;
+    if (factory === null) {
+      logError("ai-quota: this build has no quota store");
+      return false;
+    }
+    const opening = factory(config);
+    const store = opening.store;
+    if (store === null) {
+      logError("ai-quota: invalid config: " + opening.error);
+      return false;
+    }
     this.config = config;
-    this.redis = redis;
-    logInfo("ai-quota: configured, redis cluster " + redis.cluster);
+    this.store = store;
+    logInfo("ai-quota: configured, " + store.describe());
     return true;
   }
 
   newHttpContext(id: u32): HttpContext | null {
     const config = this.config;
-    const redis = this.redis;
-    if (config === null || redis === null) return null;
-    return new QuotaStream(id, this, config, redis);
+    const store = this.store;
+    if (config === null || store === null) return null;
+    return new QuotaStream(id, this, config, store);
   }
 
   onRedisCallResponse(calloutId: u32, status: u32, size: u32): void {
-    const redis = this.redis;
-    if (redis !== null) redis.onResponse(calloutId, status, size);
+    const store = this.store;
+    if (store !== null) store.onRedisCallResponse(calloutId, status, size);
+  }
+
+  onHttpCallResponse(calloutId: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {
+    const store = this.store;
+    if (store !== null) store.onHttpCallResponse(calloutId, numHeaders, bodySize, numTrailers);
   }
 }
 

@@ -2,15 +2,15 @@
 // reservation that is Higress's DECRBY of the usage; with one, a single INCRBY gives back the
 // reservation minus the usage (negative when the answer cost more than was reserved).
 import { logError } from "../abi/log";
-import { RedisCallback, RedisClient, RedisReply } from "../redis/client";
+import { StoreCallback, Store, StoreReply } from "../store/store";
 import { subChecked } from "../util/int64";
 import { count, countBy, metrics } from "./metrics";
 
 /** Not tied to its stream: a settlement must land even when the client is gone. */
-class SettlementReply extends RedisCallback {
+class SettlementReply extends StoreCallback {
   constructor(public key: string, public reserved: i64, public used: i64) { super(0); }
 
-  onReply(reply: RedisReply): void {
+  onReply(reply: StoreReply): void {
     if (reply.isError()) logLost(this.key, this.reserved, this.used, reply.error);
   }
 }
@@ -23,7 +23,7 @@ function logLost(key: string, reserved: i64, used: i64, reason: string): void {
 }
 
 /** Charges `used` against a request that reserved `reserved`; sends nothing when they are equal. */
-export function settle(redis: RedisClient, key: string, reserved: i64, used: i64): void {
+export function settle(store: Store, key: string, reserved: i64, used: i64): void {
   let args: Array<string>;
   if (reserved == 0) {
     if (used <= 0) return;
@@ -38,5 +38,5 @@ export function settle(redis: RedisClient, key: string, reserved: i64, used: i64
     args = ["INCRBY", key, back.value.toString()];
   }
   countBy(metrics().tokensCharged, used);
-  if (!redis.command(args, new SettlementReply(key, reserved, used))) logLost(key, reserved, used, "cannot connect to redis cluster");
+  if (!store.command(args, new SettlementReply(key, reserved, used))) logLost(key, reserved, used, "cannot connect to redis cluster");
 }

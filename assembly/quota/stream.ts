@@ -10,7 +10,7 @@ import { Action, DataAction } from "../abi/types";
 import { HttpContext, RootContext } from "../abi/context";
 import { debugEnabled, logDebug, logWarn } from "../abi/log";
 import { requestBody, requestHeaders, responseBody, responseHeader, resumeRequest, setResponseHeader, streamProperty } from "../abi/stream";
-import { RedisClient } from "../redis/client";
+import { Store } from "../store/store";
 import { decodeUtf8 } from "../util/utf8";
 import { splitPath } from "../util/urlencoded";
 import { TokenUsage, UsageScanner, usageFromAiLog } from "../usage/index";
@@ -44,7 +44,7 @@ export class QuotaStream extends HttpContext {
   responseEnded: bool = false;
   scanner: UsageScanner | null = null;
 
-  constructor(id: u32, root: RootContext, public config: QuotaConfig, public redis: RedisClient) {
+  constructor(id: u32, root: RootContext, public config: QuotaConfig, public store: Store) {
     super(id, root);
   }
 
@@ -82,7 +82,7 @@ export class QuotaStream extends HttpContext {
       return Action.StopIteration;
     }
     if (this.operation == Operation.AdminQuery) {
-      queryQuota(this.redis, this.config.redisKeyPrefix, this.id, path.rawQuery);
+      queryQuota(this.store, this.config.redisKeyPrefix, this.id, path.rawQuery);
       return Action.StopIteration;
     }
     // Refresh and delta carry a form body; a request that ends here has an empty one.
@@ -153,7 +153,7 @@ export class QuotaStream extends HttpContext {
     const minimum: i64 = policy.requireFullReservation && reservation > 1 ? reservation : 1;
     this.reserved = reservation;
     const key = this.config.redisKeyPrefix + this.consumer;
-    if (!admit(this.redis, key, reservation, minimum, new WaitingStream(this))) {
+    if (!admit(this.store, key, reservation, minimum, new WaitingStream(this))) {
       this.onAdmission(new Admission(AdmissionKind.Failed, 0, false, "cannot connect to redis cluster"));
       return Action.StopIteration;
     }
@@ -189,8 +189,8 @@ export class QuotaStream extends HttpContext {
   private updateFromForm(body: Uint8Array): void {
     const form = decodeUtf8(body.dataStart, body.length);
     const prefix = this.config.redisKeyPrefix;
-    if (this.operation == Operation.AdminRefresh) refreshQuota(this.redis, prefix, this.id, form);
-    else deltaQuota(this.redis, prefix, this.id, form);
+    if (this.operation == Operation.AdminRefresh) refreshQuota(this.store, prefix, this.id, form);
+    else deltaQuota(this.store, prefix, this.id, form);
   }
 
   private responseDone(): void {
@@ -212,7 +212,7 @@ export class QuotaStream extends HttpContext {
       const weights = this.config.weights;
       const used = weights.isIdentity() ? usage.total() : weights.cost(usage.model, usage.input, usage.output);
       if (debugEnabled()) logDebug("ai-quota: charging " + this.consumer + " " + used.toString() + " tokens (reserved " + this.reserved.toString() + ")");
-      settle(this.redis, key, this.reserved, used);
+      settle(this.store, key, this.reserved, used);
       return;
     }
     const release = this.reserved > 0 && (this.responseStatus >= 400 || this.config.policy.releaseIncomplete);
@@ -220,7 +220,7 @@ export class QuotaStream extends HttpContext {
       const what = this.reserved == 0 ? "nothing charged" : release ? "reservation released" : "reservation kept as the charge";
       logDebug("ai-quota: no token usage found for " + this.consumer + ", " + what);
     }
-    if (release) settle(this.redis, key, this.reserved, 0);
+    if (release) settle(this.store, key, this.reserved, 0);
   }
 
   /** ai-statistics' `ai_log` when it has counted the tokens; else what the body scan found. */

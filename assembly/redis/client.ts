@@ -4,56 +4,29 @@ import { Status } from "../abi/types";
 import { setEffectiveContext } from "../abi/hostcalls";
 import { logError, logWarn } from "../abi/log";
 import { redisCall, redisInit, redisReply } from "../abi/redis_hostcalls";
-import { RespResult, RespType, RespValue, decodeReply, encodeCommand } from "./resp";
+import { RespResult, RespType, decodeReply, encodeCommand } from "./resp";
+import { Store, StoreCallback, StoreReply } from "../store/store";
+import { RedisEndpoint } from "./endpoint";
 
 /** Replies larger than this are refused: a quota plugin never needs more. */
 const MAX_REPLY_BYTES: u32 = 64 * 1024;
 
-/** What a command came back with: a value, or why there is none (transport failure or a Redis error reply). */
-export class RedisReply {
-  constructor(public value: RespValue | null, public error: string) {}
-  isError(): bool { return this.error.length > 0; }
-}
-
-/**
- * The continuation of a command. `contextId` names the HTTP stream to resume (0: none);
- * when that stream is gone by the time the reply comes, `onStreamGone` runs instead of `onReply`.
- */
-export class RedisCallback {
-  constructor(public contextId: u32) {}
-  onReply(reply: RedisReply): void {}
-  onStreamGone(reply: RedisReply): void {}
-}
-
 class PendingCall {
-  constructor(public query: ArrayBuffer, public callback: RedisCallback, public retried: bool) {}
+  constructor(public query: ArrayBuffer, public callback: StoreCallback, public retried: bool) {}
 }
 
-export class RedisEndpoint {
-  constructor(
-    public serviceName: string,
-    public port: i32,
-    public username: string,
-    public password: string,
-    public timeoutMs: u32,
-    public database: i32,
-  ) {}
-
-  /** Higress's wrapper: `outbound|<port>||<name>?[db=<n>&]buffer_flush_timeout=3&max_buffer_size_before_flush=1024`. */
-  clusterName(): string {
-    let name = "outbound|" + this.port.toString() + "||" + this.serviceName + "?";
-    if (this.database != 0) name += "db=" + this.database.toString() + "&";
-    return name + "buffer_flush_timeout=3&max_buffer_size_before_flush=1024";
-  }
-}
-
-export class RedisClient {
+export class RedisClient extends Store {
   readonly cluster: string;
   private ready: bool = false;
   private pending: Map<u32, PendingCall> = new Map<u32, PendingCall>();
 
   constructor(public endpoint: RedisEndpoint) {
+    super();
     this.cluster = endpoint.clusterName();
+  }
+
+  describe(): string {
+    return "redis cluster " + this.cluster;
   }
 
   /** Initialises the host's client. A failure is not fatal: the next command tries again. */
@@ -66,7 +39,7 @@ export class RedisClient {
   }
 
   /** Sends a command; false when it could not be sent (then the callback never runs). */
-  command(args: Array<string>, callback: RedisCallback): bool {
+  command(args: Array<string>, callback: StoreCallback): bool {
     return this.send(encodeCommand(args), callback, false);
   }
 
@@ -74,7 +47,7 @@ export class RedisClient {
     return this.pending.size;
   }
 
-  private send(query: ArrayBuffer, callback: RedisCallback, retried: bool): bool {
+  private send(query: ArrayBuffer, callback: StoreCallback, retried: bool): bool {
     if (!this.ready && !this.init()) return false;
     const r = redisCall(this.cluster, query);
     if (r.status != Status.Ok) {
@@ -86,7 +59,7 @@ export class RedisClient {
   }
 
   /** Called by the root context for every `proxy_on_redis_call_response`. */
-  onResponse(calloutId: u32, status: u32, size: u32): void {
+  onRedisCallResponse(calloutId: u32, status: u32, size: u32): void {
     if (!this.pending.has(calloutId)) return;
     const call = this.pending.get(calloutId);
     this.pending.delete(calloutId);
@@ -106,14 +79,14 @@ export class RedisClient {
   }
 }
 
-function readReply(status: u32, size: u32): RedisReply {
-  if (status != 0) return new RedisReply(null, "cannot connect to redis cluster");
-  if (size > MAX_REPLY_BYTES) return new RedisReply(null, "redis reply too large");
+function readReply(status: u32, size: u32): StoreReply {
+  if (status != 0) return new StoreReply(null, "cannot connect to redis cluster");
+  if (size > MAX_REPLY_BYTES) return new StoreReply(null, "redis reply too large");
   const bytes = redisReply(size);
-  if (bytes === null) return new RedisReply(null, "cannot get redis response");
+  if (bytes === null) return new StoreReply(null, "cannot get redis response");
   const parsed: RespResult = decodeReply(Uint8Array.wrap(bytes));
   const value = parsed.value;
-  if (value === null) return new RedisReply(null, "cannot read redis response: " + parsed.error);
-  if (value.type == RespType.Error) return new RedisReply(value, value.text);
-  return new RedisReply(value, "");
+  if (value === null) return new StoreReply(null, "cannot read redis response: " + parsed.error);
+  if (value.type == RespType.Error) return new StoreReply(value, value.text);
+  return new StoreReply(value, "");
 }

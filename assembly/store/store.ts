@@ -1,0 +1,30 @@
+// Where balances live, as the quota logic sees it: a place that runs Redis commands and calls back.
+// The Higress build talks to Redis through Higress's host calls (redis/client.ts); the plain-Envoy
+// build talks to a Redis REST endpoint over proxy_http_call (store/http_store.ts). Which one a
+// module carries is decided by its entry file, so each module imports only what its host provides.
+import { RespValue } from "../redis/resp";
+
+/** What a command came back with: a value, or why there is none (transport failure or a Redis error reply). */
+export class StoreReply {
+  constructor(public value: RespValue | null, public error: string) {}
+  isError(): bool { return this.error.length > 0; }
+}
+
+/**
+ * The continuation of a command. `contextId` names the HTTP stream to resume (0: none);
+ * when that stream is gone by the time the reply comes, `onStreamGone` runs instead of `onReply`.
+ */
+export class StoreCallback {
+  constructor(public contextId: u32) {}
+  onReply(reply: StoreReply): void {}
+  onStreamGone(reply: StoreReply): void {}
+}
+
+export class Store {
+  /** Sends a command; false when it could not be sent (then the callback never runs). */
+  command(args: Array<string>, callback: StoreCallback): bool { return false; }
+  /** A name for logs: the Redis cluster or the HTTP endpoint. */
+  describe(): string { return ""; }
+  onRedisCallResponse(calloutId: u32, status: u32, size: u32): void {}
+  onHttpCallResponse(calloutId: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {}
+}
