@@ -1,10 +1,27 @@
 /** @type {import('jest').Config} */
-module.exports = {
+const project = {
+  rootDir: __dirname,
   testEnvironment: "node",
   roots: ["<rootDir>/tests"],
   testMatch: ["**/*.test.ts"],
   transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] },
+  testTimeout: 30000,
+};
+
+module.exports = {
   // Each test file starts its own redis-server; two workers fit the 2-core machines we run on.
   maxWorkers: 2,
   testTimeout: 30000,
+  projects: [
+    // Everything, against the Higress build (build/ai-quota.wasm, Redis through host calls).
+    { ...project, displayName: "default" },
+    // The behaviour tests again, against the plain-Envoy build (build/ai-quota-envoy.wasm) with its
+    // HTTP quota store: a Redis REST bridge in front of the same redis-server (tests/quota/fixture.ts).
+    {
+      ...project,
+      displayName: "envoy-build",
+      testMatch: ["<rootDir>/tests/quota/**/*.test.ts"],
+      setupFiles: ["<rootDir>/tests/store/http-mode.ts"],
+    },
+  ],
 };

@@ -11,15 +11,17 @@ import { Census, Meter, Totals, instrumentTiming, timerOverheadNs } from "./inst
 import { runRequest } from "./run";
 import { ADMIN, CONSUMER, Scenario, adminQuery, bodyBytes, chatJson, chatSse, passThrough } from "./scenarios";
 import { halfRangePct, median, quantile, round } from "./stats";
-import { ThroughputFigures, measureThroughput } from "./throughput";
+import { FrontKind, ThroughputFigures, defaultFront, measureThroughput } from "./throughput";
 
 const ROOT = path.resolve(__dirname, "..");
 
 const usage = `usage: npm run bench -- [flags]
-  --rounds N            interleaved rounds per scenario (default 7)
+  --rounds N            interleaved rounds per scenario (default 9)
   --scale X             multiply the requests per round (default 1)
   --soak N              requests in the memory run (default 100000; 0 skips it)
-  --throughput-seconds N  load-generator run per module (default 10; 0 skips throughput)
+  --throughput-seconds N  each load-generator run (default 5; 0 skips throughput)
+  --connections N       load-generator connections (default 64)
+  --front gateway|bench the HTTP front for throughput (default: the gateway when there is one)
   --only a,b            only these scenarios (names as in the table)
   --plugin PATH         plugin module (default build/ai-quota.wasm)
   --noop PATH           baseline module (default build/noop.wasm)
@@ -30,6 +32,8 @@ interface Args {
   scale: number;
   soak: number;
   throughputSeconds: number;
+  front: FrontKind;
+  connections: number;
   only: string[] | null;
   plugin: string;
   noop: string;
@@ -38,7 +42,7 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
-    rounds: 7, scale: 1, soak: 100_000, throughputSeconds: 10, only: null,
+    rounds: 9, scale: 1, soak: 100_000, throughputSeconds: 5, front: defaultFront(ROOT), connections: 64, only: null,
     plugin: path.join(ROOT, "build/ai-quota.wasm"), noop: path.join(ROOT, "build/noop.wasm"), out: path.join(ROOT, "bench/results.json"),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -59,6 +63,13 @@ function parseArgs(argv: string[]): Args {
       case "--soak": a.soak = Math.floor(num()); break;
       case "--throughput-seconds": a.throughputSeconds = num(); break;
       case "--only": a.only = value().split(","); break;
+      case "--connections": a.connections = Math.max(1, Math.floor(num())); break;
+      case "--front": {
+        const f = value();
+        if (f !== "gateway" && f !== "bench") throw new Error(`--front must be gateway or bench\n${usage}`);
+        a.front = f;
+        break;
+      }
       case "--plugin": a.plugin = path.resolve(value()); break;
       case "--noop": a.noop = path.resolve(value()); break;
       case "--out": a.out = value(); break;
@@ -97,15 +108,16 @@ interface Planned {
 
 function plan(): Planned[] {
   return [
-    { scenario: chatJson(), perRound: 200, warmup: 400 },
-    { scenario: chatSse(20), perRound: 120, warmup: 200 },
-    { scenario: chatSse(200), perRound: 30, warmup: 40 },
-    { scenario: chatSse(2000), perRound: 5, warmup: 6 },
-    { scenario: adminQuery(), perRound: 200, warmup: 400 },
-    { scenario: passThrough(), perRound: 200, warmup: 400 },
+    { scenario: chatJson(), perRound: 600, warmup: 1000 },
+    { scenario: chatSse(20), perRound: 300, warmup: 500 },
+    { scenario: chatSse(200), perRound: 60, warmup: 100 },
+    { scenario: chatSse(2000), perRound: 8, warmup: 10 },
+    { scenario: adminQuery(), perRound: 600, warmup: 1000 },
+    { scenario: passThrough(), perRound: 600, warmup: 1000 },
     // For the scaling factors: twice the chunks, and chunks twice the size, of chat-sse-200.
-    { scenario: chatSse(400, 8, "chat-sse-400", "scaling: 400 chunks"), perRound: 15, warmup: 20 },
-    { scenario: chatSse(200, 8 + 222, "chat-sse-200-2x", "scaling: 200 chunks, 2x size"), perRound: 30, warmup: 40 },
+    { scenario: chatSse(400, 8, "chat-sse-400", "scaling: 400 chunks"), perRound: 30, warmup: 50 },
+    // Each delta's text grows by one chunk's length: every chunk but the last is twice as long.
+    { scenario: chatSse(200, 8 + chatSse(2).response!.chunks[0].length, "chat-sse-200-2x", "scaling: 200 chunks, 2x size"), perRound: 60, warmup: 100 },
   ];
 }
 
@@ -157,25 +169,39 @@ async function takeCensus(wasmPath: string, options: Partial<PluginVmOptions>, s
 interface Series {
   /** Per round: every request's figures. */
   rounds: Totals[][];
+  /** Per callback: total ns and calls over all timed requests. */
+  byCallback: Map<string, { ns: number; calls: number }>;
 }
 
 interface TimingFigures {
   requests: number;
   wasmUs: { median: number; p10: number; p90: number; roundMedians: number[]; spreadPct: number };
+  /** The wasm time less the host's synchronous Redis socket write. */
+  wasmExclRedisSendUs: { median: number; spreadPct: number };
+  redisSendUs: number;
   hostUs: { median: number; roundMedians: number[]; spreadPct: number };
   callbacksPerRequest: number;
+  /** Mean µs per request in each callback (host calls included), largest first. */
+  perCallbackUs: Record<string, { usPerRequest: number; callsPerRequest: number }>;
 }
 
 function summarize(series: Series): TimingFigures {
   const all = series.rounds.flat();
   const wasmRound = series.rounds.map((r) => median(r.map((t) => t.wasmNs / 1000)));
   const hostRound = series.rounds.map((r) => median(r.map((t) => t.hostNs / 1000)));
+  const exclRound = series.rounds.map((r) => median(r.map((t) => (t.wasmNs - t.redisSendNs) / 1000)));
   const wasmAll = all.map((t) => t.wasmNs / 1000);
+  const perCallbackUs = Object.fromEntries([...series.byCallback.entries()]
+    .sort((a, b) => b[1].ns - a[1].ns)
+    .map(([name, v]) => [name, { usPerRequest: v.ns / 1000 / all.length, callsPerRequest: v.calls / all.length }]));
   return {
     requests: all.length,
     wasmUs: { median: median(wasmRound), p10: quantile(wasmAll, 0.1), p90: quantile(wasmAll, 0.9), roundMedians: wasmRound.map((v) => round(v, 2)), spreadPct: halfRangePct(wasmRound) },
+    wasmExclRedisSendUs: { median: median(exclRound), spreadPct: halfRangePct(exclRound) },
+    redisSendUs: median(all.map((t) => t.redisSendNs / 1000)),
     hostUs: { median: median(hostRound), roundMedians: hostRound.map((v) => round(v, 2)), spreadPct: halfRangePct(hostRound) },
     callbacksPerRequest: median(all.map((t) => t.callbacks)),
+    perCallbackUs,
   };
 }
 
@@ -216,6 +242,8 @@ const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const startedAt = new Date();
+  // Other work on the machine skews every figure: the load average is kept with the results.
+  const loadAtStart = os.loadavg();
   log(`bench: plugin ${path.relative(ROOT, args.plugin)}, baseline ${path.relative(ROOT, args.noop)}, ${args.rounds} rounds, scale ${args.scale}`);
 
   const redis = await startRedis();
@@ -259,7 +287,7 @@ async function main(): Promise<void> {
       }
     }
     const series = new Map<string, Record<"plugin" | "noop", Series>>();
-    for (const p of planned) series.set(p.scenario.name, { plugin: { rounds: [] }, noop: { rounds: [] } });
+    for (const p of planned) series.set(p.scenario.name, { plugin: { rounds: [], byCallback: new Map() }, noop: { rounds: [], byCallback: new Map() } });
     const t0 = Date.now();
     for (let r = 0; r < args.rounds; r++) {
       for (const [pi, p] of planned.entries()) {
@@ -267,12 +295,20 @@ async function main(): Promise<void> {
         for (const m of order) {
           const samples: Totals[] = [];
           const n = Math.max(1, Math.round(p.perRound * args.scale));
+          m.meter.resetBreakdown();
           for (let i = 0; i < n; i++) {
             const before = m.meter.snapshot();
             await runRequest(m.vm, p.scenario);
             samples.push(m.meter.since(before));
           }
-          series.get(p.scenario.name)![m.key].rounds.push(samples);
+          const target = series.get(p.scenario.name)![m.key];
+          target.rounds.push(samples);
+          for (const [name, v] of m.meter.byCallback) {
+            const acc = target.byCallback.get(name) ?? { ns: 0, calls: 0 };
+            acc.ns += v.ns;
+            acc.calls += v.calls;
+            target.byCallback.set(name, acc);
+          }
         }
       }
       log(`bench: round ${r + 1}/${args.rounds} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
@@ -294,6 +330,7 @@ async function main(): Promise<void> {
         wasmRatio: ratioOf(s.plugin, s.noop, (t) => t.wasmNs),
         /** With the timer's own cost taken out of both sides. */
         wasmRatioNet: ratioOf(s.plugin, s.noop, (t) => Math.max(1, t.wasmNs - t.callbacks * overheadNs)),
+        wasmRatioExclRedisSend: ratioOf(s.plugin, s.noop, (t) => t.wasmNs - t.redisSendNs),
         hostRatio: ratioOf(s.plugin, s.noop, (t) => t.hostNs),
         census: { plugin: c, noop: census.noop.get(p.scenario.name)! },
       };
@@ -339,7 +376,7 @@ async function main(): Promise<void> {
     let throughput: ThroughputFigures | null = null;
     if (args.throughputSeconds > 0) {
       log("bench: throughput");
-      throughput = await measureThroughput({ root: ROOT, plugin: args.plugin, noop: args.noop, redis, seconds: args.throughputSeconds, log });
+      throughput = await measureThroughput({ root: ROOT, front: args.front, connections: args.connections, plugin: args.plugin, noop: args.noop, redis, seconds: args.throughputSeconds, log });
     }
 
     // ---- targets ----
@@ -362,19 +399,27 @@ async function main(): Promise<void> {
       `${fmt(r.plugin.wasmUs.median)} ±${fmt(r.plugin.wasmUs.spreadPct, 0)}%`,
       `${fmt(r.noop.wasmUs.median)} ±${fmt(r.noop.wasmUs.spreadPct, 0)}%`,
       `${fmt(r.wasmRatio.median, 2)}x`,
+      `${fmt(r.plugin.redisSendUs)}`,
+      `${fmt(r.wasmRatioExclRedisSend.median, 2)}x`,
       `${fmt(r.plugin.hostUs.median)} / ${fmt(r.noop.hostUs.median)}`,
       `${fmt(r.hostRatio.median, 2)}x`,
       `${r.census.plugin.redisOnRequestPath.length} / ${r.census.plugin.redisRoundTripsOnRequestPath}`,
       r.census.plugin.bytesIntoVmPerResponseByte === null ? "-" : fmt(r.census.plugin.bytesIntoVmPerResponseByte, 2),
     ]);
     const out: string[] = [];
-    out.push(`ai-quota bench, ${startedAt.toISOString()}: ${machine().cpu}, ${os.availableParallelism()} CPUs, node ${process.version}`);
+    out.push(`ai-quota bench, ${startedAt.toISOString()}: ${machine().cpu}, ${os.availableParallelism()} CPUs, node ${process.version}, load average ${loadAtStart.map((v) => v.toFixed(1)).join(" ")}`);
     out.push(`${args.rounds} interleaved rounds; times are medians of per-round medians, ± half the round-to-round range; timer overhead ${overheadNs.toFixed(0)} ns per callback is included in both columns`);
     out.push("");
     out.push(table(
-      ["scenario", "resp B", "plugin wasm µs", "no-op wasm µs", "ratio", "host µs plugin/no-op", "host ratio", "redis cmds/RTT", "B in/resp B"],
+      ["scenario", "resp B", "plugin wasm µs", "no-op wasm µs", "ratio", "of which redis send µs", "ratio w/o send", "host µs plugin/no-op", "host ratio", "redis cmds/RTT", "B in/resp B"],
       rows,
     ));
+    out.push("");
+    out.push("where the plugin's wasm time goes (µs per request, by callback, host calls included):");
+    for (const r of results) {
+      const parts = Object.entries(r.plugin.perCallbackUs).filter(([, v]) => v.usPerRequest >= 0.05).map(([k, v]) => `${k.replace(/^proxy_on_/, "")} ${fmt(v.usPerRequest)}${v.callsPerRequest > 1.5 ? ` (${fmt(v.callsPerRequest, 0)} calls)` : ""}`);
+      out.push(`  ${pad(r.name, 16)} ${parts.join(", ")}`);
+    }
     out.push("");
     out.push("scaling (plugin wasm time):");
     for (const [k, f] of Object.entries(scaling)) {
@@ -391,7 +436,12 @@ async function main(): Promise<void> {
     if (throughput) {
       out.push("");
       out.push(`throughput (${throughput.front}, ${throughput.loadGenerator}):`);
-      for (const t of throughput.runs) out.push(`  ${t.scenario}: plugin ${fmt(t.plugin.rps, 0)} req/s, no-op ${fmt(t.noop.rps, 0)} req/s, ratio ${fmt(t.ratio, 3)} (p50 latency ${fmt(t.plugin.p50Ms, 2)} / ${fmt(t.noop.p50Ms, 2)} ms)`);
+      for (const t of throughput.runs) {
+        out.push(`  ${t.scenario}: plugin ${fmt(t.plugin.rps, 0)} req/s, no-op ${fmt(t.noop.rps, 0)} req/s, ratio ${fmt(t.ratio, 2)} (rounds ${t.ratiosPerRound.map((r) => fmt(r, 2)).join(", ")}); p50 latency ${fmt(t.plugin.p50Ms, 0)} / ${fmt(t.noop.p50Ms, 0)} ms`);
+        for (const [key, r] of [["plugin", t.plugin], ["no-op", t.noop]] as const) {
+          if (r.non2xx + r.errors > 0) out.push(`    ${key}: ${r.non2xx} of ${r.requests} answers not 2xx ${JSON.stringify(r.statusCodes)}, ${r.errors} errors/timeouts`);
+        }
+      }
       if (throughput.note) out.push(`  ${throughput.note}`);
     }
     out.push("");
@@ -402,7 +452,7 @@ async function main(): Promise<void> {
     if (args.out !== "-") {
       const json = {
         startedAt: startedAt.toISOString(),
-        machine: machine(),
+        machine: { ...machine(), loadAverageAtStart: loadAtStart.map((v) => round(v, 2)), loadAverageAtEnd: os.loadavg().map((v) => round(v, 2)) },
         modules: { plugin: path.relative(ROOT, args.plugin), noop: path.relative(ROOT, args.noop) },
         settings: { rounds: args.rounds, scale: args.scale, timerOverheadNsPerCallback: round(overheadNs, 1) },
         scenarios: results,

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     return;
   }
   const config = loadConfig(cli.configPath);
-  const gateway: Gateway = await startGateway({ config, host: cli.host, port: cli.port, redis: cli.redis, logLevel: cli.logLevel, print, warn });
+  const gateway: Gateway = await startGateway({ config, host: cli.host, port: cli.port, redis: cli.redis, logLevel: cli.logLevel, print, warn, configPath: cli.configPath });
 
   let stopping = false;
   const stop = (why: string, code: number) => {

@@ -20,12 +20,16 @@ export interface PluginOptions {
   logLevel: PluginLogLevel;
   print: (line: string) => void;
   wasmPath?: string;
+  /** Names the config in messages (the gateway config file). */
+  source?: string;
 }
 
 export interface Plugin {
   readonly vm: PluginVm;
   /** The type of each metric the plugin defined, by name (the host's snapshot has values only). */
   readonly metricTypes: ReadonlyMap<string, MetricType>;
+  /** Says once, through `warn`, that the VM failed (a trap): from then on every request gets 503. */
+  noticeFailure(warn: (line: string) => void): void;
   close(): Promise<void>;
 }
 
@@ -70,12 +74,18 @@ export async function startPlugin(options: PluginOptions): Promise<Plugin> {
     const errors = vm.logs.filter((l) => l.level >= LogLevel.Error);
     const reason = errors.length > 0 ? formatLog(errors[errors.length - 1]) : "proxy_on_configure returned false";
     await vm.close();
-    throw new ConfigError(`the plugin refused its config: ${reason}`);
+    throw new ConfigError(`${options.source !== undefined ? `${options.source}: ` : ""}plugin: the plugin refused its config: ${reason}`);
   }
   for (const entry of vm.logs) if (entry.level >= LEVELS[options.logLevel]) options.print(formatLog(entry));
+  let failureReported = false;
   return {
     vm,
     metricTypes,
+    noticeFailure(warn) {
+      if (vm.trapped === null || failureReported) return;
+      failureReported = true;
+      warn(`ai-quota gateway: the plugin VM failed, every request is answered 503 until a restart: ${vm.trapped.message}`);
+    },
     close: () => vm.close(),
   };
 }

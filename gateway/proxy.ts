@@ -267,6 +267,7 @@ class ProxiedRequest {
     } else if (s !== null && !s.finished) {
       s.finish(); // the response went out in full: Envoy completes the stream
     }
+    this.ctx.plugin.noticeFailure(this.ctx.warn);
     const status = this.res.headersSent ? this.res.statusCode : "-";
     this.ctx.log(accessLine(this.method, this.path, status, this.consumer, this.note));
   }

@@ -26,6 +26,8 @@ export interface GatewayOptions {
   /** Internal errors. */
   warn: (line: string) => void;
   wasmPath?: string;
+  /** The config file's name, for messages. */
+  configPath?: string;
 }
 
 export interface Gateway {
@@ -68,7 +70,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     cleanups.push(() => redis.stop());
 
     const plugin: Plugin = await startPlugin({
-      config: options.config.plugin, redis, logLevel: options.logLevel, print: options.print, wasmPath: options.wasmPath,
+      config: options.config.plugin, redis, logLevel: options.logLevel, print: options.print, wasmPath: options.wasmPath, source: options.configPath,
     });
     cleanups.push(() => plugin.close());
 

@@ -23,3 +23,4 @@ export type { RedisServer, RedisServerOptions } from "./redis-server";
 export { RedisClient, redisCommand } from "./redis-client";
 export { encodeCommand, decodeValue, decodeCommand, RespFramer, RespError } from "./resp";
 export type { RespValue } from "./resp";
+export { startRedisRestBridge, type RedisRestBridge, type RedisRestBridgeOptions } from "./redis-rest-bridge";

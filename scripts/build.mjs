@@ -13,6 +13,7 @@ const asc = join(root, "node_modules", "assemblyscript", "bin", "asc.js");
 const modules = [
   { entry: "assembly/index.ts", out: "build/ai-quota.wasm", target: "release" },
   { entry: "assembly/index.ts", out: "build/ai-quota.debug.wasm", target: "debug" },
+  { entry: "assembly/index_envoy.ts", out: "build/ai-quota-envoy.wasm", target: "release" },
 ];
 // The benchmark's baseline: a plugin built from the same ABI layer that continues everything.
 if (existsSync(join(root, "assembly/noop.ts"))) modules.push({ entry: "assembly/noop.ts", out: "build/noop.wasm", target: "release" });

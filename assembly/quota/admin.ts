@@ -1,7 +1,9 @@
 // The admin API: query, refresh and delta of a consumer's balance, answered exactly as Higress's
 // ai-quota answers them. Only the admin consumer gets here (checked by the request flow).
 import { StoreCallback, Store, StoreReply } from "../store/store";
-import { RespType } from "../redis/resp";
+import { RespType, RespValue } from "../redis/resp";
+import { Limit, WindowSpan, windowsAt } from "./windows";
+import { nowSeconds } from "../abi/clock";
 import { parseInt64Strict } from "../util/int64";
 import { parseQuery } from "../util/urlencoded";
 import { quoteJsonString } from "../json/quote";
@@ -9,14 +11,24 @@ import * as answers from "./answers";
 
 /** Answers a query once Redis has replied: a missing key is a balance of 0. */
 class QueryReply extends StoreCallback {
-  constructor(contextId: u32, public consumer: string) { super(contextId); }
+  constructor(contextId: u32, public consumer: string, public windows: Array<WindowSpan>) { super(contextId); }
 
   onReply(reply: StoreReply): void {
     if (reply.isError()) {
       answers.answerRedisError(reply.error);
       return;
     }
-    const v = reply.value!;
+    let v = reply.value!;
+    let windowsJson = "";
+    if (this.windows.length > 0) {
+      // MGET: the balance, then one value per window.
+      if (v.type != RespType.Array || v.items.length != this.windows.length + 1) {
+        answers.answerRedisError("unexpected reply type");
+        return;
+      }
+      windowsJson = describeWindows(this.windows, v.items);
+      v = v.items[0];
+    }
     let quota: i64 = 0;
     if (v.type == RespType.Integer) {
       quota = v.integer;
@@ -32,7 +44,7 @@ class QueryReply extends StoreCallback {
       answers.answerRedisError("unexpected reply type");
       return;
     }
-    answers.answerQuota("{\"consumer\":" + quoteJsonString(this.consumer) + ",\"quota\":" + quota.toString() + "}");
+    answers.answerQuota("{\"consumer\":" + quoteJsonString(this.consumer) + ",\"quota\":" + quota.toString() + windowsJson + "}");
   }
 }
 
@@ -47,14 +59,36 @@ class UpdateReply extends StoreCallback {
   }
 }
 
-/** GET …/quota?consumer=X */
-export function queryQuota(store: Store, keyPrefix: string, contextId: u32, rawQuery: string): bool {
+/** `,"windows":[{"unit":…,"limit":…,"window":…,"used":…,"reset":<epoch seconds>}]` */
+function describeWindows(windows: Array<WindowSpan>, values: Array<RespValue>): string {
+  let out = ",\"windows\":[";
+  for (let i = 0; i < windows.length; i++) {
+    const w = windows[i];
+    const n = values[i + 1].toInteger();
+    const used: i64 = n.ok ? n.value : 0;
+    if (i > 0) out += ",";
+    out += "{\"unit\":\"" + w.limit.unitName() + "\",\"limit\":" + w.limit.limit.toString() +
+      ",\"window\":" + quoteJsonString(w.limit.windowName) + ",\"used\":" + used.toString() +
+      ",\"reset\":" + w.end.toString() + "}";
+  }
+  return out + "]";
+}
+
+/** GET …/quota?consumer=X; with windows configured, their usage and reset times are added. */
+export function queryQuota(store: Store, keyPrefix: string, limits: Array<Limit>, contextId: u32, rawQuery: string): bool {
   const consumer = parseQuery(rawQuery).first("consumer");
   if (consumer === null || consumer.length == 0) {
     answers.denyQueryWithoutConsumer();
     return false;
   }
-  if (!store.command(["GET", keyPrefix + consumer], new QueryReply(contextId, consumer))) {
+  const key = keyPrefix + consumer;
+  const windows = limits.length == 0 ? new Array<WindowSpan>() : windowsAt(limits, key, keyPrefix, nowSeconds());
+  let command = ["GET", key];
+  if (windows.length > 0) {
+    command = ["MGET", key];
+    for (let i = 0; i < windows.length; i++) command.push(windows[i].key);
+  }
+  if (!store.command(command, new QueryReply(contextId, consumer, windows))) {
     answers.answerRedisError("cannot connect to redis cluster");
     return false;
   }

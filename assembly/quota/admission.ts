@@ -4,6 +4,9 @@
 import { StoreCallback, Store, StoreReply } from "../store/store";
 import { RespType, RespValue } from "../redis/resp";
 import { parseInt64Strict } from "../util/int64";
+import { ADMIT_SCRIPT, ADMIT_SCRIPT_SHA, WINDOW_ADMIT_SCRIPT, WINDOW_ADMIT_SCRIPT_SHA } from "./scripts";
+import { evalScript } from "../store/eval";
+import { LimitUnit, WindowSpan } from "./windows";
 
 export enum AdmissionKind {
   Admitted,
@@ -14,6 +17,9 @@ export enum AdmissionKind {
 }
 
 export class Admission {
+  /** When a window refused: which one (index into the limits), else -1. */
+  window: i32 = -1;
+
   constructor(
     public kind: AdmissionKind,
     /** The balance after the reservation was taken (valid when `hasBalance`). */
@@ -29,29 +35,29 @@ export class AdmissionListener {
   onAdmission(admission: Admission): void {}
 }
 
-// KEYS[1]: the balance key, in Higress's format (an integer string).
-// ARGV[1]: the reservation; ARGV[2]: the least balance that admits.
-// Reply: {1, balance after} admitted; {0, balance} too low; {-1, 0} no key; {-2, 0} not an integer.
-export const ADMIT_SCRIPT = `-- ai-quota admission
-local v = redis.call("GET", KEYS[1])
-if not v then return {-1, 0} end
-if not string.match(v, "^-?%d+$") then return {-2, 0} end
-local balance = tonumber(v)
-if balance < tonumber(ARGV[2]) then return {0, v} end
-local r = tonumber(ARGV[1])
-if r > 0 then return {1, redis.call("DECRBY", KEYS[1], ARGV[1])} end
-return {1, v}
-`;
-/** SHA-1 of ADMIT_SCRIPT; a test checks it against the script the plugin sends with EVAL. */
-export const ADMIT_SCRIPT_SHA = "8581ecee1dff259599e6f650a9568f12070879d3";
-
 /** Starts an admission; false when the command could not be sent (treat as a Redis failure). */
 export function admit(store: Store, key: string, reservation: i64, minimum: i64, listener: AdmissionListener): bool {
   if (reservation == 0 && minimum <= 1) {
     return store.command(["GET", key], new BalanceReply(listener));
   }
-  const args = ["EVALSHA", ADMIT_SCRIPT_SHA, "1", key, reservation.toString(), minimum.toString()];
-  return store.command(args, new ScriptReply(store, listener, key, reservation, minimum, false));
+  const args = ["1", key, reservation.toString(), minimum.toString()];
+  return evalScript(store, ADMIT_SCRIPT_SHA, ADMIT_SCRIPT, args, new ScriptReply(listener));
+}
+
+/** Admission that also counts the consumer's windows; `checkBalance` false skips the balance key. */
+export function admitWithWindows(store: Store, key: string, windows: Array<WindowSpan>, now: i64, checkBalance: bool, reservation: i64, minimum: i64, listener: AdmissionListener): bool {
+  const args = [(windows.length + 1).toString(), key];
+  for (let i = 0; i < windows.length; i++) args.push(windows[i].key);
+  args.push(checkBalance ? "1" : "0");
+  args.push(reservation.toString());
+  args.push(minimum.toString());
+  for (let i = 0; i < windows.length; i++) {
+    const w = windows[i];
+    args.push(w.limit.unit == LimitUnit.Requests ? "r" : "t");
+    args.push(w.limit.limit.toString());
+    args.push(w.remaining(now).toString());
+  }
+  return evalScript(store, WINDOW_ADMIT_SCRIPT_SHA, WINDOW_ADMIT_SCRIPT, args, new ScriptReply(listener));
 }
 
 function failed(reason: string): Admission {
@@ -96,24 +102,9 @@ function readBalance(reply: StoreReply): Admission {
 }
 
 class ScriptReply extends StoreCallback {
-  constructor(
-    public store: Store,
-    public listener: AdmissionListener,
-    public key: string,
-    public reservation: i64,
-    public minimum: i64,
-    public sentScript: bool,
-  ) { super(listener.contextId); }
+  constructor(public listener: AdmissionListener) { super(listener.contextId); }
 
   onReply(reply: StoreReply): void {
-    if (reply.isError() && !this.sentScript && reply.error.startsWith("NOSCRIPT")) {
-      // Redis restarted or flushed its scripts: send the script itself once (it is cached again).
-      const args = ["EVAL", ADMIT_SCRIPT, "1", this.key, this.reservation.toString(), this.minimum.toString()];
-      const retry = new ScriptReply(this.store, this.listener, this.key, this.reservation, this.minimum, true);
-      if (this.store.command(args, retry)) return;
-      this.listener.onAdmission(failed("cannot connect to redis cluster"));
-      return;
-    }
     this.listener.onAdmission(readScriptReply(reply));
   }
 }
@@ -121,12 +112,17 @@ class ScriptReply extends StoreCallback {
 function readScriptReply(reply: StoreReply): Admission {
   if (reply.isError()) return failed(reply.error);
   const v = reply.value!;
-  if (v.type != RespType.Array || v.items.length != 2 || v.items[0].type != RespType.Integer) return failed("unexpected admission reply");
+  if (v.type != RespType.Array || v.items.length < 2 || v.items[0].type != RespType.Integer) return failed("unexpected admission reply");
   const status = v.items[0].integer;
   const balance = integerOf(v.items[1]);
   if (status == 1 && balance.ok) return new Admission(AdmissionKind.Admitted, balance.value, true, "");
   if (status == 0 && balance.ok) return new Admission(AdmissionKind.Denied, balance.value, true, "balance below the reservation");
   if (status == -1) return denied("no quota set");
   if (status == -2) return denied("balance is not an integer");
+  if (status == -3 && v.items[1].type == RespType.Integer) {
+    const a = denied("window full");
+    a.window = <i32>v.items[1].integer - 1;
+    return a;
+  }
   return failed("unexpected admission reply");
 }

@@ -4,6 +4,7 @@ import { HeaderPair } from "../abi/headers";
 import { sendLocalResponse } from "../abi/hostcalls";
 import { logDebug } from "../abi/log";
 import { count, metrics } from "./metrics";
+import { quoteJsonString } from "../json/quote";
 
 const TEXT = "text/plain";
 const JSON_TYPE = "application/json";
@@ -24,9 +25,26 @@ export function denyUnauthorizedConsumer(): void {
   send(403, "ai-quota.unauthorized", TEXT, "Request denied by ai quota check. Unauthorized consumer.");
 }
 
-export function denyNoQuota(): void {
+export function denyNoQuota(status: u32, asJson: bool): void {
   count(metrics().deniedNoQuota);
-  send(403, "ai-quota.noquota", TEXT, "Request denied by ai quota check, No quota left");
+  if (!asJson) {
+    send(status, "ai-quota.noquota", TEXT, "Request denied by ai quota check, No quota left");
+    return;
+  }
+  send(status, "ai-quota.noquota", JSON_TYPE, openAiError("No quota left", "insufficient_quota"));
+}
+
+/** A windowed limit is full: an OpenAI-style error, and when to come back. */
+export function denyWindow(status: u32, message: string, retryAfterSeconds: i64): void {
+  count(metrics().deniedWindow);
+  const headers = new Array<HeaderPair>();
+  headers.push(new HeaderPair("content-type", JSON_TYPE));
+  headers.push(new HeaderPair("retry-after", retryAfterSeconds.toString()));
+  sendLocalResponse(status, "ai-quota.window_exceeded", String.UTF8.encode(openAiError(message, "rate_limit_exceeded")), headers);
+}
+
+function openAiError(message: string, type: string): string {
+  return "{\"error\":{\"message\":" + quoteJsonString(message) + ",\"type\":\"" + type + "\",\"param\":null,\"code\":\"quota_exceeded\"}}";
 }
 
 export function denyNotAdmin(): void {

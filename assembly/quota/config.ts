@@ -6,6 +6,7 @@ import { RedisEndpoint } from "../redis/endpoint";
 import { parseInt64Strict } from "../util/int64";
 import { CHAT_PATH } from "./routes";
 import { Weights, parseWeights } from "./weights";
+import { Limit, parseLimits } from "./windows";
 
 export enum ReservationMode {
   /** Higress: check the balance, charge after the answer. */
@@ -51,6 +52,16 @@ export class QuotaConfig {
   /** Path suffixes that are metered (and under which the admin API lives). */
   paths: Array<string> = [CHAT_PATH];
   weights: Weights = new Weights();
+  /** Windowed limits for consumers, and for anonymous clients (null: Higress's 401 stays). */
+  limits: Array<Limit> = new Array<Limit>();
+  anonymousLimits: Array<Limit> | null = null;
+  /** Key anonymous clients by the first x-forwarded-for hop instead of the peer address. */
+  trustForwardedFor: bool = false;
+  /** Whether the Higress balance key is checked and charged (false: windows only). */
+  useBalance: bool = true;
+  /** How a spent balance is refused: Higress's 403 text, or a status with an OpenAI-style JSON error. */
+  noQuotaStatus: u32 = 403;
+  noQuotaJson: bool = false;
   /** Set when `store.type` is http; then `redis` is not used. */
   httpStore: HttpStoreSettings | null = null;
 }
@@ -62,6 +73,7 @@ export class ConfigResult {
 const TOP_LEVEL_KEYS: Array<string> = [
   "admin_consumer", "admin_path", "redis_key_prefix", "redis",
   "reservation", "on_incomplete", "redis_failure", "remaining_header", "paths", "weights", "store",
+  "limits", "anonymous", "balance", "balance_rejection",
 ];
 const STORE_KEYS: Array<string> = ["type", "cluster", "path", "authority", "token", "timeout"];
 const RESERVATION_KEYS: Array<string> = ["mode", "tokens", "require_full"];
@@ -192,6 +204,8 @@ function finish(root: JsonValue, top: FieldReader, c: QuotaConfig, warnings: Arr
   if (policyError.length > 0) return new ConfigResult(null, policyError, warnings);
   const pathsError = readPaths(root, c);
   if (pathsError.length > 0) return new ConfigResult(null, pathsError, warnings);
+  const windowsError = readWindows(root, top, c);
+  if (windowsError.length > 0) return new ConfigResult(null, windowsError, warnings);
   const weights = root.get("weights");
   if (weights !== null && weights.type != JsonType.Null) {
     const w = parseWeights(weights);
@@ -262,5 +276,40 @@ function readStore(root: JsonValue, c: QuotaConfig, warnings: Array<string>): st
   if (path.length > 0 && !path.startsWith("/")) return "store.path must start with '/'";
   r.unknownKeys(STORE_KEYS, warnings);
   c.httpStore = new HttpStoreSettings(cluster, path.length == 0 ? "/" : path, authority.length == 0 ? cluster : authority, token, timeout == 0 ? 1000 : <u32>timeout);
+  return "";
+}
+
+/** `limits`, `anonymous`, `balance`, `balance_rejection`: the windowed limits and how refusals look. */
+function readWindows(root: JsonValue, top: FieldReader, c: QuotaConfig): string {
+  const limits = root.get("limits");
+  if (limits !== null && limits.type != JsonType.Null) {
+    const r = parseLimits(limits, "limits");
+    if (r.limits === null) return r.error;
+    c.limits = r.limits!;
+  }
+  const anon = root.get("anonymous");
+  if (anon !== null && anon.type != JsonType.Null) {
+    if (anon.type != JsonType.Object) return "anonymous must be an object";
+    const a = new FieldReader(anon, "anonymous.");
+    const list = anon.get("limits");
+    if (list === null || list.type == JsonType.Null) return "anonymous.limits is required";
+    const r = parseLimits(list, "anonymous.limits");
+    if (r.limits === null) return r.error;
+    if (r.limits!.length == 0) return "anonymous.limits must not be empty";
+    c.anonymousLimits = r.limits;
+    c.trustForwardedFor = a.bool("trust_forwarded_for", false);
+    if (a.error.length > 0) return a.error;
+  }
+  c.useBalance = top.bool("balance", true);
+  if (top.error.length > 0) return top.error;
+  if (!c.useBalance && c.limits.length == 0) return "balance: false needs limits (otherwise nothing is enforced)";
+  const rej = root.get("balance_rejection");
+  if (rej !== null && rej.type != JsonType.Null) {
+    if (rej.type != JsonType.Object) return "balance_rejection must be an object";
+    const r = new FieldReader(rej, "balance_rejection.");
+    c.noQuotaStatus = <u32>r.int("status", 400, 599, 403);
+    c.noQuotaJson = r.choice("format", ["text", "openai"], "text") == "openai";
+    if (r.error.length > 0) return r.error;
+  }
   return "";
 }

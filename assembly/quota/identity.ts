@@ -21,7 +21,7 @@ export class Identity {
 }
 
 export class RequestLine {
-  constructor(public identity: Identity, public path: string) {}
+  constructor(public identity: Identity, public path: string, public forwardedFor: string) {}
 }
 
 /** Reads the consumer and the `:path` from one pass over the request headers. */
@@ -29,6 +29,7 @@ export function readRequestLine(headers: Array<HeaderPair>): RequestLine {
   let count = 0;
   let consumer = "";
   let path = "";
+  let forwardedFor = "";
   for (let i = 0; i < headers.length; i++) {
     const name = headers[i].name;
     if (name == CONSUMER_HEADER) {
@@ -36,9 +37,11 @@ export function readRequestLine(headers: Array<HeaderPair>): RequestLine {
       consumer = headers[i].value;
     } else if (name == ":path") {
       path = headers[i].value;
+    } else if (name == "x-forwarded-for" && forwardedFor.length == 0) {
+      forwardedFor = headers[i].value;
     }
   }
-  return new RequestLine(identityOf(count, consumer), path);
+  return new RequestLine(identityOf(count, consumer), path, forwardedFor);
 }
 
 function identityOf(count: i32, consumer: string): Identity {
@@ -60,4 +63,31 @@ export function consumerProblem(name: string): string {
     if (c == 0x2c) return "comma in consumer name";
   }
   return "";
+}
+
+/**
+ * The key of an anonymous client: the peer's address without its port, or the first
+ * x-forwarded-for hop when the operator trusts the proxies in front. "" when there is none.
+ */
+export function anonymousKey(peer: string, forwardedFor: string, trustForwardedFor: bool): string {
+  let address = "";
+  if (trustForwardedFor && forwardedFor.length > 0) {
+    const comma = forwardedFor.indexOf(",");
+    address = (comma < 0 ? forwardedFor : forwardedFor.substring(0, comma)).trim();
+  } else {
+    address = hostOf(peer);
+  }
+  if (address.length == 0 || address.length > 64 || consumerProblem(address).length > 0) return "";
+  return "anonymous:" + address;
+}
+
+/** "10.0.0.1:5000" → "10.0.0.1"; "[::1]:5000" → "::1"; an address without a port is kept. */
+function hostOf(peer: string): string {
+  if (peer.startsWith("[")) {
+    const end = peer.indexOf("]");
+    return end < 0 ? "" : peer.substring(1, end);
+  }
+  const colon = peer.lastIndexOf(":");
+  if (colon < 0 || peer.indexOf(":") != colon) return peer;
+  return peer.substring(0, colon);
 }

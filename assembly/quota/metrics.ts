@@ -9,6 +9,7 @@ export class Metrics {
   deniedUnauthorized: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.unauthorized");
   deniedBadConsumer: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.bad_consumer");
   deniedNoQuota: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.noquota");
+  deniedWindow: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.window");
   deniedTooLarge: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.body_too_large");
   adminCalls: u32 = defineMetric(MetricType.Counter, "ai_quota.admin.requests");
   tokensCharged: u32 = defineMetric(MetricType.Counter, "ai_quota.tokens.charged");

@@ -5,6 +5,9 @@ import { logError } from "../abi/log";
 import { StoreCallback, Store, StoreReply } from "../store/store";
 import { subChecked } from "../util/int64";
 import { count, countBy, metrics } from "./metrics";
+import { evalScript } from "../store/eval";
+import { SETTLE_SCRIPT, SETTLE_SCRIPT_SHA } from "./scripts";
+import { LimitUnit, WindowSpan } from "./windows";
 
 /** Not tied to its stream: a settlement must land even when the client is gone. */
 class SettlementReply extends StoreCallback {
@@ -39,4 +42,38 @@ export function settle(store: Store, key: string, reserved: i64, used: i64): voi
   }
   countBy(metrics().tokensCharged, used);
   if (!store.command(args, new SettlementReply(key, reserved, used))) logLost(key, reserved, used, "cannot connect to redis cluster");
+}
+
+/**
+ * Settlement when windows counted the request: the balance as in `settle`, and each token window
+ * gets the usage in place of what the admission added (the reservation). Request windows were
+ * counted at admission and stay. One script, so balance and windows move together.
+ */
+export function settleWithWindows(store: Store, key: string, checkBalance: bool, windows: Array<WindowSpan>, now: i64, reserved: i64, used: i64): void {
+  const back = subChecked(reserved, used);
+  if (!back.ok) {
+    logLost(key, reserved, used, "amount out of range");
+    return;
+  }
+  const balanceAdd: i64 = checkBalance ? (reserved == 0 ? -used : back.value) : 0;
+  const keys = new Array<string>();
+  const args = new Array<string>();
+  args.push(balanceAdd.toString());
+  for (let i = 0; i < windows.length; i++) {
+    const w = windows[i];
+    if (w.limit.unit != LimitUnit.Tokens) continue;
+    keys.push(w.key);
+    args.push((-back.value).toString());
+    args.push((w.end - now).toString());
+  }
+  if (keys.length == 0) {
+    if (checkBalance) settle(store, key, reserved, used);
+    return;
+  }
+  if (back.value == 0 && balanceAdd == 0) return;
+  countBy(metrics().tokensCharged, used);
+  const all = [(keys.length + 1).toString(), key].concat(keys).concat(args);
+  if (!evalScript(store, SETTLE_SCRIPT_SHA, SETTLE_SCRIPT, all, new SettlementReply(key, reserved, used))) {
+    logLost(key, reserved, used, "cannot connect to redis cluster");
+  }
 }

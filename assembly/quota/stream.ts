@@ -16,11 +16,13 @@ import { splitPath } from "../util/urlencoded";
 import { TokenUsage, UsageScanner, usageFromAiLog } from "../usage/index";
 import { QuotaConfig, ReservationMode } from "./config";
 import { Operation, isAdmin, operationOf } from "./routes";
-import { IdentityKind, readRequestLine } from "./identity";
+import { IdentityKind, RequestLine, anonymousKey, readRequestLine } from "./identity";
+import { WindowSpan, windowsAt } from "./windows";
+import { nowSeconds } from "../abi/clock";
 import { deltaQuota, queryQuota, refreshQuota } from "./admin";
-import { Admission, AdmissionKind, AdmissionListener, admit } from "./admission";
+import { Admission, AdmissionKind, AdmissionListener, admit, admitWithWindows } from "./admission";
 import { reservationFor } from "./estimate";
-import { settle } from "./settlement";
+import { settle, settleWithWindows } from "./settlement";
 import { count, metrics } from "./metrics";
 import * as answers from "./answers";
 
@@ -43,6 +45,10 @@ export class QuotaStream extends HttpContext {
   responseStatus: i32 = 0;
   responseEnded: bool = false;
   scanner: UsageScanner | null = null;
+  /** Keyed by address; only the anonymous limits apply, never a balance. */
+  anonymousClient: bool = false;
+  /** The windows this request was counted in (empty when no limits apply). */
+  windows: Array<WindowSpan> = new Array<WindowSpan>();
 
   constructor(id: u32, root: RootContext, public config: QuotaConfig, public store: Store) {
     super(id, root);
@@ -53,6 +59,7 @@ export class QuotaStream extends HttpContext {
     const identity = line.identity;
     switch (identity.kind) {
       case IdentityKind.Missing:
+        if (this.config.anonymousLimits !== null) return this.anonymous(line);
         answers.denyNoKey();
         return Action.StopIteration;
       case IdentityKind.Empty:
@@ -82,12 +89,28 @@ export class QuotaStream extends HttpContext {
       return Action.StopIteration;
     }
     if (this.operation == Operation.AdminQuery) {
-      queryQuota(this.store, this.config.redisKeyPrefix, this.id, path.rawQuery);
+      queryQuota(this.store, this.config.redisKeyPrefix, this.config.limits, this.id, path.rawQuery);
       return Action.StopIteration;
     }
     // Refresh and delta carry a form body; a request that ends here has an empty one.
     if (endOfStream) this.updateFromForm(new Uint8Array(0));
     return Action.StopIteration;
+  }
+
+  /** No consumer, and the operator limits anonymous clients by address instead of refusing them. */
+  private anonymous(line: RequestLine): Action {
+    const path = splitPath(line.path);
+    this.operation = operationOf(path.path, this.config.paths, this.config.adminPath);
+    if (this.operation == Operation.None) return Action.Continue;
+    const peer = streamProperty(["source", "address"]);
+    const key = anonymousKey(peer === null ? "" : decodeUtf8(peer.dataStart, peer.length), line.forwardedFor, this.config.trustForwardedFor);
+    if (this.operation != Operation.Chat || key.length == 0) {
+      answers.denyNoKey();
+      return Action.StopIteration;
+    }
+    this.consumer = key;
+    this.anonymousClient = true;
+    return this.admit(new Uint8Array(0));
   }
 
   onRequestBody(size: u32, endOfStream: bool): DataAction {
@@ -146,14 +169,24 @@ export class QuotaStream extends HttpContext {
   }
 
   private admit(body: Uint8Array): Action {
-    const policy = this.config.policy;
+    const c = this.config;
+    const policy = c.policy;
+    const checkBalance = c.useBalance && !this.anonymousClient;
     let reservation: i64 = 0;
     if (policy.reservation == ReservationMode.Fixed) reservation = policy.reservationTokens;
     else if (policy.reservation == ReservationMode.MaxTokens) reservation = reservationFor(body, policy.reservationTokens);
     const minimum: i64 = policy.requireFullReservation && reservation > 1 ? reservation : 1;
     this.reserved = reservation;
-    const key = this.config.redisKeyPrefix + this.consumer;
-    if (!admit(this.store, key, reservation, minimum, new WaitingStream(this))) {
+    const key = c.redisKeyPrefix + this.consumer;
+    const limits = this.anonymousClient ? c.anonymousLimits! : c.limits;
+    let sent: bool;
+    if (limits.length == 0) {
+      sent = admit(this.store, key, reservation, minimum, new WaitingStream(this));
+    } else {
+      this.windows = windowsAt(limits, key, c.redisKeyPrefix, nowSeconds());
+      sent = admitWithWindows(this.store, key, this.windows, nowSeconds(), checkBalance, reservation, minimum, new WaitingStream(this));
+    }
+    if (!sent) {
       this.onAdmission(new Admission(AdmissionKind.Failed, 0, false, "cannot connect to redis cluster"));
       return Action.StopIteration;
     }
@@ -175,7 +208,13 @@ export class QuotaStream extends HttpContext {
     }
     if (debugEnabled()) logDebug("ai-quota: " + this.consumer + " denied: " + a.reason);
     this.reserved = 0;
-    answers.denyNoQuota();
+    if (a.window >= 0 && a.window < this.windows.length) {
+      const w = this.windows[a.window];
+      const l = w.limit;
+      answers.denyWindow(l.status, "Quota exceeded: " + l.limit.toString() + " " + l.unitName() + " per " + l.windowName, w.remaining(nowSeconds()));
+      return;
+    }
+    answers.denyNoQuota(this.config.noQuotaStatus, this.config.noQuotaJson);
   }
 
   private pass(balance: i64, hasBalance: bool): void {
@@ -212,7 +251,7 @@ export class QuotaStream extends HttpContext {
       const weights = this.config.weights;
       const used = weights.isIdentity() ? usage.total() : weights.cost(usage.model, usage.input, usage.output);
       if (debugEnabled()) logDebug("ai-quota: charging " + this.consumer + " " + used.toString() + " tokens (reserved " + this.reserved.toString() + ")");
-      settle(this.store, key, this.reserved, used);
+      this.settle(key, used);
       return;
     }
     const release = this.reserved > 0 && (this.responseStatus >= 400 || this.config.policy.releaseIncomplete);
@@ -220,7 +259,13 @@ export class QuotaStream extends HttpContext {
       const what = this.reserved == 0 ? "nothing charged" : release ? "reservation released" : "reservation kept as the charge";
       logDebug("ai-quota: no token usage found for " + this.consumer + ", " + what);
     }
-    if (release) settle(this.store, key, this.reserved, 0);
+    if (release) this.settle(key, 0);
+  }
+
+  private settle(key: string, used: i64): void {
+    const checkBalance = this.config.useBalance && !this.anonymousClient;
+    if (this.windows.length == 0) settle(this.store, key, this.reserved, used);
+    else settleWithWindows(this.store, key, checkBalance, this.windows, nowSeconds(), this.reserved, used);
   }
 
   /** ai-statistics' `ai_log` when it has counted the tokens; else what the body scan found. */

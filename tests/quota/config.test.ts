@@ -1,7 +1,7 @@
 // Configuration: every key of the Higress contract with its default, and a clear refusal, naming
 // the field, for every bad config.
 import { LogLevel } from "../../host";
-import { QuotaFixture } from "./fixture";
+import { QuotaFixture, testWithRedisHostCalls } from "./fixture";
 
 let fx: QuotaFixture;
 beforeAll(async () => { fx = await QuotaFixture.start(); });
@@ -40,7 +40,7 @@ describe("bad configs fail plugin start with a line naming the field", () => {
 });
 
 describe("defaults and the Redis cluster name, as Higress's wrapper builds it", () => {
-  test("a .static service defaults to port 80, timeout 1000, db 0", async () => {
+  testWithRedisHostCalls("a .static service defaults to port 80, timeout 1000, db 0", async () => {
     const vm = await fx.plugin({ admin_consumer: "a", redis: { service_name: "redis.static" } });
     const settings = vm.redisCluster("outbound|80||redis.static");
     expect(settings).toBeDefined();
@@ -48,7 +48,7 @@ describe("defaults and the Redis cluster name, as Higress's wrapper builds it", 
     expect(settings!.options).toEqual({ buffer_flush_timeout: "3", max_buffer_size_before_flush: "1024" });
   });
 
-  test("another service defaults to 6379; database, credentials and timeout pass through", async () => {
+  testWithRedisHostCalls("another service defaults to 6379; database, credentials and timeout pass through", async () => {
     await fx.client.command("ACL", "SETUSER", "quota", "on", ">s3cret", "~*", "+@all");
     const vm = await fx.plugin({
       admin_consumer: "a",
@@ -70,7 +70,7 @@ describe("defaults and the Redis cluster name, as Higress's wrapper builds it", 
     await fx.client.command("SELECT", "0");
   });
 
-  test("integers written as strings are read as Higress reads them", async () => {
+  testWithRedisHostCalls("integers written as strings are read as Higress reads them", async () => {
     const vm = await fx.plugin({ admin_consumer: "a", redis: { service_name: "redis", service_port: "6379", timeout: "1500" } });
     expect(vm.redisCluster("outbound|6379||redis")?.timeoutMs).toBe(1500);
   });
@@ -81,7 +81,7 @@ describe("defaults and the Redis cluster name, as Higress's wrapper builds it", 
     expect(vm.logText(LogLevel.Warn)).toMatch(/unknown config key admin_pth is ignored/);
   });
 
-  test("a Redis that cannot be initialised at start is not fatal", async () => {
+  testWithRedisHostCalls("a Redis that cannot be initialised at start is not fatal", async () => {
     const { vm, configured } = await fx.vm({ admin_consumer: "a", redis: { service_name: "nowhere.dns" } });
     expect(configured).toBe(true);
     expect(vm.logText(LogLevel.Warn)).toMatch(/redis init failed .* will retry on use/);

@@ -1,10 +1,41 @@
 // Shared setup for the plugin's behaviour tests: the real build/ai-quota.wasm in the host, wired to
 // a real redis-server, and helpers that speak in requests and balances rather than ABI calls.
+//
+// With AI_QUOTA_STORE=http (jest project "envoy-build") the same tests run the plain-Envoy build,
+// build/ai-quota-envoy.wasm, in a host without Higress's Redis calls: the fixture puts a Redis REST
+// bridge in front of the same redis-server and gives every config with a `redis` block a `store`
+// block pointing at it (cluster "quota_store"); `vm.redisCommands()` then lists the commands sent
+// over HTTP. Tests of Redis-host-call details use `testWithRedisHostCalls` and are skipped there.
 import * as path from "node:path";
-import { ExchangeResult, HeaderPairs, PluginVm, PluginVmOptions, RedisClient, RedisServer, ResponseSpec, startRedis } from "../../host";
+import * as crypto from "node:crypto";
+import { ExchangeResult, HeaderPairs, PluginVm, PluginVmOptions, RedisClient, RedisRestBridge, RedisServer, ResponseSpec, startRedis, startRedisRestBridge } from "../../host";
 
 export const ROOT = path.resolve(__dirname, "../..");
-export const PLUGIN_WASM = path.join(ROOT, "build/ai-quota.wasm");
+/** True in the envoy-build project: the plain-Envoy build and an HTTP quota store. */
+export const HTTP_STORE = process.env.AI_QUOTA_STORE === "http";
+export const PLUGIN_WASM = path.join(ROOT, HTTP_STORE ? "build/ai-quota-envoy.wasm" : "build/ai-quota.wasm");
+/** The HTTP store's Envoy cluster name in http mode. */
+export const STORE_CLUSTER = "quota_store";
+/** What the plugin reports when the store cannot be reached (admin 503 body, logs). */
+export const STORE_UNREACHABLE = HTTP_STORE ? "cannot connect to quota store" : "cannot connect to redis cluster";
+const SKIPPED_IN_HTTP_MODE = " [skipped in the envoy build: needs Higress's Redis host calls]";
+
+/** `test`, skipped in the envoy-build project: for what only Higress's Redis host calls have. */
+export const testWithRedisHostCalls = (name: string, fn: jest.ProvidesCallback, timeout?: number): void =>
+  HTTP_STORE ? test.skip(name + SKIPPED_IN_HTTP_MODE, fn, timeout) : test(name, fn, timeout);
+
+/** In http mode: a config with a `redis` block (and no `store`) gets an HTTP store in front of that Redis. */
+function withHttpStore(config: object | string, token: string): object | string {
+  if (typeof config === "string" || config === null || Array.isArray(config)) return config;
+  const c = config as Record<string, unknown>;
+  if (!("redis" in c) || "store" in c) return config;
+  const store: Record<string, unknown> = { type: "http", cluster: STORE_CLUSTER, token };
+  const redis = c.redis;
+  const timeout = typeof redis === "object" && redis !== null ? (redis as Record<string, unknown>).timeout : undefined;
+  // A valid Redis timeout carries over; a bad one stays where the test put it, to be refused there.
+  if (typeof timeout === "number" && Number.isInteger(timeout) && timeout > 0) store.timeout = timeout;
+  return { ...c, store };
+}
 
 export const BASE_CONFIG = {
   admin_consumer: "admin",
@@ -46,7 +77,14 @@ export function sseResponse(body: string | string[]): ResponseSpec {
 export class QuotaFixture {
   private vms: PluginVm[] = [];
 
-  private constructor(public readonly redis: RedisServer, public client: RedisClient, private readonly password?: string) {}
+  private constructor(
+    public readonly redis: RedisServer,
+    public client: RedisClient,
+    private readonly password?: string,
+    /** http mode: the REST endpoint in front of `redis`, and its token. */
+    public readonly bridge: RedisRestBridge | null = null,
+    public readonly storeToken = "",
+  ) {}
 
   /** A fresh test connection, after a restart of the server. */
   async reconnect(): Promise<void> {
@@ -57,17 +95,33 @@ export class QuotaFixture {
   static async start(options: { password?: string } = {}): Promise<QuotaFixture> {
     const redis = await startRedis({ password: options.password });
     const client = await RedisClient.connect(redis.port, { password: options.password });
-    return new QuotaFixture(redis, client, options.password);
+    if (!HTTP_STORE) return new QuotaFixture(redis, client, options.password);
+    const token = "test-" + crypto.randomBytes(8).toString("hex");
+    const bridge = await startRedisRestBridge({ redisPort: redis.port, redisPassword: options.password, token });
+    return new QuotaFixture(redis, client, options.password, bridge, token);
   }
 
   /** A started VM; `configure` false when the plugin refused the config (the VM is returned anyway). */
   async vm(config: object | string = BASE_CONFIG, options: Partial<PluginVmOptions> = {}): Promise<{ vm: PluginVm; configured: boolean }> {
     const redis = this.redis;
-    const vm = await PluginVm.load({
-      wasmPath: PLUGIN_WASM,
-      redis: { resolve: (name) => (name.endsWith("||redis.static") || name.endsWith("||redis") ? { host: redis.host, port: redis.port } : undefined) },
-      ...options,
-    });
+    const bridge = this.bridge;
+    const vm = bridge === null
+      ? await PluginVm.load({
+        wasmPath: PLUGIN_WASM,
+        redis: { resolve: (name) => (name.endsWith("||redis.static") || name.endsWith("||redis") ? { host: redis.host, port: redis.port } : undefined) },
+        ...options,
+      })
+      : await PluginVm.load({
+        wasmPath: PLUGIN_WASM,
+        withRedisImports: false,
+        http: { resolve: (name) => (name === STORE_CLUSTER ? bridge.url : undefined) },
+        ...options,
+      });
+    if (bridge !== null) {
+      // The commands the plugin sent, as the Redis build's tests read them.
+      vm.redisCommands = () => vm.httpCalls.filter((c) => c.cluster === STORE_CLUSTER).map((c) => JSON.parse(c.body.toString("utf8")) as string[]);
+      config = withHttpStore(config, this.storeToken);
+    }
     this.vms.push(vm);
     const configured = await vm.start("", typeof config === "string" ? config : JSON.stringify(config));
     return { vm, configured };
@@ -96,6 +150,7 @@ export class QuotaFixture {
   async stop(): Promise<void> {
     for (const vm of this.vms) await vm.close();
     this.client.close();
+    await this.bridge?.close();
     await this.redis.stop();
   }
 }

@@ -1,0 +1,13 @@
+// Every fuzz property, in round-robin order.
+import { FuzzProperty } from "./property";
+import { adminForm } from "./props/admin-form";
+import { respReply } from "./props/resp-reply";
+import { usageBody } from "./props/usage-body";
+
+export const PROPERTIES: FuzzProperty[] = [respReply, adminForm, usageBody];
+
+export function findProperty(name: string): FuzzProperty {
+  const p = PROPERTIES.find((x) => x.name === name);
+  if (p === undefined) throw new Error(`no fuzz property named ${name}; known: ${PROPERTIES.map((x) => x.name).join(", ")}`);
+  return p;
+}
