@@ -26,7 +26,11 @@ async function main(): Promise<void> {
     port: 0,
     redis: { host: "127.0.0.1", port: redisPort },
     logLevel: "info",
-    print: () => {},
+    // No access log, but lines about failures (a note in parentheses, e.g. an upstream reset) go
+    // to stderr, where the bench shows them.
+    print: (line) => {
+      if (/ \(.+\)$/.test(line) && !line.startsWith("[plugin")) process.stderr.write(`gateway: ${line}\n`);
+    },
     warn: (line) => process.stderr.write(line + "\n"),
     wasmPath,
   });

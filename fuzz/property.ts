@@ -30,3 +30,8 @@ export function expectNoTrap(vm: PluginVm): void {
 export function defineProperty<T>(p: FuzzProperty<T>): FuzzProperty<T> {
   return p;
 }
+
+/** `arb` one time in `oneIn`, else null (fc.option's freq is the other way round). */
+export function sometimes<T>(arb: fc.Arbitrary<T>, oneIn: number): fc.Arbitrary<T | null> {
+  return fc.oneof({ weight: oneIn - 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: arb });
+}

@@ -2,7 +2,8 @@
 // that all of its streams share.
 import { HttpContext, RootContext } from "../abi/context";
 import { logError, logInfo, logWarn } from "../abi/log";
-import { pluginConfiguration } from "../abi/plugin";
+import { pluginConfiguration, tickEvery } from "../abi/plugin";
+import { retryPendingSettlements } from "./settlement";
 import { Store } from "../store/store";
 import { QuotaConfig, parseConfig } from "./config";
 import { QuotaStream } from "./stream";
@@ -45,7 +46,13 @@ export class QuotaPlugin extends RootContext {
     this.config = config;
     this.store = store;
     logInfo("ai-quota: configured, " + store.describe());
+    // The tick sends again the settlements Redis could not be reached for.
+    tickEvery(1000);
     return true;
+  }
+
+  onTick(): void {
+    retryPendingSettlements();
   }
 
   newHttpContext(id: u32): HttpContext | null {

@@ -1,7 +1,9 @@
 // Settling a request once its answer is known: the consumer pays what the model used. Without a
 // reservation that is Higress's DECRBY of the usage; with one, a single INCRBY gives back the
 // reservation minus the usage (negative when the answer cost more than was reserved).
-import { logError } from "../abi/log";
+// A settlement Redis could not be reached for is kept and sent again from the plugin's tick, so a
+// Redis restart or failover loses no charge; one Redis refused (an error reply) is logged and dropped.
+import { logError, logWarn } from "../abi/log";
 import { StoreCallback, Store, StoreReply } from "../store/store";
 import { subChecked } from "../util/int64";
 import { count, countBy, metrics } from "./metrics";
@@ -9,20 +11,80 @@ import { evalScript } from "../store/eval";
 import { SETTLE_SCRIPT, SETTLE_SCRIPT_SHA } from "./scripts";
 import { LimitUnit, WindowSpan } from "./windows";
 
-/** Not tied to its stream: a settlement must land even when the client is gone. */
-class SettlementReply extends StoreCallback {
-  constructor(public key: string, public reserved: i64, public used: i64) { super(0); }
+/** Settlements waiting for Redis to come back, at most this many (the oldest stay, new ones are logged lost). */
+const MAX_PENDING = 10000;
+/** Retries happen once a tick (a second): this is ten minutes of Redis being away. */
+const MAX_ATTEMPTS = 600;
 
-  onReply(reply: StoreReply): void {
-    if (reply.isError()) logLost(this.key, this.reserved, this.used, reply.error);
+class Settlement {
+  attempts: i32 = 0;
+  constructor(
+    public store: Store,
+    public key: string,
+    public reserved: i64,
+    public used: i64,
+    /** The command, or the keys and arguments of SETTLE_SCRIPT when `script`. */
+    public args: Array<string>,
+    public script: bool,
+  ) {}
+
+  send(): bool {
+    const reply = new SettlementReply(this);
+    if (this.script) return evalScript(this.store, SETTLE_SCRIPT_SHA, SETTLE_SCRIPT, this.args, reply);
+    return this.store.command(this.args, reply);
   }
 }
 
-function logLost(key: string, reserved: i64, used: i64, reason: string): void {
+let pending = new Array<Settlement>();
+
+/** Not tied to its stream: a settlement must land even when the client is gone. */
+class SettlementReply extends StoreCallback {
+  constructor(public settlement: Settlement) { super(0); }
+
+  onReply(reply: StoreReply): void {
+    if (!reply.isError()) return;
+    const s = this.settlement;
+    // A value means Redis answered with an error: sending it again would get the same answer.
+    if (reply.value !== null) logLost(s, reply.error);
+    else keepForRetry(s, reply.error);
+  }
+}
+
+function logLost(s: Settlement, reason: string): void {
   count(metrics().settlementsFailed);
-  let line = "ai-quota: charge of " + used.toString() + " tokens to " + key + " failed: " + reason;
-  if (reserved != 0) line += " (the reservation of " + reserved.toString() + " stays charged)";
+  let line = "ai-quota: charge of " + s.used.toString() + " tokens to " + s.key + " failed: " + reason;
+  if (s.reserved != 0) line += " (the reservation of " + s.reserved.toString() + " stays charged)";
   logError(line);
+}
+
+function keepForRetry(s: Settlement, reason: string): void {
+  if (s.attempts >= MAX_ATTEMPTS || pending.length >= MAX_PENDING) {
+    logLost(s, reason + "; gave up after " + s.attempts.toString() + " retries");
+    return;
+  }
+  if (s.attempts == 0) logWarn("ai-quota: charge of " + s.used.toString() + " tokens to " + s.key + " failed: " + reason + "; will retry");
+  pending.push(s);
+}
+
+function dispatch(s: Settlement): void {
+  countBy(metrics().tokensCharged, s.used);
+  if (!s.send()) keepForRetry(s, "cannot connect to redis cluster");
+}
+
+/** Sends again what Redis could not be reached for; called from the plugin's tick. */
+export function retryPendingSettlements(): void {
+  if (pending.length == 0) return;
+  const due = pending;
+  pending = new Array<Settlement>();
+  for (let i = 0; i < due.length; i++) {
+    const s = due[i];
+    s.attempts++;
+    if (!s.send()) keepForRetry(s, "cannot connect to redis cluster");
+  }
+}
+
+export function pendingSettlements(): i32 {
+  return pending.length;
 }
 
 /** Charges `used` against a request that reserved `reserved`; sends nothing when they are equal. */
@@ -34,14 +96,13 @@ export function settle(store: Store, key: string, reserved: i64, used: i64): voi
   } else {
     const back = subChecked(reserved, used);
     if (!back.ok) {
-      logLost(key, reserved, used, "amount out of range");
+      logLost(new Settlement(store, key, reserved, used, [], false), "amount out of range");
       return;
     }
     if (back.value == 0) return;
     args = ["INCRBY", key, back.value.toString()];
   }
-  countBy(metrics().tokensCharged, used);
-  if (!store.command(args, new SettlementReply(key, reserved, used))) logLost(key, reserved, used, "cannot connect to redis cluster");
+  dispatch(new Settlement(store, key, reserved, used, args, false));
 }
 
 /**
@@ -52,7 +113,7 @@ export function settle(store: Store, key: string, reserved: i64, used: i64): voi
 export function settleWithWindows(store: Store, key: string, checkBalance: bool, windows: Array<WindowSpan>, now: i64, reserved: i64, used: i64): void {
   const back = subChecked(reserved, used);
   if (!back.ok) {
-    logLost(key, reserved, used, "amount out of range");
+    logLost(new Settlement(store, key, reserved, used, [], false), "amount out of range");
     return;
   }
   const balanceAdd: i64 = checkBalance ? (reserved == 0 ? -used : back.value) : 0;
@@ -71,9 +132,6 @@ export function settleWithWindows(store: Store, key: string, checkBalance: bool,
     return;
   }
   if (back.value == 0 && balanceAdd == 0) return;
-  countBy(metrics().tokensCharged, used);
   const all = [(keys.length + 1).toString(), key].concat(keys).concat(args);
-  if (!evalScript(store, SETTLE_SCRIPT_SHA, SETTLE_SCRIPT, all, new SettlementReply(key, reserved, used))) {
-    logLost(key, reserved, used, "cannot connect to redis cluster");
-  }
+  dispatch(new Settlement(store, key, reserved, used, all, true));
 }

@@ -13,7 +13,7 @@ import { FuzzEnv } from "../env";
 import { ANSWERS, Answer, KEY_PREFIX, adminGet, adminPost, expectAnswer, expectQueryAnswer, redisError } from "../http";
 import { first, parseQuery, splitPath } from "../model/form";
 import { I64_MAX, I64_MIN, atoi, decodeUtf8 } from "../model/text";
-import { defineProperty, expectNoTrap, expectThat } from "../property";
+import { defineProperty, expectNoTrap, expectThat, sometimes } from "../property";
 
 const MAX_BODY = 64 * 1024;
 const DECOY = KEY_PREFIX + "decoy";
@@ -67,8 +67,8 @@ const formText = fc.tuple(fc.array(fc.tuple(pairText, separator), { maxLength: 6
 /** The text's bytes, with raw bytes spliced in (invalid UTF-8 in the body itself) and padding. */
 const formBytes = fc.tuple(
   formText,
-  fc.option(fc.tuple(fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 4 })), { freq: 4 }),
-  fc.option(fc.oneof(fc.integer({ min: MAX_BODY - 8, max: MAX_BODY + 8 }), fc.constant(1 << 20), fc.integer({ min: 1, max: 3000 })), { freq: 6 }),
+  sometimes(fc.tuple(fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 4 })), 4),
+  sometimes(fc.oneof(fc.integer({ min: MAX_BODY - 8, max: MAX_BODY + 8 }), fc.constant(1 << 20), fc.integer({ min: 1, max: 3000 })), 6),
   fc.boolean(),
 ).map(([text, raw, padTo, padFirst]) => {
   let b = Buffer.from(text, "utf8");

@@ -225,7 +225,6 @@ describe("stopping", () => {
 });
 
 describe("bad command lines and config files: exit code 2, one line, no stack trace", () => {
-  const plugin = EXAMPLE.plugin;
   const cases: Array<[string, string[] | string, RegExp]> = [
     ["a missing file", ["--config", "/nonexistent/gateway.yaml"], /\/nonexistent\/gateway\.yaml: cannot read the config file: no such file$/],
     ["bad YAML", "plugin: [\n  admin_consumer: a\n", /: not valid YAML: /],

@@ -48,7 +48,7 @@ test("admin calls while Redis is down → 503 redis error", async () => {
   expect(vm.trapped).toBeNull();
 });
 
-test("a charge that Redis refuses is logged at error with consumer and amount", async () => {
+test("a charge Redis cannot be reached for is kept and sent again from the tick once Redis is back", async () => {
   const vm = await fx.plugin(CONFIG);
   await fx.setBalance("consumer1", 100);
   const s = vm.newStream();
@@ -59,9 +59,38 @@ test("a charge that Redis refuses is logged at error with consumer and amount", 
     s.responseHeaders([[":status", "200"], ["content-type", "application/json"]]);
     s.responseBody(openAiJson(4, 6), true);
     await vm.idle();
+    vm.tick(); // Redis still down: the retry fails too and stays queued
+    await vm.idle();
   });
-  expect(vm.logText(LogLevel.Error)).toContain("charge of 10 tokens to chat_quota:consumer1 failed: " + STORE_UNREACHABLE);
+  expect(vm.logText(LogLevel.Warn)).toMatch(/charge of 10 tokens to chat_quota:consumer1 failed: cannot connect to redis cluster; will retry/);
+  // This test server keeps no data across a restart: put the balance back as it was.
+  await fx.setBalance("consumer1", 100);
+  vm.tick();
+  await vm.idle();
+  expect(await fx.balance("consumer1")).toBe("90");
+  vm.tick();
+  await vm.idle();
+  expect(await fx.balance("consumer1")).toBe("90");
   expect(vm.trapped).toBeNull();
+});
+
+test("a charge Redis refuses with an error is logged at error with consumer and amount, not retried", async () => {
+  const vm = await fx.plugin(CONFIG);
+  await fx.setBalance("consumer1", 100);
+  const s = vm.newStream();
+  s.requestHeaders(request("POST", "/v1/chat/completions", "consumer1"), false);
+  s.requestBody("{}", true);
+  await s.waitFor(() => s.upstream.ended, "the request to go upstream");
+  await fx.client.command("DEL", "chat_quota:consumer1");
+  await fx.client.command("LPUSH", "chat_quota:consumer1", "x");
+  s.responseHeaders([[":status", "200"], ["content-type", "application/json"]]);
+  s.responseBody(openAiJson(4, 6), true);
+  await vm.idle();
+  expect(vm.logText(LogLevel.Error)).toMatch(/charge of 10 tokens to chat_quota:consumer1 failed: WRONGTYPE/);
+  const before = vm.redisCommands().length;
+  vm.tick();
+  await vm.idle();
+  expect(vm.redisCommands().length).toBe(before);
 });
 
 test("a stream that is gone when its balance reply arrives is left alone", async () => {

@@ -35,6 +35,8 @@ export class FakeStore {
         const answer = self!.script(seen);
         if (answer === "hang") {
           self!.hanging.set(res, seen);
+          // A client that gave up (timeout) is no longer waiting.
+          res.on("close", () => self!.hanging.delete(res));
           return;
         }
         if (answer === "reset") {
