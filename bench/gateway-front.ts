@@ -29,7 +29,8 @@ async function main(): Promise<void> {
     // No access log, but lines about failures (a note in parentheses, e.g. an upstream reset) go
     // to stderr, where the bench shows them.
     print: (line) => {
-      if (/ \(.+\)$/.test(line) && !line.startsWith("[plugin")) process.stderr.write(`gateway: ${line}\n`);
+      // (Cut requests at the end of each load run are expected.)
+      if (/ \(.+\)$/.test(line) && !line.startsWith("[plugin") && !line.endsWith("(client disconnected)")) process.stderr.write(`gateway: ${line}\n`);
     },
     warn: (line) => process.stderr.write(line + "\n"),
     wasmPath,

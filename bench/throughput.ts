@@ -115,7 +115,7 @@ function autocannon(root: string, url: string, load: Load, connections: number, 
 }
 
 export async function measureThroughput(o: { root: string; front: FrontKind; plugin: string; noop: string; redis: RedisServer; seconds: number; log: (s: string) => void; rounds?: number; connections?: number }): Promise<ThroughputFigures> {
-  const rounds = o.rounds ?? 3;
+  const rounds = o.rounds ?? 5;
   const connections = o.connections ?? 16;
   // The gateway's mock answers `stream: true` with role + max_tokens words + stop + usage + [DONE]
   // events (20 with 16 tokens); the bench front picks its answer from x-bench-response.

@@ -1,7 +1,6 @@
-// JSON for counterexamples: fuzz inputs hold bytes, bigints and undefined, which plain JSON
-// cannot. Tagged objects carry them: {"$bytes": base64}, {"$bigint": "123"}, {"$undefined": true}.
-
-type Tagged = { $bytes: string } | { $bigint: string } | { $undefined: true };
+// JSON for counterexamples: fuzz inputs hold bytes, bigints, undefined and odd numbers, which plain
+// JSON cannot. Tagged objects carry them: {"$bytes": base64}, {"$bigint": "123"},
+// {"$undefined": true}, {"$number": "NaN" | "Infinity" | "-0"}.
 
 function encodeValue(v: unknown): unknown {
   if (v === undefined) return { $undefined: true };
@@ -24,11 +23,10 @@ function decodeValue(v: unknown): unknown {
   const o = v as Record<string, unknown>;
   const keys = Object.keys(o);
   if (keys.length === 1) {
-    const t = o as Tagged & { $number?: string };
-    if ("$bytes" in t) return new Uint8Array(Buffer.from(t.$bytes, "base64"));
-    if ("$bigint" in t) return BigInt(t.$bigint);
-    if ("$undefined" in t) return undefined;
-    if (t.$number !== undefined) return t.$number === "-0" ? -0 : Number(t.$number);
+    if (typeof o.$bytes === "string") return new Uint8Array(Buffer.from(o.$bytes, "base64"));
+    if (typeof o.$bigint === "string") return BigInt(o.$bigint);
+    if (o.$undefined === true) return undefined;
+    if (typeof o.$number === "string") return o.$number === "-0" ? -0 : Number(o.$number);
   }
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(o)) out[k] = decodeValue(x);

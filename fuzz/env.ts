@@ -38,14 +38,14 @@ export class FuzzEnv {
     return this.fakeServer;
   }
 
-  /** A fresh, started VM; its Redis clusters all resolve to `target`. */
-  async vm(config: object | string, target: RedisTarget, options: Partial<PluginVmOptions> = {}): Promise<{ vm: PluginVm; configured: boolean }> {
+  /** A fresh, started VM; its Redis clusters all resolve to `target`. A config object is sent as JSON, bytes as they are. */
+  async vm(config: object | string | Buffer, target: RedisTarget, options: Partial<PluginVmOptions> = {}): Promise<{ vm: PluginVm; configured: boolean }> {
     let address: { host: string; port: number } | undefined;
     if (target === "real") address = { host: "127.0.0.1", port: (await this.redis()).server.port };
     else if (target === "fake") address = { host: "127.0.0.1", port: (await this.fake()).port };
     const vm = await PluginVm.load({ wasmBytes: this.wasm, redis: { resolve: () => address }, ...options });
     this.vms.add(vm);
-    const configured = await vm.start("", typeof config === "string" ? config : JSON.stringify(config));
+    const configured = await vm.start("", typeof config === "string" || Buffer.isBuffer(config) ? config : JSON.stringify(config));
     return { vm, configured };
   }
 

@@ -1,10 +1,13 @@
 // Every fuzz property, in round-robin order.
 import { FuzzProperty } from "./property";
 import { adminForm } from "./props/admin-form";
+import { config } from "./props/config";
+import { headers } from "./props/headers";
+import { parsersProperty } from "./props/parsers";
 import { respReply } from "./props/resp-reply";
 import { usageBody } from "./props/usage-body";
 
-export const PROPERTIES: FuzzProperty[] = [respReply, adminForm, usageBody];
+export const PROPERTIES: FuzzProperty[] = [respReply, adminForm, usageBody, config, headers, parsersProperty];
 
 export function findProperty(name: string): FuzzProperty {
   const p = PROPERTIES.find((x) => x.name === name);

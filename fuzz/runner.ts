@@ -30,6 +30,8 @@ export interface PropertyReport {
   failures: FailureReport[];
   /** Batches that failed again in a way already reported in this run. */
   repeats: number;
+  /** Batches that failed in a way a regression file already records (a known, open bug). */
+  known: number;
 }
 
 export interface RegressionFile {
@@ -46,8 +48,8 @@ export interface RunOptions {
   seed: number;
   /** Time budget (round-robin mode). */
   seconds?: number;
-  /** Cases per property (fixed mode: one batch per property, deterministic). */
-  casesPerProperty?: number;
+  /** Cases per property (fixed mode: one batch per property, deterministic), or a count by name. */
+  casesPerProperty?: number | Record<string, number>;
   /** Where to write counterexamples; null: do not write. */
   regressionsDir?: string | null;
   /** Time a failing batch may spend shrinking. */
@@ -148,8 +150,10 @@ export async function runFuzz(env: FuzzEnv, props: FuzzProperty[], options: RunO
   const log = options.log ?? ((line: string) => console.log(line));
   const shrinkMs = options.shrinkMs ?? 60_000;
   const regressionsDir = options.regressionsDir === undefined ? REGRESSIONS_DIR : options.regressionsDir;
-  const reports: PropertyReport[] = props.map((p) => ({ name: p.name, cases: 0, batches: 0, ms: 0, failures: [], repeats: 0 }));
+  const reports: PropertyReport[] = props.map((p) => ({ name: p.name, cases: 0, batches: 0, ms: 0, failures: [], repeats: 0, known: 0 }));
   const seen = new Set<string>();
+  // Failures the regression files already record are open bugs: counted, not written again.
+  const known = new Set<string>(regressionsDir === null ? [] : readRegressions(regressionsDir).map((r) => signature(r.data.property, r.data.error)));
   const fixed = options.casesPerProperty !== undefined;
   const deadline = Date.now() + (options.seconds ?? 0) * 1000;
   const batchSize = props.map(() => 5);
@@ -161,7 +165,8 @@ export async function runFuzz(env: FuzzEnv, props: FuzzProperty[], options: RunO
       const report = reports[i];
       if (report.failures.length >= MAX_FAILURES_PER_PROPERTY) continue;
       const seed = batchSeed(options.seed, i, round);
-      const numRuns = fixed ? options.casesPerProperty! : batchSize[i];
+      const perProperty = options.casesPerProperty;
+      const numRuns = !fixed ? batchSize[i] : typeof perProperty === "number" ? perProperty : perProperty![prop.name] ?? 100;
       const limit = (fixed ? 0 : Math.max(0, deadline - Date.now())) + shrinkMs + (fixed ? CASE_TIMEOUT_MS * 2 : 0);
       const started = Date.now();
       // First without shrinking: a failure already seen in this run is only counted.
@@ -176,6 +181,10 @@ export async function runFuzz(env: FuzzEnv, props: FuzzProperty[], options: RunO
       }
       if (!r.failed) continue;
       const sig = signature(prop.name, errorText(r.errorInstance));
+      if (known.has(sig)) {
+        report.known++;
+        continue;
+      }
       if (seen.has(sig)) {
         report.repeats++;
         continue;
@@ -201,10 +210,12 @@ export async function replayCase(env: FuzzEnv, prop: FuzzProperty, seed: number,
 
 export function printReports(reports: PropertyReport[], log: (line: string) => void = console.log): void {
   const width = Math.max(...reports.map((r) => r.name.length));
-  log("property".padEnd(width) + "    cases  batches  ms/case  failures  repeats");
+  log("property".padEnd(width) + "    cases  batches  ms/case  failures  repeats  known");
   for (const r of reports) {
     const perCase = r.cases > 0 ? (r.ms / r.cases).toFixed(2) : "-";
-    log(`${r.name.padEnd(width)} ${String(r.cases).padStart(8)} ${String(r.batches).padStart(8)} ${perCase.padStart(8)} ${String(r.failures.length).padStart(9)} ${String(r.repeats).padStart(8)}`);
+    log(`${r.name.padEnd(width)} ${String(r.cases).padStart(8)} ${String(r.batches).padStart(8)} ${perCase.padStart(8)} ${String(r.failures.length).padStart(9)} ${String(r.repeats).padStart(8)} ${String(r.known).padStart(6)}`);
   }
   log(`total cases: ${reports.reduce((n, r) => n + r.cases, 0)}`);
+  const known = reports.reduce((n, r) => n + r.known, 0);
+  if (known > 0) log(`${known} batches hit failures already recorded in tests/fuzz/regressions (open bugs; npx jest tests/fuzz replays them)`);
 }

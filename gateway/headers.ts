@@ -1,6 +1,7 @@
 // Between Node's HTTP/1.1 messages and Envoy-style header maps: the request becomes `:method`,
 // `:path`, `:authority`, `:scheme` plus every header lower-cased in arrival order (repeats kept);
 // responses carry `:status`. Connection-specific headers are dropped as Envoy's codec drops them.
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { HeaderPairs } from "../host";
 
@@ -16,13 +17,18 @@ function pairsOf(raw: string[], skip: (name: string) => boolean): HeaderPairs {
   return pairs;
 }
 
+/**
+ * The request as Envoy hands it to filters at the edge: pseudo-headers first, hop-by-hop headers
+ * gone, and a fresh x-request-id (Envoy replaces a client's at the edge unless told to keep it).
+ */
 export function requestHeaderPairs(req: IncomingMessage): HeaderPairs {
   return [
     [":method", req.method ?? "GET"],
     [":path", req.url ?? "/"],
     [":authority", req.headers.host ?? ""],
     [":scheme", "http"],
-    ...pairsOf(req.rawHeaders, (n) => n === "host" || HOP_BY_HOP.has(n)),
+    ...pairsOf(req.rawHeaders, (n) => n === "host" || n === "x-request-id" || HOP_BY_HOP.has(n)),
+    ["x-request-id", randomUUID()],
   ];
 }
 

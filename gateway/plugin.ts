@@ -51,6 +51,8 @@ export async function startPlugin(options: PluginOptions): Promise<Plugin> {
       logLevel: LEVELS[options.logLevel],
       // The host keeps recent log lines and Redis calls for tests; a gateway needs few.
       historyLimit: 200,
+      // The plugin's tick sends again the settlements Redis could not be reached for.
+      tickTimer: true,
       logSink: (entry) => {
         if (!starting) options.print(formatLog(entry));
       },

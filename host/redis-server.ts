@@ -1,9 +1,11 @@
-// A throwaway redis-server for a test file: a free loopback port, no persistence, optional
-// password. Readiness is the server's own "Ready to accept connections" line, not a sleep, and
+// A throwaway redis-server for a test file: a free loopback port, its own data folder, no
+// persistence unless asked (then an fsync'd append-only file survives restarts), optional password. Readiness is the server's own "Ready to accept connections" line, not a sleep, and
 // every wait is bounded.
 import { ChildProcess, spawn } from "node:child_process";
 import * as net from "node:net";
+import * as fs from "node:fs";
 import * as os from "node:os";
+import * as path from "node:path";
 
 export interface RedisServerOptions {
   password?: string;
@@ -11,6 +13,8 @@ export interface RedisServerOptions {
   port?: number;
   binary?: string;
   readyTimeoutMs?: number;
+  /** Keep data across `restart()` (append-only file, fsync on every write). Default false. */
+  persistent?: boolean;
 }
 
 export interface RedisServer {
@@ -19,7 +23,7 @@ export interface RedisServer {
   readonly password: string | undefined;
   /** Stops the server and waits for the process to exit. */
   stop(): Promise<void>;
-  /** Stops it and starts a fresh one (empty data) on the same port. */
+  /** Stops it and starts it again on the same port: empty, or with its data when persistent. */
   restart(): Promise<void>;
 }
 
@@ -39,8 +43,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-function launch(binary: string, port: number, password: string | undefined, timeoutMs: number): Promise<ChildProcess> {
-  const args = ["--port", String(port), "--bind", HOST, "--save", "", "--appendonly", "no", "--dir", os.tmpdir(), "--daemonize", "no"];
+function launch(binary: string, port: number, password: string | undefined, timeoutMs: number, dir: string, persistent: boolean): Promise<ChildProcess> {
+  // Each server has its own folder: a dump or AOF file left by one must never be loaded by another.
+  const args = ["--port", String(port), "--bind", HOST, "--save", "", "--dir", dir, "--daemonize", "no"];
+  args.push(...(persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]));
   if (password !== undefined) args.push("--requirepass", password);
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -87,12 +93,14 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   const timeoutMs = options.readyTimeoutMs ?? 10_000;
   const password = options.password;
   let port = options.port ?? 0;
+  const persistent = options.persistent ?? false;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ai-quota-redis-"));
   let child: ChildProcess | null = null;
   // A chosen port can be taken between the probe and the launch: try a few.
   for (let attempt = 0; child === null; attempt++) {
     const candidate = port !== 0 ? port : await freePort();
     try {
-      child = await launch(binary, candidate, password, timeoutMs);
+      child = await launch(binary, candidate, password, timeoutMs, dir, persistent);
       port = candidate;
     } catch (err) {
       if (options.port !== undefined || attempt >= 2 || (err as Error).message === REDIS_MISSING) throw err;
@@ -103,10 +111,16 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     host: HOST,
     port,
     password,
-    stop: () => waitForExit(current, 5_000),
+    // A persistent server's folder outlives stop(): a restart after it must find the data.
+    stop: async () => {
+      await waitForExit(current, 5_000);
+      if (!persistent) fs.rmSync(dir, { recursive: true, force: true });
+    },
     restart: async () => {
       await waitForExit(current, 5_000);
-      current = await launch(binary, port, password, timeoutMs);
+      if (!persistent) fs.rmSync(dir, { recursive: true, force: true });
+      fs.mkdirSync(dir, { recursive: true });
+      current = await launch(binary, port, password, timeoutMs, dir, persistent);
     },
   };
 }

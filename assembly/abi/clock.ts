@@ -4,3 +4,7 @@ import { currentTimeNanos } from "./hostcalls";
 export function nowSeconds(): i64 {
   return <i64>(currentTimeNanos() / 1_000_000_000);
 }
+
+export function nowNanos(): u64 {
+  return currentTimeNanos();
+}

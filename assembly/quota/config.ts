@@ -62,6 +62,8 @@ export class QuotaConfig {
   /** How a spent balance is refused: Higress's 403 text, or a status with an OpenAI-style JSON error. */
   noQuotaStatus: u32 = 403;
   noQuotaJson: bool = false;
+  /** How long a settlement Redis could not be reached for is retried (0: once, Higress's commands). */
+  settlementRetrySeconds: i32 = 300;
   /** Set when `store.type` is http; then `redis` is not used. */
   httpStore: HttpStoreSettings | null = null;
 }
@@ -73,7 +75,7 @@ export class ConfigResult {
 const TOP_LEVEL_KEYS: Array<string> = [
   "admin_consumer", "admin_path", "redis_key_prefix", "redis",
   "reservation", "on_incomplete", "redis_failure", "remaining_header", "paths", "weights", "store",
-  "limits", "anonymous", "balance", "balance_rejection",
+  "limits", "anonymous", "balance", "balance_rejection", "settlement_retry_seconds",
 ];
 const STORE_KEYS: Array<string> = ["type", "cluster", "path", "authority", "token", "timeout"];
 const RESERVATION_KEYS: Array<string> = ["mode", "tokens", "require_full"];
@@ -300,6 +302,7 @@ function readWindows(root: JsonValue, top: FieldReader, c: QuotaConfig): string 
     c.trustForwardedFor = a.bool("trust_forwarded_for", false);
     if (a.error.length > 0) return a.error;
   }
+  c.settlementRetrySeconds = <i32>top.int("settlement_retry_seconds", 0, 3600, 300);
   c.useBalance = top.bool("balance", true);
   if (top.error.length > 0) return top.error;
   if (!c.useBalance && c.limits.length == 0) return "balance: false needs limits (otherwise nothing is enforced)";

@@ -21,7 +21,7 @@ export class Identity {
 }
 
 export class RequestLine {
-  constructor(public identity: Identity, public path: string, public forwardedFor: string) {}
+  constructor(public identity: Identity, public path: string, public forwardedFor: string, public requestId: string) {}
 }
 
 /** Reads the consumer and the `:path` from one pass over the request headers. */
@@ -30,6 +30,7 @@ export function readRequestLine(headers: Array<HeaderPair>): RequestLine {
   let consumer = "";
   let path = "";
   let forwardedFor = "";
+  let requestId = "";
   for (let i = 0; i < headers.length; i++) {
     const name = headers[i].name;
     if (name == CONSUMER_HEADER) {
@@ -39,9 +40,11 @@ export function readRequestLine(headers: Array<HeaderPair>): RequestLine {
       path = headers[i].value;
     } else if (name == "x-forwarded-for" && forwardedFor.length == 0) {
       forwardedFor = headers[i].value;
+    } else if (name == "x-request-id" && headers[i].value.length <= 128) {
+      requestId = headers[i].value;
     }
   }
-  return new RequestLine(identityOf(count, consumer), path, forwardedFor);
+  return new RequestLine(identityOf(count, consumer), path, forwardedFor, requestId);
 }
 
 function identityOf(count: i32, consumer: string): Identity {

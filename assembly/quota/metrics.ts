@@ -1,7 +1,7 @@
 // The plugin's counters, defined once per VM through proxy_define_metric. Names follow Envoy's
 // dotted style under the plugin's prefix (Envoy shows them under `wasmcustom.`).
 import { MetricType } from "../abi/types";
-import { defineMetric, incrementMetric } from "../abi/hostcalls";
+import { defineMetric, incrementMetric, recordMetric } from "../abi/hostcalls";
 
 export class Metrics {
   admitted: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.admitted");
@@ -15,6 +15,8 @@ export class Metrics {
   tokensCharged: u32 = defineMetric(MetricType.Counter, "ai_quota.tokens.charged");
   settlementsFailed: u32 = defineMetric(MetricType.Counter, "ai_quota.settlements.failed");
   redisErrors: u32 = defineMetric(MetricType.Counter, "ai_quota.redis.errors");
+  settlementsPending: u32 = defineMetric(MetricType.Gauge, "ai_quota.settlements.pending");
+  settlementsRetried: u32 = defineMetric(MetricType.Counter, "ai_quota.settlements.retried");
 }
 
 let instance: Metrics | null = null;
@@ -35,4 +37,8 @@ export function count(id: u32): void {
 
 export function countBy(id: u32, n: i64): void {
   if (n > 0) incrementMetric(id, n);
+}
+
+export function gauge(id: u32, value: i64): void {
+  recordMetric(id, <u64>(value < 0 ? 0 : value));
 }

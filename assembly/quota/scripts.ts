@@ -51,13 +51,16 @@ return {1, balance}
 `;
 export const WINDOW_ADMIT_SCRIPT_SHA = "f0429e571e0579ce80dd69e55d34163d71765c38";
 
-// Settlement with token windows. KEYS[1]: the balance; KEYS[2..]: the token windows of the admission.
-// ARGV[1]: what to add to the balance ("0": nothing); then per window: what to add, seconds left
-// (0 or less: the window is over, leave it alone — writing would revive a key without expiry).
+// Settlement, once. KEYS[1]: the balance; KEYS[2]: this settlement's marker; KEYS[3..]: token windows.
+// ARGV[1]: what to add to the balance ("0": nothing); ARGV[2]: seconds the marker lives ("0": no
+// marker); then per window: what to add, seconds left (0 or less: the window is over, leave it
+// alone — writing would revive a key without expiry). A settlement sent again after a lost reply
+// finds its marker and changes nothing: retries cannot charge twice.
 export const SETTLE_SCRIPT = `-- ai-quota settlement
+if ARGV[2] ~= "0" and not redis.call("SET", KEYS[2], "1", "NX", "EX", ARGV[2]) then return 0 end
 if ARGV[1] ~= "0" then redis.call("INCRBY", KEYS[1], ARGV[1]) end
-for i = 2, #KEYS do
-  local add, ttl = ARGV[2 * i - 2], tonumber(ARGV[2 * i - 1])
+for i = 3, #KEYS do
+  local add, ttl = ARGV[2 * i - 3], tonumber(ARGV[2 * i - 2])
   if add ~= "0" and ttl > 0 then
     redis.call("INCRBY", KEYS[i], add)
     if redis.call("TTL", KEYS[i]) < 0 then redis.call("EXPIRE", KEYS[i], ttl) end
@@ -65,4 +68,4 @@ for i = 2, #KEYS do
 end
 return 1
 `;
-export const SETTLE_SCRIPT_SHA = "3e9d1d7c756df77d2d6133e7e0aca6947dec4cf8";
+export const SETTLE_SCRIPT_SHA = "6ef58fa2b5c3761017ad069e5babc6044a307bda";

@@ -1,37 +1,48 @@
 // Settling a request once its answer is known: the consumer pays what the model used. Without a
-// reservation that is Higress's DECRBY of the usage; with one, a single INCRBY gives back the
-// reservation minus the usage (negative when the answer cost more than was reserved).
-// A settlement Redis could not be reached for is kept and sent again from the plugin's tick, so a
-// Redis restart or failover loses no charge; one Redis refused (an error reply) is logged and dropped.
+// reservation that is Higress's DECRBY of the usage; with one, the reservation minus the usage
+// goes back (negative when the answer cost more than was reserved); token windows get the usage.
+//
+// Exactly once: a settlement Redis could not be reached for is kept and sent again from the
+// plugin's tick, and each carries a marker key so that one whose reply was lost (applied, but the
+// connection dropped) changes nothing the second time. With `settlement_retry_seconds: 0` the plugin
+// sends Higress's plain commands instead and a failed one is only logged.
 import { logError, logWarn } from "../abi/log";
 import { StoreCallback, Store, StoreReply } from "../store/store";
 import { subChecked } from "../util/int64";
-import { count, countBy, metrics } from "./metrics";
+import { count, countBy, gauge, metrics } from "./metrics";
 import { evalScript } from "../store/eval";
 import { SETTLE_SCRIPT, SETTLE_SCRIPT_SHA } from "./scripts";
 import { LimitUnit, WindowSpan } from "./windows";
 
-/** Settlements waiting for Redis to come back, at most this many (the oldest stay, new ones are logged lost). */
+/** Settlements waiting for Redis to come back, at most this many (then new ones are logged lost). */
 const MAX_PENDING = 10000;
-/** Retries happen once a tick (a second): this is ten minutes of Redis being away. */
-const MAX_ATTEMPTS = 600;
 
-class Settlement {
-  attempts: i32 = 0;
+/** What one request owes, and where. */
+export class Charge {
   constructor(
     public store: Store,
     public key: string,
+    /** This settlement's marker key (same Redis slot as `key`). */
+    public markerKey: string,
+    public checkBalance: bool,
+    public windows: Array<WindowSpan>,
+    public now: i64,
     public reserved: i64,
     public used: i64,
-    /** The command, or the keys and arguments of SETTLE_SCRIPT when `script`. */
-    public args: Array<string>,
-    public script: bool,
+    /** How long to keep retrying (seconds, one try per tick); 0: Higress's plain, single attempt. */
+    public retrySeconds: i32,
   ) {}
+}
+
+class Settlement {
+  attempts: i32 = 0;
+  constructor(public charge: Charge, public args: Array<string>, public script: bool) {}
 
   send(): bool {
+    const store = this.charge.store;
     const reply = new SettlementReply(this);
-    if (this.script) return evalScript(this.store, SETTLE_SCRIPT_SHA, SETTLE_SCRIPT, this.args, reply);
-    return this.store.command(this.args, reply);
+    if (this.script) return evalScript(store, SETTLE_SCRIPT_SHA, SETTLE_SCRIPT, this.args, reply);
+    return store.command(this.args, reply);
   }
 }
 
@@ -43,32 +54,32 @@ class SettlementReply extends StoreCallback {
 
   onReply(reply: StoreReply): void {
     if (!reply.isError()) return;
-    const s = this.settlement;
     // A value means Redis answered with an error: sending it again would get the same answer.
-    if (reply.value !== null) logLost(s, reply.error);
-    else keepForRetry(s, reply.error);
+    if (reply.value !== null) logLost(this.settlement.charge, reply.error);
+    else keepForRetry(this.settlement, reply.error);
   }
 }
 
-function logLost(s: Settlement, reason: string): void {
+function logLost(c: Charge, reason: string): void {
   count(metrics().settlementsFailed);
-  let line = "ai-quota: charge of " + s.used.toString() + " tokens to " + s.key + " failed: " + reason;
-  if (s.reserved != 0) line += " (the reservation of " + s.reserved.toString() + " stays charged)";
+  let line = "ai-quota: charge of " + c.used.toString() + " tokens to " + c.key + " failed: " + reason;
+  if (c.reserved != 0) line += " (the reservation of " + c.reserved.toString() + " stays charged)";
   logError(line);
 }
 
 function keepForRetry(s: Settlement, reason: string): void {
-  if (s.attempts >= MAX_ATTEMPTS || pending.length >= MAX_PENDING) {
-    logLost(s, reason + "; gave up after " + s.attempts.toString() + " retries");
+  const c = s.charge;
+  if (c.retrySeconds == 0) {
+    logLost(c, reason);
     return;
   }
-  if (s.attempts == 0) logWarn("ai-quota: charge of " + s.used.toString() + " tokens to " + s.key + " failed: " + reason + "; will retry");
+  if (s.attempts >= c.retrySeconds || pending.length >= MAX_PENDING) {
+    logLost(c, reason + "; gave up after " + s.attempts.toString() + " retries");
+    return;
+  }
+  gauge(metrics().settlementsPending, pending.length + 1);
+  if (s.attempts == 0) logWarn("ai-quota: charge of " + c.used.toString() + " tokens to " + c.key + " failed: " + reason + "; will retry");
   pending.push(s);
-}
-
-function dispatch(s: Settlement): void {
-  countBy(metrics().tokensCharged, s.used);
-  if (!s.send()) keepForRetry(s, "cannot connect to redis cluster");
 }
 
 /** Sends again what Redis could not be reached for; called from the plugin's tick. */
@@ -79,59 +90,51 @@ export function retryPendingSettlements(): void {
   for (let i = 0; i < due.length; i++) {
     const s = due[i];
     s.attempts++;
+    count(metrics().settlementsRetried);
     if (!s.send()) keepForRetry(s, "cannot connect to redis cluster");
   }
+  gauge(metrics().settlementsPending, pending.length);
 }
 
 export function pendingSettlements(): i32 {
   return pending.length;
 }
 
-/** Charges `used` against a request that reserved `reserved`; sends nothing when they are equal. */
-export function settle(store: Store, key: string, reserved: i64, used: i64): void {
-  let args: Array<string>;
-  if (reserved == 0) {
-    if (used <= 0) return;
-    args = ["DECRBY", key, used.toString()];
-  } else {
-    const back = subChecked(reserved, used);
-    if (!back.ok) {
-      logLost(new Settlement(store, key, reserved, used, [], false), "amount out of range");
-      return;
-    }
-    if (back.value == 0) return;
-    args = ["INCRBY", key, back.value.toString()];
-  }
-  dispatch(new Settlement(store, key, reserved, used, args, false));
-}
-
-/**
- * Settlement when windows counted the request: the balance as in `settle`, and each token window
- * gets the usage in place of what the admission added (the reservation). Request windows were
- * counted at admission and stay. One script, so balance and windows move together.
- */
-export function settleWithWindows(store: Store, key: string, checkBalance: bool, windows: Array<WindowSpan>, now: i64, reserved: i64, used: i64): void {
-  const back = subChecked(reserved, used);
+/** Sends what `c` owes; nothing when it owes nothing. */
+export function settle(c: Charge): void {
+  const back = subChecked(c.reserved, c.used);
   if (!back.ok) {
-    logLost(new Settlement(store, key, reserved, used, [], false), "amount out of range");
+    logLost(c, "amount out of range");
     return;
   }
-  const balanceAdd: i64 = checkBalance ? (reserved == 0 ? -used : back.value) : 0;
-  const keys = new Array<string>();
-  const args = new Array<string>();
-  args.push(balanceAdd.toString());
-  for (let i = 0; i < windows.length; i++) {
-    const w = windows[i];
-    if (w.limit.unit != LimitUnit.Tokens) continue;
-    keys.push(w.key);
-    args.push((-back.value).toString());
-    args.push((w.end - now).toString());
+  const balanceAdd: i64 = c.checkBalance ? back.value : 0;
+  const windowKeys = new Array<string>();
+  const windowArgs = new Array<string>();
+  if (back.value != 0) {
+    for (let i = 0; i < c.windows.length; i++) {
+      const w = c.windows[i];
+      if (w.limit.unit != LimitUnit.Tokens) continue;
+      windowKeys.push(w.key);
+      windowArgs.push((-back.value).toString());
+      windowArgs.push((w.end - c.now).toString());
+    }
   }
-  if (keys.length == 0) {
-    if (checkBalance) settle(store, key, reserved, used);
-    return;
+  if (balanceAdd == 0 && windowKeys.length == 0) return;
+  countBy(metrics().tokensCharged, c.used);
+
+  let s: Settlement;
+  if (c.retrySeconds == 0 && windowKeys.length == 0) {
+    // Higress's own commands, byte for byte.
+    const args = c.reserved == 0 ? ["DECRBY", c.key, c.used.toString()] : ["INCRBY", c.key, back.value.toString()];
+    s = new Settlement(c, args, false);
+  } else {
+    const markerTtl = c.retrySeconds == 0 ? "0" : (c.retrySeconds + 60).toString();
+    const args = [(windowKeys.length + 2).toString(), c.key, c.retrySeconds == 0 ? c.key : c.markerKey];
+    for (let i = 0; i < windowKeys.length; i++) args.push(windowKeys[i]);
+    args.push(balanceAdd.toString());
+    args.push(markerTtl);
+    for (let i = 0; i < windowArgs.length; i++) args.push(windowArgs[i]);
+    s = new Settlement(c, args, true);
   }
-  if (back.value == 0 && balanceAdd == 0) return;
-  const all = [(keys.length + 1).toString(), key].concat(keys).concat(args);
-  dispatch(new Settlement(store, key, reserved, used, all, true));
+  if (!s.send()) keepForRetry(s, "cannot connect to redis cluster");
 }

@@ -18,11 +18,12 @@ import { QuotaConfig, ReservationMode } from "./config";
 import { Operation, isAdmin, operationOf } from "./routes";
 import { IdentityKind, RequestLine, anonymousKey, readRequestLine } from "./identity";
 import { WindowSpan, windowsAt } from "./windows";
-import { nowSeconds } from "../abi/clock";
+import { nowNanos, nowSeconds } from "../abi/clock";
+
 import { deltaQuota, queryQuota, refreshQuota } from "./admin";
 import { Admission, AdmissionKind, AdmissionListener, admit, admitWithWindows } from "./admission";
 import { reservationFor } from "./estimate";
-import { settle, settleWithWindows } from "./settlement";
+import { Charge, settle } from "./settlement";
 import { count, metrics } from "./metrics";
 import * as answers from "./answers";
 
@@ -45,6 +46,8 @@ export class QuotaStream extends HttpContext {
   responseStatus: i32 = 0;
   responseEnded: bool = false;
   scanner: UsageScanner | null = null;
+  /** Envoy's x-request-id (a UUID it makes per request), part of the settlement's unique id. */
+  requestId: string = "";
   /** Keyed by address; only the anonymous limits apply, never a balance. */
   anonymousClient: bool = false;
   /** The windows this request was counted in (empty when no limits apply). */
@@ -72,6 +75,7 @@ export class QuotaStream extends HttpContext {
         break;
     }
     const path = splitPath(line.path);
+    this.requestId = line.requestId;
     this.consumer = identity.consumer;
     this.operation = operationOf(path.path, this.config.paths, this.config.adminPath);
     if (debugEnabled()) logDebug("ai-quota: consumer " + this.consumer + " operation " + (<i32>this.operation).toString());
@@ -88,6 +92,7 @@ export class QuotaStream extends HttpContext {
       answers.denyNotAdmin();
       return Action.StopIteration;
     }
+    count(metrics().adminCalls);
     if (this.operation == Operation.AdminQuery) {
       queryQuota(this.store, this.config.redisKeyPrefix, this.config.limits, this.id, path.rawQuery);
       return Action.StopIteration;
@@ -109,6 +114,7 @@ export class QuotaStream extends HttpContext {
       return Action.StopIteration;
     }
     this.consumer = key;
+    this.requestId = line.requestId;
     this.anonymousClient = true;
     return this.admit(new Uint8Array(0));
   }
@@ -263,9 +269,11 @@ export class QuotaStream extends HttpContext {
   }
 
   private settle(key: string, used: i64): void {
-    const checkBalance = this.config.useBalance && !this.anonymousClient;
-    if (this.windows.length == 0) settle(this.store, key, this.reserved, used);
-    else settleWithWindows(this.store, key, checkBalance, this.windows, nowSeconds(), this.reserved, used);
+    const c = this.config;
+    // Not under redis_key_prefix, so tools that list `chat_quota:*` see only balances; the hash tag
+    // keeps it in the balance's Redis Cluster slot.
+    const marker = "ai_quota_settled:{" + key + "}:" + settlementId(this.id, this.requestId);
+    settle(new Charge(this.store, key, marker, c.useBalance && !this.anonymousClient, this.windows, nowSeconds(), this.reserved, used, c.settlementRetrySeconds));
   }
 
   /** ai-statistics' `ai_log` when it has counted the tokens; else what the body scan found. */
@@ -288,4 +296,18 @@ class WaitingStream extends AdmissionListener {
   onAdmission(a: Admission): void {
     this.stream.onAdmission(a);
   }
+}
+
+let settlements: u64 = 0;
+let vmStamp: string = "";
+
+/**
+ * Unique among every VM writing to this Redis: when this VM first settled, its stream, a counter,
+ * and Envoy's x-request-id. Two VMs can start in the same clock tick, so the stamp alone is not
+ * enough; a client-sent x-request-id alone is not either (it could repeat one to settle for free).
+ */
+function settlementId(contextId: u32, requestId: string): string {
+  if (vmStamp.length == 0) vmStamp = nowNanos().toString(36);
+  settlements++;
+  return vmStamp + "-" + contextId.toString(36) + "-" + settlements.toString(36) + "-" + requestId;
 }

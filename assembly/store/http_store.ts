@@ -109,6 +109,12 @@ export function encodeCommandJson(args: Array<string>): string {
   return "[" + parts.join(",") + "]";
 }
 
+/** An error the store answered with (like a Redis error reply): it carries a value. */
+function errorReply(text: string): StoreReply {
+  return new StoreReply(new RespValue(RespType.Error, text), text);
+}
+
+/** No usable answer (value null, as for an unreachable Redis): the failure policy applies. */
 function unreachable(logLine: string): StoreReply {
   logWarn(logLine);
   return new StoreReply(null, STORE_UNREACHABLE);
@@ -120,15 +126,15 @@ function readEnvelope(root: JsonValue, status: i32, where: string): StoreReply {
   const err = root.get("error");
   if (err !== null && err.type != JsonType.Null) {
     if (err.type != JsonType.String) return unreachable(where + " answered an error that is not a string");
-    const text = err.stringValue.length > 0 ? err.stringValue : "ERR quota store error without a message";
-    return new StoreReply(new RespValue(RespType.Error, text), text);
+    return errorReply(err.stringValue.length > 0 ? err.stringValue : "ERR quota store error without a message");
   }
   if (status != HTTP_OK) return unreachable(where + " answered " + status.toString() + " without an error");
   const result = root.get("result");
   if (result === null) return unreachable(where + " answered without a result");
   const converted = new Conversion();
   const value = converted.toResp(result);
-  if (value === null) return new StoreReply(null, "unexpected quota store reply: " + converted.error);
+  // The store did answer: an error with a value, so that nothing is sent again for it.
+  if (value === null) return errorReply("unexpected quota store reply: " + converted.error);
   return new StoreReply(value, "");
 }
 

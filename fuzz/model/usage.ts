@@ -20,6 +20,20 @@ export type J =
   /** `depth` arrays nested around the literal 1 (kept flat, so deep values cost no recursion). */
   | { t: "deep"; depth: number };
 
+export const lit = (text: string): J => ({ t: "lit", text });
+
+export const obj = (entries: Array<[string, J] | { key: string; raw?: string; value: J }>): J => ({
+  t: "obj",
+  entries: entries.map((e) => (Array.isArray(e) ? { key: e[0], value: e[1] } : e)),
+});
+
+/** A tree for a JS value (numbers and strings written as JSON.stringify writes them). */
+export function fromJs(v: unknown): J {
+  if (Array.isArray(v)) return { t: "arr", items: v.map(fromJs) };
+  if (v !== null && typeof v === "object") return obj(Object.entries(v).map(([k, x]) => [k, fromJs(x)] as [string, J]));
+  return lit(JSON.stringify(v) ?? "null");
+}
+
 export type Slot = "input" | "cacheCreation" | "cacheRead" | "output" | "thoughts";
 
 export interface Pick {

@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { PluginVm } from "../../host";
 import { FuzzEnv } from "../env";
 import { CHAT_PATH, KEY_PREFIX, requestHeaders } from "../http";
-import { J, Serialized, Usage, chargeOf, commit, emptyUsage, serialize } from "../model/usage";
+import { J, Serialized, Usage, chargeOf, commit, emptyUsage, fromJs, lit, obj, serialize } from "../model/usage";
 import { I64_MAX, atoi, saturatingAdd, utf8 } from "../model/text";
 import { defineProperty, expectNoTrap, expectThat, sometimes, violated } from "../property";
 
@@ -19,22 +19,10 @@ const CONFIG = { admin_consumer: "admin", redis: { service_name: "redis.static" 
 
 // ---- trees ----
 
-const lit = (text: string): J => ({ t: "lit", text });
-const obj = (entries: Array<[string, J] | { key: string; raw: string; value: J }>): J => ({
-  t: "obj",
-  entries: entries.map((e) => (Array.isArray(e) ? { key: e[0], value: e[1] } : e)),
-});
-
-function fromJs(v: unknown): J {
-  if (Array.isArray(v)) return { t: "arr", items: v.map(fromJs) };
-  if (v !== null && typeof v === "object") return obj(Object.entries(v).map(([k, x]) => [k, fromJs(x)] as [string, J]));
-  return lit(JSON.stringify(v));
-}
-
 /** Bytes no JSON text may hold in any state (outside or inside a string), never CR or LF. */
-const ALWAYS_INVALID = [0x00, 0x01, 0x07, 0x08, 0x0b, 0x0c, 0x0e, 0x1f, 0xc0, 0xc1, 0xf5, 0xfe, 0xff];
+export const ALWAYS_INVALID = [0x00, 0x01, 0x07, 0x08, 0x0b, 0x0c, 0x0e, 0x1f, 0xc0, 0xc1, 0xf5, 0xfe, 0xff];
 
-const junk: fc.Arbitrary<J> = fc.oneof(
+export const junk: fc.Arbitrary<J> = fc.oneof(
   // Literals JSON does not allow where a value goes.
   fc.constantFrom("007", "+5", ".5", "1.", "-", "--1", "NaN", "Infinity", "0x10", "1_000", "tru", "nul", "'a'", "1e", "1e+", "\"\\x\"", "\"\\u12G4\"").map((bytes): J => ({ t: "junk", bytes })),
   // Strings with invalid UTF-8.
@@ -61,7 +49,7 @@ const GEMINI_KEYS = ["promptTokenCount", "candidatesTokenCount", "thoughtsTokenC
 function keyEntry(keys: string[]): fc.Arbitrary<{ key: string; raw: string }> {
   return fc.tuple(fc.constantFrom(...keys), fc.nat(9)).map(([key, mode]) => ({
     key,
-    raw: mode === 0 ? `"\\u${key.charCodeAt(0).toString(16).padStart(4, "0")}${key.slice(1)}"` : JSON.stringify(key),
+    raw: mode === 9 ? `"\\u${key.charCodeAt(0).toString(16).padStart(4, "0")}${key.slice(1)}"` : JSON.stringify(key),
   }));
 }
 
@@ -112,6 +100,8 @@ type SseEvent =
   | { kind: "line"; text: string };
 
 export interface UsageCase {
+  /** The upstream's :status (a failed answer that reports usage is still charged it). */
+  status: string;
   sse: boolean;
   contentType: string | null;
   /** SSE */
@@ -164,7 +154,8 @@ const aiLogArb = fc.oneof(
   { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...ALWAYS_INVALID), fc.uint8Array({ maxLength: 20 })).map(([b, rest]) => ({ kind: "bytes" as const, bytes: Uint8Array.from([b, ...rest]) })) },
 );
 
-const caseArb: fc.Arbitrary<UsageCase> = fc.record({
+export const usageCaseArb: fc.Arbitrary<UsageCase> = fc.record({
+  status: fc.constantFrom("200", "200", "200", "200", "201", "400", "429", "500", "503", "abc", "", "99999999999", "-1", "2OO"),
   sse: fc.boolean(),
   contentType: fc.constantFrom<string | null>("text/event-stream", "text/event-stream; charset=utf-8", "TEXT/EVENT-STREAM", "application/json", "text/plain", null),
   events: fc.array(sseEvent, { maxLength: 6 }),
@@ -316,7 +307,7 @@ async function exchange(vm: PluginVm, c: UsageCase, fed: Buffer): Promise<Buffer
   s.requestBody('{"model":"gpt-4o","stream":true}', true);
   await s.waitFor(() => s.upstream.ended || s.localResponse !== null || s.finished, "the request to go upstream");
   if (s.localResponse !== null || !s.upstream.ended) violated(`the chat request did not go upstream: ${s.describe()}`);
-  const headers: Array<[string, string]> = [[":status", "200"]];
+  const headers: Array<[string, string]> = [[":status", c.status]];
   if (c.contentType !== null) headers.push(["content-type", c.contentType]);
   const reset = c.stop !== null && c.stop.how === "reset";
   const pieces = chunk(fed, c.cuts);
@@ -347,7 +338,7 @@ export function predict(c: UsageCase): { body: Buffer; fed: Buffer; expected: bi
 export const usageBody = defineProperty<UsageCase>({
   name: "usage-body",
   description: "SSE/JSON answers of any shape, split and cut anywhere: the charge is exactly the valid usage (or 0)",
-  arbitrary: () => caseArb,
+  arbitrary: () => usageCaseArb,
   async check(env: FuzzEnv, c: UsageCase): Promise<void> {
     const { client } = await env.redis();
     await client.command("SET", KEY_PREFIX + CONSUMER, BALANCE.toString());

@@ -59,7 +59,7 @@ describe("docker-compose.yml", () => {
     );
   });
 
-  test("the envoy service is opt-in (a profile), since the Higress build cannot load in plain Envoy", () => {
+  test("the envoy service is opt-in (a profile): it runs the plain-Envoy build, next to the Higress gateway", () => {
     const envoy = composeServices().envoy;
     expect(envoy).toBeDefined();
     expect(Array.isArray(envoy.profiles) && envoy.profiles.length > 0).toBe(true);

@@ -1,4 +1,5 @@
-// Static checks of the plain-Envoy configuration envoy/envoy.yaml.
+// Static checks of the plain-Envoy configuration envoy/envoy.yaml (the plain-Envoy build with an
+// HTTP quota store) and of the Istio example envoy/istio-wasmplugin.yaml.
 
 import * as fs from "fs";
 import {
@@ -7,6 +8,7 @@ import {
   envoyWasmFilters,
   isAiQuotaFilter,
   isObject,
+  istioWasmPlugins,
   Json,
   JsonObject,
   readYamlDocuments,
@@ -88,7 +90,7 @@ describe("envoy/envoy.yaml", () => {
     expect(f.index).toBe(wasm);
   });
 
-  test("the wasm filter runs ai-quota in V8 from /etc/envoy/ai-quota.wasm", () => {
+  test("the wasm filter runs ai-quota in V8 from /etc/envoy/ai-quota-envoy.wasm (the plain-Envoy build)", () => {
     const pc = aiQuotaFilter().pluginConfig;
     expect(pc.root_id).toBe("ai-quota");
     const vm = pc.vm_config;
@@ -96,27 +98,59 @@ describe("envoy/envoy.yaml", () => {
     if (!isObject(vm)) return;
     expect(vm.runtime).toBe("envoy.wasm.runtime.v8");
     expect(typeof vm.vm_id === "string" && vm.vm_id.length > 0).toBe(true);
-    expect(isObject(vm.code) && isObject(vm.code.local) && vm.code.local.filename).toBe("/etc/envoy/ai-quota.wasm");
+    expect(isObject(vm.code) && isObject(vm.code.local) && vm.code.local.filename).toBe("/etc/envoy/ai-quota-envoy.wasm");
   });
 
-  test("its configuration is a StringValue holding a valid ai-quota JSON config", () => {
+  test("its configuration is a StringValue holding a valid ai-quota JSON config with an HTTP store", () => {
     const config = decodeEnvoyConfiguration(aiQuotaFilter().pluginConfig);
     expect(aiQuotaConfigProblems(config)).toEqual([]);
     expect(isObject(config) && typeof config.admin_consumer).toBe("string");
-    expect(isObject(config) && isObject(config.redis) && typeof config.redis.service_name).toBe("string");
+    // The plain-Envoy build has no Redis host calls: it refuses a config without store.type http.
+    expect(isObject(config) && isObject(config.store) && config.store.type).toBe("http");
+    expect(isObject(config) && config.redis).toBeUndefined();
   });
 
-  test("the embedded config has the same shape as the Higress one", () => {
+  test("the store's cluster is defined: STRICT_DNS to the redis-rest compose service, on a port it exposes", () => {
+    const config = decodeEnvoyConfiguration(aiQuotaFilter().pluginConfig);
+    const store = isObject(config) && isObject(config.store) ? config.store : {};
+    const c = clusters().find((x) => x.name === store.cluster);
+    expect(c).toBeDefined();
+    if (c === undefined) return;
+    expect(c.type).toBe("STRICT_DNS");
+    const addresses = socketAddresses(c);
+    expect(addresses).toEqual([{ address: "redis-rest", port_value: 80 }]);
+    const svc = composeServices()["redis-rest"];
+    expect(svc).toBeDefined();
+    expect((Array.isArray(svc.expose) ? svc.expose.map(String) : [])).toContain("80");
+    expect(store.authority).toBe("redis-rest");
+    expect(store.path).toBe("/");
+  });
+
+  test("the store token is the REST endpoint's token in docker-compose.yml", () => {
+    const config = decodeEnvoyConfiguration(aiQuotaFilter().pluginConfig);
+    const store = isObject(config) && isObject(config.store) ? config.store : {};
+    const svc = composeServices()["redis-rest"];
+    const env = isObject(svc?.environment) ? svc.environment : {};
+    expect(typeof store.token === "string" && store.token.length > 0).toBe(true);
+    expect(env.SRH_TOKEN).toBe(store.token);
+    expect(env.SRH_MODE).toBe("env");
+    expect(String(env.SRH_CONNECTION_STRING)).toMatch(/^redis:\/\/redis:6379$/);
+  });
+
+  test("the embedded config has the same shape as the Higress one, apart from where balances live", () => {
     const config = decodeEnvoyConfiguration(aiQuotaFilter().pluginConfig);
     const higress = wasmPlugins("ai-quota").find((r) => r.file === "higress/wasmplugin.yaml");
     const spec = higress !== undefined && isObject(higress.doc.spec) ? higress.doc.spec : {};
     const rule: Json = Array.isArray(spec.matchRules) ? spec.matchRules[0] : null;
     expect(isObject(rule)).toBe(true);
     if (!isObject(rule) || !isObject(rule.config) || !isObject(config)) return;
-    expect(shapeOf(config)).toEqual(shapeOf(rule.config));
-    // Same values apart from where Redis is.
-    const redisless = (c: JsonObject): JsonObject => ({ ...c, redis: null });
-    expect(redisless(config)).toEqual(redisless(rule.config));
+    // Same keys and values apart from where balances live: `store` here, `redis` there.
+    const storeless = (c: JsonObject): JsonObject => {
+      const { redis: _redis, store: _store, ...rest } = c;
+      return rest;
+    };
+    expect(shapeOf(storeless(config))).toEqual(shapeOf(storeless(rule.config)));
+    expect(storeless(config)).toEqual(storeless(rule.config));
   });
 
   test("before ai-quota, a filter drops a client-sent x-mse-consumer (the identity ai-quota trusts)", () => {
@@ -148,14 +182,15 @@ describe("envoy/envoy.yaml", () => {
     for (const t of targets) expect(names).toContain(t);
   });
 
-  test("the module path it loads is where docker-compose.yml mounts build/ai-quota.wasm", () => {
+  test("the module path it loads is where docker-compose.yml mounts build/ai-quota-envoy.wasm", () => {
     const pc = aiQuotaFilter().pluginConfig;
     const vm = isObject(pc.vm_config) ? pc.vm_config : {};
     const filename = isObject(vm.code) && isObject(vm.code.local) ? vm.code.local.filename : undefined;
     const envoy = composeServices().envoy;
     expect(envoy).toBeDefined();
     const mounts = bindMounts(envoy);
-    expect(mounts).toContainEqual({ source: "./build/ai-quota.wasm", target: filename, readOnly: true });
+    expect(mounts).toContainEqual({ source: "./build/ai-quota-envoy.wasm", target: filename, readOnly: true });
+    expect(mounts.map((m) => m.source)).not.toContain("./build/ai-quota.wasm");
     expect(mounts).toContainEqual({ source: "./envoy/envoy.yaml", target: "/etc/envoy/envoy.yaml", readOnly: true });
   });
 
@@ -179,6 +214,55 @@ describe("envoy/envoy.yaml", () => {
   });
 });
 
+describe("docker-compose.yml, envoy profile", () => {
+  test("envoy and its quota store (an Upstash-compatible REST server) are both behind the profile", () => {
+    const services = composeServices();
+    const envoy = services.envoy;
+    const rest = services["redis-rest"];
+    expect(rest).toBeDefined();
+    expect(rest.image).toBe("hiett/serverless-redis-http:latest");
+    expect(rest.profiles).toEqual(envoy.profiles);
+    const deps = Array.isArray(envoy.depends_on) ? envoy.depends_on.map(String) : Object.keys(isObject(envoy.depends_on) ? envoy.depends_on : {});
+    expect(deps).toEqual(expect.arrayContaining(["llm-mock", "redis-rest"]));
+    // Not published on the host: only Envoy talks to it.
+    expect(rest.ports).toBeUndefined();
+  });
+});
+
+describe("envoy/istio-wasmplugin.yaml", () => {
+  const plugin = (): JsonObject => {
+    const found = istioWasmPlugins("ai-quota").filter((r) => r.file === "envoy/istio-wasmplugin.yaml");
+    expect(found).toHaveLength(1);
+    return found[0].doc;
+  };
+
+  test("an Istio WasmPlugin loading the plain-Envoy build on the ingress gateway", () => {
+    const doc = plugin();
+    expect(doc.apiVersion).toBe("extensions.istio.io/v1alpha1");
+    const spec = isObject(doc.spec) ? doc.spec : {};
+    expect(String(spec.url)).toMatch(/^oci:\/\/.*ai-quota-envoy:/);
+    expect(isObject(spec.selector) && spec.selector.matchLabels).toEqual({ istio: "ingressgateway" });
+    expect(spec.failStrategy).toBe("FAIL_CLOSE");
+    // Istio's phases are AUTHN, AUTHZ, STATS; absent means the end of the chain, after them.
+    expect(spec.phase === undefined || spec.phase === "UNSPECIFIED_PHASE").toBe(true);
+  });
+
+  test("its pluginConfig is the envoy.yaml config with an Istio cluster name", () => {
+    const spec = plugin().spec;
+    const config = isObject(spec) ? spec.pluginConfig : null;
+    expect(aiQuotaConfigProblems(config)).toEqual([]);
+    if (!isObject(config) || !isObject(config.store)) throw new Error("no store");
+    expect(config.store.type).toBe("http");
+    expect(config.store.cluster).toMatch(/^outbound\|\d+\|\|[a-z0-9.-]+$/);
+    const envoyConfig = decodeEnvoyConfiguration(aiQuotaFilter().pluginConfig);
+    if (!isObject(envoyConfig)) throw new Error("no envoy config");
+    const { store: _a, ...rest } = config;
+    const { store: _b, ...envoyRest } = envoyConfig;
+    expect(rest).toEqual(envoyRest);
+    expect(Object.keys(config.store).sort()).toEqual(Object.keys(isObject(envoyConfig.store) ? envoyConfig.store : {}).sort());
+  });
+});
+
 describe("envoy/README.md", () => {
   const readme = (): string => fs.readFileSync(repoPath("envoy/README.md"), "utf8");
 
@@ -188,4 +272,27 @@ describe("envoy/README.md", () => {
     expect(text).toMatch(/missing import/i);
     expect(text).toContain("build/ai-quota.wasm");
   });
+
+  test("says which build runs where: the plain-Envoy build with an HTTP store on Envoy and Istio", () => {
+    const text = readme();
+    expect(text).toContain("build/ai-quota-envoy.wasm");
+    expect(text).toMatch(/store\.type: http/);
+    expect(text).toMatch(/Upstash-compatible/);
+    expect(text).toContain("istio-wasmplugin.yaml");
+    expect(text).toContain("this build has no Redis host calls: set store.type to http");
+  });
 });
+
+/** The socket addresses of a cluster's load assignment. */
+function socketAddresses(c: JsonObject): Json[] {
+  const out: Json[] = [];
+  const la = isObject(c.load_assignment) ? c.load_assignment : {};
+  for (const ep of Array.isArray(la.endpoints) ? la.endpoints.filter(isObject) : []) {
+    for (const lb of Array.isArray(ep.lb_endpoints) ? ep.lb_endpoints.filter(isObject) : []) {
+      if (isObject(lb.endpoint) && isObject(lb.endpoint.address) && isObject(lb.endpoint.address.socket_address)) {
+        out.push(lb.endpoint.address.socket_address);
+      }
+    }
+  }
+  return out;
+}

@@ -218,6 +218,25 @@ export function allShippedPluginConfigs(): ShippedPluginConfig[] {
     if (!isObject(config)) throw new Error(`${f.file}#${f.where}: configuration is not a JSON object`);
     out.push({ source: `${f.file}#${f.where}.typed_config.config.configuration`, config });
   }
+  for (const r of istioWasmPlugins("ai-quota")) {
+    const spec = r.doc.spec;
+    if (isObject(spec) && isObject(spec.pluginConfig)) {
+      out.push({ source: `${r.file}#${r.index === 0 ? "" : `doc${r.index}.`}spec.pluginConfig`, config: spec.pluginConfig });
+    }
+  }
+  return out;
+}
+
+/** Istio WasmPlugin resources (extensions.istio.io) under envoy/. */
+export function istioWasmPlugins(name?: string): Resource[] {
+  const out: Resource[] = [];
+  for (const file of yamlFilesUnder("envoy")) {
+    readYamlDocuments(file).forEach((doc, index) => {
+      if (!isObject(doc) || doc.kind !== "WasmPlugin") return;
+      if (typeof doc.apiVersion !== "string" || !doc.apiVersion.startsWith("extensions.istio.io/")) return;
+      if (name === undefined || metadataName(doc) === name) out.push({ file, index, doc });
+    });
+  }
   return out;
 }
 
@@ -226,6 +245,27 @@ export function allShippedPluginConfigs(): ShippedPluginConfig[] {
 
 /** Top-level keys Higress's ai-quota accepts (README "Configuration Description"). */
 export const KNOWN_TOP_LEVEL_KEYS: readonly string[] = ["admin_consumer", "admin_path", "redis_key_prefix", "redis"];
+/** ai-quota's own key for where balances live (`store.type: http` for the plain-Envoy build). */
+export const STORE_KEY = "store";
+export const KNOWN_STORE_KEYS: readonly string[] = ["type", "cluster", "path", "authority", "token", "timeout"];
+
+/** What is wrong with a `store` block; [] when nothing. */
+function storeProblems(store: Json): string[] {
+  if (!isObject(store)) return ["store: an object"];
+  const problems: string[] = [];
+  for (const key of Object.keys(store)) {
+    if (!KNOWN_STORE_KEYS.includes(key)) problems.push(`unknown key "store.${key}"`);
+  }
+  if (store.type !== "http" && store.type !== "redis") problems.push("store.type: http or redis");
+  if (store.type !== "http") return problems;
+  if (typeof store.cluster !== "string" || store.cluster === "") problems.push("store.cluster: required, a non-empty string");
+  if ("path" in store && (typeof store.path !== "string" || !store.path.startsWith("/"))) problems.push("store.path: a string starting with /");
+  for (const key of ["authority", "token"]) {
+    if (key in store && typeof store[key] !== "string") problems.push(`store.${key}: a string`);
+  }
+  if ("timeout" in store && (!isInteger(store.timeout) || store.timeout <= 0)) problems.push("store.timeout: a positive integer (milliseconds)");
+  return problems;
+}
 /** Keys of the `redis` object. */
 export const KNOWN_REDIS_KEYS: readonly string[] = [
   "service_name",
@@ -245,7 +285,7 @@ export function aiQuotaConfigProblems(config: unknown): string[] {
   const problems: string[] = [];
   if (!isObject(config)) return ["config is not an object"];
   for (const key of Object.keys(config)) {
-    if (!KNOWN_TOP_LEVEL_KEYS.includes(key)) problems.push(`unknown key "${key}"`);
+    if (!KNOWN_TOP_LEVEL_KEYS.includes(key) && key !== STORE_KEY) problems.push(`unknown key "${key}"`);
   }
   const admin = config.admin_consumer;
   if (typeof admin !== "string" || admin === "") problems.push("admin_consumer: required, a non-empty string");
@@ -256,9 +296,12 @@ export function aiQuotaConfigProblems(config: unknown): string[] {
   if ("redis_key_prefix" in config && typeof config.redis_key_prefix !== "string") {
     problems.push("redis_key_prefix: a string");
   }
+  if (STORE_KEY in config) problems.push(...storeProblems(config[STORE_KEY]));
+  const httpStore = isObject(config[STORE_KEY]) && config[STORE_KEY].type === "http";
   const redis = config.redis;
+  if (httpStore && redis === undefined) return problems;
   if (!isObject(redis)) {
-    problems.push("redis: required, an object");
+    problems.push(httpStore ? "redis: an object when present" : "redis: required, an object");
     return problems;
   }
   for (const key of Object.keys(redis)) {

@@ -36,8 +36,10 @@ describe("reservation: fixed", () => {
     await vm.idle();
     expect(await fx.balance("c1")).toBe("970");
     const cmds = vm.redisCommands();
-    expect(cmds.map((c) => c[0])).toEqual(["EVALSHA", "EVAL", "INCRBY"]);
-    expect(cmds[2]).toEqual(["INCRBY", "chat_quota:c1", "70"]);
+    expect(cmds.map((c) => c[0])).toEqual(["EVALSHA", "EVAL", "EVALSHA", "EVAL"]);
+    // The settlement: +70 to the balance (100 reserved, 30 used), once, with its marker.
+    expect(cmds[3].slice(2, 4)).toEqual(["2", "chat_quota:c1"]);
+    expect(cmds[3].slice(5)).toEqual(["70", "360"]);
   });
 
   test("the script's SHA-1 is the one the plugin sends with EVALSHA, and it is cached after the first EVAL", async () => {
@@ -47,10 +49,11 @@ describe("reservation: fixed", () => {
     await chat(vm, "c1", jsonResponse(openAiJson(1, 1)));
     await vm.idle();
     const cmds = vm.redisCommands();
-    const evalsha = cmds.find((c) => c[0] === "EVALSHA")!;
-    const script = cmds.find((c) => c[0] === "EVAL")![1];
-    expect(evalsha[1]).toBe(createHash("sha1").update(script).digest("hex"));
-    expect(cmds.filter((c) => c[0] === "EVAL").length).toBe(1);
+    // Two scripts (admission, settlement): each sent in full once, then by SHA-1 only.
+    const scripts = cmds.filter((c) => c[0] === "EVAL").map((c) => c[1]);
+    expect(scripts.length).toBe(2);
+    const shas = new Set(cmds.filter((c) => c[0] === "EVALSHA").map((c) => c[1]));
+    expect(shas).toEqual(new Set(scripts.map((s) => createHash("sha1").update(s).digest("hex"))));
     expect(await fx.balance("c1")).toBe("996");
   });
 
@@ -164,7 +167,7 @@ describe("cut streams and upstream errors", () => {
     s.finish("upstream reset");
     await vm.idle();
     expect(await fx.balance("c1")).toBe("958");
-    expect(vm.redisCommands().filter((c) => c[0] === "INCRBY" || c[0] === "DECRBY").length).toBe(1);
+    expect(vm.redisCommands().filter((c) => c[0] === "EVALSHA" && c[2] === "2").length).toBe(1);
   });
 
   test("without a reservation, a cut stream is charged the usage seen (Higress charges nothing)", async () => {
@@ -193,7 +196,8 @@ describe("cut streams and upstream errors", () => {
     await fx.setBalance("c1", 1000);
     await chat(vm, "c1", jsonResponse(openAiJson(5, 5)));
     await vm.idle();
-    expect(vm.redisCommands().filter((c) => c[0] === "INCRBY").length).toBe(1);
+    // Admission EVALSHA+EVAL, then one settlement (EVALSHA+EVAL of the settlement script).
+    expect(vm.redisCommands().map((c) => c[0])).toEqual(["EVALSHA", "EVAL", "EVALSHA", "EVAL"]);
     expect(await fx.balance("c1")).toBe("990");
   });
 });

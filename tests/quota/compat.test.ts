@@ -1,7 +1,7 @@
 // The compatibility contract with Higress's ai-quota, row by row (shared/BRIEF.md), against the
 // real plugin and a real redis-server. Ported scenarios of Higress's main_test.go are marked.
 import { PluginVm } from "../../host";
-import { QuotaFixture, adminGet, adminPost, chat, header, jsonResponse, openAiJson, openAiSse, request, sseResponse } from "./fixture";
+import { BASE_CONFIG, QuotaFixture, adminGet, adminPost, chat, header, jsonResponse, openAiJson, openAiSse, request, sseResponse } from "./fixture";
 
 let fx: QuotaFixture;
 let vm: PluginVm;
@@ -70,8 +70,30 @@ describe("metered chat", () => {
     expect(r.upstream).not.toBeNull();
     await vm.idle();
     const sent = vm.redisCommands().slice(before);
-    expect(sent).toEqual([["GET", "chat_quota:consumer1"], ["DECRBY", "chat_quota:consumer1", "15"]]);
+    expect(sent[0]).toEqual(["GET", "chat_quota:consumer1"]);
     expect(await fx.balance("consumer1")).toBe("85");
+  });
+
+  test("with settlement_retry_seconds: 0 the charge is Higress's own DECRBY", async () => {
+    const plain = await fx.plugin({ ...BASE_CONFIG, settlement_retry_seconds: 0 });
+    await fx.setBalance("consumer1", 100);
+    await chat(plain, "consumer1", jsonResponse(openAiJson(10, 5)));
+    await plain.idle();
+    expect(plain.redisCommands()).toEqual([["GET", "chat_quota:consumer1"], ["DECRBY", "chat_quota:consumer1", "15"]]);
+    expect(await fx.balance("consumer1")).toBe("85");
+  });
+
+  test("the default settlement is a script with a marker key outside redis_key_prefix, living 6 minutes", async () => {
+    await fx.setBalance("consumer1", 100);
+    await chat(vm, "consumer1", jsonResponse(openAiJson(10, 5)));
+    await vm.idle();
+    const keys = (await fx.client.command("KEYS", "*")) as string[];
+    const markers = keys.filter((k) => k.startsWith("ai_quota_settled:{chat_quota:consumer1}:"));
+    expect(markers.length).toBe(1);
+    expect(keys.filter((k) => k.startsWith("chat_quota:"))).toEqual(["chat_quota:consumer1"]);
+    const ttl = Number(await fx.client.command("TTL", markers[0]));
+    expect(ttl).toBeGreaterThan(350);
+    expect(ttl).toBeLessThanOrEqual(360);
   });
 
   test("the balance check holds the request with StopAllIterationAndWatermark", async () => {

@@ -1,0 +1,178 @@
+// A fleet: three gateway processes (three plugin VMs) behind one real redis-server, many
+// concurrent streaming requests from ten consumers with known usage, some cut mid-stream by the
+// client, and Redis restarted once mid-run. Every balance must end exactly at
+// initial − Σ(usage of the answers the clients received in full).
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { RedisClient, RedisServer, startRedis } from "../../host";
+import { GatewayProcess } from "../gateway/gateway-process";
+
+jest.setTimeout(180_000);
+
+const CONSUMERS = Array.from({ length: 10 }, (_, i) => ({ name: `c${i}`, credential: `key-${i}` }));
+
+interface Plan { consumer: number; input: number; output: number; cut: boolean }
+
+/** An SSE model whose usage is written in the request (x_test); a "cut" request never gets its usage event. */
+function startUpstream(): Promise<{ url: string; close: () => void }> {
+  const server = http.createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on("data", (c: Buffer) => parts.push(c));
+    req.on("end", () => {
+      const plan = JSON.parse(Buffer.concat(parts).toString()).x_test as Plan;
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const chunk = (o: object) => res.write(`data: ${JSON.stringify(o)}\n\n`);
+      chunk({ object: "chat.completion.chunk", choices: [{ index: 0, delta: { role: "assistant" } }] });
+      chunk({ object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: "hello" } }] });
+      if (plan.cut) return; // held open until the gateway aborts it for the gone client
+      chunk({ object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: plan.input, completion_tokens: plan.output } });
+      res.end("data: [DONE]\n\n");
+    });
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => {
+    resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() });
+  }));
+}
+
+type Outcome = "charged" | "denied" | "cut" | "other";
+
+/** One streaming chat; a cut request is aborted by the client after its first bytes. */
+function send(gatewayUrl: string, plan: Plan): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const body = JSON.stringify({ model: "m", stream: true, messages: [{ role: "user", content: "hi" }], x_test: plan });
+    const req = http.request(`${gatewayUrl}/v1/chat/completions`, {
+      method: "POST",
+      agent: false,
+      headers: { authorization: `Bearer key-${plan.consumer}`, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+    }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => {
+        text += d;
+        if (plan.cut && res.statusCode === 200) {
+          req.destroy();
+          resolve("cut");
+        }
+      });
+      res.on("end", () => {
+        if (res.statusCode === 403) resolve("denied");
+        else if (res.statusCode === 200 && text.includes('"usage"') && text.includes("[DONE]")) resolve("charged");
+        else resolve("other");
+      });
+      res.on("error", () => resolve(plan.cut ? "cut" : "other"));
+    });
+    req.on("error", () => resolve(plan.cut ? "cut" : "other"));
+    req.end(body);
+  });
+}
+
+async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    // Settlements retried by the gateways' once-a-second tick: poll Redis, bounded by the deadline.
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function fleet(redis: RedisServer, upstream: string, plugin: object, count: number): Promise<GatewayProcess[]> {
+  return Promise.all(Array.from({ length: count }, () => GatewayProcess.start(
+    { consumers: CONSUMERS, plugin, upstream },
+    ["--redis", `${redis.host}:${redis.port}`, "--log-level", "warn"],
+  )));
+}
+
+const BASE = { admin_consumer: "admin", redis: { service_name: "redis.static", timeout: 1000 } };
+
+describe("fleet of three gateways on one Redis", () => {
+  let redis: RedisServer;
+  let client: RedisClient;
+  let upstream: { url: string; close: () => void };
+  let gateways: GatewayProcess[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis({ persistent: true });
+    client = await RedisClient.connect(redis.port);
+    upstream = await startUpstream();
+  });
+  afterEach(async () => {
+    await Promise.all(gateways.map((g) => g.stop()));
+    gateways = [];
+  });
+  afterAll(async () => {
+    client.close();
+    upstream.close();
+    await redis.stop();
+  });
+
+  async function balances(): Promise<number[]> {
+    const values = (await client.command("MGET", ...CONSUMERS.map((c) => `chat_quota:${c.name}`))) as (string | null)[];
+    return values.map((v) => Number(v));
+  }
+
+  test.each([
+    ["Higress behaviour (no reservation)", {}],
+    ["reservation: fixed", { reservation: { mode: "fixed", tokens: 200 } }],
+  ])("%s: 200 concurrent streams, some cut, Redis restarted mid-run → balances exact", async (_name, policy) => {
+    client = await reconnectIfClosed(client, redis);
+    await client.command("FLUSHALL");
+    const initial = 1_000_000;
+    for (const c of CONSUMERS) await client.command("SET", `chat_quota:${c.name}`, String(initial));
+    gateways = await fleet(redis, upstream.url, { ...BASE, ...policy }, 3);
+
+    const plans: Plan[] = Array.from({ length: 200 }, (_, i) => ({
+      consumer: i % 10, input: 5 + (i % 13), output: 1 + ((i * 7) % 31), cut: i % 9 === 4,
+    }));
+    // The first hundred start together; when half of them are done, Redis restarts while the
+    // second hundred start: admissions and settlements meet a Redis that is away.
+    let done = 0;
+    let halfDone: () => void = () => undefined;
+    const half = new Promise<void>((r) => (halfDone = r));
+    const run = (i: number) => send(gateways[i % 3].url, plans[i]).then((o) => {
+      if (++done === 50) halfDone();
+      return o;
+    });
+    const first = plans.slice(0, 100).map((_, i) => run(i));
+    await half;
+    const restart = (async () => { await redis.stop(); await redis.restart(); })();
+    const second = plans.slice(100).map((_, i) => run(100 + i));
+    const outcomes = await Promise.all([...first, ...second]);
+    await restart;
+    client = await reconnectIfClosed(client, redis);
+
+    const expected = CONSUMERS.map(() => initial);
+    plans.forEach((p, i) => { if (outcomes[i] === "charged") expected[p.consumer] -= p.input + p.output; });
+    expect(outcomes.filter((o) => o === "other")).toEqual([]);
+    expect(outcomes.filter((o) => o === "charged").length).toBeGreaterThan(50);
+    expect(outcomes.filter((o) => o === "cut").length).toBeGreaterThan(0);
+
+    let last: number[] = [];
+    await waitFor("every settlement to land", async () => {
+      client = await reconnectIfClosed(client, redis);
+      last = await balances();
+      return last.every((b, i) => b === expected[i]);
+    }, 30_000).catch(() => undefined);
+    if (!last.every((b, i) => b === expected[i])) {
+      // Say what the gateways said, to find where a charge went.
+      for (const g of gateways) {
+        const stats = await fetch(`${g.url}/stats/prometheus`).then((r) => r.text());
+        console.log(stats.split("\n").filter((l) => /settlement|charged|admitted/.test(l)).join("\n"));
+        console.log(g.lines.filter((l) => /error|gave up/i.test(l)).slice(0, 20).join("\n"));
+      }
+    }
+    expect(last).toEqual(expected);
+    const denied = outcomes.filter((o) => o === "denied").length;
+    console.log(`fleet ${_name}: ${outcomes.filter((o) => o === "charged").length} charged, ${outcomes.filter((o) => o === "cut").length} cut, ${denied} denied during the Redis restart; balances exact`);
+  });
+});
+
+async function reconnectIfClosed(client: RedisClient, redis: RedisServer): Promise<RedisClient> {
+  try {
+    await client.command("PING");
+    return client;
+  } catch {
+    client.close();
+    return RedisClient.connect(redis.port);
+  }
+}
