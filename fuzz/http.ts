@@ -61,10 +61,6 @@ export function redisError(reason: string): Answer {
   return { status: 503, details: "ai-quota.error", body: "redis error:" + reason };
 }
 
-export function queryAnswer(consumer: string, quota: bigint): Answer {
-  return { status: 200, details: "ai-quota.queryquota", body: JSON.stringify({ consumer, quota: 0 }).replace(/0}$/, `${quota}}`) };
-}
-
 function describe(r: ExchangeResult): string {
   if (r.local) return `local ${r.local.status} ${r.local.details} ${JSON.stringify(r.local.body.toString("utf8").slice(0, 300))}`;
   return `status ${r.status}, upstream ${r.upstream ? "reached" : "not reached"}, reset ${r.resetReason}`;

@@ -193,7 +193,17 @@ export async function runFuzz(env: FuzzEnv, props: FuzzProperty[], options: RunO
       // A new way to fail: run the same batch again, shrinking this time.
       const shrunk = await runBatch(env, prop, seed, numRuns, shrinkMs + CASE_TIMEOUT_MS, { shrink: true });
       const failure = failureOf(prop, shrunk.failed ? shrunk : r);
-      seen.add(signature(prop.name, failure.error));
+      // Different first failures often shrink to the same smallest case: report that once.
+      const shrunkSig = signature(prop.name, failure.error);
+      if (shrunkSig !== sig && known.has(shrunkSig)) {
+        report.known++;
+        continue;
+      }
+      if (shrunkSig !== sig && seen.has(shrunkSig)) {
+        report.repeats++;
+        continue;
+      }
+      seen.add(shrunkSig);
       if (regressionsDir !== null) failure.file = writeRegression(regressionsDir, failure);
       report.failures.push(failure);
       reportFailure(failure, log);

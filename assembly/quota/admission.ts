@@ -19,6 +19,8 @@ export enum AdmissionKind {
 export class Admission {
   /** When a window refused: which one (index into the limits), else -1. */
   window: i32 = -1;
+  /** Failed without an answer from Redis: the admission may or may not have been applied. */
+  unanswered: bool = false;
 
   constructor(
     public kind: AdmissionKind,
@@ -35,22 +37,26 @@ export class AdmissionListener {
   onAdmission(admission: Admission): void {}
 }
 
-/** Starts an admission; false when the command could not be sent (treat as a Redis failure). */
-export function admit(store: Store, key: string, reservation: i64, minimum: i64, listener: AdmissionListener): bool {
-  if (reservation == 0 && minimum <= 1) {
+/**
+ * Starts an admission; false when the command could not be sent (treat as a Redis failure).
+ * `marker`/`markerSeconds`: the request's marker key and its lifetime ("0": none), see scripts.ts.
+ */
+export function admit(store: Store, key: string, marker: string, markerSeconds: string, reservation: i64, minimum: i64, listener: AdmissionListener): bool {
+  if (reservation == 0 && minimum <= 1 && markerSeconds == "0") {
     return store.command(["GET", key], new BalanceReply(listener));
   }
-  const args = ["1", key, reservation.toString(), minimum.toString()];
+  const args = ["2", key, marker, reservation.toString(), minimum.toString(), markerSeconds];
   return evalScript(store, ADMIT_SCRIPT_SHA, ADMIT_SCRIPT, args, new ScriptReply(listener));
 }
 
 /** Admission that also counts the consumer's windows; `checkBalance` false skips the balance key. */
-export function admitWithWindows(store: Store, key: string, windows: Array<WindowSpan>, now: i64, checkBalance: bool, reservation: i64, minimum: i64, listener: AdmissionListener): bool {
-  const args = [(windows.length + 1).toString(), key];
+export function admitWithWindows(store: Store, key: string, marker: string, markerSeconds: string, windows: Array<WindowSpan>, now: i64, checkBalance: bool, reservation: i64, minimum: i64, listener: AdmissionListener): bool {
+  const args = [(windows.length + 2).toString(), key, marker];
   for (let i = 0; i < windows.length; i++) args.push(windows[i].key);
   args.push(checkBalance ? "1" : "0");
   args.push(reservation.toString());
   args.push(minimum.toString());
+  args.push(markerSeconds);
   for (let i = 0; i < windows.length; i++) {
     const w = windows[i];
     args.push(w.limit.unit == LimitUnit.Requests ? "r" : "t");
@@ -110,7 +116,11 @@ class ScriptReply extends StoreCallback {
 }
 
 function readScriptReply(reply: StoreReply): Admission {
-  if (reply.isError()) return failed(reply.error);
+  if (reply.isError()) {
+    const a = failed(reply.error);
+    a.unanswered = reply.value === null;
+    return a;
+  }
   const v = reply.value!;
   if (v.type != RespType.Array || v.items.length < 2 || v.items[0].type != RespType.Integer) return failed("unexpected admission reply");
   const status = v.items[0].integer;

@@ -31,6 +31,10 @@ export class Charge {
     public used: i64,
     /** How long to keep retrying (seconds, one try per tick); 0: Higress's plain, single attempt. */
     public retrySeconds: i32,
+    /** The admission left `markerKey` behind: apply only while it is there (and remove it). */
+    public admissionMarked: bool,
+    /** Also give back the request windows' count (for an admission that may have happened but was refused). */
+    public undoRequestCounts: bool,
   ) {}
 }
 
@@ -54,10 +58,20 @@ class SettlementReply extends StoreCallback {
 
   onReply(reply: StoreReply): void {
     if (!reply.isError()) return;
-    // A value means Redis answered with an error: sending it again would get the same answer.
-    if (reply.value !== null) logLost(this.settlement.charge, reply.error);
+    // A value means Redis answered with an error: sending it again would get the same answer,
+    // unless Redis said it is only busy for now (loading after a restart, failing over…).
+    if (reply.value !== null && !isTransient(reply.error)) logLost(this.settlement.charge, reply.error);
     else keepForRetry(this.settlement, reply.error);
   }
+}
+
+const TRANSIENT: Array<string> = ["LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY"];
+
+function isTransient(error: string): bool {
+  for (let i = 0; i < TRANSIENT.length; i++) {
+    if (error.startsWith(TRANSIENT[i])) return true;
+  }
+  return false;
 }
 
 function logLost(c: Charge, reason: string): void {
@@ -110,29 +124,29 @@ export function settle(c: Charge): void {
   const balanceAdd: i64 = c.checkBalance ? back.value : 0;
   const windowKeys = new Array<string>();
   const windowArgs = new Array<string>();
-  if (back.value != 0) {
-    for (let i = 0; i < c.windows.length; i++) {
-      const w = c.windows[i];
-      if (w.limit.unit != LimitUnit.Tokens) continue;
-      windowKeys.push(w.key);
-      windowArgs.push((-back.value).toString());
-      windowArgs.push((w.end - c.now).toString());
-    }
+  for (let i = 0; i < c.windows.length; i++) {
+    const w = c.windows[i];
+    const add: i64 = w.limit.unit == LimitUnit.Tokens ? -back.value : c.undoRequestCounts ? -1 : 0;
+    if (add == 0) continue;
+    windowKeys.push(w.key);
+    windowArgs.push(add.toString());
+    windowArgs.push((w.end - c.now).toString());
   }
-  if (balanceAdd == 0 && windowKeys.length == 0) return;
+  const marker = c.retrySeconds == 0 ? "0" : c.admissionMarked ? "d" : (c.retrySeconds + 60).toString();
+  // With an admission marker the settlement must run even when it moves nothing: it removes the marker.
+  if (balanceAdd == 0 && windowKeys.length == 0 && marker != "d") return;
   countBy(metrics().tokensCharged, c.used);
 
   let s: Settlement;
-  if (c.retrySeconds == 0 && windowKeys.length == 0) {
+  if (marker == "0" && windowKeys.length == 0) {
     // Higress's own commands, byte for byte.
     const args = c.reserved == 0 ? ["DECRBY", c.key, c.used.toString()] : ["INCRBY", c.key, back.value.toString()];
     s = new Settlement(c, args, false);
   } else {
-    const markerTtl = c.retrySeconds == 0 ? "0" : (c.retrySeconds + 60).toString();
-    const args = [(windowKeys.length + 2).toString(), c.key, c.retrySeconds == 0 ? c.key : c.markerKey];
+    const args = [(windowKeys.length + 2).toString(), c.key, marker == "0" ? c.key : c.markerKey];
     for (let i = 0; i < windowKeys.length; i++) args.push(windowKeys[i]);
     args.push(balanceAdd.toString());
-    args.push(markerTtl);
+    args.push(marker);
     for (let i = 0; i < windowArgs.length; i++) args.push(windowArgs[i]);
     s = new Settlement(c, args, true);
   }

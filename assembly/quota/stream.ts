@@ -46,7 +46,10 @@ export class QuotaStream extends HttpContext {
   responseStatus: i32 = 0;
   responseEnded: bool = false;
   scanner: UsageScanner | null = null;
-  /** Envoy's x-request-id (a UUID it makes per request), part of the settlement's unique id. */
+  /** This request's marker key in Redis, and whether its admission wrote it (see scripts.ts). */
+  marker: string = "";
+  admissionMarked: bool = false;
+  /** Envoy's x-request-id (a UUID it makes per request), part of the marker's unique id. */
   requestId: string = "";
   /** Keyed by address; only the anonymous limits apply, never a balance. */
   anonymousClient: bool = false;
@@ -185,12 +188,18 @@ export class QuotaStream extends HttpContext {
     this.reserved = reservation;
     const key = c.redisKeyPrefix + this.consumer;
     const limits = this.anonymousClient ? c.anonymousLimits! : c.limits;
+    // A scripted admission leaves a marker that its settlement consumes (see scripts.ts); Higress's
+    // GET path has none, and its settlement claims a marker of its own instead.
+    const scripted = reservation > 0 || minimum > 1 || limits.length > 0;
+    this.admissionMarked = scripted && c.settlementRetrySeconds > 0;
+    this.marker = markerKey(key, this.id, this.requestId);
+    const markerSeconds = this.admissionMarked ? (3600 + c.settlementRetrySeconds).toString() : "0";
     let sent: bool;
     if (limits.length == 0) {
-      sent = admit(this.store, key, reservation, minimum, new WaitingStream(this));
+      sent = admit(this.store, key, this.marker, markerSeconds, reservation, minimum, new WaitingStream(this));
     } else {
       this.windows = windowsAt(limits, key, c.redisKeyPrefix, nowSeconds());
-      sent = admitWithWindows(this.store, key, this.windows, nowSeconds(), checkBalance, reservation, minimum, new WaitingStream(this));
+      sent = admitWithWindows(this.store, key, this.marker, markerSeconds, this.windows, nowSeconds(), checkBalance, reservation, minimum, new WaitingStream(this));
     }
     if (!sent) {
       this.onAdmission(new Admission(AdmissionKind.Failed, 0, false, "cannot connect to redis cluster"));
@@ -204,7 +213,16 @@ export class QuotaStream extends HttpContext {
       this.pass(a.balance, a.hasBalance);
       return;
     }
-    if (a.kind == AdmissionKind.Failed) count(metrics().redisErrors);
+    if (a.kind == AdmissionKind.Failed) {
+      count(metrics().redisErrors);
+      // Redis may have taken the reservation and counted the windows before its answer was lost:
+      // give them back, once, if (and only if) the admission's marker shows it happened.
+      if (a.unanswered && this.admissionMarked) {
+        this.charge(this.config.redisKeyPrefix + this.consumer, 0, true);
+        this.admissionMarked = false;
+        this.marker = markerKey(this.config.redisKeyPrefix + this.consumer, this.id, this.requestId);
+      }
+    }
     if (a.kind == AdmissionKind.Failed && this.config.policy.allowOnRedisFailure) {
       logWarn("ai-quota: redis failed (" + a.reason + "), admitting " + this.consumer + " by redis_failure: allow");
       // Nothing was reserved; the usage is charged at the end if Redis is back by then.
@@ -269,11 +287,14 @@ export class QuotaStream extends HttpContext {
   }
 
   private settle(key: string, used: i64): void {
+    this.charge(key, used, false);
+  }
+
+  private charge(key: string, used: i64, undoAdmission: bool): void {
     const c = this.config;
-    // Not under redis_key_prefix, so tools that list `chat_quota:*` see only balances; the hash tag
-    // keeps it in the balance's Redis Cluster slot.
-    const marker = "ai_quota_settled:{" + key + "}:" + settlementId(this.id, this.requestId);
-    settle(new Charge(this.store, key, marker, c.useBalance && !this.anonymousClient, this.windows, nowSeconds(), this.reserved, used, c.settlementRetrySeconds));
+    const checkBalance = c.useBalance && !this.anonymousClient;
+    settle(new Charge(this.store, key, this.marker, checkBalance, this.windows, nowSeconds(), this.reserved, used,
+      c.settlementRetrySeconds, this.admissionMarked, undoAdmission));
   }
 
   /** ai-statistics' `ai_log` when it has counted the tokens; else what the body scan found. */
@@ -300,6 +321,14 @@ class WaitingStream extends AdmissionListener {
 
 let settlements: u64 = 0;
 let vmStamp: string = "";
+
+/**
+ * A request's marker key: not under redis_key_prefix, so tools that list `chat_quota:*` see only
+ * balances; the hash tag keeps it in the balance's Redis Cluster slot.
+ */
+function markerKey(balanceKey: string, contextId: u32, requestId: string): string {
+  return "ai_quota_settled:{" + balanceKey + "}:" + settlementId(contextId, requestId);
+}
 
 /**
  * Unique among every VM writing to this Redis: when this VM first settled, its stream, a counter,

@@ -1,6 +1,7 @@
 // Admin calls with hostile form bodies and query strings, against a real redis-server: bad
 // percent-escapes, repeated keys, pairs without '=', ';', raw invalid UTF-8, values of any size
-// (around the 64 KiB body cap, and a megabyte), bodies split anywhere. The oracle reads the form
+// (around the 64 KiB body cap, and a megabyte), bodies split anywhere, requests ending with
+// trailers. The oracle reads the form
 // with Go's url.ParseQuery rules (model/form.ts) and predicts the answer and the balance:
 //   refresh → 200 and SET (normalised integer) | 403 must-be-integer | 413 over 64 KiB;
 //   delta   → 200 and INCRBY/DECRBY | 503 when Redis refuses (not an integer, overflow, wrong type)
@@ -8,9 +9,9 @@
 //   query   → 200 with the balance | 503 when it is not an integer | 403 consumer can't be empty.
 // Redis changes only when the answer is 200; no trap.
 import fc from "fast-check";
-import { ExchangeResult, RedisClient } from "../../host";
+import { ExchangeResult, HeaderPairs, RedisClient } from "../../host";
 import { FuzzEnv } from "../env";
-import { ANSWERS, Answer, KEY_PREFIX, adminGet, adminPost, expectAnswer, expectQueryAnswer, redisError } from "../http";
+import { ADMIN, ANSWERS, Answer, CHAT_PATH, KEY_PREFIX, expectAnswer, expectQueryAnswer, redisError, requestHeaders } from "../http";
 import { first, parseQuery, splitPath } from "../model/form";
 import { I64_MAX, I64_MIN, atoi, decodeUtf8 } from "../model/text";
 import { defineProperty, expectNoTrap, expectThat, sometimes } from "../property";
@@ -29,6 +30,8 @@ export interface FormCase {
   cuts: number[];
   /** The target consumer's balance before the call. */
   initial: Initial;
+  /** The request ends with trailers (HTTP/2, gRPC-web) instead of with its last body chunk. */
+  trailers?: boolean;
 }
 
 // ---- generators ----
@@ -193,6 +196,7 @@ export const adminForm = defineProperty<FormCase>({
     form: formBytes,
     cuts: fc.array(fc.nat(), { maxLength: 4 }),
     initial: initialArb,
+    trailers: fc.boolean(),
   }),
   async check(env: FuzzEnv, c: FormCase): Promise<void> {
     const { client } = await env.redis();
@@ -200,11 +204,13 @@ export const adminForm = defineProperty<FormCase>({
     await applyInitial(client, want.key, c.initial);
     const vm = await env.sharedVm("admin-form", CONFIG, "real");
     let r: ExchangeResult;
+    const trailers: HeaderPairs | undefined = c.trailers === true ? [["x-checksum", "1"]] : undefined;
     if (c.op === "query") {
       // A header value is a string: the query is what the form's bytes read as.
-      r = await adminGet(vm, "?" + decodeUtf8(c.form));
+      r = await vm.newStream().run({ request: { headers: requestHeaders("GET", `${CHAT_PATH}/quota?${decodeUtf8(c.form)}`, ADMIN), trailers } });
     } else {
-      r = await adminPost(vm, c.op, chunks(c.form, c.cuts));
+      const headers = requestHeaders("POST", `${CHAT_PATH}/quota/${c.op}`, ADMIN, [["content-type", "application/x-www-form-urlencoded"]]);
+      r = await vm.newStream().run({ request: { headers, body: chunks(c.form, c.cuts), trailers } });
     }
     await vm.idle();
     expectNoTrap(vm);

@@ -1,7 +1,7 @@
 // Request headers and paths of any kind, with a real redis-server: consumer headers absent,
 // empty, repeated, binary, control characters, commas, over 256 bytes; paths long, empty,
 // binary, with schemes, authorities, escapes (good and bad), queries and fragments; hundreds of
-// other headers. The oracle applies the identity rules and then the routing of the contract
+// other headers; requests that end with trailers. The oracle applies the identity rules and then the routing of the contract
 // (model/form.ts: Go's url.Parse for the path, suffix match), and predicts the answer exactly:
 // 401/403 for identity, pass-through, 403 noquota or a charged chat, the admin answers.
 import fc from "fast-check";
@@ -25,6 +25,8 @@ export interface HeadersCase {
   funded: boolean;
   /** Send an (empty) body after the headers instead of ending the request with them. */
   emptyBody: boolean;
+  /** End the request with trailers. */
+  trailers?: boolean;
 }
 
 const consumerValue = fc.oneof(
@@ -80,6 +82,7 @@ export const headers = defineProperty<HeadersCase>({
     extra: extraHeaders,
     funded: fc.boolean(),
     emptyBody: fc.boolean(),
+    trailers: fc.boolean(),
   }),
   async check(env: FuzzEnv, c: HeadersCase): Promise<void> {
     const { client } = await env.redis();
@@ -91,7 +94,7 @@ export const headers = defineProperty<HeadersCase>({
     const vm = await env.sharedVm("headers", CONFIG, "real");
     const callsBefore = vm.redisCalls.length;
     const r = await vm.newStream().run({
-      request: { headers: requestOf(c), body: c.emptyBody ? "" : undefined },
+      request: { headers: requestOf(c), body: c.emptyBody ? "" : undefined, trailers: c.trailers === true ? [["x-trailer", "1"]] : undefined },
       response: () => jsonResponse(usageJson(1, 1)),
     });
     await vm.idle();

@@ -165,6 +165,34 @@ describe("fleet of three gateways on one Redis", () => {
     const denied = outcomes.filter((o) => o === "denied").length;
     console.log(`fleet ${_name}: ${outcomes.filter((o) => o === "charged").length} charged, ${outcomes.filter((o) => o === "cut").length} cut, ${denied} denied during the Redis restart; balances exact`);
   });
+
+  // Overspend: each consumer has 100 tokens and fires 20 requests at once across the fleet, each
+  // answer using 30. The bound for a reservation R (each answer using at most R) is R − 1 below
+  // zero, and 0 with require_full; Higress's check lets every request through.
+  test.each([
+    ["Higress behaviour (no reservation)", {}, -(20 * 30 - 100)],
+    ["reservation: fixed 40", { reservation: { mode: "fixed", tokens: 40 } }, -(40 - 1)],
+    ["reservation: fixed 40, require_full", { reservation: { mode: "fixed", tokens: 40, require_full: true } }, 0],
+  ])("overspend, %s", async (name, policy, bound) => {
+    client = await reconnectIfClosed(client, redis);
+    await client.command("FLUSHALL");
+    for (const c of CONSUMERS.slice(0, 5)) await client.command("SET", `chat_quota:${c.name}`, "100");
+    gateways = await fleet(redis, upstream.url, { ...BASE, ...policy }, 3);
+    const plans: Plan[] = Array.from({ length: 100 }, (_, i) => ({ consumer: i % 5, input: 10, output: 20, cut: false }));
+    const outcomes = await Promise.all(plans.map((p, i) => send(gateways[i % 3].url, p)));
+    const admitted = outcomes.filter((o) => o === "charged").length;
+    let finals: number[] = [];
+    await waitFor("the settlements", async () => {
+      const values = (await client.command("MGET", ...CONSUMERS.slice(0, 5).map((c) => `chat_quota:${c.name}`))) as string[];
+      finals = values.map(Number);
+      const expected = 5 * 100 - admitted * 30;
+      return finals.reduce((a, b) => a + b, 0) === expected;
+    }, 30_000).catch(() => undefined);
+    const lowest = Math.min(...finals);
+    console.log(`overspend ${name}: ${admitted}/100 admitted, lowest final balance ${lowest} (quota 100 each, 30 tokens per answer)`);
+    expect(finals.reduce((a, b) => a + b, 0)).toBe(5 * 100 - admitted * 30);
+    expect(lowest).toBeGreaterThanOrEqual(bound);
+  });
 });
 
 async function reconnectIfClosed(client: RedisClient, redis: RedisServer): Promise<RedisClient> {
