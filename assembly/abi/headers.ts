@@ -1,6 +1,8 @@
 // Header maps as the ABI serializes them: u32 count, then (u32 key size, u32 value size) per pair,
 // then each key and value followed by a NUL byte. All sizes little-endian.
 
+import { decodeUtf8 } from "../util/utf8";
+
 export class HeaderPair {
   constructor(public name: string, public value: string) {}
 }
@@ -52,9 +54,10 @@ export function deserializeHeaders(buf: ArrayBuffer): Array<HeaderPair> {
     const vs = <usize>load<u32>(sizes + 4);
     sizes += 8;
     if (ks > end - data || vs > end - data - ks || end - data - ks - vs < 2) break;
-    const name = String.UTF8.decodeUnsafe(data, ks);
+    // Invalid UTF-8 becomes U+FFFD, so that code above can tell a name that is not text.
+    const name = decodeUtf8(data, <i32>ks);
     data += ks + 1;
-    const value = String.UTF8.decodeUnsafe(data, vs);
+    const value = decodeUtf8(data, <i32>vs);
     data += vs + 1;
     pairs.push(new HeaderPair(name, value));
   }

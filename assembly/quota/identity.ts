@@ -62,6 +62,8 @@ export function consumerProblem(name: string): string {
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
     if (c < 0x20 || c == 0x7f) return "control character in consumer name";
+    // What invalid UTF-8 in the header decodes to: the name as sent is not text.
+    if (c == 0xfffd) return "consumer name is not valid UTF-8";
     // Envoy joins repeated headers with commas on some paths; a comma names no consumer.
     if (c == 0x2c) return "comma in consumer name";
   }

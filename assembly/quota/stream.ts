@@ -37,6 +37,13 @@ export class QuotaStream extends HttpContext {
   consumer: string = "";
   /** Chat in max_tokens mode: the body is being read before admission. */
   readingBody: bool = false;
+  /** Admin refresh/delta: the form has been read (and answered or sent to Redis). */
+  formRead: bool = false;
+  /**
+   * The request is held: waiting for its body, for Redis, or answered locally. Every later request
+   * callback must hold too, or Envoy would let the held headers and body pass upstream.
+   */
+  holding: bool = false;
   /** Admission passed and the request went upstream: it must be settled, exactly once. */
   admitted: bool = false;
   settled: bool = false;
@@ -84,6 +91,7 @@ export class QuotaStream extends HttpContext {
     if (debugEnabled()) logDebug("ai-quota: consumer " + this.consumer + " operation " + (<i32>this.operation).toString());
 
     if (this.operation == Operation.None) return Action.Continue;
+    this.holding = true;
     if (this.operation == Operation.Chat) {
       if (this.config.policy.reservation == ReservationMode.MaxTokens && !endOfStream) {
         this.readingBody = true;
@@ -101,7 +109,10 @@ export class QuotaStream extends HttpContext {
       return Action.StopIteration;
     }
     // Refresh and delta carry a form body; a request that ends here has an empty one.
-    if (endOfStream) this.updateFromForm(new Uint8Array(0));
+    if (endOfStream) {
+      this.bodyRead();
+      this.updateFromForm(new Uint8Array(0));
+    }
     return Action.StopIteration;
   }
 
@@ -119,30 +130,56 @@ export class QuotaStream extends HttpContext {
     this.consumer = key;
     this.requestId = line.requestId;
     this.anonymousClient = true;
+    this.holding = true;
     return this.admit(new Uint8Array(0));
   }
 
   onRequestBody(size: u32, endOfStream: bool): DataAction {
-    if (this.readingBody) {
-      if (size > MAX_CHAT_BODY) {
-        this.readingBody = false;
+    if (!this.holding) return DataAction.Continue;
+    // A body we wait for is held whole, up to its cap; anything else we hold is only held.
+    if (this.bodyPending()) {
+      if (size > this.bodyCap()) {
+        this.bodyRead();
         answers.denyBodyTooLarge();
-        return DataAction.StopIterationAndBuffer;
+      } else if (endOfStream) {
+        this.bodyRead();
+        this.onWholeBody(requestBody(size));
       }
-      // The host hands over everything buffered so far; admit once the whole body is there.
-      if (!endOfStream) return DataAction.StopIterationAndBuffer;
-      this.readingBody = false;
-      this.admit(requestBody(size));
-      return DataAction.StopIterationAndBuffer;
     }
-    if (!isAdmin(this.operation) || this.operation == Operation.AdminQuery) return DataAction.Continue;
-    if (size > MAX_ADMIN_BODY) {
-      answers.denyBodyTooLarge();
-      return DataAction.StopIterationAndBuffer;
-    }
-    if (!endOfStream) return DataAction.StopIterationAndBuffer;
-    this.updateFromForm(requestBody(size));
     return DataAction.StopIterationAndBuffer;
+  }
+
+  /** Trailers end the request too: a body we wait for is complete now. */
+  onRequestTrailers(numTrailers: u32): Action {
+    if (!this.holding) return Action.Continue;
+    if (this.bodyPending()) {
+      const cap = this.bodyCap();
+      const body = requestBody(cap + 1);
+      this.bodyRead();
+      if (<u32>body.length > cap) answers.denyBodyTooLarge();
+      else this.onWholeBody(body);
+    }
+    return Action.StopIteration;
+  }
+
+  /** Waiting for the body: a max_tokens estimate, or an admin form. */
+  private bodyPending(): bool {
+    if (this.readingBody) return true;
+    return !this.formRead && (this.operation == Operation.AdminRefresh || this.operation == Operation.AdminDelta);
+  }
+
+  private bodyRead(): void {
+    this.readingBody = false;
+    this.formRead = true;
+  }
+
+  private bodyCap(): u32 {
+    return this.operation == Operation.Chat ? MAX_CHAT_BODY : MAX_ADMIN_BODY;
+  }
+
+  private onWholeBody(body: Uint8Array): void {
+    if (this.operation == Operation.Chat) this.admit(body);
+    else this.updateFromForm(body);
   }
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): Action {
@@ -246,6 +283,7 @@ export class QuotaStream extends HttpContext {
     this.admitted = true;
     this.balance = balance;
     this.hasBalance = hasBalance;
+    this.holding = false;
     resumeRequest();
   }
 

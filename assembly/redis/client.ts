@@ -87,6 +87,7 @@ function readReply(status: u32, size: u32): StoreReply {
   const parsed: RespResult = decodeReply(Uint8Array.wrap(bytes));
   const value = parsed.value;
   if (value === null) return new StoreReply(null, "cannot read redis response: " + parsed.error);
-  if (value.type == RespType.Error) return new StoreReply(value, value.text);
+  // An error reply is an error even when Redis sends no text ("-\r\n").
+  if (value.type == RespType.Error) return new StoreReply(value, value.text.length > 0 ? value.text : "ERR (empty error reply)");
   return new StoreReply(value, "");
 }

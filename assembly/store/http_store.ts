@@ -111,7 +111,7 @@ export function encodeCommandJson(args: Array<string>): string {
 
 /** An error the store answered with (like a Redis error reply): it carries a value. */
 function errorReply(text: string): StoreReply {
-  return new StoreReply(new RespValue(RespType.Error, text), text);
+  return new StoreReply(new RespValue(RespType.Error, text), text.length > 0 ? text : "ERR (empty error reply)");
 }
 
 /** No usable answer (value null, as for an unreachable Redis): the failure policy applies. */

@@ -119,7 +119,7 @@ export function identityOf(values: string[]): IdentityOutcome {
   if (utf8(v).length > 256) return { kind: "invalid" };
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f || c === 0x2c) return { kind: "invalid" };
+    if (c < 0x20 || c === 0x7f || c === 0x2c || c === 0xfffd) return { kind: "invalid" };
   }
   return { kind: "valid", consumer: v };
 }
