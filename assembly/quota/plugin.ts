@@ -4,10 +4,8 @@ import { HttpContext, RootContext } from "../abi/context";
 import { logError, logInfo, logWarn } from "../abi/log";
 import { pluginConfiguration, tickEvery } from "../abi/plugin";
 import { retryPendingSettlements } from "./settlement";
-import { ADMIT_SCRIPT, SETTLE_SCRIPT, WINDOW_ADMIT_SCRIPT } from "./scripts";
-import { StoreCallback } from "../store/store";
 import { Store } from "../store/store";
-import { QuotaConfig, ReservationMode, parseConfig } from "./config";
+import { QuotaConfig, parseConfig } from "./config";
 import { QuotaStream } from "./stream";
 
 /** Opens the store a config names, or says why it cannot; each build's entry file provides one. */
@@ -50,7 +48,6 @@ export class QuotaPlugin extends RootContext {
     logInfo("ai-quota: configured, " + store.describe());
     // The tick sends again the settlements Redis could not be reached for.
     tickEvery(1000);
-    preloadScripts(store, config);
     return true;
   }
 
@@ -78,18 +75,4 @@ export class QuotaPlugin extends RootContext {
 
 export function newQuotaPlugin(id: u32): RootContext {
   return new QuotaPlugin(id);
-}
-
-/**
- * Loads the scripts into Redis's cache now, so that the first admission and settlement are one
- * EVALSHA each, sent in order with the commands around them (a NOSCRIPT would add a round trip
- * and let a later command overtake). Best effort: the NOSCRIPT fallback still covers a restart.
- */
-function preloadScripts(store: Store, c: QuotaConfig): void {
-  const ignore = new StoreCallback(0);
-  const windows = c.limits.length > 0 || c.anonymousLimits !== null;
-  // Only what this config uses: with Higress's settings the wire stays GET and DECRBY alone.
-  if (c.settlementRetrySeconds > 0 || windows) store.command(["SCRIPT", "LOAD", SETTLE_SCRIPT], ignore);
-  if (c.policy.reservation != ReservationMode.None || c.policy.requireFullReservation) store.command(["SCRIPT", "LOAD", ADMIT_SCRIPT], ignore);
-  if (windows) store.command(["SCRIPT", "LOAD", WINDOW_ADMIT_SCRIPT], ignore);
 }

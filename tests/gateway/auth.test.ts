@@ -107,6 +107,10 @@ describe("auth: false (an auth plugin elsewhere, or a trusted network)", () => {
     const chat = await send(open.url + "/v1/chat/completions", { headers: { ...JSON_TYPE, "x-mse-consumer": "consumer2" }, body: CHAT });
     expect(chat.status).toBe(200);
     await open.waitForLine(/^POST \/v1\/chat\/completions 200 consumer2$/);
+    // The charge is sent when the answer has gone out; wait for it to land (bounded), then ask.
+    for (let i = 0; i < 100 && (await openRedis.command("GET", "chat_quota:consumer2")) !== "31"; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const q = await send(open.url + "/v1/chat/completions/quota?consumer=consumer2", { headers: { "x-mse-consumer": "consumer3" } });
     expect(q.body).toBe('{"consumer":"consumer2","quota":31}');
     expect(await openRedis.command("GET", "chat_quota:consumer2")).toBe("31");
