@@ -5,10 +5,12 @@
 // each call says exactly which bytes (or which failure) the plugin got. The oracle predicts the
 // plugin's answer from those bytes with an independent RESP2 decoder (model/resp.ts):
 //   chat    → admitted iff the balance is an integer > 0, else 403 noquota; when admitted,
-//             exactly one DECRBY of the usage (a failed one logged at error);
+//             exactly one settlement of the usage (DECRBY, or the settlement script); one Redis
+//             refuses is logged at error, one not answered (or answered "not now") at warn for a retry;
 //   query   → 200 with the integer (null = 0), else 503 redis error;
 //   refresh/delta → 200 iff Redis did not answer an error, else 503 redis error;
-// a NOAUTH error is retried exactly once; no other command is ever sent; no trap.
+// a NOAUTH error is retried exactly once; no other command is ever sent (but the SCRIPT LOADs
+// that warm Redis's script cache at start); no trap.
 import fc from "fast-check";
 import { ExchangeResult, LogLevel, PluginVm, RedisCallRecord } from "../../host";
 import { FuzzEnv } from "../env";
@@ -23,6 +25,8 @@ const KEY = KEY_PREFIX + CONSUMER;
 const TIMEOUT_MS = 40;
 const CONFIG = { admin_consumer: "admin", redis: { service_name: "redis.static", timeout: TIMEOUT_MS } };
 const MAX_REPLY_BYTES = 64 * 1024;
+/** Error replies Redis sends for a state that passes (a settlement is retried on these). */
+const TRANSIENT = ["LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY"];
 const USAGE = [3, 4] as const;
 const CHARGE = USAGE[0] + USAGE[1];
 
@@ -59,7 +63,8 @@ const binaryText = fc.oneof(
 );
 
 const errorText = fc.oneof(
-  fc.constantFrom("NOAUTH Authentication required.", "ERR value is not an integer or out of range", "WRONGTYPE Operation against a key holding the wrong kind of value", "ERR", "", "NOAUTH", "LOADING Redis is loading", "-", "noauth"),
+  fc.constantFrom("NOAUTH Authentication required.", "ERR value is not an integer or out of range", "WRONGTYPE Operation against a key holding the wrong kind of value", "ERR", "", "NOAUTH", "-", "noauth",
+    "LOADING Redis is loading the dataset in memory", "BUSY Redis is busy running a script.", "TRYAGAIN", "CLUSTERDOWN The cluster is down", "MASTERDOWN Link with MASTER is down", "READONLY You can't write against a read only replica.", "NOSCRIPT No matching script."),
   binaryText,
 );
 
@@ -145,12 +150,22 @@ function show(rec: RedisCallRecord | undefined): string {
 
 const sameCommand = (a: string[], b: string[]) => a.length === b.length && a.every((x, k) => x === b[k]);
 
+/**
+ * Skips the SCRIPT LOADs the plugin sends at start to warm Redis's script cache: their replies
+ * are ignored and they change no balance, so any reply to them is fine.
+ */
+function skipScriptLoads(calls: readonly RedisCallRecord[], at: { i: number }): void {
+  while (at.i < calls.length && calls[at.i].command[0]?.toUpperCase() === "SCRIPT") at.i++;
+}
+
 /** One command as the client sends it: with its one retry after a NOAUTH error. */
 function takeOne(calls: readonly RedisCallRecord[], at: { i: number }, what: string): { rec: RedisCallRecord; view: View } {
+  skipScriptLoads(calls, at);
   const rec = calls[at.i];
   at.i++;
   let view = viewOf(rec);
   if ("error" in view && view.answered && view.error.includes("NOAUTH")) {
+    skipScriptLoads(calls, at);
     const retry = calls[at.i];
     expectThat(retry !== undefined && sameCommand(retry.command, rec.command), () => `${what}: NOAUTH must be retried once with the same command, got ${show(retry)}`);
     at.i++;
@@ -161,6 +176,7 @@ function takeOne(calls: readonly RedisCallRecord[], at: { i: number }, what: str
 
 /** Walks the calls a command made (with its one NOAUTH retry); returns the final view. */
 function takeCommand(calls: readonly RedisCallRecord[], at: { i: number }, expected: string[], what: string): View {
+  skipScriptLoads(calls, at);
   const first = calls[at.i];
   expectThat(first !== undefined && sameCommand(first.command, expected), () => `${what}: expected command ${expected.join(" ")}, got ${show(first)}`);
   return takeOne(calls, at, what).view;
@@ -171,12 +187,14 @@ function takeCommand(calls: readonly RedisCallRecord[], at: { i: number }, expec
  * SHA, sent in full after NOSCRIPT) carrying the key and minus the usage. Returns the final view.
  */
 function takeSettlement(calls: readonly RedisCallRecord[], at: { i: number }): View {
+  skipScriptLoads(calls, at);
   const first = calls[at.i];
   const plain = first !== undefined && sameCommand(first.command, ["DECRBY", KEY, String(CHARGE)]);
   const script = first !== undefined && (first.command[0] === "EVALSHA" || first.command[0] === "EVAL") && first.command.includes(KEY) && first.command.includes(String(-CHARGE));
   expectThat(plain || script, () => `the charge: expected DECRBY ${KEY} ${CHARGE} or the settlement script for it, got ${show(first)}`);
   const { rec, view } = takeOne(calls, at, "the charge");
   if (rec.command[0] === "EVALSHA" && "error" in view && view.answered && view.error.startsWith("NOSCRIPT")) {
+    skipScriptLoads(calls, at);
     const full = calls[at.i];
     expectThat(full !== undefined && full.command[0] === "EVAL" && sameCommand(full.command.slice(2), rec.command.slice(2)),
       () => `NOSCRIPT must be answered by sending the script once, got ${show(full)}`);
@@ -244,8 +262,10 @@ export const respReply = defineProperty<RespCase>({
             const charge = takeSettlement(calls, at);
             // Refused by Redis: logged at error, dropped. Not answered (or unreadable): kept for a
             // retry from the tick with a warning, or (single-attempt mode) logged at error.
-            const refused = "error" in charge && charge.answered;
-            const unanswered = "error" in charge && !charge.answered;
+            // Redis's "not now" errors (loading after a restart, failing over…) count as not answered.
+            const transient = "error" in charge && TRANSIENT.some((p) => charge.error.startsWith(p));
+            const refused = "error" in charge && charge.answered && !transient;
+            const unanswered = "error" in charge && (!charge.answered || transient);
             const line = `charge of ${CHARGE} tokens to ${KEY} failed`;
             const lost = vm.logs.filter((l) => l.level === LogLevel.Error && l.message.includes(line)).length;
             const retried = vm.logs.filter((l) => l.level === LogLevel.Warn && l.message.includes(line) && l.message.endsWith("will retry")).length;
@@ -275,6 +295,7 @@ export const respReply = defineProperty<RespCase>({
             expectAnswer(r, ok, `${c.op} with a non-error reply`);
           }
         }
+        skipScriptLoads(calls, at);
         expectThat(at.i === calls.length, () => `no other Redis command may be sent, but ${calls.length - at.i} more were`);
       } catch (err) {
         (err as Error).message += context();
