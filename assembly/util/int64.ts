@@ -18,31 +18,13 @@ function accumulate(acc: i64, digit: i64): i64 {
   return acc * 10 - digit;
 }
 
-/** Go `strconv.Atoi` on a 64-bit platform: `[+-]?[0-9]+`, range-checked, nothing else. */
+/**
+ * Go `strconv.Atoi` on a 64-bit platform: `[+-]?[0-9]+`, range-checked, nothing else. Works on the
+ * UTF-8 bytes: a character outside ASCII can never be a digit, so the answer is the same.
+ */
 export function parseInt64Strict(s: string): ParsedInt {
-  const n = s.length;
-  let i = 0;
-  let negative = false;
-  if (n > 0) {
-    const c = s.charCodeAt(0);
-    if (c == 0x2b || c == 0x2d) {
-      negative = c == 0x2d;
-      i = 1;
-    }
-  }
-  if (i >= n) return new ParsedInt();
-  let acc: i64 = 0;
-  for (; i < n; i++) {
-    const d = <i64>(s.charCodeAt(i) - 0x30);
-    if (<u64>d > 9) return new ParsedInt();
-    if (acc < CUTOFF || (acc == CUTOFF && d > CUTOFF_DIGIT)) return new ParsedInt();
-    acc = accumulate(acc, d);
-  }
-  if (!negative) {
-    if (acc == i64.MIN_VALUE) return new ParsedInt();
-    acc = -acc;
-  }
-  return new ParsedInt(true, acc);
+  const bytes = String.UTF8.encode(s);
+  return parseInt64At(changetype<usize>(bytes), bytes.byteLength);
 }
 
 /** The same as parseInt64Strict on the bytes data[start, end); bad bounds are a failed parse. */

@@ -3,23 +3,33 @@
 // as the WHATWG decoder does).
 
 /**
+ * For a lead byte (0x80 and up): how many continuation bytes follow, and the range the first of
+ * them must fall in (RFC 3629, which rules out overlongs and surrogates), packed as
+ * `need | lo << 8 | hi << 16`; 0 when the byte cannot start a sequence.
+ */
+function leadSpec(b0: u32): u32 {
+  if (b0 >= 0xc2 && b0 <= 0xdf) return 1 | 0x80 << 8 | 0xbf << 16;
+  if (b0 == 0xe0) return 2 | 0xa0 << 8 | 0xbf << 16;
+  if (b0 == 0xed) return 2 | 0x80 << 8 | 0x9f << 16;
+  if (b0 >= 0xe1 && b0 <= 0xef) return 2 | 0x80 << 8 | 0xbf << 16;
+  if (b0 == 0xf0) return 3 | 0x90 << 8 | 0xbf << 16;
+  if (b0 == 0xf4) return 3 | 0x80 << 8 | 0x8f << 16;
+  if (b0 >= 0xf1 && b0 <= 0xf3) return 3 | 0x80 << 8 | 0xbf << 16;
+  return 0;
+}
+
+/**
  * Length of the valid UTF-8 sequence starting at p (1..4), or 0 when the bytes at p do not start
  * one. Reads only below `end`.
  */
 export function utf8SequenceLength(p: usize, end: usize): i32 {
   const b0 = <u32>load<u8>(p);
   if (b0 < 0x80) return 1;
-  let need = 0;
-  let lo: u32 = 0x80;
-  let hi: u32 = 0xbf;
-  if (b0 >= 0xc2 && b0 <= 0xdf) need = 1;
-  else if (b0 == 0xe0) { need = 2; lo = 0xa0; }
-  else if (b0 == 0xed) { need = 2; hi = 0x9f; }
-  else if (b0 >= 0xe1 && b0 <= 0xef) need = 2;
-  else if (b0 == 0xf0) { need = 3; lo = 0x90; }
-  else if (b0 == 0xf4) { need = 3; hi = 0x8f; }
-  else if (b0 >= 0xf1 && b0 <= 0xf3) need = 3;
-  else return 0;
+  const spec = leadSpec(b0);
+  if (spec == 0) return 0;
+  const need = <i32>(spec & 0xff);
+  let lo = (spec >> 8) & 0xff;
+  let hi = spec >> 16;
   let q = p + 1;
   for (let k = 0; k < need; k++, q++) {
     if (q >= end) return 0;
@@ -80,18 +90,11 @@ export function decodeUtf8(ptr: usize, len: i32): string {
 
 /** Bytes to skip for one U+FFFD at an invalid sequence: the lead byte plus valid continuations. */
 function maximalSubpart(p: usize, end: usize): i32 {
-  const b0 = <u32>load<u8>(p);
-  let need = 0;
-  let lo: u32 = 0x80;
-  let hi: u32 = 0xbf;
-  if (b0 >= 0xc2 && b0 <= 0xdf) need = 1;
-  else if (b0 == 0xe0) { need = 2; lo = 0xa0; }
-  else if (b0 == 0xed) { need = 2; hi = 0x9f; }
-  else if (b0 >= 0xe1 && b0 <= 0xef) need = 2;
-  else if (b0 == 0xf0) { need = 3; lo = 0x90; }
-  else if (b0 == 0xf4) { need = 3; hi = 0x8f; }
-  else if (b0 >= 0xf1 && b0 <= 0xf3) need = 3;
-  else return 1;
+  const spec = leadSpec(<u32>load<u8>(p));
+  if (spec == 0) return 1;
+  const need = <i32>(spec & 0xff);
+  let lo = (spec >> 8) & 0xff;
+  let hi = spec >> 16;
   let q = p + 1;
   let taken = 1;
   for (let k = 0; k < need; k++, q++) {
