@@ -27,6 +27,3 @@ export function operationOf(path: string, meteredPaths: Array<string>, adminPath
   return Operation.None;
 }
 
-export function isAdmin(op: Operation): bool {
-  return op == Operation.AdminQuery || op == Operation.AdminRefresh || op == Operation.AdminDelta;
-}

@@ -110,10 +110,6 @@ export function retryPendingSettlements(): void {
   gauge(metrics().settlementsPending, pending.length);
 }
 
-export function pendingSettlements(): i32 {
-  return pending.length;
-}
-
 /** Sends what `c` owes; nothing when it owes nothing. */
 export function settle(c: Charge): void {
   const back = subChecked(c.reserved, c.used);

@@ -15,7 +15,7 @@ import { decodeUtf8 } from "../util/utf8";
 import { splitPath } from "../util/urlencoded";
 import { TokenUsage, UsageScanner, usageFromAiLog } from "../usage/index";
 import { QuotaConfig, ReservationMode } from "./config";
-import { Operation, isAdmin, operationOf } from "./routes";
+import { Operation, operationOf } from "./routes";
 import { IdentityKind, RequestLine, anonymousKey, readRequestLine } from "./identity";
 import { WindowSpan, windowsAt } from "./windows";
 import { nowNanos, nowSeconds } from "../abi/clock";

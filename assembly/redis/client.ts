@@ -43,10 +43,6 @@ export class RedisClient extends Store {
     return this.send(encodeCommand(args), callback, false);
   }
 
-  pendingCount(): i32 {
-    return this.pending.size;
-  }
-
   private send(query: ArrayBuffer, callback: StoreCallback, retried: bool): bool {
     if (!this.ready && !this.init()) return false;
     const r = redisCall(this.cluster, query);

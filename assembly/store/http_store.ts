@@ -54,10 +54,6 @@ export class HttpStore extends Store {
     return "http quota store " + this.settings.cluster + " (POST " + this.settings.path + ")";
   }
 
-  pendingCount(): i32 {
-    return this.pending.size;
-  }
-
   /** Sends a command; false when it could not be sent (then the callback never runs). */
   command(args: Array<string>, callback: StoreCallback): bool {
     const body = String.UTF8.encode(encodeCommandJson(args));
