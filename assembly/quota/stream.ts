@@ -19,7 +19,6 @@ import { Operation, operationOf } from "./routes";
 import { IdentityKind, RequestLine, anonymousKey, readRequestLine } from "./identity";
 import { WindowSpan, windowsAt } from "./windows";
 import { nowNanos, nowSeconds } from "../abi/clock";
-
 import { deltaQuota, queryQuota, refreshQuota } from "./admin";
 import { Admission, AdmissionKind, AdmissionListener, admit, admitWithWindows } from "./admission";
 import { reservationFor } from "./estimate";
@@ -51,7 +50,6 @@ export class QuotaStream extends HttpContext {
   balance: i64 = 0;
   hasBalance: bool = false;
   responseStatus: i32 = 0;
-  responseEnded: bool = false;
   scanner: UsageScanner | null = null;
   /** This request's marker key in Redis, and whether its admission wrote it (see scripts.ts). */
   marker: string = "";
@@ -192,7 +190,7 @@ export class QuotaStream extends HttpContext {
     this.scanner = new UsageScanner(sse, 0);
     const header = this.config.policy.remainingHeader;
     if (header.length > 0 && this.hasBalance) setResponseHeader(header, this.balance.toString());
-    if (endOfStream) this.responseDone();
+    if (endOfStream) this.settleOnce();
     return Action.Continue;
   }
 
@@ -200,12 +198,12 @@ export class QuotaStream extends HttpContext {
     const scanner = this.scanner;
     if (scanner === null || this.settled) return DataAction.Continue;
     scanner.feed(responseBody(size));
-    if (endOfStream) this.responseDone();
+    if (endOfStream) this.settleOnce();
     return DataAction.Continue;
   }
 
   onResponseTrailers(numTrailers: u32): Action {
-    if (this.admitted) this.responseDone();
+    if (this.admitted) this.settleOnce();
     return Action.Continue;
   }
 
@@ -292,11 +290,6 @@ export class QuotaStream extends HttpContext {
     const prefix = this.config.redisKeyPrefix;
     if (this.operation == Operation.AdminRefresh) refreshQuota(this.store, prefix, this.id, form);
     else deltaQuota(this.store, prefix, this.id, form);
-  }
-
-  private responseDone(): void {
-    this.responseEnded = true;
-    this.settleOnce();
   }
 
   /**
