@@ -33,11 +33,6 @@ export function requestBody(size: u32): Uint8Array {
   return bufferBytes(BufferType.HttpRequestBody, size);
 }
 
-/** The response body chunk the host holds for this callback. */
-export function responseBody(size: u32): Uint8Array {
-  return bufferBytes(BufferType.HttpResponseBody, size);
-}
-
 export function resumeRequest(): bool {
   return continueStream(StreamType.HttpRequest) == Status.Ok;
 }

@@ -3,6 +3,11 @@
 // text of the current key, string or number, kept up to maxTokenBytes (the rest is validated and
 // dropped, and `textTruncated` says so). Tokens go to a JsonHandler as they complete. Never traps:
 // any violation moves to the error state, which ignores further input.
+//
+// A handler that has no use for a value says so from key() with skipValue(): the value (a whole
+// subtree for a container) is then validated exactly as any other, but by a tight loop that keeps
+// no text and calls no handler method, which is what makes reading a few fields out of large
+// documents cheap.
 
 /** Receives tokens. Override what you need; read the text of keys, strings and numbers from the tokenizer. */
 export class JsonHandler {
@@ -15,6 +20,63 @@ export class JsonHandler {
   number(tok: JsonTokenizer): void {}
   boolean(tok: JsonTokenizer, value: bool): void {}
   null(tok: JsonTokenizer): void {}
+}
+
+/**
+ * A few keys (compared as UTF-8 bytes), for JsonTokenizer.filterKeys and for handlers. Meant to be
+ * built once, as a module-level constant: the tokenizer holds a filter without keeping it alive.
+ */
+export class JsonKeySet {
+  // Read by keySetHas through raw loads: the hot paths that match keys touch no managed value.
+  private lengths: u64 = 0; // bit n: some key is n bytes long (bit 63: 63 or more)
+  private count: i32 = 0;
+  private bytesAt: usize = 0; // the keys' UTF-8 bytes, one after another
+  private endsAt: usize = 0; // i32 each: where each key ends in those bytes
+  private bytes: StaticArray<u8>; // (the memory behind bytesAt and endsAt)
+  private ends: StaticArray<i32>;
+
+  constructor(keys: Array<string>) {
+    const n = keys.length;
+    let total = 0;
+    for (let i = 0; i < n; i++) total += String.UTF8.byteLength(keys[i]);
+    this.bytes = new StaticArray<u8>(total);
+    this.ends = new StaticArray<i32>(n);
+    this.bytesAt = changetype<usize>(this.bytes);
+    this.endsAt = changetype<usize>(this.ends);
+    this.count = n;
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      const len = String.UTF8.encodeUnsafe(changetype<usize>(keys[i]), keys[i].length, this.bytesAt + <usize>at);
+      at += <i32>len;
+      this.ends[i] = at;
+      this.lengths |= <u64>1 << (len < 63 ? <u64>len : 63);
+    }
+  }
+
+  /** Whether the len bytes at p are one of the keys. */
+  has(p: usize, len: usize): bool {
+    return keySetHas(changetype<usize>(this), p, len);
+  }
+}
+
+/** JsonKeySet#has for the set at `set`. */
+function keySetHas(set: usize, p: usize, len: usize): bool {
+  const lengths = load<u64>(set + offsetof<JsonKeySet>("lengths"));
+  if (((lengths >> (len < 63 ? <u64>len : 63)) & 1) == 0) return false;
+  const n = load<i32>(set + offsetof<JsonKeySet>("count"));
+  const bytes = load<usize>(set + offsetof<JsonKeySet>("bytesAt"));
+  const ends = load<usize>(set + offsetof<JsonKeySet>("endsAt"));
+  let from: usize = 0;
+  for (let i = 0; i < n; i++) {
+    const to = <usize>load<i32>(ends + (<usize>i << 2));
+    if (to - from == len) {
+      let j: usize = 0;
+      while (j < len && load<u8>(p + j) == load<u8>(bytes + from + j)) j++;
+      if (j == len) return true;
+    }
+    from = to;
+  }
+  return false;
 }
 
 // Parser states.
@@ -32,6 +94,7 @@ const S_NUMBER: u8 = 10;
 const S_LITERAL: u8 = 11;
 const S_DONE: u8 = 12; // the top-level value is complete: only whitespace may follow
 const S_ERROR: u8 = 13;
+const S_SKIP: u8 = 14; // inside a skipped value; skipState holds the state within it
 
 // Number sub-states.
 const N_MINUS: u8 = 0; // "-"
@@ -46,9 +109,16 @@ const N_EXP_DIGITS: u8 = 7; // "1e5"           (complete)
 const OBJECT: u8 = 1;
 const ARRAY: u8 = 2;
 
-const LITERAL_TRUE = "true";
-const LITERAL_FALSE = "false";
-const LITERAL_NULL = "null";
+// Literals, their bytes packed little-endian.
+const L_TRUE: u8 = 0;
+const L_FALSE: u8 = 1;
+const L_NULL: u8 = 2;
+const WORD_TRUE: u64 = 0x65757274; // "true"
+const WORD_FALSE: u64 = 0x65736c6166; // "false"
+const WORD_NULL: u64 = 0x6c6c756e; // "null"
+
+/** Copies shorter than this are a byte loop: memory.copy costs a call into the engine. */
+const SMALL_COPY: usize = 32;
 
 @inline
 function isWhitespace(c: u32): bool {
@@ -61,6 +131,92 @@ function hexDigit(c: u32): i32 {
   const l = c | 0x20;
   if (l >= 0x61 && l <= 0x66) return <i32>(l - 0x61 + 10);
   return -1;
+}
+
+@inline
+function isDigit(c: u32): bool {
+  return c - 0x30 <= 9;
+}
+
+/** The number sub-state after c, or 0xff when c does not continue a number in state ns. */
+@inline
+function numberNext(ns: u8, c: u32): u8 {
+  const digit = isDigit(c);
+  switch (ns) {
+    case N_MINUS:
+      if (!digit) return 0xff;
+      return c == 0x30 ? N_ZERO : N_INT;
+    case N_ZERO:
+      if (c == 0x2e) return N_DOT;
+      if ((c | 0x20) == 0x65) return N_EXP;
+      return 0xff; // includes a digit after a leading zero: rejected when the number ends
+    case N_INT:
+      if (digit) return N_INT;
+      if (c == 0x2e) return N_DOT;
+      if ((c | 0x20) == 0x65) return N_EXP;
+      return 0xff;
+    case N_DOT:
+      return digit ? N_FRAC : 0xff;
+    case N_FRAC:
+      if (digit) return N_FRAC;
+      if ((c | 0x20) == 0x65) return N_EXP;
+      return 0xff;
+    case N_EXP:
+      if (c == 0x2b || c == 0x2d) return N_EXP_SIGN;
+      return digit ? N_EXP_DIGITS : 0xff;
+    case N_EXP_SIGN:
+      return digit ? N_EXP_DIGITS : 0xff;
+    default: // N_EXP_DIGITS
+      return digit ? N_EXP_DIGITS : 0xff;
+  }
+}
+
+@inline
+function numberComplete(ns: u8): bool {
+  return ns == N_ZERO || ns == N_INT || ns == N_FRAC || ns == N_EXP_DIGITS;
+}
+
+@inline
+function literalWord(kind: u8): u64 {
+  return kind == L_TRUE ? WORD_TRUE : (kind == L_FALSE ? WORD_FALSE : WORD_NULL);
+}
+
+@inline
+function literalLength(kind: u8): i32 {
+  return kind == L_FALSE ? 5 : 4;
+}
+
+/**
+ * For a UTF-8 lead byte (0x80 and up): the continuation bytes that follow and the range the first
+ * must fall in (RFC 3629: no overlongs, no surrogates), as `need | lo << 8 | hi << 16`; 0 when the
+ * byte cannot start a sequence.
+ */
+@inline
+function utf8Lead(c: u32): u32 {
+  if (c >= 0xc2 && c <= 0xdf) return 1 | 0x80 << 8 | 0xbf << 16;
+  if (c == 0xe0) return 2 | 0xa0 << 8 | 0xbf << 16;
+  if (c == 0xed) return 2 | 0x80 << 8 | 0x9f << 16;
+  if (c >= 0xe1 && c <= 0xef) return 2 | 0x80 << 8 | 0xbf << 16;
+  if (c == 0xf0) return 3 | 0x90 << 8 | 0xbf << 16;
+  if (c == 0xf4) return 3 | 0x80 << 8 | 0x8f << 16;
+  if (c >= 0xf1 && c <= 0xf3) return 3 | 0x80 << 8 | 0xbf << 16;
+  return 0;
+}
+
+/**
+ * A string body from p (after the opening quote) of printable ASCII without a backslash, closed
+ * in [p, end): the position after the closing quote; else 0.
+ */
+@inline
+function plainString(p: usize, end: usize): usize {
+  let q = p;
+  while (q < end) {
+    const c = <u32>load<u8>(q);
+    if (c == 0x22) return q + 1;
+    if (c == 0x5c || c < 0x20 || c >= 0x80) return 0;
+    q++;
+  }
+  return 0;
 }
 
 export class JsonTokenizer {
@@ -82,7 +238,7 @@ export class JsonTokenizer {
   private isKey: bool = false;
   private numState: u8 = 0;
   private numIsInteger: bool = true;
-  private literal: string = "";
+  private literal: u8 = L_NULL;
   private literalPos: i32 = 0;
   private uValue: u32 = 0;
   private uDigits: i32 = 0;
@@ -91,6 +247,13 @@ export class JsonTokenizer {
   private utfLo: u32 = 0x80;
   private utfHi: u32 = 0xbf;
   private pieceStart: usize = 0; // where the piece being fed starts (for error offsets)
+  private textCap: i32 = 0; // text.length
+  private stackCap: i32 = 0; // stack.length
+  private skipArmed: bool = false; // skipValue() was called: the next value is skipped
+  private skipBase: i32 = 0; // the depth the skipped value sits at
+  private skipState: u8 = S_VALUE; // the state inside the skipped value
+  private filter: usize = 0; // filterKeys(): the JsonKeySet wanted at filterDepth (not kept alive)
+  private filterDepth: i32 = -1;
 
   handler: JsonHandler;
   /** Deepest nesting of arrays and objects accepted (a top-level container is depth 1). */
@@ -106,8 +269,12 @@ export class JsonTokenizer {
   constructor(handler: JsonHandler, maxDepth: i32 = 64, maxTokenBytes: i32 = 1 << 30) {
     const depth = maxDepth < 0 ? 0 : maxDepth;
     const cap = maxTokenBytes < 0 ? 0 : maxTokenBytes;
-    this.text = new Uint8Array(cap < 64 ? cap : 64);
-    this.stack = new Uint8Array(depth < 16 ? depth : 16);
+    const initial = cap < 64 ? cap : 64;
+    this.text = new Uint8Array(initial);
+    this.textCap = initial;
+    const stackSize = depth < 16 ? depth : 16;
+    this.stack = new Uint8Array(stackSize);
+    this.stackCap = stackSize;
     this.handler = handler;
     this.maxDepth = depth;
     this.maxTokenBytes = cap;
@@ -115,7 +282,7 @@ export class JsonTokenizer {
 
   /** Starts over for a new document (buffers are kept). */
   reset(): void {
-    this.error = "";
+    if (this.error.length != 0) this.error = "";
     this.offset = 0;
     this.state = S_VALUE;
     this.depthNow = 0;
@@ -124,6 +291,9 @@ export class JsonTokenizer {
     this.textHadEscape = false;
     this.pendingHigh = 0;
     this.utfNeed = 0;
+    this.skipArmed = false;
+    this.filter = 0;
+    this.filterDepth = -1;
   }
 
   get depth(): i32 {
@@ -144,6 +314,29 @@ export class JsonTokenizer {
     return this.numIsInteger;
   }
 
+  /**
+   * From key(): the key's value is not wanted. It is validated like any other, but nothing in it
+   * reaches the handler (no token, no begin or end of a container inside it) and no text is kept.
+   * (Generally: the next value to begin is skipped.)
+   */
+  skipValue(): void {
+    this.skipArmed = true;
+  }
+
+  /**
+   * The keys the handler wants in the object at the current depth (call it from beginObject, or
+   * from endObject/endArray for the object the tokenizer is back in). A key of that object not in
+   * `keys` is passed over with its value as if key() had called skipValue(), without a key() call:
+   * the handler must treat every such key that way. Keys are matched as written; one with an
+   * escape or a non-ASCII byte, or split between pieces, still goes to key(). null: no filter.
+   * Stays until called again, that object ends, or reset(). `keys` must outlive its use (the
+   * tokenizer does not keep it alive): a module-level constant.
+   */
+  filterKeys(keys: JsonKeySet | null): void {
+    this.filter = changetype<usize>(keys);
+    this.filterDepth = keys === null ? -1 : this.depthNow;
+  }
+
   /** The current token text as a string (the tokenizer has validated it as UTF-8). */
   textString(): string {
     return String.UTF8.decodeUnsafe(this.text.dataStart, <usize>this.textLen);
@@ -154,8 +347,9 @@ export class JsonTokenizer {
     const n = s.length;
     if (n != this.textLen || this.textTruncated) return false;
     const p = this.text.dataStart;
+    const q = changetype<usize>(s);
     for (let i = 0; i < n; i++) {
-      const c = <u32>s.charCodeAt(i);
+      const c = <u32>load<u16>(q + (<usize>i << 1));
       if (c >= 0x80 || <u32>load<u8>(p + <usize>i) != c) return false;
     }
     return true;
@@ -179,12 +373,24 @@ export class JsonTokenizer {
         p = this.scanString(p, end);
         continue;
       }
+      if (st == S_SKIP) {
+        p = this.skim(p, end);
+        continue;
+      }
       const c = <u32>load<u8>(p);
       switch (st) {
         case S_VALUE:
         case S_VALUE_OR_CLOSE: {
           if (isWhitespace(c)) { p++; break; }
           if (c == 0x5d && st == S_VALUE_OR_CLOSE) { p++; this.close(ARRAY); break; }
+          if (this.skipArmed) {
+            // The value the handler does not want begins here: validate it without reporting it.
+            this.skipArmed = false;
+            this.skipBase = this.depthNow;
+            this.skipState = S_VALUE;
+            this.state = S_SKIP;
+            break;
+          }
           p++;
           this.beginValue(c, p);
           break;
@@ -193,7 +399,24 @@ export class JsonTokenizer {
         case S_KEY: {
           if (isWhitespace(c)) { p++; break; }
           p++;
-          if (c == 0x22) { this.beginString(true); break; }
+          if (c == 0x22) {
+            this.beginString(true);
+            if (this.filterDepth == this.depthNow) {
+              // A key wholly in this piece, plain ASCII: judged in place.
+              const q = plainString(p, end);
+              if (q != 0) {
+                this.state = S_COLON;
+                if (keySetHas(this.filter, p, q - 1 - p)) {
+                  this.putRange(p, q - 1); // as scanString would, in one step
+                  this.handler.key(this);
+                } else {
+                  this.skipArmed = true; // passed over: its value is skipped
+                }
+                p = q;
+              }
+            }
+            break;
+          }
           if (c == 0x7d && st == S_KEY_OR_CLOSE) { this.close(OBJECT); break; }
           this.fail("expected a key", p - 1);
           break;
@@ -208,7 +431,7 @@ export class JsonTokenizer {
         case S_AFTER: {
           p++;
           if (isWhitespace(c)) break;
-          const top = this.stack[this.depthNow - 1];
+          const top = load<u8>(this.stack.dataStart + <usize>(this.depthNow - 1));
           if (c == 0x2c) { this.state = top == OBJECT ? S_KEY : S_VALUE; break; }
           if (c == 0x7d && top == OBJECT) { this.close(OBJECT); break; }
           if (c == 0x5d && top == ARRAY) { this.close(ARRAY); break; }
@@ -241,18 +464,18 @@ export class JsonTokenizer {
           break;
         }
         case S_NUMBER: {
-          if (this.numberByte(c)) { p++; break; }
-          // The byte ends the number; it is read again in the state that follows.
-          this.endNumber(p);
+          p = this.scanNumber(p, end);
           break;
         }
         case S_LITERAL: {
           p++;
-          const lit = this.literal;
-          if (c != <u32>lit.charCodeAt(this.literalPos)) { this.fail("invalid literal", p - 1); break; }
-          if (++this.literalPos == lit.length) {
-            if (lit == LITERAL_NULL) this.handler.null(this);
-            else this.handler.boolean(this, lit == LITERAL_TRUE);
+          const kind = this.literal;
+          const pos = this.literalPos;
+          if (c != <u32>((literalWord(kind) >> (<u64>pos << 3)) & 0xff)) { this.fail("invalid literal", p - 1); break; }
+          this.literalPos = pos + 1;
+          if (pos + 1 == literalLength(kind)) {
+            if (kind == L_NULL) this.handler.null(this);
+            else this.handler.boolean(this, kind == L_TRUE);
             this.afterValue();
           }
           break;
@@ -275,12 +498,11 @@ export class JsonTokenizer {
 
   /** End of input: completes a trailing top-level number. Returns whether the document is complete and valid. */
   finish(): bool {
-    if (this.state == S_NUMBER && this.depthNow == 0) {
-      const ns = this.numState;
-      if (ns == N_ZERO || ns == N_INT || ns == N_FRAC || ns == N_EXP_DIGITS) {
-        this.handler.number(this);
-        this.state = S_DONE;
-      }
+    const skipping = this.state == S_SKIP;
+    const inner = skipping ? this.skipState : this.state;
+    if (inner == S_NUMBER && this.depthNow == 0 && numberComplete(this.numState)) {
+      if (!skipping) this.handler.number(this);
+      this.state = S_DONE;
     }
     if (this.state == S_DONE) return true;
     if (this.state != S_ERROR) {
@@ -298,23 +520,26 @@ export class JsonTokenizer {
     this.error = "json: " + message + " at offset " + (this.offset + <i64>(at - this.pieceStart)).toString();
   }
 
+  @inline
   private afterValue(): void {
     this.state = this.depthNow == 0 ? S_DONE : S_AFTER;
+  }
+
+  /** Pushes a container, or fails when it would nest too deep; at is the bracket. Returns whether pushed. */
+  private push(kind: u8, at: usize): bool {
+    const d = this.depthNow;
+    if (d >= this.maxDepth) { this.fail("nesting too deep", at); return false; }
+    if (d >= this.stackCap) this.growStack();
+    store<u8>(this.stack.dataStart + <usize>d, kind);
+    this.depthNow = d + 1;
+    return true;
   }
 
   private beginValue(c: u32, p: usize): void {
     if (c == 0x22) { this.beginString(false); return; }
     if (c == 0x7b || c == 0x5b) {
       const kind = c == 0x7b ? OBJECT : ARRAY;
-      if (this.depthNow >= this.maxDepth) { this.fail("nesting too deep", p - 1); return; }
-      if (this.depthNow >= this.stack.length) {
-        let size = this.stack.length * 2;
-        if (size > this.maxDepth) size = this.maxDepth;
-        const grown = new Uint8Array(size);
-        memory.copy(grown.dataStart, this.stack.dataStart, <usize>this.depthNow);
-        this.stack = grown;
-      }
-      this.stack[this.depthNow++] = kind;
+      if (!this.push(kind, p - 1)) return;
       if (kind == OBJECT) {
         this.state = S_KEY_OR_CLOSE;
         this.handler.beginObject(this);
@@ -324,7 +549,7 @@ export class JsonTokenizer {
       }
       return;
     }
-    if (c == 0x2d || (c >= 0x30 && c <= 0x39)) {
+    if (c == 0x2d || isDigit(c)) {
       this.textLen = 0;
       this.textTruncated = false;
       this.numIsInteger = true;
@@ -333,22 +558,29 @@ export class JsonTokenizer {
       this.state = S_NUMBER;
       return;
     }
-    if (c == 0x74) { this.literal = LITERAL_TRUE; }
-    else if (c == 0x66) { this.literal = LITERAL_FALSE; }
-    else if (c == 0x6e) { this.literal = LITERAL_NULL; }
+    if (c == 0x74) this.literal = L_TRUE;
+    else if (c == 0x66) this.literal = L_FALSE;
+    else if (c == 0x6e) this.literal = L_NULL;
     else { this.fail("unexpected byte", p - 1); return; }
     this.literalPos = 1;
     this.state = S_LITERAL;
   }
 
+  @inline
   private close(kind: u8): void {
     // Callers only close the kind on top of the stack.
-    this.depthNow--;
+    const d = this.depthNow - 1;
+    this.depthNow = d;
+    if (d < this.filterDepth) { // the filtered object ends: its filter with it
+      this.filter = 0;
+      this.filterDepth = -1;
+    }
     if (kind == OBJECT) this.handler.endObject(this);
     else this.handler.endArray(this);
     this.afterValue();
   }
 
+  @inline
   private beginString(isKey: bool): void {
     this.isKey = isKey;
     this.textLen = 0;
@@ -374,8 +606,8 @@ export class JsonTokenizer {
     q++;
     if (c == 0x22) {
       if (this.isKey) {
-        this.handler.key(this);
         this.state = S_COLON;
+        this.handler.key(this);
       } else {
         this.handler.string(this);
         this.afterValue();
@@ -392,21 +624,12 @@ export class JsonTokenizer {
       return q;
     }
     // A UTF-8 lead byte: set the range its first continuation byte must fall in.
-    let need = 0;
-    let lo: u32 = 0x80;
-    let hi: u32 = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) need = 1;
-    else if (c == 0xe0) { need = 2; lo = 0xa0; }
-    else if (c == 0xed) { need = 2; hi = 0x9f; }
-    else if (c >= 0xe1 && c <= 0xef) need = 2;
-    else if (c == 0xf0) { need = 3; lo = 0x90; }
-    else if (c == 0xf4) { need = 3; hi = 0x8f; }
-    else if (c >= 0xf1 && c <= 0xf3) need = 3;
-    else { this.fail("invalid UTF-8", q - 1); return q; }
+    const lead = utf8Lead(c);
+    if (lead == 0) { this.fail("invalid UTF-8", q - 1); return q; }
     this.put(<u8>c);
-    this.utfNeed = need;
-    this.utfLo = lo;
-    this.utfHi = hi;
+    this.utfNeed = <i32>(lead & 0xff);
+    this.utfLo = (lead >> 8) & 0xff;
+    this.utfHi = lead >> 16;
     this.state = S_UTF8;
     return q;
   }
@@ -475,91 +698,355 @@ export class JsonTokenizer {
     }
   }
 
-  /** Consumes c if it continues the number; false when c ends it. Invalid continuations fail. */
-  private numberByte(c: u32): bool {
-    const digit = c >= 0x30 && c <= 0x39;
-    switch (this.numState) {
-      case N_MINUS:
-        if (!digit) return false;
-        this.numState = c == 0x30 ? N_ZERO : N_INT;
-        break;
-      case N_ZERO:
-        if (c == 0x2e) { this.numState = N_DOT; this.numIsInteger = false; break; }
-        if (c == 0x65 || c == 0x45) { this.numState = N_EXP; this.numIsInteger = false; break; }
-        return false; // includes a digit after a leading zero: rejected when the number ends
-      case N_INT:
-        if (digit) break;
-        if (c == 0x2e) { this.numState = N_DOT; this.numIsInteger = false; break; }
-        if (c == 0x65 || c == 0x45) { this.numState = N_EXP; this.numIsInteger = false; break; }
-        return false;
-      case N_DOT:
-        if (!digit) return false;
-        this.numState = N_FRAC;
-        break;
-      case N_FRAC:
-        if (digit) break;
-        if (c == 0x65 || c == 0x45) { this.numState = N_EXP; break; }
-        return false;
-      case N_EXP:
-        if (c == 0x2b || c == 0x2d) { this.numState = N_EXP_SIGN; break; }
-        if (!digit) return false;
-        this.numState = N_EXP_DIGITS;
-        break;
-      case N_EXP_SIGN:
-        if (!digit) return false;
-        this.numState = N_EXP_DIGITS;
-        break;
-      default: // N_EXP_DIGITS
-        if (!digit) return false;
+  /** Number bytes from p: keeps those that continue the number; at the first that does not, ends it. */
+  private scanNumber(p: usize, end: usize): usize {
+    let ns = this.numState;
+    let q = p;
+    while (q < end) {
+      const c = <u32>load<u8>(q);
+      const next = numberNext(ns, c);
+      if (next == 0xff) break;
+      if (next == N_DOT || next == N_EXP) this.numIsInteger = false;
+      ns = next;
+      q++;
     }
-    this.put(<u8>c);
-    return true;
+    this.numState = ns;
+    if (q > p) this.putRange(p, q);
+    if (q < end) this.endNumber(q); // the byte at q is read again in the state that follows
+    return q;
   }
 
   /** The byte at p ends the number: emit it if complete (state moves on), else fail. */
-  private endNumber(p: usize): bool {
-    const ns = this.numState;
-    if (ns != N_ZERO && ns != N_INT && ns != N_FRAC && ns != N_EXP_DIGITS) {
+  private endNumber(p: usize): void {
+    if (!numberComplete(this.numState)) {
       this.fail("malformed number", p);
-      return false;
+      return;
     }
-    const c = <u32>load<u8>(p);
-    if (c >= 0x30 && c <= 0x39) { // "01"
+    if (isDigit(<u32>load<u8>(p))) { // "01"
       this.fail("leading zero in number", p);
-      return false;
+      return;
     }
     this.handler.number(this);
     this.afterValue(); // a top-level number: S_DONE then accepts only whitespace
-    return true;
   }
 
   @inline
   private put(b: u8): void {
     const n = this.textLen;
     if (n >= this.maxTokenBytes) { this.textTruncated = true; return; }
-    if (n >= this.text.length) this.grow(n + 1);
+    if (n >= this.textCap) this.grow(n + 1);
     store<u8>(this.text.dataStart + <usize>n, b);
     this.textLen = n + 1;
   }
 
+  @inline
   private putRange(p: usize, q: usize): void {
     let len = <i32>(q - p);
     const n = this.textLen;
     const room = this.maxTokenBytes - n;
     if (len > room) { len = room; this.textTruncated = true; }
     if (len <= 0) return;
-    if (n + len > this.text.length) this.grow(n + len);
-    memory.copy(this.text.dataStart + <usize>n, p, <usize>len);
+    if (n + len > this.textCap) this.grow(n + len);
+    const dst = this.text.dataStart + <usize>n;
+    if (<usize>len < SMALL_COPY) {
+      for (let i: usize = 0; i < <usize>len; i++) store<u8>(dst + i, load<u8>(p + i));
+    } else {
+      memory.copy(dst, p, <usize>len);
+    }
     this.textLen = n + len;
   }
 
   private grow(min: i32): void {
-    let size = this.text.length * 2;
+    let size = this.textCap * 2;
     if (size < min) size = min;
     if (size < 16) size = 16;
     if (size > this.maxTokenBytes) size = this.maxTokenBytes;
     const grown = new Uint8Array(size);
     memory.copy(grown.dataStart, this.text.dataStart, <usize>this.textLen);
     this.text = grown;
+    this.textCap = size;
   }
+
+  // ---- skipped values ----
+
+  /**
+   * Validates a skipped value from p, exactly as the states above would (same errors at the same
+   * offsets), without text or handler calls. Returns where it stopped: at the end of the input, at
+   * an error, or right after the skipped value (the state is then as after any value). When the
+   * skipped value sits in the filtered object, the unwanted keys after it are passed over too.
+   * The loop keeps its state in locals: fields are read once and written back on the way out.
+   */
+  private skim(p: usize, end: usize): usize {
+    const base = this.skipBase;
+    let st = this.skipState;
+    let depth = this.depthNow;
+    let isKey = this.isKey;
+    let ns = this.numState;
+    let lit = this.literal;
+    let litPos = this.literalPos;
+    let uDigits = this.uDigits;
+    let utfNeed = this.utfNeed;
+    let utfLo = this.utfLo;
+    let utfHi = this.utfHi;
+    let stack = this.stack.dataStart;
+    let capacity = this.stackCap;
+    const maxDepth = this.maxDepth;
+    // The filter applies after a value that sits right in the filtered object.
+    const filter = base > 0 && base == this.filterDepth && load<u8>(stack + <usize>(base - 1)) == OBJECT ? this.filter : 0;
+    let failure = F_NONE;
+    let at: usize = 0;
+    let complete = false;
+    while (p < end) {
+      if (st == S_STRING) {
+        // Plain bytes in a tight loop: eight at a time while no byte can stop it.
+        while (p + 8 <= end) {
+          const w = load<u64>(p);
+          // A byte is '"' or '\' (its XOR with the byte is 0), < 0x20, or >= 0x80.
+          const q = w ^ 0x2222222222222222;
+          const b = w ^ 0x5c5c5c5c5c5c5c5c;
+          const stop = ((q - 0x0101010101010101) & ~q) | ((b - 0x0101010101010101) & ~b) | ((w - 0x2020202020202020) & ~w) | w;
+          if ((stop & 0x8080808080808080) != 0) break;
+          p += 8;
+        }
+        let c: u32 = 0;
+        while (p < end) {
+          c = <u32>load<u8>(p);
+          if (c == 0x22 || c == 0x5c || c < 0x20 || c >= 0x80) break;
+          p++;
+        }
+        if (p >= end) break;
+        p++;
+        if (c == 0x22) {
+          if (isKey) { st = S_COLON; continue; }
+          if (depth == base) {
+            const next = nextUnwanted(p, end, filter);
+            if (next == 0) { complete = true; break; }
+            p = next; // the next key's value: skip it too
+            st = S_VALUE;
+            continue;
+          }
+          st = S_AFTER;
+          continue;
+        }
+        if (c == 0x5c) { st = S_ESCAPE; continue; }
+        if (c < 0x20) { failure = F_CONTROL; at = p - 1; break; }
+        const lead = utf8Lead(c);
+        if (lead == 0) { failure = F_UTF8; at = p - 1; break; }
+        utfNeed = <i32>(lead & 0xff);
+        utfLo = (lead >> 8) & 0xff;
+        utfHi = lead >> 16;
+        st = S_UTF8;
+        continue;
+      }
+      const c = <u32>load<u8>(p);
+      let ended = false; // a value just ended at depth (p is right after it)
+      switch (st) {
+        case S_VALUE:
+        case S_VALUE_OR_CLOSE: {
+          p++;
+          if (isWhitespace(c)) break;
+          if (c == 0x22) { isKey = false; st = S_STRING; break; }
+          if (c == 0x7b || c == 0x5b) {
+            if (depth >= maxDepth) { failure = F_DEPTH; at = p - 1; break; }
+            if (depth >= capacity) { // rare: grow the bracket stack
+              this.depthNow = depth;
+              this.growStack();
+              stack = this.stack.dataStart;
+              capacity = this.stackCap;
+            }
+            store<u8>(stack + <usize>depth, c == 0x7b ? OBJECT : ARRAY);
+            depth++;
+            st = c == 0x7b ? S_KEY_OR_CLOSE : S_VALUE_OR_CLOSE;
+            break;
+          }
+          if (c == 0x5d && st == S_VALUE_OR_CLOSE) { depth--; ended = true; break; }
+          if (c == 0x2d || isDigit(c)) {
+            ns = c == 0x2d ? N_MINUS : (c == 0x30 ? N_ZERO : N_INT);
+            st = S_NUMBER;
+            break;
+          }
+          if (c == 0x74) lit = L_TRUE;
+          else if (c == 0x66) lit = L_FALSE;
+          else if (c == 0x6e) lit = L_NULL;
+          else { failure = F_UNEXPECTED; at = p - 1; break; }
+          litPos = 1;
+          st = S_LITERAL;
+          break;
+        }
+        case S_KEY_OR_CLOSE:
+        case S_KEY: {
+          p++;
+          if (isWhitespace(c)) break;
+          if (c == 0x22) {
+            // The usual key: plain, with the colon right after it.
+            const q = plainString(p, end);
+            if (q != 0 && q < end && load<u8>(q) == 0x3a) { p = q + 1; st = S_VALUE; break; }
+            isKey = true;
+            st = S_STRING;
+            break;
+          }
+          if (c == 0x7d && st == S_KEY_OR_CLOSE) { depth--; ended = true; break; }
+          failure = F_KEY;
+          at = p - 1;
+          break;
+        }
+        case S_COLON: {
+          p++;
+          if (isWhitespace(c)) break;
+          if (c == 0x3a) { st = S_VALUE; break; }
+          failure = F_COLON;
+          at = p - 1;
+          break;
+        }
+        case S_AFTER: {
+          p++;
+          if (isWhitespace(c)) break;
+          const top = load<u8>(stack + <usize>(depth - 1));
+          if (c == 0x2c) { st = top == OBJECT ? S_KEY : S_VALUE; break; }
+          if ((c == 0x7d && top == OBJECT) || (c == 0x5d && top == ARRAY)) { depth--; ended = true; break; }
+          failure = F_AFTER;
+          at = p - 1;
+          break;
+        }
+        case S_ESCAPE: {
+          p++;
+          if (c == 0x75) { uDigits = 0; st = S_UNICODE; break; }
+          if (c == 0x22 || c == 0x5c || c == 0x2f || c == 0x62 || c == 0x66 || c == 0x6e || c == 0x72 || c == 0x74) { st = S_STRING; break; }
+          failure = F_ESCAPE;
+          at = p - 1;
+          break;
+        }
+        case S_UNICODE: {
+          p++;
+          if (hexDigit(c) < 0) { failure = F_UNICODE; at = p - 1; break; }
+          if (++uDigits == 4) st = S_STRING;
+          break;
+        }
+        case S_UTF8: {
+          p++;
+          if (c < utfLo || c > utfHi) { failure = F_UTF8; at = p - 1; break; }
+          utfLo = 0x80;
+          utfHi = 0xbf;
+          if (--utfNeed == 0) st = S_STRING;
+          break;
+        }
+        case S_NUMBER: {
+          let q = p;
+          while (q < end) {
+            const next = numberNext(ns, <u32>load<u8>(q));
+            if (next == 0xff) break;
+            ns = next;
+            q++;
+          }
+          p = q;
+          if (q >= end) break;
+          // The byte at q ends the number and is read again in the state that follows.
+          if (!numberComplete(ns)) { failure = F_NUMBER; at = q; break; }
+          if (isDigit(<u32>load<u8>(q))) { failure = F_LEADING_ZERO; at = q; break; }
+          ended = true;
+          break;
+        }
+        case S_LITERAL: {
+          p++;
+          if (c != <u32>((literalWord(lit) >> (<u64>litPos << 3)) & 0xff)) { failure = F_LITERAL; at = p - 1; break; }
+          if (++litPos == literalLength(lit)) ended = true;
+          break;
+        }
+        default: // not reached: no other state occurs inside a value
+          failure = F_UNEXPECTED;
+          at = p;
+          break;
+      }
+      if (failure != F_NONE) break;
+      if (ended) {
+        if (depth != base) { st = S_AFTER; continue; }
+        const next = nextUnwanted(p, end, filter);
+        if (next == 0) { complete = true; break; }
+        p = next; // the next key's value: skip it too
+        st = S_VALUE;
+      }
+    }
+    this.depthNow = depth;
+    this.isKey = isKey;
+    this.numState = ns;
+    this.literal = lit;
+    this.literalPos = litPos;
+    this.uDigits = uDigits;
+    this.utfNeed = utfNeed;
+    this.utfLo = utfLo;
+    this.utfHi = utfHi;
+    if (complete) {
+      this.state = depth == 0 ? S_DONE : S_AFTER;
+      return p;
+    }
+    this.skipState = st;
+    if (failure != F_NONE) {
+      this.fail(failureMessage(failure), at);
+      return at + 1;
+    }
+    return p;
+  }
+
+  /** Doubles the bracket stack (up to maxDepth); the caller has checked depth < maxDepth. */
+  private growStack(): void {
+    let size = this.stackCap * 2;
+    if (size > this.maxDepth) size = this.maxDepth;
+    const grown = new Uint8Array(size);
+    memory.copy(grown.dataStart, this.stack.dataStart, <usize>this.depthNow);
+    this.stack = grown;
+    this.stackCap = size;
+  }
+}
+
+// Failures found while skimming, named as the states above name them.
+const F_NONE: u8 = 0;
+const F_CONTROL: u8 = 1;
+const F_UTF8: u8 = 2;
+const F_DEPTH: u8 = 3;
+const F_UNEXPECTED: u8 = 4;
+const F_KEY: u8 = 5;
+const F_COLON: u8 = 6;
+const F_AFTER: u8 = 7;
+const F_ESCAPE: u8 = 8;
+const F_UNICODE: u8 = 9;
+const F_NUMBER: u8 = 10;
+const F_LEADING_ZERO: u8 = 11;
+const F_LITERAL: u8 = 12;
+
+function failureMessage(f: u8): string {
+  switch (f) {
+    case F_CONTROL: return "control character in string";
+    case F_UTF8: return "invalid UTF-8";
+    case F_DEPTH: return "nesting too deep";
+    case F_KEY: return "expected a key";
+    case F_COLON: return "expected ':'";
+    case F_AFTER: return "expected ',' or a closing bracket";
+    case F_ESCAPE: return "bad escape";
+    case F_UNICODE: return "bad \\u escape";
+    case F_NUMBER: return "malformed number";
+    case F_LEADING_ZERO: return "leading zero in number";
+    case F_LITERAL: return "invalid literal";
+    default: return "unexpected byte";
+  }
+}
+
+/**
+ * Right after a value skipped in the filtered object (filter: its JsonKeySet, 0 when the value was
+ * not in it): when `, "key" :` follows in this piece with a key the filter does not want, returns
+ * where that key's value starts (to skip it too); else 0, and the tokenizer goes on from p.
+ */
+function nextUnwanted(p: usize, end: usize, filter: usize): usize {
+  if (filter == 0) return 0;
+  let q = p;
+  while (q < end && isWhitespace(<u32>load<u8>(q))) q++;
+  if (q >= end || load<u8>(q) != 0x2c) return 0;
+  q++;
+  while (q < end && isWhitespace(<u32>load<u8>(q))) q++;
+  if (q >= end || load<u8>(q) != 0x22) return 0;
+  const key = q + 1;
+  q = plainString(key, end);
+  if (q == 0 || keySetHas(filter, key, q - 1 - key)) return 0;
+  while (q < end && isWhitespace(<u32>load<u8>(q))) q++;
+  if (q >= end || load<u8>(q) != 0x3a) return 0;
+  return q + 1;
 }

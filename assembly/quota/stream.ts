@@ -9,7 +9,7 @@
 import { Action, DataAction } from "../abi/types";
 import { HttpContext, RootContext } from "../abi/context";
 import { debugEnabled, logDebug, logWarn } from "../abi/log";
-import { requestBody, requestHeaders, responseBody, responseHeader, resumeRequest, setResponseHeader, streamProperty } from "../abi/stream";
+import { requestBody, requestHeaders, responseHeader, resumeRequest, setResponseHeader, streamProperty } from "../abi/stream";
 import { Store } from "../store/store";
 import { decodeUtf8 } from "../util/utf8";
 import { splitPath } from "../util/urlencoded";
@@ -19,6 +19,7 @@ import { Operation, operationOf } from "./routes";
 import { IdentityKind, RequestLine, anonymousKey, readRequestLine } from "./identity";
 import { WindowSpan, windowsAt } from "./windows";
 import { nowNanos, nowSeconds } from "../abi/clock";
+import { readResponseBody } from "../abi/body_view";
 import { deltaQuota, queryQuota, refreshQuota } from "./admin";
 import { Admission, AdmissionKind, AdmissionListener, admit, admitWithWindows } from "./admission";
 import { reservationFor } from "./estimate";
@@ -197,7 +198,7 @@ export class QuotaStream extends HttpContext {
   onResponseBody(size: u32, endOfStream: bool): DataAction {
     const scanner = this.scanner;
     if (scanner === null || this.settled) return DataAction.Continue;
-    scanner.feed(responseBody(size));
+    readResponseBody<UsageScanner>(size, scanner);
     if (endOfStream) this.settleOnce();
     return DataAction.Continue;
   }

@@ -10,10 +10,12 @@
 //   usageMetadata.promptTokenCount                           -> input   (Gemini)
 //   usageMetadata.{candidatesTokenCount, thoughtsTokenCount} -> output, added
 //   model, response.model, message.model, modelVersion       -> model
+// Values under any other key are passed over by the tokenizer, validated but never reported
+// (keysFor(): per object role, the keys that can lead to a count or the model).
 // A count must be a non-negative integer literal that fits in i64; anything else is ignored.
 // Values are first held as pending and become visible through commit(): the scanner commits an SSE
 // event only once its JSON is complete and valid, and a plain JSON body as each usage object closes.
-import { JsonHandler, JsonTokenizer } from "../json/tokenizer";
+import { JsonHandler, JsonKeySet, JsonTokenizer } from "../json/tokenizer";
 import { addSaturating, parseInt64At } from "../util/int64";
 import { TokenUsage } from "./token_usage";
 
@@ -53,6 +55,27 @@ const SLOTS: i32 = 5;
 
 /** Nesting levels whose role is remembered; usage paths are at most 3 deep (4 in an array). */
 const TRACKED_LEVELS: i32 = 6;
+
+// The keys whose values can hold a count or the model, by the role of the object they are in.
+// Nothing under any other key can matter (every container there is R_OTHER, every scalar ignored),
+// so the tokenizer passes over those values without reporting them. Each key here is one classify()
+// knows.
+const ROOT_KEYS = new JsonKeySet(["usage", "usageMetadata", "response", "message", "model", "modelVersion"]);
+const WRAPPER_KEYS = new JsonKeySet(["usage", "model"]);
+const USAGE_KEYS = new JsonKeySet(["prompt_tokens", "input_tokens", "completion_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]);
+const GEMINI_USAGE_KEYS = new JsonKeySet(["promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount"]);
+
+/** The keys wanted in an object of this role; null: none. */
+@inline
+function keysFor(role: u8): JsonKeySet | null {
+  switch (role) {
+    case R_ROOT: return ROOT_KEYS;
+    case R_WRAPPER: return WRAPPER_KEYS;
+    case R_USAGE: return USAGE_KEYS;
+    case R_GEMINI_USAGE: return GEMINI_USAGE_KEYS;
+    default: return null;
+  }
+}
 
 export class UsageExtractor extends JsonHandler {
   /** The committed result, updated in place. */
@@ -103,21 +126,25 @@ export class UsageExtractor extends JsonHandler {
     return (this.committedMask & (1 << i)) != 0 ? this.committed[i] : 0;
   }
 
+  @inline
   private role(): u8 {
     const l = this.level;
-    return l > 0 && l <= TRACKED_LEVELS ? this.roles[l - 1] : R_OTHER;
+    return l > 0 && l <= TRACKED_LEVELS ? unchecked(this.roles[l - 1]) : R_OTHER;
   }
 
+  @inline
   private enter(role: u8): void {
-    if (this.level < TRACKED_LEVELS) this.roles[this.level] = role;
+    if (this.level < TRACKED_LEVELS) unchecked(this.roles[this.level] = role);
     this.level++;
     this.currentKey = K_OTHER;
   }
 
-  private leave(): void {
+  @inline
+  private leave(tok: JsonTokenizer): void {
     const role = this.role();
     if (this.level > 0) this.level--;
     this.currentKey = K_OTHER;
+    tok.filterKeys(keysFor(this.role())); // back in the parent: its keys
     if (this.commitOnClose && role != R_OTHER && role != R_ROOT_ARRAY) this.commit();
   }
 
@@ -132,10 +159,12 @@ export class UsageExtractor extends JsonHandler {
       else if (k == K_RESPONSE || k == K_MESSAGE) role = R_WRAPPER;
     } else if (parent == R_WRAPPER && this.currentKey == K_USAGE) role = R_USAGE;
     this.enter(role);
+    // The tokenizer passes over the other keys itself, as key() would (same role, same set).
+    tok.filterKeys(keysFor(this.role()));
   }
 
   endObject(tok: JsonTokenizer): void {
-    this.leave();
+    this.leave(tok);
   }
 
   beginArray(tok: JsonTokenizer): void {
@@ -143,12 +172,18 @@ export class UsageExtractor extends JsonHandler {
   }
 
   endArray(tok: JsonTokenizer): void {
-    this.leave();
+    this.leave(tok);
   }
 
   key(tok: JsonTokenizer): void {
-    const role = this.role();
-    this.currentKey = role == R_OTHER || role == R_ROOT_ARRAY ? K_OTHER : classify(tok);
+    const keys = keysFor(this.role());
+    if (keys === null || tok.textTruncated || !keys.has(tok.text.dataStart, <usize>tok.textLen)) {
+      // Validated, not reported: no callback until the next key or the end of this object.
+      this.currentKey = K_OTHER;
+      tok.skipValue();
+      return;
+    }
+    this.currentKey = classify(tok);
   }
 
   number(tok: JsonTokenizer): void {
@@ -187,6 +222,7 @@ export class UsageExtractor extends JsonHandler {
 }
 
 /** The key in the tokenizer's text, as one of the K_ constants. */
+@inline
 function classify(tok: JsonTokenizer): u8 {
   switch (tok.textLen) {
     case 5:

@@ -3,7 +3,8 @@
 // SSE bodies (text/event-stream): lines end with LF, CRLF or CR; a blank line ends an event;
 // `data:` lines (one leading space dropped) are the event's data, joined with "\n"; comments and
 // other fields are ignored. Each event's data is pushed straight through the JSON tokenizer while
-// it arrives — it is never buffered — and what it holds counts once the event ends with valid JSON
+// it arrives — it is never buffered; values the extractor has no use for are validated without
+// being reported — and what it holds counts once the event ends with valid JSON
 // ("[DONE]", an empty or malformed event: skipped, never fatal). An event whose data passes
 // maxEventBytes (when > 0) is dropped.
 //
@@ -37,6 +38,7 @@ const L_DATA: u8 = 3; // in a data value
 const L_IGNORE: u8 = 4; // in a comment or a field we do not read
 
 const NEWLINE: usize = memory.data<u8>([0x0a]);
+const DATA_WORD: u32 = 0x61746164; // "data", little-endian
 const DONE_MARKER = "[DONE]";
 
 @inline
@@ -95,9 +97,14 @@ export class UsageScanner {
   }
 
   feed(chunk: Uint8Array): void {
-    if (this.finished || chunk.length == 0) return;
-    let p = chunk.dataStart;
-    const end = p + <usize>chunk.length;
+    this.feedBytes(chunk.dataStart, <usize>chunk.length);
+  }
+
+  /** Feeds the len bytes at ptr: memory the caller owns, read only during the call. */
+  feedBytes(ptr: usize, len: usize): void {
+    if (this.finished || len == 0) return;
+    let p = ptr;
+    const end = p + len;
     if (!this.decided) {
       // Skip leading blanks and a UTF-8 byte-order mark, then look at the first real byte.
       while (p < end) {
@@ -150,8 +157,15 @@ export class UsageScanner {
       }
       const st = this.line;
       if (st == L_DATA || st == L_IGNORE) {
-        // Run to the end of the line in one step.
+        // Run to the end of the line in one step, eight bytes at a time while none is CR or LF.
         let q = p;
+        while (q + 8 <= end) {
+          const w = load<u64>(q);
+          const lf = w ^ 0x0a0a0a0a0a0a0a0a;
+          const cr = w ^ 0x0d0d0d0d0d0d0d0d;
+          if (((((lf - 0x0101010101010101) & ~lf) | ((cr - 0x0101010101010101) & ~cr)) & 0x8080808080808080) != 0) break;
+          q += 8;
+        }
         while (q < end) {
           const b = load<u8>(q);
           if (b == 0x0a || b == 0x0d) break;
@@ -169,6 +183,13 @@ export class UsageScanner {
           continue;
         }
         if (c == 0x3a) { this.line = L_IGNORE; p++; continue; } // ":" comment
+        if (c == 0x64 && p + 5 <= end && load<u32>(p) == DATA_WORD && load<u8>(p + 4) == 0x3a) {
+          // "data:" in one step, as the field states below would read it
+          p += 5;
+          this.startDataLine();
+          this.line = L_DATA_FIRST;
+          continue;
+        }
         this.line = L_FIELD;
         this.fieldMatch = 0;
         continue; // read c again as part of the field name
@@ -186,7 +207,7 @@ export class UsageScanner {
           continue;
         }
         const m = this.fieldMatch;
-        this.fieldMatch = m >= 0 && m < 4 && c == <u32>"data".charCodeAt(m) ? m + 1 : -1;
+        this.fieldMatch = m >= 0 && m < 4 && c == ((DATA_WORD >> (<u32>m << 3)) & 0xff) ? m + 1 : -1;
         p++;
         continue;
       }
