@@ -2,7 +2,7 @@
 // released or kept for cut streams, and the failure policy for Redis on the request path.
 import { createHash } from "node:crypto";
 import { PluginVm } from "../../host";
-import { BASE_CONFIG, QuotaFixture, chat, header, jsonResponse, openAiJson, openAiSse, request, sseResponse } from "./fixture";
+import { BASE_CONFIG, QuotaFixture, chat, header, jsonResponse, openAiJson, openAiSse, openChat, request, sseResponse } from "./fixture";
 
 let fx: QuotaFixture;
 beforeAll(async () => { fx = await QuotaFixture.start(); });
@@ -11,15 +11,6 @@ beforeEach(async () => fx.flush());
 
 function withPolicy(policy: object): object {
   return { ...BASE_CONFIG, ...policy };
-}
-
-/** Starts a chat and leaves it waiting for the upstream's answer. */
-async function openChat(vm: PluginVm, consumer: string, body = '{"messages":[{"role":"user","content":"hi"}]}') {
-  const s = vm.newStream();
-  s.requestHeaders(request("POST", "/v1/chat/completions", consumer, [["content-type", "application/json"]]), false);
-  s.requestBody(body, true);
-  await s.waitFor(() => s.upstream.ended || s.localResponse !== null, "admission");
-  return s;
 }
 
 describe("reservation: fixed", () => {
@@ -138,26 +129,18 @@ describe("cut streams and upstream errors", () => {
   const sseHead: [string, string][] = [[":status", "200"], ["content-type", "text/event-stream"]];
   const partial = openAiSse(10, 10).split("\n\n").slice(0, 2).join("\n\n") + "\n\n";
 
-  test("client gone before any usage: the reservation is released (default on_incomplete: release)", async () => {
-    const vm = await fx.plugin(withPolicy({ reservation: { mode: "fixed", tokens: 100 } }));
+  test.each([
+    ["client gone before any usage: the reservation is released (default on_incomplete: release)", {}, "1000"],
+    ["on_incomplete: charge_reserved keeps the reservation as the charge", { on_incomplete: "charge_reserved" }, "900"],
+  ])("%s", async (_name, policy, balance) => {
+    const vm = await fx.plugin(withPolicy({ reservation: { mode: "fixed", tokens: 100 }, ...policy }));
     await fx.setBalance("c1", 1000);
     const s = await openChat(vm, "c1");
     s.responseHeaders(sseHead);
     s.responseBody(partial, false);
     s.finish("client disconnected");
     await vm.idle();
-    expect(await fx.balance("c1")).toBe("1000");
-  });
-
-  test("on_incomplete: charge_reserved keeps the reservation as the charge", async () => {
-    const vm = await fx.plugin(withPolicy({ reservation: { mode: "fixed", tokens: 100 }, on_incomplete: "charge_reserved" }));
-    await fx.setBalance("c1", 1000);
-    const s = await openChat(vm, "c1");
-    s.responseHeaders(sseHead);
-    s.responseBody(partial, false);
-    s.finish("client disconnected");
-    await vm.idle();
-    expect(await fx.balance("c1")).toBe("900");
+    expect(await fx.balance("c1")).toBe(balance);
   });
 
   test("a stream cut after its usage event is charged the usage, once", async () => {

@@ -176,3 +176,12 @@ export async function adminPost(vm: PluginVm, consumer: string | null, op: "refr
 export function header(h: HeaderPairs | null, name: string): string | undefined {
   return h?.find(([k]) => k === name)?.[1];
 }
+
+/** Starts a chat and leaves it waiting for the upstream's answer (or refused by the plugin). */
+export async function openChat(vm: PluginVm, consumer: string, body = '{"messages":[{"role":"user","content":"hi"}]}') {
+  const s = vm.newStream();
+  s.requestHeaders(request("POST", "/v1/chat/completions", consumer, [["content-type", "application/json"]]), false);
+  s.requestBody(body, true);
+  await s.waitFor(() => s.upstream.ended || s.localResponse !== null, "admission");
+  return s;
+}

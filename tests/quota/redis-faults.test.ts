@@ -1,7 +1,7 @@
 // A Redis outage in each phase of a request, and recovery without a restart of the plugin.
 import * as net from "node:net";
 import { LogLevel, PluginVm, RespFramer, decodeCommand } from "../../host";
-import { PLUGIN_WASM, QuotaFixture, STORE_UNREACHABLE, adminGet, adminPost, chat, jsonResponse, openAiJson, request, testWithRedisHostCalls } from "./fixture";
+import { PLUGIN_WASM, QuotaFixture, STORE_UNREACHABLE, adminGet, adminPost, chat, jsonResponse, openAiJson, request, openChat, testWithRedisHostCalls } from "./fixture";
 
 let fx: QuotaFixture;
 beforeAll(async () => { fx = await QuotaFixture.start({ password: "pw" }); });
@@ -51,10 +51,8 @@ test("admin calls while Redis is down → 503 redis error", async () => {
 test("a charge Redis cannot be reached for is kept and sent again from the tick once Redis is back", async () => {
   const vm = await fx.plugin(CONFIG);
   await fx.setBalance("consumer1", 100);
-  const s = vm.newStream();
-  s.requestHeaders(request("POST", "/v1/chat/completions", "consumer1"), false);
-  s.requestBody("{}", true);
-  await s.waitFor(() => s.upstream.ended, "the request to go upstream");
+  const s = await openChat(vm, "consumer1");
+  expect(s.upstream.ended).toBe(true);
   await redisDown(async () => {
     s.responseHeaders([[":status", "200"], ["content-type", "application/json"]]);
     s.responseBody(openAiJson(4, 6), true);
@@ -77,10 +75,8 @@ test("a charge Redis cannot be reached for is kept and sent again from the tick 
 test("a charge Redis refuses with an error is logged at error with consumer and amount, not retried", async () => {
   const vm = await fx.plugin(CONFIG);
   await fx.setBalance("consumer1", 100);
-  const s = vm.newStream();
-  s.requestHeaders(request("POST", "/v1/chat/completions", "consumer1"), false);
-  s.requestBody("{}", true);
-  await s.waitFor(() => s.upstream.ended, "the request to go upstream");
+  const s = await openChat(vm, "consumer1");
+  expect(s.upstream.ended).toBe(true);
   await fx.client.command("DEL", "chat_quota:consumer1");
   await fx.client.command("LPUSH", "chat_quota:consumer1", "x");
   s.responseHeaders([[":status", "200"], ["content-type", "application/json"]]);
