@@ -30,10 +30,8 @@ class QueryReply extends StoreCallback {
       v = v.items[0];
     }
     let quota: i64 = 0;
-    if (v.type == RespType.Integer) {
-      quota = v.integer;
-    } else if (v.type == RespType.BulkString || v.type == RespType.SimpleString) {
-      const n = parseInt64Strict(v.text);
+    if (v.type == RespType.Integer || v.type == RespType.BulkString || v.type == RespType.SimpleString) {
+      const n = v.toInteger();
       if (!n.ok) {
         // Higress would print 0 here; a balance that is not a number is a problem to report.
         answers.answerRedisError("quota value of " + this.consumer + " is not an integer");

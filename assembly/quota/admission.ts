@@ -3,7 +3,6 @@
 // reservation in the same step, so concurrent requests cannot all spend the same balance.
 import { StoreCallback, Store, StoreReply } from "../store/store";
 import { RespType, RespValue } from "../redis/resp";
-import { parseInt64Strict } from "../util/int64";
 import { ADMIT_SCRIPT, ADMIT_SCRIPT_SHA, WINDOW_ADMIT_SCRIPT, WINDOW_ADMIT_SCRIPT_SHA } from "./scripts";
 import { evalScript } from "../store/eval";
 import { LimitUnit, WindowSpan } from "./windows";
@@ -74,20 +73,6 @@ function denied(reason: string): Admission {
   return new Admission(AdmissionKind.Denied, 0, false, reason);
 }
 
-/** An integer from an Integer reply or an integer string; null for anything else. */
-function integerOf(v: RespValue): ParsedBalance {
-  if (v.type == RespType.Integer) return new ParsedBalance(true, v.integer);
-  if (v.type == RespType.BulkString || v.type == RespType.SimpleString) {
-    const n = parseInt64Strict(v.text);
-    return new ParsedBalance(n.ok, n.value);
-  }
-  return new ParsedBalance(false, 0);
-}
-
-class ParsedBalance {
-  constructor(public ok: bool, public value: i64) {}
-}
-
 /** Higress's check: the key must hold an integer above zero. */
 class BalanceReply extends StoreCallback {
   constructor(public listener: AdmissionListener) { super(listener.contextId); }
@@ -101,7 +86,7 @@ function readBalance(reply: StoreReply): Admission {
   if (reply.isError()) return failed(reply.error);
   const v = reply.value!;
   if (v.type == RespType.Null) return denied("no quota set");
-  const n = integerOf(v);
+  const n = v.toInteger();
   if (!n.ok) return denied("balance is not an integer");
   if (n.value <= 0) return new Admission(AdmissionKind.Denied, n.value, true, "no quota left");
   return new Admission(AdmissionKind.Admitted, n.value, true, "");
@@ -124,7 +109,7 @@ function readScriptReply(reply: StoreReply): Admission {
   const v = reply.value!;
   if (v.type != RespType.Array || v.items.length < 2 || v.items[0].type != RespType.Integer) return failed("unexpected admission reply");
   const status = v.items[0].integer;
-  const balance = integerOf(v.items[1]);
+  const balance = v.items[1].toInteger();
   if (status == 1 && balance.ok) return new Admission(AdmissionKind.Admitted, balance.value, true, "");
   if (status == 0 && balance.ok) return new Admission(AdmissionKind.Denied, balance.value, true, "balance below the reservation");
   if (status == -1) return denied("no quota set");

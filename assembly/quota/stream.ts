@@ -68,6 +68,9 @@ export class QuotaStream extends HttpContext {
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): Action {
     const line = readRequestLine(requestHeaders());
+    const path = splitPath(line.path);
+    this.operation = operationOf(path.path, this.config.paths, this.config.adminPath);
+    this.requestId = line.requestId;
     const identity = line.identity;
     switch (identity.kind) {
       case IdentityKind.Missing:
@@ -83,10 +86,7 @@ export class QuotaStream extends HttpContext {
       default:
         break;
     }
-    const path = splitPath(line.path);
-    this.requestId = line.requestId;
     this.consumer = identity.consumer;
-    this.operation = operationOf(path.path, this.config.paths, this.config.adminPath);
     if (debugEnabled()) logDebug("ai-quota: consumer " + this.consumer + " operation " + (<i32>this.operation).toString());
 
     if (this.operation == Operation.None) return Action.Continue;
@@ -117,8 +117,6 @@ export class QuotaStream extends HttpContext {
 
   /** No consumer, and the operator limits anonymous clients by address instead of refusing them. */
   private anonymous(line: RequestLine): Action {
-    const path = splitPath(line.path);
-    this.operation = operationOf(path.path, this.config.paths, this.config.adminPath);
     if (this.operation == Operation.None) return Action.Continue;
     const peer = streamProperty(["source", "address"]);
     const key = anonymousKey(peer === null ? "" : decodeUtf8(peer.dataStart, peer.length), line.forwardedFor, this.config.trustForwardedFor);
@@ -127,7 +125,6 @@ export class QuotaStream extends HttpContext {
       return Action.StopIteration;
     }
     this.consumer = key;
-    this.requestId = line.requestId;
     this.anonymousClient = true;
     this.holding = true;
     return this.admit(new Uint8Array(0));

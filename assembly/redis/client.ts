@@ -1,11 +1,10 @@
 // A Redis client over Higress's host calls: builds the cluster name the way Higress's wrapper
 // does, sends RESP commands, and runs each reply's continuation in the stream it belongs to.
 import { Status } from "../abi/types";
-import { setEffectiveContext } from "../abi/hostcalls";
 import { logError, logWarn } from "../abi/log";
 import { redisCall, redisInit, redisReply } from "../abi/redis_hostcalls";
 import { RespResult, RespType, decodeReply, encodeCommand } from "./resp";
-import { Store, StoreCallback, StoreReply } from "../store/store";
+import { Store, StoreCallback, StoreReply, deliver } from "../store/store";
 import { RedisEndpoint } from "./endpoint";
 
 /** Replies larger than this are refused: a quota plugin never needs more. */
@@ -66,12 +65,7 @@ export class RedisClient extends Store {
       this.ready = false;
       if (this.send(call.query, call.callback, true)) return;
     }
-    const cb = call.callback;
-    if (cb.contextId != 0 && setEffectiveContext(cb.contextId) != Status.Ok) {
-      cb.onStreamGone(reply);
-      return;
-    }
-    cb.onReply(reply);
+    deliver(call.callback, reply);
   }
 }
 

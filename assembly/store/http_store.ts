@@ -11,7 +11,7 @@
 //   anything else (other status, no answer, timeout, malformed JSON, body over 64 KiB)
 //                               → "cannot connect to quota store", so the failure policy applies.
 import { HeaderPair } from "../abi/headers";
-import { httpCall, setEffectiveContext } from "../abi/hostcalls";
+import { httpCall } from "../abi/hostcalls";
 import { httpCallResponseBody, httpCallResponseStatus } from "../abi/http_callout";
 import { logError, logWarn } from "../abi/log";
 import { Status } from "../abi/types";
@@ -21,7 +21,7 @@ import { HttpStoreSettings, QuotaConfig } from "../quota/config";
 import { StoreOpening } from "../quota/plugin";
 import { RespType, RespValue } from "../redis/resp";
 import { decodeUtf8 } from "../util/utf8";
-import { Store, StoreCallback, StoreReply } from "./store";
+import { Store, StoreCallback, StoreReply, deliver } from "./store";
 
 /** Replies larger than this are refused: a quota plugin never needs more. */
 export const MAX_HTTP_REPLY_BYTES: u32 = 64 * 1024;
@@ -73,11 +73,7 @@ export class HttpStore extends Store {
     this.pending.delete(calloutId);
     // The answer is readable only now, so it is read before switching to the stream.
     const reply = this.readReply(numHeaders, bodySize);
-    if (cb.contextId != 0 && setEffectiveContext(cb.contextId) != Status.Ok) {
-      cb.onStreamGone(reply);
-      return;
-    }
-    cb.onReply(reply);
+    deliver(cb, reply);
   }
 
   private readReply(numHeaders: u32, bodySize: u32): StoreReply {

@@ -3,6 +3,8 @@
 // build talks to a Redis REST endpoint over proxy_http_call (store/http_store.ts). Which one a
 // module carries is decided by its entry file, so each module imports only what its host provides.
 import { RespValue } from "../redis/resp";
+import { setEffectiveContext } from "../abi/hostcalls";
+import { Status } from "../abi/types";
 
 /** What a command came back with: a value, or why there is none (transport failure or a Redis error reply). */
 export class StoreReply {
@@ -18,6 +20,15 @@ export class StoreCallback {
   constructor(public contextId: u32) {}
   onReply(reply: StoreReply): void {}
   onStreamGone(reply: StoreReply): void {}
+}
+
+/** Runs a reply's continuation in the stream it belongs to, or `onStreamGone` when that stream is over. */
+export function deliver(callback: StoreCallback, reply: StoreReply): void {
+  if (callback.contextId != 0 && setEffectiveContext(callback.contextId) != Status.Ok) {
+    callback.onStreamGone(reply);
+    return;
+  }
+  callback.onReply(reply);
 }
 
 export class Store {
