@@ -4,37 +4,10 @@
 import { readFileSync } from "node:fs";
 import { FuncSig, PluginVm, RedisServer, formatSig, inspectWasm, startRedis } from "../../host";
 import { PLUGIN_WASM, get } from "./helpers";
+import { HIGRESS_REDIS, PROXY_WASM_0_2_1, i, sig } from "../abi-signatures";
 
-const i = (n: number) => Array<"i32">(n).fill("i32");
-const sig = (params: Array<"i32" | "i64">, results: Array<"i32">): FuncSig => ({ params, results });
-
-/** Every host function the plugin's ABI layer (assembly/abi) may import, with its signature. */
-const ALLOWED_IMPORTS: Record<string, FuncSig> = {
-  proxy_log: sig(i(3), i(1)),
-  proxy_get_log_level: sig(i(1), i(1)),
-  proxy_get_current_time_nanoseconds: sig(i(1), i(1)),
-  proxy_set_tick_period_milliseconds: sig(i(1), i(1)),
-  proxy_get_buffer_bytes: sig(i(5), i(1)),
-  proxy_set_buffer_bytes: sig(i(5), i(1)),
-  proxy_get_header_map_pairs: sig(i(3), i(1)),
-  proxy_set_header_map_pairs: sig(i(3), i(1)),
-  proxy_get_header_map_value: sig(i(5), i(1)),
-  proxy_add_header_map_value: sig(i(5), i(1)),
-  proxy_replace_header_map_value: sig(i(5), i(1)),
-  proxy_remove_header_map_value: sig(i(3), i(1)),
-  proxy_get_property: sig(i(4), i(1)),
-  proxy_set_property: sig(i(4), i(1)),
-  proxy_send_local_response: sig(i(8), i(1)),
-  proxy_continue_stream: sig(i(1), i(1)),
-  proxy_http_call: sig(i(10), i(1)),
-  proxy_set_effective_context: sig(i(1), i(1)),
-  proxy_done: sig([], i(1)),
-  proxy_define_metric: sig(i(4), i(1)),
-  proxy_increment_metric: sig(["i32", "i64"], i(1)),
-  proxy_record_metric: sig(["i32", "i64"], i(1)),
-  proxy_redis_init: sig(i(7), i(1)),
-  proxy_redis_call: sig(i(5), i(1)),
-};
+/** Every host function the Higress build may import, with its signature. */
+const ALLOWED_IMPORTS: Record<string, FuncSig> = { ...PROXY_WASM_0_2_1, ...HIGRESS_REDIS };
 
 /** Exactly what the Higress build exports. */
 const EXPECTED_EXPORTS: Record<string, FuncSig | "memory"> = {
