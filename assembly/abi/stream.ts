@@ -1,12 +1,8 @@
 // What an HTTP stream's code needs from the host, in its own words: no map types, buffer types
 // or stream types above this file.
 import { BufferType, MapType, Status, StreamType } from "./types";
-import { addHeader, bufferBytes, continueStream, getHeader, getHeaders, getProperty, replaceHeader } from "./hostcalls";
+import { bufferBytes, continueStream, getHeader, getHeaders, getProperty, replaceHeader } from "./hostcalls";
 import { HeaderPair } from "./headers";
-
-export function requestHeader(name: string): string | null {
-  return getHeader(MapType.HttpRequestHeaders, name);
-}
 
 /**
  * All request headers. Envoy's single-header lookup returns only the first of repeated values,
@@ -22,10 +18,6 @@ export function responseHeader(name: string): string | null {
 
 export function setResponseHeader(name: string, value: string): void {
   replaceHeader(MapType.HttpResponseHeaders, name, value);
-}
-
-export function addRequestHeader(name: string, value: string): void {
-  addHeader(MapType.HttpRequestHeaders, name, value);
 }
 
 /** The request body the host holds for this callback (all of it when the plugin buffered). */
