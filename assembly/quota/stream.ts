@@ -231,8 +231,9 @@ export class QuotaStream extends HttpContext {
     if (limits.length == 0) {
       sent = admit(this.store, key, this.marker, markerSeconds, reservation, minimum, new WaitingStream(this));
     } else {
-      this.windows = windowsAt(limits, key, c.redisKeyPrefix, nowSeconds());
-      sent = admitWithWindows(this.store, key, this.marker, markerSeconds, this.windows, nowSeconds(), checkBalance, reservation, minimum, new WaitingStream(this));
+      const now = nowSeconds();
+      this.windows = windowsAt(limits, key, c.redisKeyPrefix, now);
+      sent = admitWithWindows(this.store, key, this.marker, markerSeconds, this.windows, now, checkBalance, reservation, minimum, new WaitingStream(this));
     }
     if (!sent) {
       this.onAdmission(new Admission(AdmissionKind.Failed, 0, false, "cannot connect to redis cluster"));
