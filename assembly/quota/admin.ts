@@ -3,6 +3,7 @@
 import { StoreCallback, Store, StoreReply } from "../store/store";
 import { RespType, RespValue } from "../redis/resp";
 import { Limit, WindowSpan, windowsAt } from "./windows";
+import { consumerKeys } from "./keys";
 import { nowSeconds } from "../abi/clock";
 import { parseInt64Strict } from "../util/int64";
 import { parseQuery } from "../util/urlencoded";
@@ -79,8 +80,9 @@ export function queryQuota(store: Store, keyPrefix: string, limits: Array<Limit>
     answers.denyQueryWithoutConsumer();
     return false;
   }
-  const key = keyPrefix + consumer;
-  const windows = limits.length == 0 ? new Array<WindowSpan>() : windowsAt(limits, key, keyPrefix, nowSeconds());
+  const keys = consumerKeys(keyPrefix, consumer);
+  const key = keys.balance;
+  const windows = limits.length == 0 ? new Array<WindowSpan>() : windowsAt(limits, keys, nowSeconds());
   let command = ["GET", key];
   if (windows.length > 0) {
     command = ["MGET", key];

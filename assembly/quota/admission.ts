@@ -1,10 +1,17 @@
 // Admission: may this consumer's request go upstream? Higress's way is one GET and a check that
 // the balance is above zero. With a reservation, one Lua script checks the balance and takes the
 // reservation in the same step, so concurrent requests cannot all spend the same balance.
+//
+// An error Redis answers that retrying cannot fix (CROSSSLOT, WRONGTYPE, a script refusing its
+// arguments…) is not "Redis is down": the request is denied even with `redis_failure: allow`, and
+// the error is logged and counted (ai_quota.redis.rejected). Amounts are capped at MAX_AMOUNT.
 import { StoreCallback, Store, StoreReply } from "../store/store";
-import { RespType, RespValue } from "../redis/resp";
-import { ADMIT_SCRIPT, ADMIT_SCRIPT_SHA, WINDOW_ADMIT_SCRIPT, WINDOW_ADMIT_SCRIPT_SHA } from "./scripts";
+import { RespType } from "../redis/resp";
+import { ADMIT_SCRIPT, ADMIT_SCRIPT_SHA, MAX_AMOUNT, WINDOW_ADMIT_SCRIPT, WINDOW_ADMIT_SCRIPT_SHA, capAmount } from "./scripts";
 import { evalScript } from "../store/eval";
+import { isPermanentError } from "../store/errors";
+import { logError, logWarn } from "../abi/log";
+import { count, metrics } from "./metrics";
 import { LimitUnit, WindowSpan } from "./windows";
 
 export enum AdmissionKind {
@@ -20,6 +27,8 @@ export class Admission {
   window: i32 = -1;
   /** Failed without an answer from Redis: the admission may or may not have been applied. */
   unanswered: bool = false;
+  /** Denied because Redis refused the command for good (not a matter of policy). */
+  permanent: bool = false;
 
   constructor(
     public kind: AdmissionKind,
@@ -42,10 +51,20 @@ export class AdmissionListener {
  */
 export function admit(store: Store, key: string, marker: string, markerSeconds: string, reservation: i64, minimum: i64, listener: AdmissionListener): bool {
   if (reservation == 0 && minimum <= 1 && markerSeconds == "0") {
-    return store.command(["GET", key], new BalanceReply(listener));
+    return store.command(["GET", key], new BalanceReply(listener, key));
   }
-  const args = ["2", key, marker, reservation.toString(), minimum.toString(), markerSeconds];
-  return evalScript(store, ADMIT_SCRIPT_SHA, ADMIT_SCRIPT, args, new ScriptReply(listener));
+  const args = ["2", key, marker, capReservation(reservation, key).toString(), capAmount(minimum).toString(), markerSeconds];
+  return evalScript(store, ADMIT_SCRIPT_SHA, ADMIT_SCRIPT, args, new ScriptReply(listener, key, null));
+}
+
+/**
+ * A reservation above MAX_AMOUNT reserves MAX_AMOUNT. The settlement caps the same stream's
+ * reservation the same way, so what is given back matches what was taken.
+ */
+function capReservation(reservation: i64, key: string): i64 {
+  if (reservation <= MAX_AMOUNT) return reservation;
+  logWarn("ai-quota: reservation of " + reservation.toString() + " tokens for " + key + " capped at " + MAX_AMOUNT.toString());
+  return MAX_AMOUNT;
 }
 
 /** Admission that also counts the consumer's windows; `checkBalance` false skips the balance key. */
@@ -53,8 +72,8 @@ export function admitWithWindows(store: Store, key: string, marker: string, mark
   const args = [(windows.length + 2).toString(), key, marker];
   for (let i = 0; i < windows.length; i++) args.push(windows[i].key);
   args.push(checkBalance ? "1" : "0");
-  args.push(reservation.toString());
-  args.push(minimum.toString());
+  args.push(capReservation(reservation, key).toString());
+  args.push(capAmount(minimum).toString());
   args.push(markerSeconds);
   for (let i = 0; i < windows.length; i++) {
     const w = windows[i];
@@ -62,7 +81,7 @@ export function admitWithWindows(store: Store, key: string, marker: string, mark
     args.push(w.limit.limit.toString());
     args.push(w.remaining(now).toString());
   }
-  return evalScript(store, WINDOW_ADMIT_SCRIPT_SHA, WINDOW_ADMIT_SCRIPT, args, new ScriptReply(listener));
+  return evalScript(store, WINDOW_ADMIT_SCRIPT_SHA, WINDOW_ADMIT_SCRIPT, args, new ScriptReply(listener, key, windows));
 }
 
 function failed(reason: string): Admission {
@@ -73,16 +92,29 @@ function denied(reason: string): Admission {
   return new Admission(AdmissionKind.Denied, 0, false, reason);
 }
 
+/**
+ * Redis refused the admission for good: denied whatever the failure policy, and said at error,
+ * since only the operator can fix it (a key of the wrong type, keys in different slots…).
+ */
+function refused(key: string, why: string): Admission {
+  count(metrics().redisRejected);
+  logError("ai-quota: redis refused the admission of " + key + ": " + why + "; request denied (retrying cannot fix this)");
+  const a = denied("redis refused: " + why);
+  a.permanent = true;
+  return a;
+}
+
 /** Higress's check: the key must hold an integer above zero. */
 class BalanceReply extends StoreCallback {
-  constructor(public listener: AdmissionListener) { super(listener.contextId); }
+  constructor(public listener: AdmissionListener, public key: string) { super(listener.contextId); }
 
   onReply(reply: StoreReply): void {
-    this.listener.onAdmission(readBalance(reply));
+    this.listener.onAdmission(readBalance(reply, this.key));
   }
 }
 
-function readBalance(reply: StoreReply): Admission {
+function readBalance(reply: StoreReply, key: string): Admission {
+  if (isPermanentError(reply)) return refused(key, reply.error);
   if (reply.isError()) return failed(reply.error);
   const v = reply.value!;
   if (v.type == RespType.Null) return denied("no quota set");
@@ -93,14 +125,15 @@ function readBalance(reply: StoreReply): Admission {
 }
 
 class ScriptReply extends StoreCallback {
-  constructor(public listener: AdmissionListener) { super(listener.contextId); }
+  constructor(public listener: AdmissionListener, public key: string, public windows: Array<WindowSpan> | null) { super(listener.contextId); }
 
   onReply(reply: StoreReply): void {
-    this.listener.onAdmission(readScriptReply(reply));
+    this.listener.onAdmission(readScriptReply(reply, this.key, this.windows));
   }
 }
 
-function readScriptReply(reply: StoreReply): Admission {
+function readScriptReply(reply: StoreReply, key: string, windows: Array<WindowSpan> | null): Admission {
+  if (isPermanentError(reply)) return refused(key, reply.error);
   if (reply.isError()) {
     const a = failed(reply.error);
     a.unanswered = reply.value === null;
@@ -114,6 +147,12 @@ function readScriptReply(reply: StoreReply): Admission {
   if (status == 0 && balance.ok) return new Admission(AdmissionKind.Denied, balance.value, true, "balance below the reservation");
   if (status == -1) return denied("no quota set");
   if (status == -2) return denied("balance is not an integer");
+  if (status == -4) return refused(key, "the admission script refused its arguments");
+  if (status == -6 && v.items[1].type == RespType.Integer) {
+    const i = <i32>v.items[1].integer - 1;
+    const name = windows !== null && i >= 0 && i < windows.length ? windows[i].key : "a window counter";
+    return refused(key, name + " is not an integer Redis can add to");
+  }
   if (status == -3 && v.items[1].type == RespType.Integer) {
     const a = denied("window full");
     a.window = <i32>v.items[1].integer - 1;

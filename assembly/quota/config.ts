@@ -7,6 +7,7 @@ import { parseInt64Strict } from "../util/int64";
 import { CHAT_PATH } from "./routes";
 import { Weights, parseWeights } from "./weights";
 import { Limit, parseLimits } from "./windows";
+import { prefixProblem } from "./keys";
 
 export enum ReservationMode {
   /** Higress: check the balance, charge after the answer. */
@@ -174,6 +175,8 @@ export function parseConfig(data: Uint8Array): ConfigResult {
   const prefix = top.str("redis_key_prefix");
   if (prefix.length > 0) c.redisKeyPrefix = prefix;
   if (top.error.length > 0) return new ConfigResult(null, top.error, warnings);
+  const prefixError = prefixProblem(c.redisKeyPrefix);
+  if (prefixError.length > 0) return new ConfigResult(null, prefixError, warnings);
   if (c.adminConsumer.length == 0) return new ConfigResult(null, "admin_consumer is required", warnings);
   top.unknownKeys(TOP_LEVEL_KEYS, warnings);
 

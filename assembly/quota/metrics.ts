@@ -15,6 +15,8 @@ export class Metrics {
   tokensCharged: u32 = defineMetric(MetricType.Counter, "ai_quota.tokens.charged");
   settlementsFailed: u32 = defineMetric(MetricType.Counter, "ai_quota.settlements.failed");
   redisErrors: u32 = defineMetric(MetricType.Counter, "ai_quota.redis.errors");
+  /** Redis answered an error retrying cannot fix (CROSSSLOT, WRONGTYPE…): admissions denied, settlements logged. */
+  redisRejected: u32 = defineMetric(MetricType.Counter, "ai_quota.redis.rejected");
   settlementsPending: u32 = defineMetric(MetricType.Gauge, "ai_quota.settlements.pending");
   settlementsRetried: u32 = defineMetric(MetricType.Counter, "ai_quota.settlements.retried");
 }

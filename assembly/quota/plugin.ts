@@ -4,6 +4,7 @@ import { HttpContext, RootContext } from "../abi/context";
 import { logError, logInfo, logWarn } from "../abi/log";
 import { pluginConfiguration, tickEvery } from "../abi/plugin";
 import { retryPendingSettlements } from "./settlement";
+import { BASE_TICK_MS, onTick as runDelayedCommands } from "../redis/retry";
 import { Store } from "../store/store";
 import { QuotaConfig, parseConfig } from "./config";
 import { QuotaStream } from "./stream";
@@ -46,13 +47,14 @@ export class QuotaPlugin extends RootContext {
     this.config = config;
     this.store = store;
     logInfo("ai-quota: configured, " + store.describe());
-    // The tick sends again the settlements Redis could not be reached for.
-    tickEvery(1000);
+    // The tick sends again the settlements Redis could not be reached for (and, faster while
+    // there are any, commands a Redis Cluster answered TRYAGAIN: redis/retry.ts).
+    tickEvery(BASE_TICK_MS);
     return true;
   }
 
   onTick(): void {
-    retryPendingSettlements();
+    if (runDelayedCommands()) retryPendingSettlements();
   }
 
   newHttpContext(id: u32): HttpContext | null {

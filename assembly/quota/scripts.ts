@@ -1,78 +1,170 @@
 // The Lua scripts ai-quota runs in Redis. Each touches only one consumer's keys, which share a
-// hash slot (see windows.ts), so they are safe on a Redis Cluster. The SHA-1 constants are checked
-// by the tests against the scripts the plugin sends with EVAL after a NOSCRIPT.
+// hash slot (keys.ts), so they are safe on a Redis Cluster. The SHA-1 constants are checked by
+// the tests against the scripts the plugin sends with EVAL after a NOSCRIPT.
+//
+// All or nothing. A Redis script is not rolled back when a command in it fails: whatever it wrote
+// before stays. So every script reads and checks everything first — its arguments, and every value
+// it will add to — and writes only when nothing can fail any more:
+// - an amount (a reservation, a charge, a window's increment) is an integer of at most MAX_AMOUNT
+//   either way (the plugin caps what it sends at that, see capAmount);
+// - a value it adds to is missing or an integer Redis itself accepts (64-bit, no "+", leading zero
+//   or space: checked on the digits, exactly), and, in the direction of the change, below 2^62 in
+//   absolute value, so adding at most MAX_AMOUNT can never leave the 64-bit range. A balance of
+//   2^63−1 (an "unlimited" sentinel) can still be charged; it cannot be given anything back.
+// Lua numbers are doubles: the comparisons here are between numbers below 2^53, or against 2^62,
+// which a rounded value cannot cross the wrong way (rounding is monotonic). Writes add with
+// INCRBY/DECRBY of the argument strings, never of Lua numbers (which Lua prints as 1e+15). Redis
+// checks OOM before a script's first write only, never in the middle.
+
+/** The largest amount of tokens one admission or settlement moves: 2^50 (about 1.1e15). */
+export const MAX_AMOUNT: i64 = 1 << 50;
+
+/** `v` clamped to [−MAX_AMOUNT, MAX_AMOUNT]. */
+export function capAmount(v: i64): i64 {
+  if (v > MAX_AMOUNT) return MAX_AMOUNT;
+  if (v < -MAX_AMOUNT) return -MAX_AMOUNT;
+  return v;
+}
+
+// Shared by the scripts. int(s): the integer `s` holds when Redis would accept it, else nil.
+// amount(s): an integer of at most MAX either way, else nil. addable(v, a): adding `a` to `v`
+// stays far inside 64 bits.
+const PRELUDE = `local MAX, SAFE = 2^50, 2^62
+local function int(s)
+  if type(s) ~= "string" then return nil end
+  local neg = string.sub(s, 1, 1) == "-"
+  local digits = s
+  if neg then digits = string.sub(s, 2) end
+  if s ~= "0" and not string.match(digits, "^[1-9]%d*$") then return nil end
+  if #digits > 19 or (#digits == 19 and digits > (neg and "9223372036854775808" or "9223372036854775807")) then return nil end
+  return tonumber(s)
+end
+local function amount(s)
+  local n = int(s)
+  if n and n >= -MAX and n <= MAX then return n end
+  return nil
+end
+local function positive(s)
+  local n = int(s)
+  return n ~= nil and n > 0
+end
+local function addable(v, a)
+  return (a <= 0 or v < SAFE) and (a >= 0 or v > -SAFE)
+end
+`;
 
 // Admission with a reservation. KEYS[1]: the balance (an integer string, Higress's format);
-// KEYS[2]: this request's marker. ARGV[1]: the reservation; ARGV[2]: the least balance that admits;
-// ARGV[3]: seconds the marker lives ("0": no marker). The marker says "this admission happened":
-// the settlement deletes it and applies only if it was there, so a settlement sent twice, or a
-// release for an admission whose reply was lost, can never count twice or count what never was.
-// Reply: {1, balance after} admitted; {0, balance} too low; {-1, 0} no key; {-2, 0} not an integer.
+// KEYS[2]: this request's marker. ARGV[1]: the reservation (0..MAX); ARGV[2]: the least balance
+// that admits; ARGV[3]: seconds the marker lives ("0": no marker). The marker says "this admission
+// happened": the settlement deletes it and applies only if it was there, so a settlement sent
+// twice, or a release for an admission whose reply was lost, can never count twice or count what
+// never was. Reply: {1, balance after} admitted; {0, balance} too low; {-1, 0} no key;
+// {-2, 0} not an integer Redis can take the reservation from; {-4, 0} bad arguments (nothing
+// written).
 export const ADMIT_SCRIPT = `-- ai-quota admission
+` + PRELUDE + `local reserve, least = amount(ARGV[1]), amount(ARGV[2])
+if not reserve or reserve < 0 or not least or (ARGV[3] ~= "0" and not positive(ARGV[3])) then return {-4, 0} end
 local v = redis.call("GET", KEYS[1])
 if not v then return {-1, 0} end
-if not string.match(v, "^-?%d+$") then return {-2, 0} end
-if tonumber(v) < tonumber(ARGV[2]) then return {0, v} end
+local balance = int(v)
+if not balance then return {-2, 0} end
+if balance < least then return {0, v} end
+if not addable(balance, -reserve) then return {-2, 0} end
 if ARGV[3] ~= "0" then redis.call("SET", KEYS[2], "1", "EX", ARGV[3]) end
-if tonumber(ARGV[1]) > 0 then return {1, redis.call("DECRBY", KEYS[1], ARGV[1])} end
+if reserve > 0 then return {1, redis.call("DECRBY", KEYS[1], ARGV[1])} end
 return {1, v}
 `;
-export const ADMIT_SCRIPT_SHA = "d369884fab0376dff5c3aa89a215b1a967dedf6c";
+export const ADMIT_SCRIPT_SHA = "3f47e814b82605fa8906472964d433afc9cd0772";
 
 // Admission with windows. KEYS[1]: the balance; KEYS[2]: the marker; KEYS[3..]: one key per window.
 // ARGV[1]: "1" to check the balance; ARGV[2]: the reservation; ARGV[3]: the least balance;
 // ARGV[4]: marker seconds ("0": none); then per window: unit ("r" requests, "t" tokens), limit,
 // seconds until the window ends. Nothing is written unless every check passes: a rejected request
-// consumes nothing. Reply: as ADMIT_SCRIPT, or {-3, window index (1-based), used} when a window is full.
+// consumes nothing. Reply: as ADMIT_SCRIPT, or {-3, window index (1-based), used} when a window is
+// full, or {-6, window index} when a window's counter is not an integer Redis can add to.
 export const WINDOW_ADMIT_SCRIPT = `-- ai-quota admission with windows
-local n = #KEYS - 2
+` + PRELUDE + `local n = #KEYS - 2
+local reserve, least = amount(ARGV[2]), amount(ARGV[3])
+if n < 0 or #ARGV ~= 4 + 3 * n or not reserve or reserve < 0 or not least or (ARGV[4] ~= "0" and not positive(ARGV[4])) then return {-4, 0} end
 for i = 1, n do
-  local unit, limit = ARGV[3 * i + 2], tonumber(ARGV[3 * i + 3])
-  local used = tonumber(redis.call("GET", KEYS[i + 2]) or "0") or 0
-  if (unit == "r" and used + 1 > limit) or (unit == "t" and used >= limit) then return {-3, i, used} end
+  local unit, limit = ARGV[3 * i + 2], amount(ARGV[3 * i + 3])
+  if (unit ~= "r" and unit ~= "t") or not limit or limit < 1 or not positive(ARGV[3 * i + 4]) then return {-4, 0} end
+  local v = redis.call("GET", KEYS[i + 2])
+  local used = 0
+  if v then used = int(v) end
+  if not used then return {-6, i} end
+  -- Admitted only below its limit (at most MAX): adding at most MAX stays in range.
+  if (unit == "r" and used + 1 > limit) or (unit == "t" and used >= limit) then return {-3, i, v} end
 end
-local reserve = tonumber(ARGV[2])
 local balance = 0
 if ARGV[1] == "1" then
   local v = redis.call("GET", KEYS[1])
   if not v then return {-1, 0} end
-  if not string.match(v, "^-?%d+$") then return {-2, 0} end
-  if tonumber(v) < tonumber(ARGV[3]) then return {0, v} end
-  if reserve > 0 then balance = redis.call("DECRBY", KEYS[1], ARGV[2]) else balance = v end
+  local b = int(v)
+  if not b then return {-2, 0} end
+  if b < least then return {0, v} end
+  if not addable(b, -reserve) then return {-2, 0} end
+  balance = v
 end
 if ARGV[4] ~= "0" then redis.call("SET", KEYS[2], "1", "EX", ARGV[4]) end
+if ARGV[1] == "1" and reserve > 0 then balance = redis.call("DECRBY", KEYS[1], ARGV[2]) end
 for i = 1, n do
-  local unit, ttl = ARGV[3 * i + 2], tonumber(ARGV[3 * i + 4])
-  local add = 1
-  if unit == "t" then add = reserve end
-  if add > 0 then
+  local add = "1"
+  if ARGV[3 * i + 2] == "t" then add = ARGV[2] end
+  if add ~= "0" then
     redis.call("INCRBY", KEYS[i + 2], add)
-    if redis.call("TTL", KEYS[i + 2]) < 0 then redis.call("EXPIRE", KEYS[i + 2], ttl) end
+    if redis.call("TTL", KEYS[i + 2]) < 0 then redis.call("EXPIRE", KEYS[i + 2], ARGV[3 * i + 4]) end
   end
 end
 return {1, balance}
 `;
-export const WINDOW_ADMIT_SCRIPT_SHA = "0a7af1b3be29eb1ecd2125c8f04a2b99b2519acd";
+export const WINDOW_ADMIT_SCRIPT_SHA = "1742f0cba3c9329782e2d53f44bf979b6eb28c00";
 
 // Settlement, once. KEYS[1]: the balance; KEYS[2]: the request's marker; KEYS[3..]: windows.
 // ARGV[1]: what to add to the balance ("0": nothing); ARGV[2]: "d" to apply only if the admission's
 // marker is there (and delete it), a number of seconds to claim a fresh marker (SET NX), or "0"
 // for no marker; then per window: what to add, seconds left (0 or less: the window is over, leave
-// it alone — writing would revive a key without expiry).
+// it alone — writing would revive a key without expiry). Reply: 1 applied; 0 not applied (no
+// admission marker, or the marker was claimed already); -2 the balance, -6 a window counter, is not
+// an integer Redis can add to; -4 bad arguments. Nothing is written unless the reply is 1.
 export const SETTLE_SCRIPT = `-- ai-quota settlement
+` + PRELUDE + `local n = #KEYS - 2
+local add = amount(ARGV[1])
+if n < 0 or #ARGV ~= 2 + 2 * n or not add then return -4 end
+if ARGV[2] ~= "d" and ARGV[2] ~= "0" and not positive(ARGV[2]) then return -4 end
+for i = 1, n do
+  if not amount(ARGV[2 * i + 1]) or not int(ARGV[2 * i + 2]) then return -4 end
+end
+if add ~= 0 then
+  local v = redis.call("GET", KEYS[1])
+  if v then
+    local b = int(v)
+    if not b or not addable(b, add) then return -2 end
+  end
+end
+for i = 1, n do
+  local a = amount(ARGV[2 * i + 1])
+  if a ~= 0 and int(ARGV[2 * i + 2]) > 0 then
+    local v = redis.call("GET", KEYS[i + 2])
+    if v then
+      local used = int(v)
+      if not used or not addable(used, a) then return -6 end
+    end
+  end
+end
 if ARGV[2] == "d" then
   if redis.call("DEL", KEYS[2]) == 0 then return 0 end
 elseif ARGV[2] ~= "0" then
   if not redis.call("SET", KEYS[2], "1", "NX", "EX", ARGV[2]) then return 0 end
 end
-if ARGV[1] ~= "0" then redis.call("INCRBY", KEYS[1], ARGV[1]) end
-for i = 3, #KEYS do
-  local add, ttl = ARGV[2 * i - 3], tonumber(ARGV[2 * i - 2])
-  if add ~= "0" and ttl > 0 then
-    redis.call("INCRBY", KEYS[i], add)
-    if redis.call("TTL", KEYS[i]) < 0 then redis.call("EXPIRE", KEYS[i], ttl) end
+if add ~= 0 then redis.call("INCRBY", KEYS[1], ARGV[1]) end
+for i = 1, n do
+  local a, ttl = ARGV[2 * i + 1], ARGV[2 * i + 2]
+  if a ~= "0" and int(ttl) > 0 then
+    redis.call("INCRBY", KEYS[i + 2], a)
+    if redis.call("TTL", KEYS[i + 2]) < 0 then redis.call("EXPIRE", KEYS[i + 2], ttl) end
   end
 end
 return 1
 `;
-export const SETTLE_SCRIPT_SHA = "3d34ed1a208e0379e6854874343fd4a0d34c2515";
+export const SETTLE_SCRIPT_SHA = "489df8e73adc3f4a476792ab64937b8196a01284";

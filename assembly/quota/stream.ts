@@ -18,7 +18,8 @@ import { QuotaConfig, ReservationMode } from "./config";
 import { Operation, operationOf } from "./routes";
 import { IdentityKind, RequestLine, anonymousKey, readRequestLine } from "./identity";
 import { WindowSpan, windowsAt } from "./windows";
-import { nowNanos, nowSeconds } from "../abi/clock";
+import { ConsumerKeys, keysFor } from "./keys";
+import { nowSeconds } from "../abi/clock";
 import { readResponseBody } from "../abi/body_view";
 import { deltaQuota, queryQuota, refreshQuota } from "./admin";
 import { Admission, AdmissionKind, AdmissionListener, admit, admitWithWindows } from "./admission";
@@ -52,6 +53,8 @@ export class QuotaStream extends HttpContext {
   hasBalance: bool = false;
   responseStatus: i32 = 0;
   scanner: UsageScanner | null = null;
+  /** Every Redis key of this request's consumer (or anonymous client), see keys.ts. */
+  keys: ConsumerKeys = new ConsumerKeys("", "");
   /** This request's marker key in Redis, and whether its admission wrote it (see scripts.ts). */
   marker: string = "";
   admissionMarked: bool = false;
@@ -219,20 +222,21 @@ export class QuotaStream extends HttpContext {
     else if (policy.reservation == ReservationMode.MaxTokens) reservation = reservationFor(body, policy.reservationTokens);
     const minimum: i64 = policy.requireFullReservation && reservation > 1 ? reservation : 1;
     this.reserved = reservation;
-    const key = c.redisKeyPrefix + this.consumer;
+    this.keys = keysFor(c.redisKeyPrefix, this.consumer, this.anonymousClient);
+    const key = this.keys.balance;
     const limits = this.anonymousClient ? c.anonymousLimits! : c.limits;
     // A scripted admission leaves a marker that its settlement consumes (see scripts.ts); Higress's
     // GET path has none, and its settlement claims a marker of its own instead.
     const scripted = reservation > 0 || minimum > 1 || limits.length > 0;
     this.admissionMarked = scripted && c.settlementRetrySeconds > 0;
-    this.marker = markerKey(key, this.id, this.requestId);
+    this.marker = this.keys.newMarker(this.id, this.requestId);
     const markerSeconds = this.admissionMarked ? (3600 + c.settlementRetrySeconds).toString() : "0";
     let sent: bool;
     if (limits.length == 0) {
       sent = admit(this.store, key, this.marker, markerSeconds, reservation, minimum, new WaitingStream(this));
     } else {
       const now = nowSeconds();
-      this.windows = windowsAt(limits, key, c.redisKeyPrefix, now);
+      this.windows = windowsAt(limits, this.keys, now);
       sent = admitWithWindows(this.store, key, this.marker, markerSeconds, this.windows, now, checkBalance, reservation, minimum, new WaitingStream(this));
     }
     if (!sent) {
@@ -252,9 +256,9 @@ export class QuotaStream extends HttpContext {
       // Redis may have taken the reservation and counted the windows before its answer was lost:
       // give them back, once, if (and only if) the admission's marker shows it happened.
       if (a.unanswered && this.admissionMarked) {
-        this.charge(this.config.redisKeyPrefix + this.consumer, 0, true);
+        this.charge(this.keys.balance, 0, true);
         this.admissionMarked = false;
-        this.marker = markerKey(this.config.redisKeyPrefix + this.consumer, this.id, this.requestId);
+        this.marker = this.keys.newMarker(this.id, this.requestId);
       }
     }
     if (a.kind == AdmissionKind.Failed && this.config.policy.allowOnRedisFailure) {
@@ -299,7 +303,7 @@ export class QuotaStream extends HttpContext {
   private settleOnce(): void {
     if (this.settled) return;
     this.settled = true;
-    const key = this.config.redisKeyPrefix + this.consumer;
+    const key = this.keys.balance;
     const usage = this.usage();
     if (usage !== null && usage.found) {
       const weights = this.config.weights;
@@ -347,26 +351,4 @@ class WaitingStream extends AdmissionListener {
   onAdmission(a: Admission): void {
     this.stream.onAdmission(a);
   }
-}
-
-let settlements: u64 = 0;
-let vmStamp: string = "";
-
-/**
- * A request's marker key: not under redis_key_prefix, so tools that list `chat_quota:*` see only
- * balances; the hash tag keeps it in the balance's Redis Cluster slot.
- */
-function markerKey(balanceKey: string, contextId: u32, requestId: string): string {
-  return "ai_quota_settled:{" + balanceKey + "}:" + settlementId(contextId, requestId);
-}
-
-/**
- * Unique among every VM writing to this Redis: when this VM first settled, its stream, a counter,
- * and Envoy's x-request-id. Two VMs can start in the same clock tick, so the stamp alone is not
- * enough; a client-sent x-request-id alone is not either (it could repeat one to settle for free).
- */
-function settlementId(contextId: u32, requestId: string): string {
-  if (vmStamp.length == 0) vmStamp = nowNanos().toString(36);
-  settlements++;
-  return vmStamp + "-" + contextId.toString(36) + "-" + settlements.toString(36) + "-" + requestId;
 }

@@ -1,9 +1,10 @@
 // Windowed limits (opt-in): per consumer, count requests or tokens per fixed window (second,
 // minute, hour, day, calendar month in UTC, or N seconds). Each window is one Redis key that
-// expires with its window. The key carries the consumer's balance key as a hash tag, so on a
-// Redis Cluster every key of a consumer — balance and windows — lives in one slot and one script
-// can check and update them all atomically.
+// expires with its window, named by keys.ts: on a Redis Cluster every key of a consumer — balance
+// and windows — lives in one slot, so one script can check and update them all atomically.
 import { JsonType, JsonValue } from "../json/parser";
+import { ConsumerKeys } from "./keys";
+import { MAX_AMOUNT } from "./scripts";
 
 export enum LimitUnit {
   Requests,
@@ -37,7 +38,8 @@ export class WindowSpan {
   }
 }
 
-export function windowsAt(limits: Array<Limit>, balanceKey: string, prefix: string, now: i64): Array<WindowSpan> {
+/** The windows `now` falls in, with `keys`' counter for each. */
+export function windowsAt(limits: Array<Limit>, keys: ConsumerKeys, now: i64): Array<WindowSpan> {
   const spans = new Array<WindowSpan>();
   for (let i = 0; i < limits.length; i++) {
     const l = limits[i];
@@ -50,8 +52,7 @@ export function windowsAt(limits: Array<Limit>, balanceKey: string, prefix: stri
       start = now - (now % l.seconds);
       end = start + l.seconds;
     }
-    const key = prefix + "{" + balanceKey + "}:" + l.unitName() + ":" + l.windowName + ":" + start.toString();
-    spans.push(new WindowSpan(l, start, end, key));
+    spans.push(new WindowSpan(l, start, end, keys.window(l.unitName(), l.windowName, start)));
   }
   return spans;
 }
@@ -103,7 +104,9 @@ export function parseLimits(v: JsonValue, field: string): LimitsResult {
       return new LimitsResult(null, at + ".unit must be requests or tokens");
     }
     const limit = item.get("limit");
-    if (limit === null || !limit.isInteger() || limit.asI64() < 1) return new LimitsResult(null, at + ".limit must be an integer above 0");
+    if (limit === null || !limit.isInteger() || limit.asI64() < 1 || limit.asI64() > MAX_AMOUNT) {
+      return new LimitsResult(null, at + ".limit must be an integer between 1 and " + MAX_AMOUNT.toString());
+    }
     const window = item.get("window");
     let name = "";
     let seconds: i64 = -1;

@@ -1,17 +1,32 @@
 // A Redis client over Higress's host calls: builds the cluster name the way Higress's wrapper
 // does, sends RESP commands, and runs each reply's continuation in the stream it belongs to.
+// A command answered TRYAGAIN (a Redis Cluster moving its slot) is sent again a little later,
+// as cluster clients do, while the waits add up to less than `redis.timeout` (see retry.ts).
 import { Status } from "../abi/types";
 import { logError, logWarn } from "../abi/log";
 import { redisCall, redisInit, redisReply } from "../abi/redis_hostcalls";
 import { RespResult, RespType, decodeReply, encodeCommand } from "./resp";
 import { Store, StoreCallback, StoreReply, deliver } from "../store/store";
 import { RedisEndpoint } from "./endpoint";
+import { Delayed, FAST_TICK_MS, delayTicks, runLater } from "./retry";
+import { isTryAgain } from "../store/errors";
 
 /** Replies larger than this are refused: a quota plugin never needs more. */
 const MAX_REPLY_BYTES: u32 = 64 * 1024;
 
 class PendingCall {
+  /** TRYAGAIN answers so far, and the milliseconds waited for them. */
+  tries: i32 = 0;
+  waitedMs: u32 = 0;
   constructor(public query: ArrayBuffer, public callback: StoreCallback, public retried: bool) {}
+}
+
+/** A command answered TRYAGAIN, sent again from the tick. */
+class SendAgain extends Delayed {
+  constructor(public client: RedisClient, public call: PendingCall) { super(); }
+  run(): void {
+    this.client.sendAgain(this.call);
+  }
 }
 
 export class RedisClient extends Store {
@@ -43,13 +58,33 @@ export class RedisClient extends Store {
   }
 
   private send(query: ArrayBuffer, callback: StoreCallback, retried: bool): bool {
+    return this.sendCall(new PendingCall(query, callback, retried));
+  }
+
+  private sendCall(call: PendingCall): bool {
     if (!this.ready && !this.init()) return false;
-    const r = redisCall(this.cluster, query);
+    const r = redisCall(this.cluster, call.query);
     if (r.status != Status.Ok) {
       logError("ai-quota: redis call to " + this.cluster + " could not be sent (status " + (<i32>r.status).toString() + ")");
       return false;
     }
-    this.pending.set(r.calloutId, new PendingCall(query, callback, retried));
+    this.pending.set(r.calloutId, call);
+    return true;
+  }
+
+  /** From the tick: the command waited after a TRYAGAIN; a send that fails is its answer. */
+  sendAgain(call: PendingCall): void {
+    if (!this.sendCall(call)) deliver(call.callback, new StoreReply(null, "cannot connect to redis cluster"));
+  }
+
+  /** Queues a TRYAGAIN'd command to be sent again; false when its time (redis.timeout) is up. */
+  private tryAgainLater(call: PendingCall): bool {
+    const ticks = delayTicks(call.tries + 1);
+    const waited = call.waitedMs + <u32>ticks * FAST_TICK_MS;
+    if (waited >= this.endpoint.timeoutMs) return false;
+    if (!runLater(new SendAgain(this, call), ticks)) return false;
+    call.tries++;
+    call.waitedMs = waited;
     return true;
   }
 
@@ -65,6 +100,7 @@ export class RedisClient extends Store {
       this.ready = false;
       if (this.send(call.query, call.callback, true)) return;
     }
+    if (isTryAgain(reply) && this.tryAgainLater(call)) return;
     deliver(call.callback, reply);
   }
 }

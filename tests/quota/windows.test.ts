@@ -18,8 +18,14 @@ async function plugin(extra: object): Promise<PluginVm> {
   return fx.plugin({ ...BASE_CONFIG, ...extra }, { clock });
 }
 
+/** A window counter's key (keys.ts): outside the prefix, tagged with the balance key's slot. */
+function windowKey(consumer: string, unit: string, windowName: string, start: number, anonymous = false): string {
+  const subject = `chat_quota:${consumer}`;
+  return `ai_quota_state:{${subject}}:${anonymous ? "a" : "c"}:${Buffer.byteLength(subject)}:${subject}:${unit}:${windowName}:${start}`;
+}
+
 function dayKey(consumer: string, unit: string, windowName = "day", start = DAY_START): string {
-  return `chat_quota:{chat_quota:${consumer}}:${unit}:${windowName}:${start}`;
+  return windowKey(consumer, unit, windowName, start);
 }
 
 async function ttl(key: string): Promise<number> {
@@ -71,7 +77,7 @@ describe("request windows", () => {
     const vm = await plugin({ limits: [{ unit: "requests", limit: 1, window: "hour" }], reservation: { mode: "fixed", tokens: 10 } });
     await fx.setBalance("c1", 0);
     expect((await chat(vm, "c1", jsonResponse(openAiJson(1, 1)))).local?.details).toBe("ai-quota.noquota");
-    expect(await fx.client.command("GET", `chat_quota:{chat_quota:c1}:requests:hour:${DAY_START + 10 * 3600}`)).toBeNull();
+    expect(await fx.client.command("GET", windowKey("c1", "requests", "hour", DAY_START + 10 * 3600))).toBeNull();
     await fx.setBalance("c1", 100);
     expect((await chat(vm, "c1", jsonResponse(openAiJson(1, 1)))).local).toBeNull();
     await vm.idle();
@@ -85,9 +91,9 @@ describe("request windows", () => {
     await chat(vm, "c1", jsonResponse(openAiJson(1, 1)));
     const now = Date.UTC(2026, 10, 23, 10) / 1000;
     const start90 = now - (now % 90);
-    expect(await fx.client.command("GET", `chat_quota:{chat_quota:c1}:requests:90s:${start90}`)).toBe("1");
+    expect(await fx.client.command("GET", windowKey("c1", "requests", "90s", start90))).toBe("1");
     const month = Date.UTC(2026, 10, 1) / 1000;
-    const monthKey = `chat_quota:{chat_quota:c1}:requests:month:${month}`;
+    const monthKey = windowKey("c1", "requests", "month", month);
     expect(await fx.client.command("GET", monthKey)).toBe("1");
     const t = await ttl(monthKey);
     expect(t).toBe((Date.UTC(2026, 11, 1) - Date.UTC(2026, 10, 23, 10)) / 1000);
@@ -100,7 +106,7 @@ describe("token windows", () => {
     await fx.setBalance("c1", 1000);
     await chat(vm, "c1", jsonResponse(openAiJson(20, 20)));
     await vm.idle();
-    const key = `chat_quota:{chat_quota:c1}:tokens:hour:${DAY_START + 10 * 3600}`;
+    const key = windowKey("c1", "tokens", "hour", DAY_START + 10 * 3600);
     expect(await fx.client.command("GET", key)).toBe("40");
     expect(await ttl(key)).toBeGreaterThan(0);
     expect(await fx.balance("c1")).toBe("960");
@@ -161,7 +167,7 @@ describe("anonymous clients", () => {
     expect((await go("10.0.0.1:2222")).local).toBeNull();
     expect((await go("10.0.0.1:3333")).local?.status).toBe(429);
     expect((await go("10.0.0.2:1111")).local).toBeNull();
-    expect(await fx.client.command("GET", dayKey("anonymous:10.0.0.1", "requests"))).toBe("2");
+    expect(await fx.client.command("GET", windowKey("anonymous:10.0.0.1", "requests", "day", DAY_START, true))).toBe("2");
     await vm.idle();
     expect(await fx.balance("anonymous:10.0.0.1")).toBeNull();
   });
@@ -172,13 +178,13 @@ describe("anonymous clients", () => {
       request: { headers: request("POST", "/v1/chat/completions", null, [["x-forwarded-for", "203.0.113.7, 10.0.0.1"]]), body: "{}" },
       response: () => jsonResponse(openAiJson(1, 1)),
     });
-    expect(await fx.client.command("GET", dayKey("anonymous:203.0.113.7", "requests"))).toBe("1");
+    expect(await fx.client.command("GET", windowKey("anonymous:203.0.113.7", "requests", "day", DAY_START, true))).toBe("1");
     const untrusted = await plugin(anonymous);
     await untrusted.newStream({ sourceAddress: "127.0.0.1:9" }).run({
       request: { headers: request("POST", "/v1/chat/completions", null, [["x-forwarded-for", "203.0.113.8"]]), body: "{}" },
       response: () => jsonResponse(openAiJson(1, 1)),
     });
-    expect(await fx.client.command("GET", dayKey("anonymous:127.0.0.1", "requests"))).toBe("1");
+    expect(await fx.client.command("GET", windowKey("anonymous:127.0.0.1", "requests", "day", DAY_START, true))).toBe("1");
   });
 
   test("anonymous clients never reach the admin API", async () => {
@@ -216,7 +222,7 @@ describe("admin query and rejections", () => {
     for (const [extra, msg] of [
       [{ limits: {} }, /limits must be a list/],
       [{ limits: [{ unit: "calls", limit: 1, window: "day" }] }, /limits\[0\].unit must be requests or tokens/],
-      [{ limits: [{ unit: "requests", limit: 0, window: "day" }] }, /limits\[0\].limit must be an integer above 0/],
+      [{ limits: [{ unit: "requests", limit: 0, window: "day" }] }, /limits\[0\].limit must be an integer between 1 and 1125899906842624/],
       [{ limits: [{ unit: "requests", limit: 1, window: "week" }] }, /limits\[0\].window must be/],
       [{ limits: [{ unit: "requests", limit: 1, window: "day", status: 200 }] }, /limits\[0\].status must be an HTTP error status/],
       [{ anonymous: { limits: [] } }, /anonymous.limits must not be empty/],
