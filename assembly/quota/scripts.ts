@@ -8,13 +8,15 @@
 // - an amount (a reservation, a charge, a window's increment) is an integer of at most MAX_AMOUNT
 //   either way (the plugin caps what it sends at that, see capAmount);
 // - a value it adds to is missing or an integer Redis itself accepts (64-bit, no "+", leading zero
-//   or space: checked on the digits, exactly), and, in the direction of the change, below 2^62 in
-//   absolute value, so adding at most MAX_AMOUNT can never leave the 64-bit range. A balance of
-//   2^63−1 (an "unlimited" sentinel) can still be charged; it cannot be given anything back.
-// Lua numbers are doubles: the comparisons here are between numbers below 2^53, or against 2^62,
-// which a rounded value cannot cross the wrong way (rounding is monotonic). Writes add with
-// INCRBY/DECRBY of the argument strings, never of Lua numbers (which Lua prints as 1e+15). Redis
-// checks OOM before a script's first write only, never in the middle.
+//   or space), and the sum stays inside 64 bits. Lua numbers are doubles, which cannot tell
+//   2^63−1 from 2^63: both checks are made on the digits, exactly (a 19-digit value is split into
+//   9 and 10 digits, each exact in a double). So a balance of 2^63−1 (an "unlimited" sentinel)
+//   is charged and given back like any other, and only an addition that would really overflow is
+//   refused.
+// The remaining comparisons (balance against the least that admits, a window against its limit)
+// are against numbers of at most MAX_AMOUNT, which rounding cannot cross the wrong way. Writes add
+// with INCRBY/DECRBY of the argument strings, never of Lua numbers (which Lua prints as 1e+15).
+// Redis checks OOM before a script's first write only, never in the middle.
 
 /** The largest amount of tokens one admission or settlement moves: 2^50 (about 1.1e15). */
 export const MAX_AMOUNT: i64 = 1 << 50;
@@ -27,9 +29,9 @@ export function capAmount(v: i64): i64 {
 }
 
 // Shared by the scripts. int(s): the integer `s` holds when Redis would accept it, else nil.
-// amount(s): an integer of at most MAX either way, else nil. addable(v, a): adding `a` to `v`
-// stays far inside 64 bits.
-const PRELUDE = `local MAX, SAFE = 2^50, 2^62
+// amount(s): an integer of at most MAX either way, else nil. addable(v, a): adding the amount `a`
+// to the value `v` (a string int() accepts, or nil for a missing key) stays inside 64 bits.
+const PRELUDE = `local MAX = 2^50
 local function int(s)
   if type(s) ~= "string" then return nil end
   local neg = string.sub(s, 1, 1) == "-"
@@ -49,7 +51,16 @@ local function positive(s)
   return n ~= nil and n > 0
 end
 local function addable(v, a)
-  return (a <= 0 or v < SAFE) and (a >= 0 or v > -SAFE)
+  if not v or a == 0 then return true end
+  local neg = string.sub(v, 1, 1) == "-"
+  if neg ~= (a < 0) then return true end
+  local digits = v
+  if neg then digits = string.sub(v, 2) end
+  if #digits < 19 then return true end
+  local bound = neg and "9223372036854775808" or "9223372036854775807"
+  local hi = tonumber(string.sub(bound, 1, 9)) - tonumber(string.sub(digits, 1, 9))
+  if hi >= 200000 then return true end
+  return hi * 1e10 + (tonumber(string.sub(bound, 10)) - tonumber(string.sub(digits, 10))) >= math.abs(a)
 end
 `;
 
@@ -69,12 +80,12 @@ if not v then return {-1, 0} end
 local balance = int(v)
 if not balance then return {-2, 0} end
 if balance < least then return {0, v} end
-if not addable(balance, -reserve) then return {-2, 0} end
+if not addable(v, -reserve) then return {-2, 0} end
 if ARGV[3] ~= "0" then redis.call("SET", KEYS[2], "1", "EX", ARGV[3]) end
 if reserve > 0 then return {1, redis.call("DECRBY", KEYS[1], ARGV[1])} end
 return {1, v}
 `;
-export const ADMIT_SCRIPT_SHA = "3f47e814b82605fa8906472964d433afc9cd0772";
+export const ADMIT_SCRIPT_SHA = "2707777f2955a67b10714e435f3ba992632a752a";
 
 // Admission with windows. KEYS[1]: the balance; KEYS[2]: the marker; KEYS[3..]: one key per window.
 // ARGV[1]: "1" to check the balance; ARGV[2]: the reservation; ARGV[3]: the least balance;
@@ -103,7 +114,7 @@ if ARGV[1] == "1" then
   local b = int(v)
   if not b then return {-2, 0} end
   if b < least then return {0, v} end
-  if not addable(b, -reserve) then return {-2, 0} end
+  if not addable(v, -reserve) then return {-2, 0} end
   balance = v
 end
 if ARGV[4] ~= "0" then redis.call("SET", KEYS[2], "1", "EX", ARGV[4]) end
@@ -118,7 +129,7 @@ for i = 1, n do
 end
 return {1, balance}
 `;
-export const WINDOW_ADMIT_SCRIPT_SHA = "1742f0cba3c9329782e2d53f44bf979b6eb28c00";
+export const WINDOW_ADMIT_SCRIPT_SHA = "1a0feb1d2be88feb2532ee354a1ab3cb48fdfe3c";
 
 // Settlement, once. KEYS[1]: the balance; KEYS[2]: the request's marker; KEYS[3..]: windows.
 // ARGV[1]: what to add to the balance ("0": nothing); ARGV[2]: "d" to apply only if the admission's
@@ -137,19 +148,13 @@ for i = 1, n do
 end
 if add ~= 0 then
   local v = redis.call("GET", KEYS[1])
-  if v then
-    local b = int(v)
-    if not b or not addable(b, add) then return -2 end
-  end
+  if v and not (int(v) and addable(v, add)) then return -2 end
 end
 for i = 1, n do
   local a = amount(ARGV[2 * i + 1])
   if a ~= 0 and int(ARGV[2 * i + 2]) > 0 then
     local v = redis.call("GET", KEYS[i + 2])
-    if v then
-      local used = int(v)
-      if not used or not addable(used, a) then return -6 end
-    end
+    if v and not (int(v) and addable(v, a)) then return -6 end
   end
 end
 if ARGV[2] == "d" then
@@ -167,4 +172,4 @@ for i = 1, n do
 end
 return 1
 `;
-export const SETTLE_SCRIPT_SHA = "489df8e73adc3f4a476792ab64937b8196a01284";
+export const SETTLE_SCRIPT_SHA = "930dedfb4428aac5ce1630a513ef70cd2d5fee08";
