@@ -7,16 +7,23 @@ import { Status } from "./abi-types";
 import { RedisConnection, RedisEndpoint } from "./redis-connection";
 import { decodeCommand } from "./resp";
 import { pushBounded } from "./history";
+import { ClusterRouter, ClusterRouting } from "./redis-cluster-bridge";
 
 export interface RedisResolver {
-  /** The address of a cluster (name without options), or nothing when the cluster is unknown. */
-  resolve(cluster: string): { host: string; port: number } | null | undefined;
+  /**
+   * The address of a cluster (name without options), or nothing when the cluster is unknown.
+   * With `cluster`, the address is a seed of a Redis Cluster and commands are routed by slot
+   * (redis-cluster-bridge.ts); `true` or an object watching the routing.
+   */
+  resolve(cluster: string): { host: string; port: number; cluster?: boolean | ClusterRouting } | null | undefined;
 }
 
 export interface RedisClusterSettings extends RedisEndpoint {
   cluster: string;
   timeoutMs: number;
   options: Record<string, string>;
+  /** Set when the address is a Redis Cluster seed. */
+  routing?: ClusterRouting;
 }
 
 export interface RedisCallRecord {
@@ -49,7 +56,8 @@ export function parseClusterName(full: string): { cluster: string; options: Reco
 }
 
 function sameEndpoint(a: RedisClusterSettings, b: RedisClusterSettings): boolean {
-  return a.host === b.host && a.port === b.port && a.username === b.username && a.password === b.password && a.db === b.db;
+  return a.host === b.host && a.port === b.port && a.username === b.username && a.password === b.password && a.db === b.db &&
+    (a.routing === undefined) === (b.routing === undefined);
 }
 
 export class RedisBridge {
@@ -58,6 +66,7 @@ export class RedisBridge {
   readonly notes: string[] = [];
   readonly clusters = new Map<string, RedisClusterSettings>();
   private readonly connections = new Map<string, RedisConnection>();
+  private readonly routers = new Map<string, ClusterRouter>();
   private closed = false;
 
   constructor(
@@ -71,7 +80,8 @@ export class RedisBridge {
     if (!address) return null;
     const db = options.db === undefined ? 0 : Number(options.db);
     if (!Number.isInteger(db) || db < 0) return null;
-    return { cluster, host: address.host, port: address.port, username, password, db, options, timeoutMs: timeoutMs > 0 ? timeoutMs : DEFAULT_TIMEOUT_MS };
+    const routing = address.cluster === true ? {} : address.cluster || undefined;
+    return { cluster, host: address.host, port: address.port, username, password, db, options, timeoutMs: timeoutMs > 0 ? timeoutMs : DEFAULT_TIMEOUT_MS, routing };
   }
 
   init(fullName: string, username: string, password: string, timeoutMs: number): Status {
@@ -101,7 +111,8 @@ export class RedisBridge {
     if (command === null) return Status.BadArgument;
     const record: RedisCallRecord = { calloutId, cluster, contextId, query: Buffer.from(query), command };
     pushBounded(this.calls, record, this.historyLimit);
-    this.connection(settings).send(query, settings.timeoutMs, (outcome) => {
+    const sender = settings.routing !== undefined ? this.router(settings) : this.connection(settings);
+    sender.send(query, settings.timeoutMs, (outcome) => {
       if (this.closed) return;
       record.status = outcome.ok ? 0 : 1;
       record.reply = outcome.ok ? outcome.reply : Buffer.alloc(0);
@@ -130,7 +141,19 @@ export class RedisBridge {
     return conn;
   }
 
+  /** A Redis Cluster's router, one per cluster name (as a connection is for a single Redis). */
+  private router(settings: RedisClusterSettings): ClusterRouter {
+    let router = this.routers.get(settings.cluster);
+    if (router === undefined) {
+      router = new ClusterRouter(settings, settings.routing!, (note) => pushBounded(this.notes, `${settings.cluster}: ${note}`, this.historyLimit));
+      this.routers.set(settings.cluster, router);
+    }
+    return router;
+  }
+
   private dropConnection(cluster: string): void {
+    this.routers.get(cluster)?.close();
+    this.routers.delete(cluster);
     const conn = this.connections.get(cluster);
     this.connections.delete(cluster);
     conn?.close();
@@ -139,6 +162,6 @@ export class RedisBridge {
   /** Closes every connection; replies still owed are dropped, not delivered. */
   close(): void {
     this.closed = true;
-    for (const cluster of [...this.connections.keys()]) this.dropConnection(cluster);
+    for (const cluster of new Set([...this.connections.keys(), ...this.routers.keys()])) this.dropConnection(cluster);
   }
 }
