@@ -2,6 +2,7 @@
 // and scripts, for the key tests. Also Redis Cluster's slot rule, written here independently.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import * as fc from "fast-check";
 
 const WASM = join(__dirname, "..", "..", "build", "test", "keys.wasm");
 const WA = (globalThis as any).WebAssembly;
@@ -74,3 +75,23 @@ export function redisSlot(key: string | Buffer): number {
   }
   return crc16(b) & 16383;
 }
+
+/** Names as auth plugins and clients write them: braces, colons, digits, UTF-8, lone surrogates. */
+export const nameArb = fc.string({
+  unit: fc.oneof(
+    fc.constantFrom("{", "}", ":", "a", "b", "1", " ", "anonymous:", "ai_quota_state:", "\u00e9", "\u{1F600}", "\ud800"),
+    fc.string({ minLength: 1, maxLength: 3 }),
+  ),
+  minLength: 1,
+  maxLength: 12,
+});
+
+/** Prefixes the plugin accepts (none overlapping its own namespaces). */
+export const prefixArb = fc.oneof(
+  fc.constantFrom("chat_quota:", "{quota}:", "q{", "}", "x}y:", "{}", "{a}{b}:", "team{a}:", "\u00e9:"),
+  fc.string({ unit: fc.constantFrom("{", "}", ":", "q", "_"), minLength: 1, maxLength: 6 }),
+).filter((p) => p.length > 0 && !"ai_quota_state:".startsWith(p) && !"ai_quota_settled:".startsWith(p) && !p.startsWith("ai_quota_state:") && !p.startsWith("ai_quota_settled:"));
+
+/** Consumer names the plugin accepts in x-mse-consumer (see identity.ts): no control bytes, commas or invalid UTF-8. */
+export const consumerArb = nameArb.filter((n) =>
+  n.trim() === n && Buffer.byteLength(n) <= 256 && !/[\u0000-\u001f\u007f,\ufffd]/.test(n) && Buffer.from(n, "utf8").toString("utf8") === n);

@@ -4,25 +4,11 @@
 // scripts' SHA-1 constants are the scripts'. tests/cluster/ checks the same on a real cluster.
 import { createHash } from "node:crypto";
 import * as fc from "fast-check";
-import { KeysModule, crc16, loadKeys, redisSlot } from "./keys-module";
+import { KeysModule, crc16, loadKeys, nameArb, prefixArb, redisSlot } from "./keys-module";
 
 let m: KeysModule;
 beforeAll(() => { m = loadKeys(); });
 afterEach(() => expect(m.logs).toEqual([]));
-
-/** Names as auth plugins and clients write them: braces, colons, digits, UTF-8, lone surrogates. */
-export const nameArb = fc.string({
-  unit: fc.oneof(
-    fc.constantFrom("{", "}", ":", "a", "b", "1", " ", "anonymous:", "ai_quota_state:", "\u00e9", "\u{1F600}", "\ud800"),
-    fc.string({ minLength: 1, maxLength: 3 }),
-  ),
-  minLength: 1,
-  maxLength: 12,
-});
-export const prefixArb = fc.oneof(
-  fc.constantFrom("chat_quota:", "{quota}:", "q{", "}", "x}y:", "{}", "{a}{b}:", "team{a}:", "\u00e9:"),
-  fc.string({ unit: fc.constantFrom("{", "}", ":", "q", "_"), minLength: 1, maxLength: 6 }),
-).filter((p) => p.length > 0 && !"ai_quota_state:".startsWith(p) && !"ai_quota_settled:".startsWith(p) && !p.startsWith("ai_quota_state:") && !p.startsWith("ai_quota_settled:"));
 
 test("CRC16 is Redis's (XMODEM): the reference vector and random bytes", () => {
   expect(m.crc16(Buffer.from("123456789"))).toBe(0x31c3);
