@@ -1,5 +1,5 @@
 // The command line: `npm start -- [--config <file.yaml>] [--port <n>] [--host <addr>]
-// [--redis <host:port>] [--log-level <level>]`. Every mistake is a ConfigError (exit code 2).
+// [--redis <host:port>] [--redis-cluster] [--log-level <level>]`. Every mistake is a ConfigError (exit code 2).
 import { parseArgs } from "node:util";
 import { ConfigError } from "./errors";
 
@@ -12,6 +12,8 @@ export interface CliOptions {
   host: string;
   /** An external Redis; when absent the gateway starts its own redis-server. */
   redis: { host: string; port: number } | null;
+  /** Redis is a Redis Cluster: started by the gateway, or the one `redis` names a node of (absent: no). */
+  redisCluster?: true;
   /** The plugin's log level (what proxy_get_log_level answers) and what gets printed. */
   logLevel: PluginLogLevel;
   help: boolean;
@@ -21,11 +23,12 @@ export const DEFAULT_CONFIG = "examples/local.yaml";
 export const DEFAULT_PORT = 8080;
 
 export const USAGE = [
-  "usage: npm start -- [--config <file.yaml>] [--port <n>] [--host <addr>] [--redis <host:port>] [--log-level <level>]",
+  "usage: npm start -- [--config <file.yaml>] [--port <n>] [--host <addr>] [--redis <host:port>] [--redis-cluster] [--log-level <level>]",
   `  --config     the gateway config (default ${DEFAULT_CONFIG})`,
   `  --port       the port to listen on, 0 for any free one (default ${DEFAULT_PORT})`,
   "  --host       the address to listen on (default 127.0.0.1)",
   "  --redis      use this Redis instead of starting a redis-server",
+  "  --redis-cluster  a Redis Cluster: start one (three masters), or with --redis, a node of yours",
   `  --log-level  the plugin's log level: ${LOG_LEVELS.join(", ")} (default info)`,
 ].join("\n");
 
@@ -53,6 +56,7 @@ export function parseCli(argv: string[]): CliOptions {
         port: { type: "string", short: "p" },
         host: { type: "string" },
         redis: { type: "string" },
+        "redis-cluster": { type: "boolean" },
         "log-level": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -71,6 +75,7 @@ export function parseCli(argv: string[]): CliOptions {
     port: values.port === undefined ? DEFAULT_PORT : parsePort(values.port as string, "--port"),
     host,
     redis: values.redis === undefined ? null : parseRedisAddress(values.redis as string),
+    redisCluster: values["redis-cluster"] === true ? true : undefined,
     logLevel: level as PluginLogLevel,
     help: values.help === true,
   };

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     return;
   }
   const config = loadConfig(cli.configPath);
-  const gateway: Gateway = await startGateway({ config, host: cli.host, port: cli.port, redis: cli.redis, logLevel: cli.logLevel, print, warn, configPath: cli.configPath });
+  const gateway: Gateway = await startGateway({ config, host: cli.host, port: cli.port, redis: cli.redis, redisCluster: cli.redisCluster, logLevel: cli.logLevel, print, warn, configPath: cli.configPath });
 
   let stopping = false;
   const stop = (why: string, code: number) => {
@@ -43,7 +43,8 @@ async function main(): Promise<void> {
     stop("internal error", 1);
   });
 
-  print(`redis: ${gateway.redis.host}:${gateway.redis.port} (${gateway.redis.owned ? "redis-server started by the gateway" : "external"})`);
+  const kind = gateway.redis.cluster ? "a Redis Cluster node" : "redis-server";
+  print(`redis: ${gateway.redis.host}:${gateway.redis.port} (${gateway.redis.owned ? `${kind} started by the gateway` : `external${gateway.redis.cluster ? ", Redis Cluster" : ""}`})`);
   print(`upstream: ${gateway.upstream}`);
   print(`auth: ${config.auth ? `key-auth, ${config.consumers.length} consumer(s)` : "off (x-mse-consumer is taken from the client)"}`);
   print(`metrics: ${gateway.url}/stats/prometheus`);

@@ -20,6 +20,8 @@ export interface GatewayOptions {
   host: string;
   port: number;
   redis: { host: string; port: number } | null;
+  /** `redis` (or the one the gateway starts) is a Redis Cluster. */
+  redisCluster?: boolean;
   logLevel: PluginLogLevel;
   /** Request lines and plugin logs. */
   print: (line: string) => void;
@@ -33,7 +35,7 @@ export interface GatewayOptions {
 export interface Gateway {
   readonly url: string;
   readonly port: number;
-  readonly redis: { host: string; port: number; owned: boolean };
+  readonly redis: { host: string; port: number; owned: boolean; cluster: boolean };
   /** "mock (http://…)" or the upstream URL. */
   readonly upstream: string;
   /** Stops serving, the plugin, the mock and the gateway's own redis-server. Idempotent. */
@@ -66,7 +68,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
   };
   try {
-    const redis: GatewayRedis = await openRedis(options.redis);
+    const redis: GatewayRedis = await openRedis(options.redis, options.redisCluster ?? false);
     cleanups.push(() => redis.stop());
 
     const plugin: Plugin = await startPlugin({
@@ -116,7 +118,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return {
       url: `http://${host}:${port}`,
       port,
-      redis: { host: redis.host, port: redis.port, owned: redis.owned },
+      redis: { host: redis.host, port: redis.port, owned: redis.owned, cluster: redis.cluster },
       upstream: mock !== null ? `mock (${mock.url})` : target.base.toString(),
       close,
     };

@@ -17,6 +17,8 @@ export class Metrics {
   redisErrors: u32 = defineMetric(MetricType.Counter, "ai_quota.redis.errors");
   /** Redis answered an error retrying cannot fix (CROSSSLOT, WRONGTYPE…): admissions denied, settlements logged. */
   redisRejected: u32 = defineMetric(MetricType.Counter, "ai_quota.redis.rejected");
+  /** Commands sent again after a TRYAGAIN (a Redis Cluster moving their slot). */
+  redisTryAgain: u32 = defineMetric(MetricType.Counter, "ai_quota.redis.tryagain");
   settlementsPending: u32 = defineMetric(MetricType.Gauge, "ai_quota.settlements.pending");
   settlementsRetried: u32 = defineMetric(MetricType.Counter, "ai_quota.settlements.retried");
 }

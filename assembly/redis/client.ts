@@ -10,6 +10,7 @@ import { Store, StoreCallback, StoreReply, deliver } from "../store/store";
 import { RedisEndpoint } from "./endpoint";
 import { Delayed, FAST_TICK_MS, delayTicks, runLater } from "./retry";
 import { isTryAgain } from "../store/errors";
+import { count, metrics } from "../quota/metrics";
 
 /** Replies larger than this are refused: a quota plugin never needs more. */
 const MAX_REPLY_BYTES: u32 = 64 * 1024;
@@ -74,6 +75,7 @@ export class RedisClient extends Store {
 
   /** From the tick: the command waited after a TRYAGAIN; a send that fails is its answer. */
   sendAgain(call: PendingCall): void {
+    count(metrics().redisTryAgain);
     if (!this.sendCall(call)) deliver(call.callback, new StoreReply(null, "cannot connect to redis cluster"));
   }
 

@@ -94,6 +94,7 @@ describe.each([
     expect(await fx.client.keys("ai_quota_settled:*")).toEqual([]);
     expect((await fx.cluster.ownerOf(slot)).id).toBe(target.id);
     expect(vm.logText(LogLevel.Warn)).toBe("");
+    expect(vm.metrics()["ai_quota.redis.tryagain"]).toBeGreaterThanOrEqual(tryAgains(vm));
     // The tick ran every 10 ms while commands waited, and is back to once a second.
     expect(periods[0]).toBe(1000);
     expect(periods).toContain(10);
