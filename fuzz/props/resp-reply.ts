@@ -6,11 +6,14 @@
 // plugin's answer from those bytes with an independent RESP2 decoder (model/resp.ts):
 //   chat    → admitted iff the balance is an integer > 0, else 403 noquota; when admitted,
 //             exactly one settlement of the usage (DECRBY, or the settlement script); one Redis
-//             refuses is logged at error, one not answered (or answered "not now") at warn for a retry;
+//             refuses (an error reply that is not "not now", or the script's negative answer: it
+//             wrote nothing) is logged at error, one not answered (or answered "not now") at warn
+//             for a retry;
 //   query   → 200 with the integer (null = 0), else 503 redis error;
 //   refresh/delta → 200 iff Redis did not answer an error, else 503 redis error;
-// a NOAUTH error is retried exactly once; no other command is ever sent (but the SCRIPT LOADs
-// that warm Redis's script cache at start); no trap.
+// a NOAUTH error is retried exactly once; a TRYAGAIN is sent again after 10, 20, 40… ms while the
+// waits stay under redis.timeout (assembly/redis/retry.ts); no other command is ever sent (but the
+// SCRIPT LOADs that warm Redis's script cache at start); no trap.
 import fc from "fast-check";
 import { ExchangeResult, LogLevel, PluginVm, RedisCallRecord } from "../../host";
 import { FuzzEnv } from "../env";
@@ -25,8 +28,12 @@ const KEY = KEY_PREFIX + CONSUMER;
 const TIMEOUT_MS = 40;
 const CONFIG = { admin_consumer: "admin", redis: { service_name: "redis.static", timeout: TIMEOUT_MS } };
 const MAX_REPLY_BYTES = 64 * 1024;
-/** Error replies Redis sends for a state that passes (a settlement is retried on these). */
-const TRANSIENT = ["LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY"];
+/** Error replies for a state that passes (a settlement is retried on these): assembly/store/errors.ts. */
+const TRANSIENT = ["LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY", "OOM", "NOREPLICAS", "NOAUTH",
+  "ERR max number of clients reached", "no upstream host", "upstream failure", "upstream protocol error"];
+/** The waits before each resend of a TRYAGAIN'd command (assembly/redis/retry.ts delayTicks × 10 ms). */
+const TRYAGAIN_WAITS_MS = [10, 20, 40, 80];
+const TRYAGAIN_WAIT_MAX_MS = 100;
 const USAGE = [3, 4] as const;
 const CHARGE = USAGE[0] + USAGE[1];
 
@@ -158,20 +165,40 @@ function skipScriptLoads(calls: readonly RedisCallRecord[], at: { i: number }): 
   while (at.i < calls.length && calls[at.i].command[0]?.toUpperCase() === "SCRIPT") at.i++;
 }
 
-/** One command as the client sends it: with its one retry after a NOAUTH error. */
+/**
+ * One command as the client sends it: with its one retry after a NOAUTH error (a fresh call), and
+ * its resends after TRYAGAIN while the waits add up to less than the timeout.
+ */
 function takeOne(calls: readonly RedisCallRecord[], at: { i: number }, what: string): { rec: RedisCallRecord; view: View } {
   skipScriptLoads(calls, at);
   const rec = calls[at.i];
   at.i++;
   let view = viewOf(rec);
-  if ("error" in view && view.answered && view.error.includes("NOAUTH")) {
+  let noauthRetried = false;
+  let tries = 0;
+  let waited = 0;
+  for (;;) {
+    let again = false;
+    if ("error" in view && view.answered && view.error.includes("NOAUTH") && !noauthRetried) {
+      noauthRetried = true;
+      tries = 0;
+      waited = 0;
+      again = true;
+    } else if ("error" in view && view.answered && view.error.startsWith("TRYAGAIN")) {
+      const wait = TRYAGAIN_WAITS_MS[tries] ?? TRYAGAIN_WAIT_MAX_MS;
+      if (waited + wait < TIMEOUT_MS) {
+        tries++;
+        waited += wait;
+        again = true;
+      }
+    }
+    if (!again) return { rec, view };
     skipScriptLoads(calls, at);
-    const retry = calls[at.i];
-    expectThat(retry !== undefined && sameCommand(retry.command, rec.command), () => `${what}: NOAUTH must be retried once with the same command, got ${show(retry)}`);
+    const next = calls[at.i];
+    expectThat(next !== undefined && sameCommand(next.command, rec.command), () => `${what}: after ${show(calls[at.i - 1])} the same command must be sent again, got ${show(next)}`);
     at.i++;
-    view = viewOf(retry);
+    view = viewOf(next);
   }
-  return { rec, view };
 }
 
 /** Walks the calls a command made (with its one NOAUTH retry); returns the final view. */
@@ -186,7 +213,7 @@ function takeCommand(calls: readonly RedisCallRecord[], at: { i: number }, expec
  * The settlement of the chat: Higress's DECRBY of the usage, or the settlement script (run by
  * SHA, sent in full after NOSCRIPT) carrying the key and minus the usage. Returns the final view.
  */
-function takeSettlement(calls: readonly RedisCallRecord[], at: { i: number }): View {
+function takeSettlement(calls: readonly RedisCallRecord[], at: { i: number }): { view: View; script: boolean } {
   skipScriptLoads(calls, at);
   const first = calls[at.i];
   const plain = first !== undefined && sameCommand(first.command, ["DECRBY", KEY, String(CHARGE)]);
@@ -198,9 +225,9 @@ function takeSettlement(calls: readonly RedisCallRecord[], at: { i: number }): V
     const full = calls[at.i];
     expectThat(full !== undefined && full.command[0] === "EVAL" && sameCommand(full.command.slice(2), rec.command.slice(2)),
       () => `NOSCRIPT must be answered by sending the script once, got ${show(full)}`);
-    return takeOne(calls, at, "the charge (EVAL)").view;
+    return { view: takeOne(calls, at, "the charge (EVAL)").view, script: true };
   }
-  return view;
+  return { view, script };
 }
 
 /** The 503 for an error; its reason is known exactly unless the reply was unreadable or had no text. */
@@ -243,13 +270,15 @@ export const respReply = defineProperty<RespCase>({
   async check(env: FuzzEnv, c: RespCase): Promise<void> {
     const fake = await env.fake();
     fake.reset(c.replies.map((r) => Buffer.from(r)), Buffer.from(":1\r\n"));
-    const { vm, configured } = await env.vm(CONFIG, "fake");
+    // The tick runs (it sends TRYAGAIN'd commands again), as it does in Envoy.
+    const { vm, configured } = await env.vm(CONFIG, "fake", { tickTimer: true });
     try {
       expectThat(configured, () => "the fuzz config was refused");
       const r = await runOp(vm, c.op);
-      await vm.idle();
+      // Done: nothing in flight, nothing waiting to be sent again (the tick is back to its slow pace).
+      await vm.signal.waitUntil(() => vm.tickPeriodMs !== 10 && vm.redisCalls.every((rec) => rec.status !== undefined), 5_000, () => "the calls to end");
       expectNoTrap(vm);
-      const calls = vm.redisCalls;
+      const calls = [...vm.redisCalls];
       const at = { i: 0 };
       const view = takeCommand(calls, at, FIRST_COMMAND[c.op], c.op);
       const context = () => `\ncalls:\n${calls.map(show).join("\n")}`;
@@ -259,17 +288,24 @@ export const respReply = defineProperty<RespCase>({
             expectAnswer(r, ANSWERS.noQuota, "chat with this balance reply");
           } else {
             expectPassed(r, "chat with a positive balance");
-            const charge = takeSettlement(calls, at);
+            const { view: charge, script } = takeSettlement(calls, at);
             // Refused by Redis: logged at error, dropped. Not answered (or unreadable): kept for a
             // retry from the tick with a warning, or (single-attempt mode) logged at error.
             // Redis's "not now" errors (loading after a restart, failing over…) count as not answered.
             const transient = "error" in charge && TRANSIENT.some((p) => charge.error.startsWith(p));
-            const refused = "error" in charge && charge.answered && !transient;
+            // The settlement script answers a negative number when it refused to write.
+            const scriptRefused = script && "value" in charge && charge.value.type === "integer" && charge.value.value < 0n;
+            const refused = ("error" in charge && charge.answered && !transient) || scriptRefused;
             const unanswered = "error" in charge && (!charge.answered || transient);
             const line = `charge of ${CHARGE} tokens to ${KEY} failed`;
             const lost = vm.logs.filter((l) => l.level === LogLevel.Error && l.message.includes(line)).length;
             const retried = vm.logs.filter((l) => l.level === LogLevel.Warn && l.message.includes(line) && l.message.endsWith("will retry")).length;
             const ok = refused ? lost === 1 && retried === 0 : unanswered ? lost + retried === 1 : lost + retried === 0;
+            // A charge kept for a retry may already have been sent again by the once-a-second tick.
+            if (unanswered) {
+              const settlement = calls[at.i - 1].command;
+              while (at.i < calls.length && (sameCommand(calls[at.i].command, settlement) || sameCommand(calls[at.i].command.slice(2), settlement.slice(2)))) at.i++;
+            }
             expectThat(ok, () => `a charge that was ${refused ? "refused by Redis" : unanswered ? "not answered" : "accepted"} must be logged ${refused ? "at error once" : unanswered ? "once (at warn: will retry, or at error)" : "never"}; error lines ${lost}, retry lines ${retried}`);
           }
         } else if (c.op === "query") {

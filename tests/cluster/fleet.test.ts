@@ -185,7 +185,7 @@ describe("fleet of three gateways on one Redis Cluster", () => {
     let quota = -1;
     while (quota !== 93 && Date.now() < deadline) {
       const q = await fetch(`${gw.url}/v1/chat/completions/quota?consumer=team%7Ba%7D`, { headers: { authorization: "Bearer k2" } });
-      quota = (await q.json()).quota;
+      quota = ((await q.json()) as { quota: number }).quota;
       if (quota !== 93) await new Promise((res) => setTimeout(res, 50));
     }
     expect(quota).toBe(93);
