@@ -4,6 +4,8 @@
 // scripts' SHA-1 constants are the scripts'. tests/cluster/ checks the same on a real cluster.
 import { createHash } from "node:crypto";
 import * as fc from "fast-check";
+import { PluginVm } from "../../host";
+import { PLUGIN_WASM } from "../quota/fixture";
 import { KeysModule, crc16, loadKeys, nameArb, prefixArb, redisSlot } from "./keys-module";
 
 let m: KeysModule;
@@ -102,6 +104,16 @@ test("redis_key_prefix may not overlap the plugin's namespaces (a config error n
     expect(m.prefixProblem(bad)).toMatch(/^redis_key_prefix must not overlap/);
   }
   for (const ok of ["chat_quota:", "{quota}:", "ai_quota_x:", "ai_quota_states:"]) expect(m.prefixProblem(ok)).toBe("");
+});
+
+test.each(["ai_quota_state:", "ai_", "ai_quota_settled:team:"])("the plugin refuses to start with redis_key_prefix %j, naming the field", async (prefix) => {
+  const vm = await PluginVm.load({ wasmPath: PLUGIN_WASM });
+  try {
+    expect(await vm.start("", JSON.stringify({ admin_consumer: "admin", redis_key_prefix: prefix, redis: { service_name: "redis.static" } }))).toBe(false);
+    expect(vm.logText()).toContain("ai-quota: invalid config: redis_key_prefix must not overlap the plugin's own key namespaces ai_quota_state: and ai_quota_settled:");
+  } finally {
+    await vm.close();
+  }
 });
 
 test("the scripts' SHA-1 constants are the scripts' (EVALSHA would miss them otherwise)", () => {
