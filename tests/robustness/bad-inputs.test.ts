@@ -205,6 +205,7 @@ function configRow(input: string, config: Buffer, expected: Expected): Row {
 
 const ok = (log: Expected["log"] = null): Pick<Expected, "log"> => ({ log });
 const debug = (text: string) => ({ level: LogLevel.Debug, text });
+const warn = (text: string) => ({ level: LogLevel.Warn, text });
 const error = (text: string) => ({ level: LogLevel.Error, text });
 
 const bigValue = "7".repeat(100 * KiB);
@@ -266,7 +267,7 @@ const ROWS: Row[] = [
   chatRow("Balance check", "balance of 100 KiB of digits (reply over the 64 KiB cap)", bigValue,
     { status: 403, body: TEXT.noQuota, after: bigValue, log: debug("c1 denied: redis reply too large") }, null),
   chatRow("Balance check", "balance `+5` (Go's Atoi reads it, so the call passes; Redis cannot decrement it)", "+5",
-    { status: "upstream", body: usageJson(3, 4), after: "+5", log: error("charge of 7 tokens to chat_quota:c1 failed: ERR value is not an integer or out of range") },
+    { status: "upstream", body: usageJson(3, 4), after: "+5", log: error("charge of 7 tokens to chat_quota:c1 failed: the balance is not an integer Redis can add to; not applied, to apply it by hand: INCRBY chat_quota:c1 -7") },
     { body: [usageJson(3, 4)] }),
   fakeRedisRow("Redis replies", "RESP3 null `_` for the balance", "chat", Buffer.from("_\r\n"),
     { status: 403, body: TEXT.noQuota, after: null, log: debug("c1 denied: cannot read redis response: resp: RESP3 type '_' not supported at offset 0") }),
@@ -296,8 +297,8 @@ const ROWS: Row[] = [
   chatRow("Model answers", "`prompt_tokens` beyond 64 bits, `completion_tokens` 5", "1000",
     { status: "upstream", body: usageJson("99999999999999999999", 5), after: "995", log: debug("charging c1 5 tokens") },
     { body: [usageJson("99999999999999999999", 5)] }),
-  chatRow("Model answers", "both counts 2^63-1 (the sum saturates)", "1000",
-    { status: "upstream", body: usageJson(I64_MAX, I64_MAX), after: "-9223372036854774807", log: debug(`charging c1 ${I64_MAX} tokens`) },
+  chatRow("Model answers", "both counts 2^63-1 (the sum saturates; one charge is at most 2^50)", "1000",
+    { status: "upstream", body: usageJson(I64_MAX, I64_MAX), after: String(1000n - 2n ** 50n), log: warn(`charge of ${I64_MAX} tokens to chat_quota:c1 capped at ${2n ** 50n}`) },
     { body: [usageJson(I64_MAX, I64_MAX)] }),
   chatRow("Model answers", "invalid UTF-8 in a JSON string before the usage", "1000",
     { status: "upstream", body: "(the body, unchanged)", after: "1000", log: debug("no token usage found for c1, nothing charged") },
