@@ -12,6 +12,11 @@ export function requestHeaders(): Array<HeaderPair> {
   return getHeaders(MapType.HttpRequestHeaders);
 }
 
+/** One request header (the first value when repeated). */
+export function requestHeader(name: string): string | null {
+  return getHeader(MapType.HttpRequestHeaders, name);
+}
+
 export function responseHeader(name: string): string | null {
   return getHeader(MapType.HttpResponseHeaders, name);
 }

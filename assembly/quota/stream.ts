@@ -7,7 +7,7 @@
 //   response         → scan the model's answer for token usage;
 //   end / log        → settle once: charge the usage, or give the reservation back.
 import { Action, DataAction } from "../abi/types";
-import { HttpContext, RootContext } from "../abi/context";
+import { HttpContext } from "../abi/context";
 import { debugEnabled, logDebug, logWarn } from "../abi/log";
 import { requestBody, requestHeaders, responseHeader, resumeRequest, setResponseHeader, streamProperty } from "../abi/stream";
 import { Store } from "../store/store";
@@ -26,6 +26,11 @@ import { reservationFor } from "./estimate";
 import { Charge, settle } from "./settlement";
 import { count, metrics } from "./metrics";
 import * as answers from "./answers";
+import { QuotaPlugin } from "./plugin";
+
+/** What a stream holds before its request picks a config: never used (an unmatched stream does nothing). */
+const UNBOUND_CONFIG = new QuotaConfig();
+const UNBOUND_STORE = new Store();
 
 /** Admin form bodies are a few dozen bytes; anything this large is not one. */
 const MAX_ADMIN_BODY: u32 = 64 * 1024;
@@ -62,11 +67,20 @@ export class QuotaStream extends HttpContext {
   /** The windows this request was counted in (empty when no limits apply). */
   windows: Array<WindowSpan> = new Array<WindowSpan>();
 
-  constructor(id: u32, root: RootContext, public config: QuotaConfig, public store: Store) {
-    super(id, root);
+  /** Given when the request headers arrive (plugin.ts picks the rule); inert until then. */
+  config: QuotaConfig = UNBOUND_CONFIG;
+  store: Store = UNBOUND_STORE;
+
+  constructor(id: u32, public plugin: QuotaPlugin) {
+    super(id, plugin);
   }
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): Action {
+    // The route's rule (or the global config); none: the request is not ours, nothing else runs.
+    const binding = this.plugin.bindingForRequest();
+    if (binding === null) return Action.Continue;
+    this.config = binding.config;
+    this.store = binding.store;
     const line = readRequestLine(requestHeaders());
     const path = splitPath(line.path);
     this.operation = operationOf(path.path, this.config.paths, this.config.adminPath);
