@@ -16,6 +16,10 @@ test("the deployment files deliver plugin configs: two WasmPlugins, the Envoy fi
   expect(delivered.filter((d) => d.configuration.startsWith('{"_rules_":'))).toHaveLength(2);
 });
 
+test.each(delivered.map((d) => [d.source, d] as const))("%s: uses the current key names (PLAN.md), not their deprecated aliases", (_source, d) => {
+  expect(d.configuration).not.toMatch(/"(paths|trust_forwarded_for)"\s*:/);
+});
+
 test.each(delivered.map((d) => [d.source, d] as const))("%s: accepted by the real plugin", async (_source, d) => {
   const vm = await PluginVm.load({
     wasmPath: d.envoyBuild ? ENVOY : HIGRESS,
