@@ -2,8 +2,9 @@
 // the API server validates them with (Higress's and Istio's, with Istio's CEL rules), and Higress's
 // own rule for McpBridge `dns` domains (registry/direct/watcher.go), under which a registry whose
 // domain has no dot is dropped with "invalid domain format" and its service never exists.
-import { HIGRESS_DNS_DOMAIN, registryProblem } from "../../host/higress-controller";
-import { higressResources, isObject, Json, readYamlDocuments, yamlFilesUnder } from "./plugin-configs";
+import * as fs from "fs";
+import { HIGRESS_DNS_DOMAIN, readKubernetesYaml, registryProblem } from "../../host/higress-controller";
+import { higressResources, isObject, Json, readYamlDocuments, repoPath, shippedYamlFiles, yamlFilesUnder } from "./plugin-configs";
 import { crdProblems, goParseRequestURIScheme, loadSchema } from "./schema-check";
 
 const higressCrds = loadSchema("higress-crds.json") as unknown as Parameters<typeof crdProblems>[0];
@@ -96,4 +97,8 @@ describe("McpBridge registries pass Higress's rules", () => {
     expect(HIGRESS_DNS_DOMAIN.test(domain)).toBe(ok);
     expect(registryProblem({ name: "r", type: "dns", domain }) === "").toBe(ok);
   });
+});
+
+test.each(shippedYamlFiles())("%s means the same to Kubernetes (YAML 1.1 scalars) as to a YAML 1.2 reader", (file) => {
+  expect(readKubernetesYaml(fs.readFileSync(repoPath(file), "utf8"))).toEqual(readYamlDocuments(file));
 });
