@@ -141,8 +141,13 @@ describe("OpenAI chat completions through the gateway", () => {
     expect(charged).toBe(WORDS + 8);
   });
 
-  test("streaming WITHOUT include_usage: event for event the stream the upstream sends without the gateway", async () => {
-    const body = JSON.stringify({ model: "gpt-4o", stream: true, max_tokens: 3, messages: user() });
+  test.each([
+    ["stream first", { model: "gpt-4o", stream: true, max_tokens: 3, messages: user() }],
+    ["stream last", { model: "gpt-4o", max_tokens: 3, messages: user(), stream: true }],
+    ["empty stream_options", { model: "gpt-4o", stream: true, stream_options: {}, max_tokens: 3, messages: user() }],
+    ["include_usage false", { model: "gpt-4o", stream_options: { include_usage: false }, max_tokens: 3, messages: user(), stream: true }],
+  ])("streaming WITHOUT include_usage (%s): event for event the stream the upstream sends without the gateway, charged 6 + 3", async (_, request) => {
+    const body = JSON.stringify(request);
     const direct = await (await StreamedAnswer.open(mockUrl + CHAT, { headers: { "content-type": "application/json" }, body })).end();
     const { value, charged } = await call(CHAT, async () => (await StreamedAnswer.open(gw.url + CHAT, { headers: USER, body })).end());
     expect(chunksOf(value!)).toEqual(chunksOf(direct));

@@ -74,6 +74,10 @@ test("the gateway says where it listens and which Redis it started", () => {
   expect(gw.lines.some((l) => /^upstream: mock \(http:\/\/127\.0\.0\.1:\d+\)$/.test(l))).toBe(true);
 });
 
+test("the plugin takes every key of examples/local.yaml: no warning at start", () => {
+  expect(gw.lines.filter((l) => l.startsWith("[plugin warn]") || l.startsWith("[plugin error]"))).toEqual([]);
+});
+
 test("1. refresh consumer1's quota to 10000", async () => {
   const r = await refresh("consumer1", 10000);
   expect(r.status).toBe(200);
