@@ -43,6 +43,8 @@ export class Admission {
 export class AdmissionListener {
   constructor(public contextId: u32) {}
   onAdmission(admission: Admission): void {}
+  /** The verdict came after the stream ended: whatever the admission took must be given back. */
+  onAdmissionAfterEnd(admission: Admission): void {}
 }
 
 /**
@@ -111,6 +113,10 @@ class BalanceReply extends StoreCallback {
   onReply(reply: StoreReply): void {
     this.listener.onAdmission(readBalance(reply, this.key));
   }
+
+  onStreamGone(reply: StoreReply): void {
+    this.listener.onAdmissionAfterEnd(readBalance(reply, this.key));
+  }
 }
 
 function readBalance(reply: StoreReply, key: string): Admission {
@@ -129,6 +135,10 @@ class ScriptReply extends StoreCallback {
 
   onReply(reply: StoreReply): void {
     this.listener.onAdmission(readScriptReply(reply, this.key, this.windows));
+  }
+
+  onStreamGone(reply: StoreReply): void {
+    this.listener.onAdmissionAfterEnd(readScriptReply(reply, this.key, this.windows));
   }
 }
 
