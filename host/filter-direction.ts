@@ -29,6 +29,12 @@ export interface DirectionHooks {
   tooLarge?(): void;
   /** Something Envoy asserts against happened (see vm.violations). */
   violation?(message: string): void;
+  /**
+   * ActiveStream{Decoder,Encoder}Filter::canContinue: the request stops continuing once the
+   * response's end reached the filter manager (local_complete_), the response once its end went
+   * downstream (remote_encode_complete_). Default true.
+   */
+  canContinue?(): boolean;
   /** Runs `fn` once the current host turn is over (used to restart a source flow control stopped). */
   later?(fn: () => void): void;
 }
@@ -103,8 +109,10 @@ export class FilterDirection {
   private iteration: Iteration = "continue";
   private headersContinued = false;
   private ended = false;
-  /** The source has delivered its end (remoteDecodeComplete / local_complete_). */
+  /** The filter manager has received the source's end (remoteDecodeComplete / local_complete_). */
   private inputEnded = false;
+  /** The source has sent its end (some of it may still wait behind flow control). */
+  private sourceDone = false;
   private closed = false;
   private trailersArrived = false;
   private trailersPassed = false;
@@ -146,6 +154,11 @@ export class FilterDirection {
   /** Bytes the filter manager holds for this direction. */
   get heldBytes(): number {
     return this.buffered?.length ?? 0;
+  }
+
+  /** The end of this direction has reached the filter manager. */
+  get inputComplete(): boolean {
+    return this.inputEnded;
   }
 
   /** Everything, end of stream included, has passed the filter. */
@@ -193,6 +206,7 @@ export class FilterDirection {
     this.headers = new HeaderMap(pairs);
     this.headersAvailable = true;
     this.inputEnded = endOfStream;
+    this.sourceDone = endOfStream;
     const result = this.callback("headers", () => this.hooks.onHeaders(this.headers?.size ?? 0, endOfStream));
     if (result === null || this.closed) return;
     const status = headersStatus(result, this.rules.translateHeaderStopIteration);
@@ -229,22 +243,21 @@ export class FilterDirection {
   receiveData(chunk: Buffer, endOfStream: boolean): void {
     if (this.closed || this.ended) return;
     if (this.headers === null) throw new Error(`${this.name} body before headers`);
-    if (this.inputEnded) throw new Error(`${this.name} body after end of stream`);
+    if (this.sourceDone) throw new Error(`${this.name} body after end of stream`);
+    this.sourceDone = endOfStream;
     // Until the queue drains, the source's data stays in order behind it.
     if (this.stalledSource || this.queue.length > 0) {
-      this.inputEnded = endOfStream;
       this.queue.push({ kind: "data", data: chunk, end: endOfStream });
       return;
     }
-    this.inputEnded = endOfStream;
     this.deliverData(chunk, endOfStream);
   }
 
   receiveTrailers(pairs: HeaderPairs): void {
     if (this.closed || this.ended) return;
     if (this.headers === null) throw new Error(`${this.name} trailers before headers`);
-    if (this.inputEnded) throw new Error(`${this.name} trailers after end of stream`);
-    this.inputEnded = true;
+    if (this.sourceDone) throw new Error(`${this.name} trailers after end of stream`);
+    this.sourceDone = true;
     if (this.stalledSource || this.queue.length > 0) {
       this.queue.push({ kind: "trailers", pairs });
       return;
@@ -262,7 +275,7 @@ export class FilterDirection {
   /** continueDecoding()/continueEncoding(), as the cpp-host runs it after the callback returns. */
   resume(): void {
     // ActiveStream{Decoder,Encoder}Filter::canContinue: nothing after a local reply or reset.
-    if (this.closed) return;
+    if (this.closed || !(this.hooks.canContinue?.() ?? true)) return;
     if (this.inCallback !== null) {
       this.continuedInCallback = { wasStopped: this.iteration !== "continue" };
       this.hooks.trace(`${this.name} continued inside its own ${this.inCallback} callback`);
@@ -278,7 +291,6 @@ export class FilterDirection {
       return;
     }
     if (this.iteration === "continue") {
-      if (this.ended) return;
       // commonContinue's ASSERT(!canIterate()); on the response side before its headers, Envoy
       // would even dereference the missing header map.
       this.violate(`proxy_continue_stream(${this.name === "request" ? "HttpRequest" : "HttpResponse"}) while the ${this.name} was not stopped (filter_manager.cc commonContinue ASSERT)`);
@@ -333,6 +345,7 @@ export class FilterDirection {
 
   /** One chunk from the source reaching the filter (FilterManager::decodeData / encodeData). */
   private deliverData(data: Buffer, endOfStream: boolean): void {
+    this.inputEnded = endOfStream;
     this.bytesIn += data.length;
     // FilterManager::handleDataIfStopAll: held unseen; StopAllIterationAndWatermark streams.
     if (this.stoppedAll()) {
@@ -403,6 +416,7 @@ export class FilterDirection {
   }
 
   private deliverTrailers(pairs: HeaderPairs): void {
+    this.inputEnded = true;
     this.trailers = new HeaderMap(pairs);
     this.trailersArrived = true;
     // FilterManager::decodeTrailers: a filter stopped for all frame types sees them on the resume.
@@ -436,7 +450,7 @@ export class FilterDirection {
 
   /** filter_manager.cc ActiveStreamFilterBase::commonContinue for the wasm filter. */
   private commonContinue(): void {
-    if (this.closed) return;
+    if (this.closed || !(this.hooks.canContinue?.() ?? true)) return;
     const fromCurrent = this.stoppedAll(); // iterate_from_current_filter_
     this.iteration = "continue";
     this.trailersStopped = false;

@@ -434,6 +434,7 @@ export class Stream {
       tooLarge: () => this.tooLarge(name),
       violation: (message) => this.host.violation(`stream ${this.id}: ${message}`),
       later: (fn) => this.host.defer(fn),
+      canContinue: isRequest ? () => !this.response.inputComplete : () => !this.downstream.ended,
     }, this.host.directionRules);
   }
 
