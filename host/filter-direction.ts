@@ -130,6 +130,8 @@ export class FilterDirection {
   private stalledSource = false;
   private readonly queue: Queued[] = [];
   private inCallback: "headers" | "body" | "trailers" | null = null;
+  /** proxy_continue_stream ran during the body callback: the chunk pointer stays null after it. */
+  private chunkForgotten = false;
   /** proxy_continue_stream ran inside this direction's own callback; `wasStopped` = the filter was stopped then. */
   private continuedInCallback: { wasStopped: boolean } | null = null;
 
@@ -269,7 +271,8 @@ export class FilterDirection {
   forget(): void {
     this.headersAvailable = false;
     this.trailersAvailable = false;
-    if (this.chunkView !== "none") this.chunkView = "none";
+    this.chunkView = "none";
+    if (this.inCallback === "body") this.chunkForgotten = true;
   }
 
   /** continueDecoding()/continueEncoding(), as the cpp-host runs it after the callback returns. */
@@ -377,6 +380,7 @@ export class FilterDirection {
     this.chunkView = "chunk";
     // Context::getBuffer: the held body while the previous answer was StopIterationAndBuffer, else the chunk.
     const size = this.bufferingBody ? this.heldBytes : isHeld ? this.heldBytes : data.length;
+    this.chunkForgotten = false;
     const result = this.callback("body", () => this.hooks.onBody(size, endOfStream));
     const edited = this.chunk;
     this.chunk = EMPTY;
@@ -386,7 +390,9 @@ export class FilterDirection {
     this.hooks.trace(`${this.name} body(${size}${endOfStream ? ", end" : ""}) -> ${DataAction[status]}${status !== result ? ` (plugin answered ${result})` : ""}`);
     const continued = this.takeContinuedInCallback();
     this.bufferingBody = status === DataAction.StopIterationAndBuffer;
-    this.chunkView = status === DataAction.Continue ? "none" : "orphan";
+    // Context::decodeData: the chunk pointer is cleared on Continue, kept (pointing at a chunk
+    // Envoy moves on) otherwise, unless proxy_continue_stream already cleared it.
+    this.chunkView = status === DataAction.Continue || this.chunkForgotten ? "none" : "orphan";
     // filter_manager.cc commonHandleAfterDataCallback.
     if (status === DataAction.Continue) {
       if (this.iteration === "single") {
