@@ -36,8 +36,8 @@ export class Policy {
   injectStreamUsage: bool = true;
   /** Responses API `background: true`: refused, or admitted and charged an estimate. */
   allowBackground: bool = false;
-  /** The most request body the plugin holds where it must read all of it first (413 above). */
-  maxRequestBodyBytes: u32 = 8 * 1024 * 1024;
+  /** The most request body the plugin holds where it must read all of it first (413 above); 0: the host's default. */
+  maxRequestBodyBytes: u32 = 0;
 }
 
 export enum MissingUsage {
@@ -249,7 +249,7 @@ function readPolicy(root: JsonValue, top: FieldReader, p: Policy, warnings: Arra
   p.missingUsage = missing == "estimate" ? MissingUsage.Estimate : missing == "reservation" ? MissingUsage.Reservation : MissingUsage.None;
   p.injectStreamUsage = top.choice("stream_usage", ["inject", "off"], "inject") == "inject";
   p.allowBackground = top.choice("responses_background", ["deny", "estimate"], "deny") == "estimate";
-  p.maxRequestBodyBytes = <u32>top.int("max_request_body_bytes", 1024, 256 * 1024 * 1024, 8 * 1024 * 1024);
+  p.maxRequestBodyBytes = <u32>top.int("max_request_body_bytes", 1024, 256 * 1024 * 1024, 0);
   if (top.error.length > 0) return top.error;
 
   const res = root.get("reservation");
