@@ -22,7 +22,7 @@ import { nowNanos, nowSeconds } from "../abi/clock";
 import { readResponseBody } from "../abi/body_view";
 import { deltaQuota, queryQuota, refreshQuota } from "./admin";
 import { Admission, AdmissionKind, AdmissionListener, admit, admitWithWindows } from "./admission";
-import { reservationFor } from "./estimate";
+import { reservationForBody } from "./estimate";
 import { Charge, settle } from "./settlement";
 import { count, metrics } from "./metrics";
 import * as answers from "./answers";
@@ -216,7 +216,7 @@ export class QuotaStream extends HttpContext {
     const checkBalance = c.useBalance && !this.anonymousClient;
     let reservation: i64 = 0;
     if (policy.reservation == ReservationMode.Fixed) reservation = policy.reservationTokens;
-    else if (policy.reservation == ReservationMode.MaxTokens) reservation = reservationFor(body, policy.reservationTokens);
+    else if (policy.reservation == ReservationMode.MaxTokens) reservation = reservationForBody(body, policy.reservationTokens, policy.reservationCap);
     const minimum: i64 = policy.requireFullReservation && reservation > 1 ? reservation : 1;
     this.reserved = reservation;
     const key = c.redisKeyPrefix + this.consumer;
