@@ -288,6 +288,12 @@ function utf8Lead(c: u32): u32 {
   return 0;
 }
 
+/** Whether the container at `level` (0: the root) is an object, from the bit stack at `kinds`. */
+@inline
+function kindAt(kinds: usize, level: i32): bool {
+  return (load<u32>(kinds + (<usize>(level >> 5) << 2)) & (<u32>1 << <u32>(level & 31))) != 0;
+}
+
 function mulSaturating(a: i64, b: i64): i64 {
   if (a <= 0 || b <= 0) return 0;
   return a > i64.MAX_VALUE / b ? i64.MAX_VALUE : a * b;
@@ -1197,6 +1203,7 @@ export class RequestBodyReader {
     let utfNeed = this.utfNeed;
     let utfLo = this.utfLo;
     let utfHi = this.utfHi;
+    let inObject = kindAt(kinds, depth - 1); // the container the bytes are in
     let fault = false;
     let closed = false; // the skimmed container closed
     let tooDeep = false;
@@ -1245,17 +1252,30 @@ export class RequestBodyReader {
             const bit = <u32>1 << <u32>(depth & 31);
             store<u32>(w, c == 0x7b ? load<u32>(w) | bit : load<u32>(w) & ~bit);
             depth++;
-            st = c == 0x7b ? S_KEY_OR_CLOSE : S_VALUE_OR_CLOSE;
+            inObject = c == 0x7b;
+            st = inObject ? S_KEY_OR_CLOSE : S_VALUE_OR_CLOSE;
             break;
           }
           if (c == 0x5d && st == S_VALUE_OR_CLOSE) {
             if (--depth == base) closed = true;
+            else inObject = kindAt(kinds, depth - 1);
             st = S_AFTER;
             break;
           }
           if (c == 0x2d || isDigit(c)) {
+            // The whole number here when the chunk holds it (token-id arrays are all numbers).
             ns = c == 0x2d ? N_MINUS : (c == 0x30 ? N_ZERO : N_INT);
-            st = S_NUMBER;
+            let q = p;
+            while (q < end) {
+              const next = numberNext(ns, <u32>load<u8>(q));
+              if (next == 0xff) break;
+              ns = next;
+              q++;
+            }
+            p = q;
+            if (q >= end) { st = S_NUMBER; break; }
+            if (!numberComplete(ns) || isDigit(<u32>load<u8>(q))) { fault = true; break; }
+            st = S_AFTER;
             break;
           }
           if (c == 0x74) lit = L_TRUE;
@@ -1273,6 +1293,7 @@ export class RequestBodyReader {
           if (c == 0x22) { isKey = true; st = S_STRING; break; }
           if (c == 0x7d && st == S_KEY_OR_CLOSE) {
             if (--depth == base) closed = true;
+            else inObject = kindAt(kinds, depth - 1);
             st = S_AFTER;
             break;
           }
@@ -1289,11 +1310,10 @@ export class RequestBodyReader {
         case S_AFTER: {
           p++;
           if (isWhitespace(c)) break;
-          const level = depth - 1;
-          const object = (load<u32>(kinds + (<usize>(level >> 5) << 2)) & (<u32>1 << <u32>(level & 31))) != 0;
-          if (c == 0x2c) { st = object ? S_KEY : S_VALUE; break; }
-          if ((c == 0x7d && object) || (c == 0x5d && !object)) {
+          if (c == 0x2c) { st = inObject ? S_KEY : S_VALUE; break; }
+          if ((c == 0x7d && inObject) || (c == 0x5d && !inObject)) {
             if (--depth == base) closed = true;
+            else inObject = kindAt(kinds, depth - 1);
             break;
           }
           fault = true;
