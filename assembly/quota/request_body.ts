@@ -37,10 +37,11 @@
 //     place by `true ` / `true` (byte for byte, across chunks); without include_usage, the member is
 //     added before the object's `}` when the object has other members or "stream" is already known
 //     true. An empty `{}` while "stream" is not yet known is left alone: vLLM accepts an empty
-//     stream_options without stream (`if data.get("stream_options") and not data.get("stream")`:
-//     vllm/entrypoints/openai/completion/protocol.py validate_stream_options) and would refuse it
-//     with the member added. A non-empty one without stream it refuses already, so editing it
-//     changes nothing there;
+//     stream_options without stream (`if data.get("stream_options") and not data.get("stream")`,
+//     vllm/entrypoints/openai/chat_completion/protocol.py validate_stream_options) and would refuse
+//     it with the member added. A non-empty one without stream vLLM refuses already, and OpenAI
+//     refuses any ("The 'stream_options' parameter is only allowed when 'stream' is enabled.", as
+//     reported in BerriAI/litellm#5803), so editing it changes nothing there;
 //   - "stream_options": null while "stream" is already known true becomes the object;
 //   - at most 16 edits per body (duplicated stream_options objects); past that, none.
 // `injected` is true when the request streams and the stream_options the upstream will use (the
