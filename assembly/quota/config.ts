@@ -33,6 +33,23 @@ export class Policy {
   allowOnRedisFailure: bool = false;
   /** Response header carrying the balance after admission; "" when off. */
   remainingHeader: string = "";
+  /** What an answer that reports no usage (or a cut one) costs. */
+  missingUsage: MissingUsage = MissingUsage.Estimate;
+  /** Add stream_options.include_usage to OpenAI streaming requests that did not ask for usage. */
+  injectStreamUsage: bool = true;
+  /** Responses API `background: true`: refused, or admitted and charged an estimate. */
+  allowBackground: bool = false;
+  /** The most request body the plugin holds where it must read all of it first (413 above). */
+  maxRequestBodyBytes: u32 = 8 * 1024 * 1024;
+}
+
+export enum MissingUsage {
+  /** The usage seen plus an estimate of what was not reported (never below what was reported). */
+  Estimate,
+  /** The reservation is the charge (with no reservation: what was reported, else nothing). */
+  Reservation,
+  /** Higress: what was reported, else nothing. */
+  None,
 }
 
 /** `store: {type: http, …}`: an Upstash-compatible Redis REST endpoint behind an Envoy cluster. */
@@ -79,6 +96,7 @@ const TOP_LEVEL_KEYS: Array<string> = [
   "admin_consumer", "admin_path", "redis_key_prefix", "redis",
   "reservation", "on_incomplete", "redis_failure", "remaining_header", "paths", "weights", "store",
   "limits", "anonymous", "balance", "balance_rejection", "settlement_retry_seconds",
+  "missing_usage", "stream_usage", "responses_background", "max_request_body_bytes",
 ];
 const STORE_KEYS: Array<string> = ["type", "cluster", "path", "authority", "token", "timeout"];
 const RESERVATION_KEYS: Array<string> = ["mode", "tokens", "require_full", "cap"];
@@ -230,6 +248,11 @@ function readPolicy(root: JsonValue, top: FieldReader, p: Policy, warnings: Arra
   } else {
     p.remainingHeader = top.str("remaining_header").toLowerCase();
   }
+  const missing = top.choice("missing_usage", ["estimate", "reservation", "none"], "estimate");
+  p.missingUsage = missing == "estimate" ? MissingUsage.Estimate : missing == "reservation" ? MissingUsage.Reservation : MissingUsage.None;
+  p.injectStreamUsage = top.choice("stream_usage", ["inject", "off"], "inject") == "inject";
+  p.allowBackground = top.choice("responses_background", ["deny", "estimate"], "deny") == "estimate";
+  p.maxRequestBodyBytes = <u32>top.int("max_request_body_bytes", 1024, 256 * 1024 * 1024, 8 * 1024 * 1024);
   if (top.error.length > 0) return top.error;
 
   const res = root.get("reservation");

@@ -4,7 +4,7 @@
 // not be read as the upstream reads it reserves the cap: the reservation fails closed.
 //
 // The facts come from the streaming reader (request_body.ts): nothing here holds the body.
-import { RequestFacts, readRequestFacts } from "./request_body";
+import { RequestBodyReader, RequestFacts, readRequestFacts } from "./request_body";
 
 /** The prompt is estimated as one token per this many bytes of the whole request body. */
 export const BYTES_PER_TOKEN: i64 = 4;
@@ -39,10 +39,17 @@ export function estimateFor(facts: RequestFacts, fallbackOutput: i64): Reservati
 }
 
 /**
- * The reservation in tokens: prompt estimate + output limit × choices, at most `cap` (itself kept
- * within [1, RESERVATION_LIMIT]); the cap itself when the body could not be read.
+ * The reservation in tokens for the body the reader has read (finish() called): prompt estimate +
+ * output limit × choices, at most `cap` (itself kept within [1, RESERVATION_LIMIT]); the cap itself
+ * when the body could not be read, or there was none.
  */
-export function reservationFor(facts: RequestFacts, fallbackOutput: i64, cap: i64): i64 {
+export function reservationFor(body: RequestBodyReader | null, fallbackOutput: i64, cap: i64): i64 {
+  if (body === null) return clampCap(cap);
+  return reservationForFacts(body.facts, fallbackOutput, cap);
+}
+
+/** reservationFor from the facts alone. */
+export function reservationForFacts(facts: RequestFacts, fallbackOutput: i64, cap: i64): i64 {
   const most = clampCap(cap);
   const e = estimateFor(facts, fallbackOutput);
   if (e.atCap) return most;
@@ -58,7 +65,7 @@ export function clampCap(cap: i64): i64 {
 
 /** reservationFor over a body already in memory (read with the streaming reader, no document built). */
 export function reservationForBody(body: Uint8Array, fallbackOutput: i64, cap: i64): i64 {
-  return reservationFor(readRequestFacts(body), fallbackOutput, cap);
+  return reservationForFacts(readRequestFacts(body), fallbackOutput, cap);
 }
 
 function mulSaturating(a: i64, b: i64): i64 {

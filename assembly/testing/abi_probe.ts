@@ -4,6 +4,7 @@
 // Plugin configuration, one value per line (all optional): Redis cluster name (as Higress builds
 // it, options after '?'), username, password, timeout in ms.
 export * from "../abi/exports";
+export * from "../abi/abi_0_2_1";
 export * from "../abi/redis_exports";
 import "../abi/abort";
 import { httpContext, setRootContextFactory } from "../abi/dispatcher";

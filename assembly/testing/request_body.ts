@@ -6,7 +6,7 @@
 import "../abi/abort";
 import { quoteJsonString } from "../json";
 import { RequestBodyReader, RequestFacts, integralNumber, integralString } from "../quota/request_body";
-import { ReservationEstimate, estimateFor, reservationFor, reservationForBody } from "../quota/estimate";
+import { ReservationEstimate, estimateFor, reservationFor, reservationForBody, reservationForFacts } from "../quota/estimate";
 
 let input = new Uint8Array(0);
 let cuts = new Int32Array(0);
@@ -218,7 +218,8 @@ export function run_estimate(len: i32, fallback: i64, cap: i64): i32 {
   r.finish();
   const e: ReservationEstimate = estimateFor(r.facts, fallback);
   const whole = reservationForBody(input.subarray(0, clamp(len)), fallback, cap);
-  const viaFacts = reservationFor(r.facts, fallback, cap);
+  const viaFacts = reservationForFacts(r.facts, fallback, cap);
+  if (reservationFor(r, fallback, cap) != viaFacts) return emit(`{"error":"reservationFor(reader) differs"}`);
   return emit(`{"reservation":"${viaFacts}","sameWhole":${whole == viaFacts},"input":"${e.input}","output":"${e.output}","atCap":${e.atCap}}`);
 }
 

@@ -19,8 +19,9 @@ const STANDARD_IMPORTS = [
   "env.proxy_continue_stream", "env.proxy_define_metric", "env.proxy_get_buffer_bytes",
   "env.proxy_get_current_time_nanoseconds", "env.proxy_get_header_map_pairs", "env.proxy_get_header_map_value",
   "env.proxy_get_log_level", "env.proxy_get_property", "env.proxy_http_call", "env.proxy_increment_metric",
-  "env.proxy_log", "env.proxy_record_metric", "env.proxy_replace_header_map_value", "env.proxy_send_local_response",
-  "env.proxy_set_effective_context", "env.proxy_set_tick_period_milliseconds",
+  "env.proxy_log", "env.proxy_record_metric", "env.proxy_remove_header_map_value", "env.proxy_replace_header_map_value",
+  "env.proxy_send_local_response", "env.proxy_set_buffer_bytes", "env.proxy_set_effective_context", "env.proxy_set_property",
+  "env.proxy_set_tick_period_milliseconds",
 ];
 
 const CALLBACKS = [
