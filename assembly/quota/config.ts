@@ -4,6 +4,7 @@
 import { JsonType, JsonValue, parseJson } from "../json/parser";
 import { RedisEndpoint } from "../redis/endpoint";
 import { parseInt64Strict } from "../util/int64";
+import { DEFAULT_RESERVATION_CAP, RESERVATION_LIMIT } from "./estimate";
 import { CHAT_PATH } from "./routes";
 import { Weights, parseWeights } from "./weights";
 import { Limit, parseLimits } from "./windows";
@@ -24,6 +25,8 @@ export class Policy {
   reservationTokens: i64 = 0;
   /** Deny when the balance is below the reservation, not only when it is <= 0. */
   requireFullReservation: bool = false;
+  /** The most any reservation may be (`reservation.cap`); what an unreadable body reserves in max_tokens mode. */
+  reservationCap: i64 = DEFAULT_RESERVATION_CAP;
   /** A stream that ends without usage gives its reservation back (else the reservation is the charge). */
   releaseIncomplete: bool = true;
   /** Admit requests when Redis fails on the request path (Higress denies). */
@@ -96,7 +99,7 @@ const TOP_LEVEL_KEYS: Array<string> = [
   "missing_usage", "stream_usage", "responses_background", "max_request_body_bytes",
 ];
 const STORE_KEYS: Array<string> = ["type", "cluster", "path", "authority", "token", "timeout"];
-const RESERVATION_KEYS: Array<string> = ["mode", "tokens", "require_full"];
+const RESERVATION_KEYS: Array<string> = ["mode", "tokens", "require_full", "cap"];
 const DEFAULT_REMAINING_HEADER = "x-ai-quota-remaining";
 const REDIS_KEYS: Array<string> = ["service_name", "service_port", "username", "password", "timeout", "database"];
 
@@ -260,10 +263,16 @@ function readPolicy(root: JsonValue, top: FieldReader, p: Policy, warnings: Arra
   p.reservation = mode == "fixed" ? ReservationMode.Fixed : mode == "max_tokens" ? ReservationMode.MaxTokens : ReservationMode.None;
   p.reservationTokens = r.int("tokens", 0, 1_000_000_000_000, mode == "max_tokens" ? 1024 : 0);
   p.requireFullReservation = r.bool("require_full", false);
+  p.reservationCap = readReservationCap(r);
   if (r.error.length > 0) return r.error;
   if (p.reservation == ReservationMode.Fixed && p.reservationTokens <= 0) return "reservation.tokens must be above 0 with mode fixed";
   r.unknownKeys(RESERVATION_KEYS, warnings);
   return "";
+}
+
+/** `reservation.cap`: the most a reservation may be, up to what the admission scripts accept. */
+function readReservationCap(r: FieldReader): i64 {
+  return r.int("cap", 1, RESERVATION_LIMIT, DEFAULT_RESERVATION_CAP);
 }
 
 /** `paths`: a non-empty list of path suffixes starting with '/'. */
