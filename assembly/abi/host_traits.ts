@@ -17,3 +17,23 @@ export function setHeadersMayWaitForBody(yes: bool): void {
 export function headersMayWaitForBody(): bool {
   return headersWaitForBody;
 }
+
+/**
+ * Whether the plugin can raise the stream's buffer limit (Higress's set_decoder_buffer_limit
+ * property: higress-group/envoy context.cc Context::setProperty). Plain Envoy keeps the
+ * connection's per_connection_buffer_limit_bytes (1 MiB by default).
+ */
+let raisableBufferLimit = false;
+
+export function setBufferLimitRaisable(yes: bool): void {
+  raisableBufferLimit = yes;
+}
+
+export function bufferLimitRaisable(): bool {
+  return raisableBufferLimit;
+}
+
+/** How much request body the plugin holds by default: what the host's buffers allow without 413 or a stall. */
+export function defaultHeldBodyLimit(): u32 {
+  return raisableBufferLimit ? 8 * 1024 * 1024 : 1024 * 1024 - 16 * 1024;
+}

@@ -16,9 +16,9 @@
 import { Action, DataAction } from "../abi/types";
 import { HttpContext } from "../abi/context";
 import { debugEnabled, logDebug, logWarn } from "../abi/log";
-import { removeRequestHeader, removeResponseHeader, requestBody, requestHeaders, responseHeader, resumeRequest, setResponseHeader, setStreamProperty, streamProperty } from "../abi/stream";
-import { headersMayWaitForBody } from "../abi/host_traits";
-import { editRequestBodyFront, readRequestBody, readResponseBody, rewriteRequestBody, rewriteResponseBody } from "../abi/body_view";
+import { removeRequestHeader, removeResponseHeader, requestHeaders, responseHeader, resumeRequest, setResponseHeader, setStreamProperty, streamProperty } from "../abi/stream";
+import { bufferLimitRaisable, defaultHeldBodyLimit, headersMayWaitForBody } from "../abi/host_traits";
+import { readRequestBody, readResponseBody, rewriteRequestBody, rewriteResponseBody } from "../abi/body_view";
 import { Store } from "../store/store";
 import { decodeUtf8 } from "../util/utf8";
 import { splitPath } from "../util/urlencoded";
@@ -46,6 +46,8 @@ const UNBOUND_STORE = new Store();
 
 /** Admin form bodies are a few dozen bytes; anything this large is not one. */
 const MAX_ADMIN_BODY: u32 = 64 * 1024;
+/** Room above a held body's cap in the buffer limit we ask Higress for. */
+const BUFFER_SLACK: u64 = 16 * 1024;
 /** Output assumed for a background Responses call with no output limit (responses_background: estimate). */
 const BACKGROUND_OUTPUT: i64 = 4096;
 
@@ -78,8 +80,10 @@ export class QuotaStream extends HttpContext {
   hasBalance: bool = false;
   /** The metered request's body as it streams (null: no body, or not metered). */
   body: RequestBodyReader | null = null;
-  /** Bytes of a held body already read (the host reports everything held on each callback). */
+  /** Bytes of a held body read so far. */
   private bodySeen: u32 = 0;
+  /** An admin form as it arrives (held bodies show each chunk once). */
+  private form: FormCollector | null = null;
   response: ResponseReader | null = null;
   responseStatus: i32 = 0;
   /** The answer ended normally (end of stream or trailers), rather than being cut. */
@@ -184,6 +188,7 @@ export class QuotaStream extends HttpContext {
       return Action.StopIteration;
     }
     this.phase = Phase.ReadingBody;
+    this.raiseBufferLimit(MAX_ADMIN_BODY);
     return this.waitForBody();
   }
 
@@ -228,9 +233,7 @@ export class QuotaStream extends HttpContext {
     }
     if (policy.reservation == ReservationMode.MaxTokens && !endOfStream) {
       this.phase = Phase.ReadingBody;
-      // Higress answers 413 past its buffer limit (32 KiB by default) unless a filter raises it
-      // (higress-group/envoy context.cc, set_decoder_buffer_limit); Envoy keeps it as filter state.
-      setStreamProperty("set_decoder_buffer_limit", (policy.maxRequestBodyBytes + 4096).toString());
+      this.raiseBufferLimit(this.maxHeldBody());
       return this.waitForBody();
     }
     return this.admit() ? Action.StopAllIterationAndWatermark : Action.StopIteration;
@@ -256,21 +259,14 @@ export class QuotaStream extends HttpContext {
       this.bodyComplete();
       return Action.StopIteration;
     }
-    const body = requestBody(MAX_ADMIN_BODY + 1);
-    if (<u32>body.length > MAX_ADMIN_BODY) this.refuse(Phase.Answered, answers.denyBodyTooLarge);
-    else this.updateFromForm(body);
+    const form = this.form;
+    this.updateFromForm(form === null ? new Uint8Array(0) : form.bytes());
     return Action.StopIteration;
   }
 
   /** An admitted request's body on its way upstream: read it, and add the usage option if it is due. */
   private passBody(size: u32, endOfStream: bool): DataAction {
-    const reader = this.body!;
-    let rewriter = this.rewriter;
-    if (rewriter === null) {
-      rewriter = new RequestRewriter(reader);
-      this.rewriter = rewriter;
-    }
-    rewriteRequestBody<RequestRewriter>(size, endOfStream, rewriter);
+    this.passChunk(size, endOfStream);
     if (this.refusesBackground()) {
       // The chunk that says so never leaves; the upstream's half request is reset with the reply.
       answers.denyBackground();
@@ -281,32 +277,53 @@ export class QuotaStream extends HttpContext {
     return DataAction.Continue;
   }
 
+  /** Reads a request chunk, editing it where the usage option goes. */
+  private passChunk(size: u32, endOfStream: bool): void {
+    let rewriter = this.rewriter;
+    if (rewriter === null) {
+      rewriter = new RequestRewriter(this.body!);
+      this.rewriter = rewriter;
+    }
+    rewriteRequestBody<RequestRewriter>(size, endOfStream, rewriter);
+  }
+
   private refusesBackground(): bool {
     const body = this.body;
     return body !== null && body.facts.background && this.api == ApiKind.OpenAIResponses && !this.config.policy.allowBackground;
   }
 
-  /** A body held until it is complete (the host reports everything held on each callback). */
+  /**
+   * A body held until it is complete. Each chunk is held with StopIterationAndWatermark, which
+   * shows every callback its own chunk once on every Envoy (after StopIterationAndBuffer, Envoy
+   * 1.27 — Higress's fork — shows only what was held before the chunk, so a body's last chunk is
+   * never seen; Envoy >= 1.32 shows it). The chunk can still be edited before it is held. A hold
+   * past Envoy's buffer limit stops the client instead of failing it, so the plugin refuses past
+   * its own cap first (413), and on Higress raises the limit above that cap.
+   */
   private readHeldBody(size: u32, endOfStream: bool): DataAction {
     const isChat = this.operation == Operation.Chat;
-    const cap = isChat ? this.config.policy.maxRequestBodyBytes : MAX_ADMIN_BODY;
-    if (size > cap) {
+    const cap = isChat ? this.maxHeldBody() : MAX_ADMIN_BODY;
+    if (<u64>this.bodySeen + <u64>size > <u64>cap) {
       this.refuse(Phase.Answered, answers.denyBodyTooLarge);
-      return DataAction.StopIterationAndBuffer;
+      return DataAction.StopIterationNoBuffer;
     }
-    if (!isChat) {
-      if (endOfStream) this.updateFromForm(requestBody(size));
-      return DataAction.StopIterationAndBuffer;
+    this.bodySeen += size;
+    if (isChat) {
+      this.passChunk(size, endOfStream);
+      if (endOfStream) this.bodyComplete();
+    } else {
+      let form = this.form;
+      if (form === null) {
+        form = new FormCollector(MAX_ADMIN_BODY);
+        this.form = form;
+      }
+      readRequestBody<FormCollector>(0, size, form);
+      if (endOfStream) this.updateFromForm(form.bytes());
     }
-    if (size > this.bodySeen) {
-      readRequestBody<RequestFeeder>(this.bodySeen, size - this.bodySeen, new RequestFeeder(this.body!));
-      this.bodySeen = size;
-    }
-    if (endOfStream) this.bodyComplete();
-    return DataAction.StopIterationAndBuffer;
+    return DataAction.StopIterationAndWatermark;
   }
 
-  /** The held chat body is complete: edit its front if usage must be asked for, then admit. */
+  /** The held chat body is complete: admit (or refuse a background call the operator does not meter). */
   private bodyComplete(): void {
     const reader = this.body!;
     reader.finish();
@@ -314,8 +331,6 @@ export class QuotaStream extends HttpContext {
       this.refuse(Phase.Answered, answers.denyBackground);
       return;
     }
-    const edit = reader.frontEdit();
-    if (edit !== null) editRequestBodyFront(<u32>edit.drain, edit.prepend);
     if (this.upstreamAnsweredEarly) {
       // The upstream already answered without the body: nothing to admit or charge.
       this.phase = Phase.Passing;
@@ -324,6 +339,17 @@ export class QuotaStream extends HttpContext {
       return;
     }
     this.admit();
+  }
+
+  /** The most a chat body may be held: the operator's cap, else what the host's buffers allow. */
+  private maxHeldBody(): u32 {
+    const configured = this.config.policy.maxRequestBodyBytes;
+    return configured > 0 ? configured : defaultHeldBodyLimit();
+  }
+
+  /** Higress answers 413 past its buffer limit (32 KiB by default) unless a filter raises it. */
+  private raiseBufferLimit(bytes: u32): void {
+    if (bufferLimitRaisable()) setStreamProperty("set_decoder_buffer_limit", (<u64>bytes + BUFFER_SLACK).toString());
   }
 
   /**
@@ -336,7 +362,7 @@ export class QuotaStream extends HttpContext {
     const checkBalance = c.useBalance && !this.anonymousClient;
     let reservation: i64 = 0;
     if (policy.reservation == ReservationMode.Fixed) reservation = policy.reservationTokens;
-    else if (policy.reservation == ReservationMode.MaxTokens) reservation = reservationFor(this.body, policy.reservationTokens);
+    else if (policy.reservation == ReservationMode.MaxTokens) reservation = reservationFor(this.body, policy.reservationTokens, policy.reservationCap);
     const minimum: i64 = policy.requireFullReservation && reservation > 1 ? reservation : 1;
     this.reserved = reservation;
     this.keys = keysFor(c.redisKeyPrefix, this.consumer, this.anonymousClient);
@@ -649,11 +675,19 @@ class WaitingStream extends AdmissionListener {
   }
 }
 
-/** Feeds a held request body to its reader. */
-class RequestFeeder {
-  constructor(public reader: RequestBodyReader) {}
+/** An admin form body, collected chunk by chunk up to its cap. */
+class FormCollector {
+  private buffer: Uint8Array;
+  private length: i32 = 0;
+  constructor(cap: u32) { this.buffer = new Uint8Array(<i32>cap); }
   feedBytes(ptr: usize, len: usize): void {
-    this.reader.read(ptr, len);
+    const n = min<i32>(<i32>len, this.buffer.length - this.length);
+    if (n <= 0) return;
+    memory.copy(this.buffer.dataStart + <usize>this.length, ptr, <usize>n);
+    this.length += n;
+  }
+  bytes(): Uint8Array {
+    return this.buffer.subarray(0, this.length);
   }
 }
 
