@@ -12,10 +12,9 @@ import { debugEnabled, logDebug, logWarn } from "../abi/log";
 import { requestBody, requestHeaders, responseHeader, resumeRequest, setResponseHeader, streamProperty } from "../abi/stream";
 import { Store } from "../store/store";
 import { decodeUtf8 } from "../util/utf8";
-import { splitPath } from "../util/urlencoded";
 import { TokenUsage, UsageScanner, usageFromAiLog } from "../usage/index";
 import { QuotaConfig, ReservationMode } from "./config";
-import { Operation, operationOf } from "./routes";
+import { ApiKind, Operation, routeOf } from "./routes";
 import { IdentityKind, RequestLine, anonymousKey, readRequestLine } from "./identity";
 import { WindowSpan, windowsAt } from "./windows";
 import { nowNanos, nowSeconds } from "../abi/clock";
@@ -34,6 +33,8 @@ const MAX_CHAT_BODY: u32 = 8 * 1024 * 1024;
 
 export class QuotaStream extends HttpContext {
   operation: Operation = Operation.None;
+  /** Which API a metered path is (routes.ts). */
+  api: ApiKind = ApiKind.Other;
   consumer: string = "";
   /** Chat in max_tokens mode: the body is being read before admission. */
   readingBody: bool = false;
@@ -67,9 +68,10 @@ export class QuotaStream extends HttpContext {
   }
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): Action {
-    const line = readRequestLine(requestHeaders());
-    const path = splitPath(line.path);
-    this.operation = operationOf(path.path, this.config.paths, this.config.adminPath);
+    const line = readRequestLine(requestHeaders(), this.config.trustConsumerHeader);
+    const route = routeOf(line.path, this.config.routes);
+    this.operation = route.operation;
+    this.api = route.api;
     this.requestId = line.requestId;
     const identity = line.identity;
     switch (identity.kind) {
@@ -104,7 +106,7 @@ export class QuotaStream extends HttpContext {
     }
     count(metrics().adminCalls);
     if (this.operation == Operation.AdminQuery) {
-      queryQuota(this.store, this.config.redisKeyPrefix, this.config.limits, this.id, path.rawQuery);
+      queryQuota(this.store, this.config.redisKeyPrefix, this.config.limits, this.id, route.rawQuery);
       return Action.StopIteration;
     }
     // Refresh and delta carry a form body; a request that ends here has an empty one.
@@ -119,7 +121,7 @@ export class QuotaStream extends HttpContext {
   private anonymous(line: RequestLine): Action {
     if (this.operation == Operation.None) return Action.Continue;
     const peer = streamProperty(["source", "address"]);
-    const key = anonymousKey(peer === null ? "" : decodeUtf8(peer.dataStart, peer.length), line.forwardedFor, this.config.trustForwardedFor);
+    const key = anonymousKey(peer === null ? "" : decodeUtf8(peer.dataStart, peer.length), line.forwardedFor, this.config.xffNumTrustedHops);
     if (this.operation != Operation.Chat || key.length == 0) {
       answers.denyNoKey();
       return Action.StopIteration;
