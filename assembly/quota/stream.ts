@@ -30,7 +30,7 @@ import { ApiKind, Operation, apiOf, operationOf } from "./routes";
 import { IdentityKind, RequestLine, anonymousKey, readRequestLine } from "./identity";
 import { WindowSpan, windowsAt } from "./windows";
 import { nowNanos, nowSeconds } from "../abi/clock";
-import { deltaQuota, queryQuota, refreshQuota } from "./admin";
+import { AdminCaller, deltaQuota, queryQuota, refreshQuota } from "./admin";
 import { Admission, AdmissionKind, AdmissionListener, admit, admitWithWindows } from "./admission";
 import { reservationFor } from "./estimate";
 import { RequestBodyReader } from "./request_body";
@@ -175,8 +175,7 @@ export class QuotaStream extends HttpContext {
     count(metrics().adminCalls);
     if (this.operation == Operation.AdminQuery) {
       // No body is needed: stopping everything (what cpp-host makes of StopIteration) is right.
-      this.phase = Phase.Waiting;
-      queryQuota(this.store, c.redisKeyPrefix, c.limits, this.id, path.rawQuery);
+      this.phase = queryQuota(this.store, c.redisKeyPrefix, c.limits, new AdminStream(this), path.rawQuery) ? Phase.Waiting : Phase.Answered;
       return Action.StopIteration;
     }
     // Refresh and delta carry a form body; a request that ends here has an empty one.
@@ -461,11 +460,11 @@ export class QuotaStream extends HttpContext {
   }
 
   private updateFromForm(body: Uint8Array): void {
-    this.phase = Phase.Waiting;
     const form = decodeUtf8(body.dataStart, body.length);
     const prefix = this.config.redisKeyPrefix;
-    if (this.operation == Operation.AdminRefresh) refreshQuota(this.store, prefix, this.id, form);
-    else deltaQuota(this.store, prefix, this.id, form);
+    const caller = new AdminStream(this);
+    const waiting = this.operation == Operation.AdminRefresh ? refreshQuota(this.store, prefix, caller, form) : deltaQuota(this.store, prefix, caller, form);
+    this.phase = waiting ? Phase.Waiting : Phase.Answered;
   }
 
   // ---- response ----
@@ -668,6 +667,14 @@ class WaitingStream extends AdmissionListener {
   }
   onAdmissionAfterEnd(a: Admission): void {
     this.stream.onAdmissionAfterEnd(a);
+  }
+}
+
+/** An admin call's stream: once its answer goes out, an upstream answer is no longer held for it. */
+class AdminStream extends AdminCaller {
+  constructor(public stream: QuotaStream) { super(stream.id); }
+  answering(): void {
+    this.stream.phase = Phase.Answered;
   }
 }
 
