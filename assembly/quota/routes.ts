@@ -19,6 +19,8 @@ export enum Operation {
 
 /** Which API a metered path is; decides usage injection and the Responses background rule. */
 export enum ApiKind {
+  /** Not a metered path. */
+  None,
   OpenAIChat,
   OpenAICompletions,
   OpenAIResponses,
@@ -81,6 +83,7 @@ export function apiKindName(kind: ApiKind): string {
     case ApiKind.AnthropicMessages: return "anthropic-messages";
     case ApiKind.GeminiGenerate: return "gemini-generate";
     case ApiKind.GeminiStream: return "gemini-stream";
+    case ApiKind.None: return "none";
     default: return "other";
   }
 }
@@ -118,14 +121,14 @@ export function routeOf(target: string, routes: Routes): Route {
   }
   const path = normalizePath(bytes, 0, end);
   const admin = adminOperation(path.plain, routes);
-  if (admin != Operation.None) return new Route(admin, ApiKind.Other, admin == Operation.AdminQuery ? splitPath(target).rawQuery : "");
+  if (admin != Operation.None) return new Route(admin, ApiKind.None, admin == Operation.AdminQuery ? splitPath(target).rawQuery : "");
   const suffixes = routes.suffixes;
   for (let i = 0; i < suffixes.length; i++) {
     const how = matchSuffix(path, suffixes[i]);
     if (how == NO_MATCH) continue;
     return new Route(Operation.Chat, apiKind(path, how, suffixes[i]), "");
   }
-  return new Route(Operation.None, ApiKind.Other, "");
+  return new Route(Operation.None, ApiKind.None, "");
 }
 
 function apiKind(path: NormalPath, how: i32, suffix: Uint8Array): ApiKind {

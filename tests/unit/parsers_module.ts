@@ -1,4 +1,4 @@
-// Loads a test module, build/test/<name>.wasm (from assembly/testing/<name>.ts; parsers by default), for the unit tests.
+// Loads build/test/parsers.wasm (from assembly/testing/parsers.ts) for the unit tests.
 // The module imports only env.proxy_log (used by the abort handler); the stub records every line,
 // so a test can assert that nothing aborted. Run `npm run build` first.
 import { readFileSync } from "node:fs";
@@ -18,14 +18,17 @@ export interface ParsersModule {
   exports: Record<string, any>;
 }
 
-const wasmPath = (name: string) => join(__dirname, "..", "..", "build", "test", `${name}.wasm`);
 // tsconfig's lib (ES2022, no DOM) has no WebAssembly typings; Node has the global at run time.
 const WA = (globalThis as any).WebAssembly;
-const compiled = new Map<string, unknown>();
+const compiledModules = new Map<string, unknown>();
 
-/** Instantiates build/test/<name>.wasm (assembly/testing/<name>.ts); all share one calling convention. */
+/** Loads build/test/<name>.wasm (default: the parsers); every test module speaks the same protocol. */
 export function loadParsers(name = "parsers"): ParsersModule {
-  if (!compiled.has(name)) compiled.set(name, new WA.Module(readFileSync(wasmPath(name))));
+  let compiled = compiledModules.get(name);
+  if (compiled === undefined) {
+    compiled = new WA.Module(readFileSync(join(__dirname, "..", "..", "build", "test", `${name}.wasm`)));
+    compiledModules.set(name, compiled);
+  }
   const logs: string[] = [];
   let memory: { buffer: ArrayBuffer } | null = null;
   const env = {
@@ -35,7 +38,7 @@ export function loadParsers(name = "parsers"): ParsersModule {
       return 0;
     },
   };
-  const instance = new WA.Instance(compiled.get(name), { env });
+  const instance = new WA.Instance(compiled, { env });
   const ex = instance.exports as Record<string, any>;
   memory = ex.memory as { buffer: ArrayBuffer };
   if (typeof ex._initialize === "function") ex._initialize();
