@@ -147,7 +147,8 @@ describe("anonymous clients on a cluster", () => {
   const anonymous = {
     ...BASE_CONFIG,
     redis_failure: "allow",
-    anonymous: { limits: [{ unit: "requests", limit: 2, window: "day" }], trust_forwarded_for: true },
+    // One proxy in front: the client address is the x-forwarded-for entry it wrote.
+    anonymous: { limits: [{ unit: "requests", limit: 2, window: "day" }], xff_num_trusted_hops: 1 },
   };
 
   test.each(["203.0.113.7", "203.0.113.7}x", "{victim}", "a}{b}"])("an address %j written by the client: limited like any other, never admitted by redis_failure: allow", async (address) => {
