@@ -167,7 +167,8 @@ describe("anonymous clients on a cluster", () => {
   });
 
   test("an anonymous client is apart from a consumer named anonymous:<address>", async () => {
-    const vm = await fx.plugin({ ...anonymous, limits: [{ unit: "requests", limit: 2, window: "day" }] });
+    // An auth stage sets x-mse-consumer on this route (so a named consumer is trusted).
+    const vm = await fx.plugin({ ...anonymous, anonymous: { ...anonymous.anonymous, trust_consumer_header: true }, limits: [{ unit: "requests", limit: 2, window: "day" }] });
     await fx.setBalance("anonymous:203.0.113.9", 1000);
     const anon = () => vm.newStream({ sourceAddress: "203.0.113.9:1" }).run({
       request: { headers: request("POST", "/v1/chat/completions", null), body: "{}" },
