@@ -1,0 +1,99 @@
+// The one object a response goes through: reads its usage and content as it streams by
+// (scanner.ts), and, when the plugin asked for usage the client had not asked for, takes out of the
+// stream what that added (hider.ts).
+//
+//   const r = new ResponseReader(sse, hide);
+//   for each chunk: const out = r.feed(ptr, len, endOfStream); if (out !== null) send out instead
+//   at the end without an end-of-stream chunk (reset, trailers): r.finish()
+//   then r.usage, r.contentBytes, r.bodyBytes (and estimateUsage() in estimate.ts)
+//
+// Without hiding, feed() never returns anything but null and adds nothing to the scanner's work.
+import { BLOCK_KEEP, UsageScanner } from "./scanner";
+import { UsageEventHider } from "./hider";
+import { TokenUsage } from "./token_usage";
+
+export class ResponseReader {
+  /** What has been read so far (updated in place); hasInput/hasOutput say which counts were reported. */
+  usage: TokenUsage;
+  /** Bytes of the body as they came (on the wire). */
+  bodyBytes: i64 = 0;
+
+  private scanner: UsageScanner;
+  private hider: UsageEventHider | null = null;
+  private ended: bool = false;
+  /** The constructor's sse: what the content type said. */
+  readonly sseHint: bool;
+
+  /**
+   * sse: the content type says text/event-stream (a hint: the first byte decides).
+   * hideUsageEvents: the plugin added stream_options.include_usage; remove what it added.
+   */
+  constructor(sse: bool, hideUsageEvents: bool) {
+    this.sseHint = sse;
+    const scanner = new UsageScanner(sse, 0);
+    this.scanner = scanner;
+    this.usage = scanner.usage;
+    if (hideUsageEvents) {
+      const hider = new UsageEventHider();
+      this.hider = hider;
+      scanner.sink = hider;
+    }
+  }
+
+  /** Bytes of generated content seen (text, tool-call arguments, reasoning), decoded. */
+  get contentBytes(): i64 {
+    return this.scanner.contentBytes;
+  }
+
+  /** Whether the body is being read as SSE (after sniffing its first byte). */
+  get isSse(): bool {
+    return this.scanner.isSse;
+  }
+
+  /** The scanner, for its bookkeeping (events, malformed events, [DONE]). */
+  get scan(): UsageScanner {
+    return this.scanner;
+  }
+
+  /** Usage-only events and `"usage":null` members taken out of the stream (0 without hiding). */
+  get hiddenEvents(): i32 {
+    const h = this.hider;
+    return h === null ? 0 : h.removedEvents;
+  }
+
+  get hiddenNulls(): i32 {
+    const h = this.hider;
+    return h === null ? 0 : h.removedNulls;
+  }
+
+  /**
+   * The len bytes at ptr (memory the caller owns, read during the call only); end: the last chunk.
+   * Returns the bytes to send downstream instead of this chunk (valid until the next call; may be
+   * empty), or null when the chunk goes out unchanged.
+   */
+  feed(ptr: usize, len: usize, end: bool): Uint8Array | null {
+    if (this.ended) return null;
+    this.bodyBytes += <i64>len;
+    const scanner = this.scanner;
+    const hider = this.hider;
+    if (hider === null) {
+      scanner.feedBytes(ptr, len);
+      if (end) this.finish();
+      return null;
+    }
+    hider.begin(ptr, len);
+    scanner.feedBytes(ptr, len);
+    if (end) {
+      this.ended = true;
+      scanner.finish();
+      return hider.end(true, scanner.isSse ? scanner.lastBlockKind : BLOCK_KEEP, false);
+    }
+    return hider.end(false, BLOCK_KEEP, scanner.isDecided && scanner.isSse);
+  }
+
+  /** The body ended without an end-of-stream chunk: what was read so far is final. */
+  finish(): void {
+    this.ended = true;
+    this.scanner.finish();
+  }
+}
