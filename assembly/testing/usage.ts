@@ -5,7 +5,7 @@ import "../abi/abort";
 import { quoteJsonString } from "../json";
 import { ResponseReader, TokenUsage, estimateUsage } from "../usage";
 import { removeNullUsage } from "../usage/hider";
-import { CONTENT_BYTES_PER_TOKEN, ENCODED_JSON_BYTES_PER_TOKEN, ENCODED_SSE_BYTES_PER_TOKEN, REQUEST_BYTES_PER_TOKEN } from "../usage/estimate";
+import { estimateFrom, CONTENT_BYTES_PER_TOKEN, ENCODED_JSON_BYTES_PER_TOKEN, ENCODED_SSE_BYTES_PER_TOKEN, REQUEST_BYTES_PER_TOKEN } from "../usage/estimate";
 
 let input = new Uint8Array(0);
 let output = new Uint8Array(0);
@@ -80,4 +80,15 @@ export function run_remove_null_usage(len: i32): i32 {
   if (kept < 0) return emit("-1");
   output = copy.subarray(0, kept);
   return kept;
+}
+
+/** estimateFrom with the reported usage given as numbers (a side is reported when its has* != 0). */
+export function estimate_numbers(requestBytes: i64, contentBytes: i64, bodyBytes: i64, sse: i32, encoded: i32, cut: i32, hasInput: i32, input: i64, hasOutput: i32, output: i64): i32 {
+  const r = new TokenUsage();
+  r.hasInput = hasInput != 0;
+  r.hasOutput = hasOutput != 0;
+  r.found = r.hasInput || r.hasOutput;
+  if (r.hasInput) r.input = input;
+  if (r.hasOutput) r.output = output;
+  return emit(usageJson(estimateFrom(requestBytes, r, contentBytes, bodyBytes, sse != 0, encoded != 0, cut != 0)));
 }

@@ -32,20 +32,23 @@ function ceilDiv(n: i64, d: i64): i64 {
  * end of stream).
  */
 export function estimateUsage(requestBytes: i64, reader: ResponseReader | null, encoded: bool, cut: bool): TokenUsage {
+  if (reader === null) return estimateFrom(requestBytes, new TokenUsage(), 0, 0, false, encoded, cut);
+  return estimateFrom(requestBytes, reader.usage, reader.contentBytes, reader.bodyBytes, reader.sseHint, encoded, cut);
+}
+
+/** estimateUsage from the numbers a reader holds: what was reported, content and wire bytes, and the content type's hint. */
+export function estimateFrom(requestBytes: i64, reported: TokenUsage, contentBytes: i64, bodyBytes: i64, sse: bool, encoded: bool, cut: bool): TokenUsage {
   const u = new TokenUsage();
   u.found = true;
-  u.input = ceilDiv(requestBytes, REQUEST_BYTES_PER_TOKEN);
-  if (reader === null) return u;
-  const r = reader.usage;
-  u.model = r.model;
-  u.hasInput = r.hasInput;
-  u.hasOutput = r.hasOutput;
-  if (r.hasInput) u.input = r.input;
+  u.model = reported.model;
+  u.hasInput = reported.hasInput;
+  u.hasOutput = reported.hasOutput;
+  u.input = reported.hasInput ? reported.input : ceilDiv(requestBytes, REQUEST_BYTES_PER_TOKEN);
   const estimated = encoded
-    ? ceilDiv(reader.bodyBytes, reader.sseHint ? ENCODED_SSE_BYTES_PER_TOKEN : ENCODED_JSON_BYTES_PER_TOKEN)
-    : ceilDiv(reader.contentBytes, CONTENT_BYTES_PER_TOKEN);
-  if (!r.hasOutput) u.output = estimated;
-  else if (cut || encoded) u.output = r.output > estimated ? r.output : estimated;
-  else u.output = r.output;
+    ? ceilDiv(bodyBytes, sse ? ENCODED_SSE_BYTES_PER_TOKEN : ENCODED_JSON_BYTES_PER_TOKEN)
+    : ceilDiv(contentBytes, CONTENT_BYTES_PER_TOKEN);
+  if (!reported.hasOutput) u.output = estimated;
+  else if (cut || encoded) u.output = reported.output > estimated ? reported.output : estimated;
+  else u.output = reported.output;
   return u;
 }

@@ -21,6 +21,11 @@
 // owned here (the output is valid until the next chunk).
 import { BLOCK_KEEP, BLOCK_USAGE_NULL, BLOCK_USAGE_ONLY, SseBlockSink } from "./scanner";
 
+// What to do with an LF that follows a block's closing CR in the next chunk (the CR LF is one line end).
+const LF_NONE: u8 = 0;
+const LF_KEEP: u8 = 1; // the block went out: so does the LF
+const LF_DROP: u8 = 2; // the block was removed: so is the LF
+
 /** The most bytes of an incomplete SSE block held back between chunks. */
 export const MAX_HELD_BYTES: i32 = 65536;
 
@@ -66,7 +71,7 @@ export class UsageEventHider extends SseBlockSink {
   private same: usize = 0;
   private blockStart: usize = 0; // where the current block starts in this chunk
   private passthrough: bool = false; // the current block is going out unfiltered
-  private dropLF: bool = false; // a removed block ended with CR: an LF right after it is its too
+  private lfAfterCR: u8 = LF_NONE; // a block ended with CR at the end of the last chunk: an LF first in this one is its
 
   /** A chunk [ptr, ptr + len) is about to be read. */
   begin(ptr: usize, len: usize): void {
@@ -76,14 +81,26 @@ export class UsageEventHider extends SseBlockSink {
     this.same = ptr;
     this.blockStart = ptr;
     this.out.length = 0;
-    if (this.dropLF && len > 0) {
-      this.dropLF = false;
-      if (load<u8>(ptr) == 0x0a) this.blockStart = ptr + 1;
+    const lf = this.lfAfterCR;
+    if (lf != LF_NONE && len > 0) {
+      this.lfAfterCR = LF_NONE;
+      if (load<u8>(ptr) == 0x0a) {
+        if (lf == LF_KEEP) this.keep(ptr, ptr + 1);
+        this.blockStart = ptr + 1;
+      }
     }
   }
 
   blockEnd(at: usize, kind: u8, cr: bool): void {
     const from = this.blockStart;
+    if (cr) {
+      // A CR LF line end: the LF is this block's too.
+      if (at < this.chunkEnd) {
+        if (load<u8>(at) == 0x0a) at++;
+      } else {
+        this.lfAfterCR = kind == BLOCK_USAGE_ONLY && !this.passthrough ? LF_DROP : LF_KEEP;
+      }
+    }
     this.blockStart = at;
     if (this.passthrough) {
       this.passthrough = false;
@@ -94,13 +111,6 @@ export class UsageEventHider extends SseBlockSink {
       this.diverge();
       this.held.length = 0;
       this.removedEvents++;
-      if (cr) {
-        if (at < this.chunkEnd) {
-          if (load<u8>(at) == 0x0a) this.blockStart = at + 1;
-        } else {
-          this.dropLF = true;
-        }
-      }
       return;
     }
     if (kind == BLOCK_USAGE_NULL) {
@@ -233,11 +243,14 @@ export function removeNullUsage(p: usize, n: i32): i32 {
         while (v < je && isSpace(load<u8>(v))) v++;
         if (v + 4 > je || load<u32>(v) != 0x6c6c756e) continue; // not null: look further ("null" little-endian)
         const valueEnd = v + 4;
+        let after = valueEnd;
+        while (after < je && isSpace(load<u8>(after))) after++;
+        if (after >= je || (load<u8>(after) != 0x2c && load<u8>(after) != 0x7d)) return -1;
         let from: usize;
         let to: usize;
         if (load<u8>(sep) == 0x2c) {
-          from = sep; // ',"usage":null'
-          to = valueEnd;
+          from = sep; // ',"usage":null', and the blanks after it (those before the comma stay)
+          to = after;
         } else {
           // The first member: take the comma after it (and the blanks up to the next key) instead.
           let a = valueEnd;

@@ -107,6 +107,12 @@ export class ResponseModule {
     return this.json("reader_estimate", BigInt(requestBytes), encoded ? 1 : 0, cut ? 1 : 0, noReader ? 1 : 0);
   }
 
+  /** estimateFrom with numbers: reported sides are given as numbers (null: not reported). */
+  estimateNumbers(o: { requestBytes: number; contentBytes: number; bodyBytes: number; sse: boolean; encoded: boolean; cut: boolean; input: number | null; output: number | null }): ReaderUsage {
+    return this.json("estimate_numbers", BigInt(o.requestBytes), BigInt(o.contentBytes), BigInt(o.bodyBytes), o.sse ? 1 : 0, o.encoded ? 1 : 0, o.cut ? 1 : 0,
+      o.input === null ? 0 : 1, BigInt(o.input ?? 0), o.output === null ? 0 : 1, BigInt(o.output ?? 0));
+  }
+
   constants(): { request: number; content: number; encodedSse: number; encodedJson: number } {
     const [request, content, encodedSse, encodedJson] = this.json("estimate_constants") as number[];
     return { request, content, encodedSse, encodedJson };
