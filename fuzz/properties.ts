@@ -5,9 +5,10 @@ import { config } from "./props/config";
 import { headers } from "./props/headers";
 import { parsersProperty } from "./props/parsers";
 import { respReply } from "./props/resp-reply";
+import { responseProperty } from "./props/response";
 import { usageBody } from "./props/usage-body";
 
-export const PROPERTIES: FuzzProperty[] = [respReply, adminForm, usageBody, config, headers, parsersProperty];
+export const PROPERTIES: FuzzProperty[] = [respReply, adminForm, usageBody, config, headers, parsersProperty, responseProperty];
 
 export function findProperty(name: string): FuzzProperty {
   const p = PROPERTIES.find((x) => x.name === name);

@@ -5,7 +5,7 @@ import "../abi/abort";
 import { quoteJsonString } from "../json";
 import { ResponseReader, TokenUsage, estimateUsage } from "../usage";
 import { removeNullUsage } from "../usage/hider";
-import { estimateFrom, CONTENT_BYTES_PER_TOKEN, ENCODED_JSON_BYTES_PER_TOKEN, ENCODED_SSE_BYTES_PER_TOKEN, REQUEST_BYTES_PER_TOKEN } from "../usage/estimate";
+import { estimateFrom, CONTENT_BYTES_PER_TOKEN, ENCODED_JSON_BYTES_PER_TOKEN, ENCODED_SSE_BYTES_PER_TOKEN, OUTPUT_BASE_TOKENS, REQUEST_BYTES_PER_TOKEN } from "../usage/estimate";
 
 let input = new Uint8Array(0);
 let output = new Uint8Array(0);
@@ -48,9 +48,15 @@ export function reader_feed(len: i32, end: i32): i32 {
   return out.length;
 }
 
-export function reader_finish(): void {
+/** finish(), then what takeHeld() gives: -1 for null, else its length (at output_ptr). */
+export function reader_finish(): i32 {
   const r = reader;
-  if (r !== null) r.finish();
+  if (r === null) return -1;
+  r.finish();
+  const held = r.takeHeld();
+  if (held === null) return -1;
+  output = held;
+  return held.length;
 }
 
 /** The reader's state as JSON. */
@@ -66,9 +72,9 @@ export function reader_estimate(requestBytes: i64, encoded: i32, cut: i32, noRea
   return emit(usageJson(estimateUsage(requestBytes, noReader != 0 ? null : reader, encoded != 0, cut != 0)));
 }
 
-/** The estimate's constants: [request, content, encoded SSE, encoded JSON] bytes per token. */
+/** The estimate's constants: [request, content, encoded SSE, encoded JSON] bytes per token, and the output base. */
 export function estimate_constants(): i32 {
-  return emit(`[${REQUEST_BYTES_PER_TOKEN.toString()},${CONTENT_BYTES_PER_TOKEN.toString()},${ENCODED_SSE_BYTES_PER_TOKEN.toString()},${ENCODED_JSON_BYTES_PER_TOKEN.toString()}]`);
+  return emit(`[${REQUEST_BYTES_PER_TOKEN.toString()},${CONTENT_BYTES_PER_TOKEN.toString()},${ENCODED_SSE_BYTES_PER_TOKEN.toString()},${ENCODED_JSON_BYTES_PER_TOKEN.toString()},${OUTPUT_BASE_TOKENS.toString()}]`);
 }
 
 /** removeNullUsage on a copy of the input: the block after removal, or "-1" as text when nothing was removed. */

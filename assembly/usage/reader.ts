@@ -21,6 +21,7 @@ export class ResponseReader {
   private scanner: UsageScanner;
   private hider: UsageEventHider | null = null;
   private ended: bool = false;
+  private tail: Uint8Array | null = null; // finish()'s held bytes, for takeHeld()
   /** The constructor's sse: what the content type said. */
   readonly sseHint: bool;
 
@@ -91,9 +92,30 @@ export class ResponseReader {
     return hider.end(false, BLOCK_KEEP, scanner.isDecided && scanner.isSse);
   }
 
-  /** The body ended without an end-of-stream chunk: what was read so far is final. */
+  /**
+   * The body ended without an end-of-stream chunk (a reset, trailers): what was read so far is
+   * final. When hiding, what was held back is judged as the last block and kept for takeHeld().
+   */
   finish(): void {
+    if (this.ended) return;
     this.ended = true;
+    const hider = this.hider;
+    if (hider === null) {
+      this.scanner.finish();
+      return;
+    }
+    hider.begin(0, 0);
     this.scanner.finish();
+    this.tail = hider.end(true, this.scanner.isSse ? this.scanner.lastBlockKind : BLOCK_KEEP, false);
+  }
+
+  /**
+   * After finish(): the bytes still held back when the body ended without end of stream (null:
+   * none), for a host that can still send them (trailers); a reset stream has nowhere to send them.
+   */
+  takeHeld(): Uint8Array | null {
+    const t = this.tail;
+    this.tail = null;
+    return t;
   }
 }

@@ -149,6 +149,9 @@ export class UsageScanner {
         this.decided = true;
         this.extractor.commitOnClose = !this.sse;
         this.tok.allowConcatenated = !this.sse;
+        // The blanks before the first line are a block of their own (kept as they are).
+        const sink = this.sink;
+        if (sink !== null && this.sse && p > ptr) sink.blockEnd(p, BLOCK_KEEP, false);
         break;
       }
       if (p >= end) return;

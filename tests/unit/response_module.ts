@@ -85,7 +85,8 @@ export class ResponseModule {
 
   /**
    * The body through a fresh reader in the chunks given (cut points, or "bytes" for one byte each);
-   * the last chunk carries end of stream unless `finish` (then finish() is called after it).
+   * the last chunk carries end of stream unless `finish` (then finish() is called after it, and
+   * what takeHeld() gives is added to the output).
    */
   run(body: Uint8Array | string, sse: boolean, hide: boolean, cuts: number[] | "bytes" = [], finish = false): ReaderRun {
     const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : Buffer.from(body);
@@ -99,7 +100,10 @@ export class ResponseModule {
       if (r.unchanged) unchanged++;
     });
     if (chunks.length === 0 && !finish) outs.push(this.feed(new Uint8Array(0), true).bytes);
-    if (finish) this.ex.reader_finish();
+    if (finish) {
+      const n = this.ex.reader_finish();
+      if (n >= 0) outs.push(this.output(n)); // takeHeld(): what a host could still send
+    }
     return { out: Buffer.concat(outs), result: this.result(), unchanged, feeds: chunks.length };
   }
 
@@ -113,9 +117,9 @@ export class ResponseModule {
       o.input === null ? 0 : 1, BigInt(o.input ?? 0), o.output === null ? 0 : 1, BigInt(o.output ?? 0));
   }
 
-  constants(): { request: number; content: number; encodedSse: number; encodedJson: number } {
-    const [request, content, encodedSse, encodedJson] = this.json("estimate_constants") as number[];
-    return { request, content, encodedSse, encodedJson };
+  constants(): { request: number; content: number; encodedSse: number; encodedJson: number; outputBase: number } {
+    const [request, content, encodedSse, encodedJson, outputBase] = this.json("estimate_constants") as number[];
+    return { request, content, encodedSse, encodedJson, outputBase };
   }
 
   removeNullUsage(block: string): string | null {
