@@ -55,7 +55,7 @@ const block: fc.Arbitrary<string[]> = fc.oneof(
     const cut = split && points.length > 2 ? Math.floor(points.length / 2) : -1;
     return [...pre, ...(cut > 0 ? [`data: ${points.slice(0, cut).join("")}`, `data: ${points.slice(cut).join("")}`] : [`data: ${d}`])];
   }) },
-  { weight: 1, arbitrary: fc.constantFrom([": keep-alive"], ["retry: 10"], []) },
+  { weight: 1, arbitrary: fc.constantFrom<string[]>([": keep-alive"], ["retry: 10"], []) },
 );
 
 export const responseCaseArb: fc.Arbitrary<ResponseCase> = fc.record({
