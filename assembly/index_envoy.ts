@@ -4,10 +4,15 @@
 // with proxy_http_call (store/http_store.ts). Nothing imported from here may reach
 // abi/redis_imports.ts (tests/store check the module's import list).
 export * from "./abi/exports";
+export * from "./abi/abi_0_2_1";
 import "./abi/abort";
 import { setRootContextFactory } from "./abi/dispatcher";
+import { setBufferLimitRaisable, setHeadersMayWaitForBody } from "./abi/host_traits";
 import { newQuotaPlugin, setStoreFactory } from "./quota/plugin";
 import { openHttpStore } from "./store/http_store";
 
 setRootContextFactory(newQuotaPlugin);
+// Stock cpp-host turns a request-header StopIteration into StopAll (no body callbacks).
+setHeadersMayWaitForBody(false);
+setBufferLimitRaisable(false);
 setStoreFactory(openHttpStore);

@@ -3,6 +3,7 @@
 // streams answer Continue to every callback. It does no work at all (no header reads, no body
 // reads, no host calls): what it costs is the floor of the ABI layer, the cost of being a filter.
 export * from "./abi/exports";
+export * from "./abi/abi_0_2_1";
 export * from "./abi/redis_exports";
 import "./abi/abort";
 import { HttpContext, RootContext } from "./abi/context";

@@ -1,72 +1,111 @@
-// A built-in OpenAI-compatible upstream: POST /v1/chat/completions answers JSON, or SSE when
-// `"stream": true` (usage always in the last data event before `data: [DONE]`, whether or not
-// stream_options.include_usage is set). Token counts follow mock-usage.ts. Other paths → 404 JSON.
+// The built-in model upstream of `npm start`: one HTTP server speaking the APIs the plugin meters,
+// each in its provider's own shapes (token rules: mock-usage.ts; wire, compression and the
+// directives a test can send: mock-wire.ts):
+//   POST /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses   OpenAI (mock-openai.ts)
+//   GET  /v1/responses/{id}
+//   POST /v1/messages                                                            Anthropic (mock-anthropic.ts)
+//   POST /v1beta/models/{model}:generateContent, :streamGenerateContent          Gemini (mock-gemini.ts)
+// Paths are routed as permissive upstreams route them (case-insensitive, repeated slashes, `.` and
+// `..` segments, percent-encoded unreserved characters, a trailing slash), so that a gateway test
+// sees what a client gets through a path variant. Anything else: 404 with an OpenAI-style error.
 // `startMockUpstream` runs it on a port of its own, for the gateway and for tests.
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { ChatRequest, parseChatRequest, replyWords } from "./mock-usage";
+import { messages } from "./mock-anthropic";
+import { generateContent } from "./mock-gemini";
+import { chatCompletions, completions, embeddings, openAiError, responses, retrieveResponse } from "./mock-openai";
+import { isObject } from "./mock-usage";
+import { Reply, directivesOf } from "./mock-wire";
 
-export const CHAT_PATH = "/v1/chat/completions";
-const MAX_BODY = 4 * 1024 * 1024;
+/** Above the plugin's default max_request_body_bytes (8 MiB), so that limit is the plugin's to show. */
+const MAX_BODY = 16 * 1024 * 1024;
+/** Responses kept for GET /v1/responses/{id}. */
+const KEPT_RESPONSES = 1000;
 
 export interface MockUpstreamOptions {
   host?: string;
   /** Default 0: any free port. */
   port?: number;
-  /** Pause between SSE events (default 0: the next turn of the event loop). */
+  /** Pause between stream events (default 0: the next turn of the event loop). */
   eventDelayMs?: number;
 }
 
 export interface MockUpstream {
   readonly url: string;
   readonly port: number;
-  /** Chat requests answered so far. */
+  /** Model requests answered so far (a refused or unknown request is not one). */
   readonly served: number;
   close(): Promise<void>;
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-}
+/** What the mock keeps between requests. */
+export class MockState {
+  served = 0;
+  private counter = 0;
+  private readonly kept = new Map<string, unknown>();
 
-function openAiError(message: string, type: string, param: string | null = null, code: string | null = null): unknown {
-  return { error: { message, type, param, code } };
-}
-
-function completion(id: string, created: number, req: ChatRequest): unknown {
-  return {
-    id, object: "chat.completion", created, model: req.model,
-    choices: [{ index: 0, message: { role: "assistant", content: replyWords(req.usage.completion_tokens).join(" ") }, finish_reason: "stop" }],
-    usage: req.usage,
-  };
-}
-
-/** The SSE events of a streamed answer, each a complete `data: …\n\n` block. */
-export function sseEvents(id: string, created: number, req: ChatRequest): string[] {
-  const chunk = (choices: unknown[], usage?: unknown) =>
-    `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: req.model, choices, ...(usage ? { usage } : {}) })}\n\n`;
-  const events = [chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }])];
-  replyWords(req.usage.completion_tokens).forEach((w, i) => events.push(chunk([{ index: 0, delta: { content: i === 0 ? w : " " + w }, finish_reason: null }])));
-  events.push(chunk([{ index: 0, delta: {}, finish_reason: "stop" }]));
-  events.push(chunk([], req.usage));
-  events.push("data: [DONE]\n\n");
-  return events;
-}
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => (ms > 0 ? setTimeout(resolve, ms) : setImmediate(resolve)));
-}
-
-async function stream(res: http.ServerResponse, events: string[], delayMs: number): Promise<void> {
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-  for (const event of events) {
-    if (res.destroyed) return;
-    res.write(event);
-    await pause(delayMs);
+  nextId(): number {
+    return ++this.counter;
   }
-  res.end();
+
+  rememberResponse(id: string, response: unknown): void {
+    this.kept.set(id, response);
+    if (this.kept.size > KEPT_RESPONSES) this.kept.delete(this.kept.keys().next().value as string);
+  }
+
+  response(id: string): unknown {
+    return this.kept.get(id);
+  }
+}
+
+/** One request the mock answers: its parsed body, the model (directives stripped) and its Reply. */
+export interface Exchange {
+  body: Record<string, unknown>;
+  model: string;
+  reply: Reply;
+  created: number;
+  eventDelayMs: number;
+  state: MockState;
+  id(prefix: string): string;
+}
+
+const UNRESERVED = /%(2[DdEe]|3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa]|5[Ff]|7[Ee])/g;
+
+/** The path as a permissive upstream routes it (no query). */
+export function routePath(url: string): string {
+  const raw = url.split(/[?#]/)[0].replace(UNRESERVED, (m) => String.fromCharCode(parseInt(m.slice(1), 16)));
+  const out: string[] = [];
+  for (const seg of raw.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") out.pop();
+    else out.push(seg);
+  }
+  return "/" + out.join("/");
+}
+
+type Route =
+  | { kind: "post"; model: string | null; run: (x: Exchange) => void | Promise<void> }
+  | { kind: "retrieve"; id: string };
+
+function route(method: string, path: string, query: URLSearchParams): Route | null {
+  const lower = path.toLowerCase();
+  if (method === "GET") {
+    const m = /^\/v1\/responses\/([^/]+)$/i.exec(path);
+    return m ? { kind: "retrieve", id: decodeURIComponent(m[1]) } : null;
+  }
+  if (method !== "POST") return null;
+  switch (lower) {
+    case "/v1/chat/completions": return { kind: "post", model: null, run: chatCompletions };
+    case "/v1/completions": return { kind: "post", model: null, run: completions };
+    case "/v1/embeddings": return { kind: "post", model: null, run: embeddings };
+    case "/v1/responses": return { kind: "post", model: null, run: responses };
+    case "/v1/messages": return { kind: "post", model: null, run: messages };
+  }
+  const g = /^\/(v1|v1beta|v1alpha)\/models\/([^/:]+):(generatecontent|streamgeneratecontent)$/i.exec(path);
+  if (g === null) return null;
+  const stream = g[3].toLowerCase() === "streamgeneratecontent";
+  const sseMode = query.get("alt") === "sse";
+  return { kind: "post", model: decodeURIComponent(g[2]), run: (x) => generateContent(x, stream, sseMode) };
 }
 
 function readBody(req: http.IncomingMessage): Promise<string | null> {
@@ -82,37 +121,48 @@ function readBody(req: http.IncomingMessage): Promise<string | null> {
   });
 }
 
-export function createMockHandler(options: { eventDelayMs?: number } = {}): { handler: http.RequestListener; served: () => number } {
-  let counter = 0;
+export function createMockHandler(options: { eventDelayMs?: number } = {}): { handler: http.RequestListener; state: MockState } {
+  const state = new MockState();
   const handler: http.RequestListener = async (req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (req.method !== "POST" || path !== CHAT_PATH) {
+    const method = req.method ?? "GET";
+    const url = req.url ?? "/";
+    const path = routePath(url);
+    const r = route(method, path, new URLSearchParams(url.includes("?") ? url.slice(url.indexOf("?") + 1) : ""));
+    const plain = new Reply(req, res, directivesOf(req, "").directives);
+    if (r === null) {
       req.resume();
-      sendJson(res, 404, openAiError(`Invalid URL (${req.method} ${path})`, "invalid_request_error"));
-      return;
+      return plain.json(404, openAiError(`Invalid URL (${method} ${path})`));
+    }
+    if (r.kind === "retrieve") {
+      req.resume();
+      const x: Exchange = { body: {}, model: "", reply: plain, created: 0, eventDelayMs: 0, state, id: () => "" };
+      return retrieveResponse(x, r.id);
     }
     const text = await readBody(req);
-    if (text === null) {
-      sendJson(res, 413, openAiError(`the request body is larger than ${MAX_BODY} bytes`, "invalid_request_error"));
-      return;
+    if (text === null) return plain.json(413, openAiError(`the request body is larger than ${MAX_BODY} bytes`));
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return plain.json(400, openAiError("We could not parse the JSON body of your request."));
     }
-    const parsed = parseChatRequest(text);
-    if (!parsed.ok) {
-      sendJson(res, 400, openAiError(parsed.message, "invalid_request_error", parsed.param));
-      return;
-    }
-    counter++;
-    const id = `chatcmpl-mock-${counter}`;
-    const created = Math.floor(Date.now() / 1000);
-    if (parsed.request.stream) await stream(res, sseEvents(id, created, parsed.request), options.eventDelayMs ?? 0);
-    else sendJson(res, 200, completion(id, created, parsed.request));
+    if (!isObject(body)) return plain.json(400, openAiError("the request body must be a JSON object"));
+    const named = r.model ?? (typeof body.model === "string" && body.model !== "" ? body.model : "mock-model");
+    const { model, directives } = directivesOf(req, named);
+    const n = state.nextId();
+    const x: Exchange = {
+      body, model, reply: new Reply(req, res, directives), created: Math.floor(Date.now() / 1000),
+      eventDelayMs: options.eventDelayMs ?? 0, state, id: (prefix) => `${prefix}${n}`,
+    };
+    await r.run(x);
+    if (res.statusCode < 400) state.served++;
   };
-  return { handler, served: () => counter };
+  return { handler, state };
 }
 
 export function startMockUpstream(options: MockUpstreamOptions = {}): Promise<MockUpstream> {
   const host = options.host ?? "127.0.0.1";
-  const { handler, served } = createMockHandler(options);
+  const { handler, state } = createMockHandler(options);
   const server = http.createServer(handler);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -123,7 +173,7 @@ export function startMockUpstream(options: MockUpstreamOptions = {}): Promise<Mo
         url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
         port,
         get served() {
-          return served();
+          return state.served;
         },
         close: () =>
           new Promise<void>((done) => {

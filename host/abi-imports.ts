@@ -89,10 +89,10 @@ export function buildImports(host: AbiHost, options: { redis: boolean }): Record
       if (type > host.maxBufferType) return Status.BadArgument;
       const buf = host.readBuffer(type);
       if (typeof buf === "number") return buf;
-      if (start > buf.length) return Status.BadArgument;
-      const length = Math.min(max, buf.length - start);
-      // Envoy returns Ok without touching the out-pointers when there is nothing to copy.
-      if (length === 0) return Status.Ok;
+      // cpp-host exports.cc get_buffer_bytes: a start past the end reads nothing, and reading
+      // nothing writes (0, 0) to the out-pointers without allocating.
+      const length = start > buf.length ? 0 : Math.min(max, buf.length - start);
+      if (length === 0) return mem.writeU32(ptrPtr, 0) && mem.writeU32(sizePtr, 0) ? Status.Ok : Status.InvalidMemoryAccess;
       return out(buf.subarray(start, start + length), ptrPtr, sizePtr);
     }),
     proxy_set_buffer_bytes: def("iiiii", "i", (type: number, start: number, length: number, ptr: number, size: number) => {

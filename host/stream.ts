@@ -4,7 +4,8 @@
 // event-driven and bounded, until none of it is left for this stream.
 import { BufferType, MapType, Status, StreamType } from "./abi-types";
 import { Clock } from "./clock";
-import { FilterDirection, editBuffer } from "./filter-direction";
+import { DirectionRules, FilterDirection } from "./filter-direction";
+import type { HostFlavour } from "./module-link";
 import { Exchange, LocalResponse, StreamPart } from "./exchange";
 import { HeaderMap, HeaderPairs } from "./header-map";
 import { StreamFacts, WASM_STATE_PREFIX } from "./properties";
@@ -18,7 +19,10 @@ export interface StreamOptions {
   destinationAddress?: string;
   routeName?: string;
   clusterName?: string;
-  /** `request.protocol`; default "HTTP/1.1". */
+  /**
+   * `request.protocol`; default "HTTP/1.1". "HTTP/3" changes the end of the stream: Envoy logs
+   * after proxy_on_delete (see `finish`).
+   */
   protocol?: string;
   /** Filter state present from the start, by full key (e.g. "wasm.ai_log"). */
   filterState?: Record<string, string | Uint8Array>;
@@ -32,24 +36,59 @@ export interface StreamOptions {
   onUpstream?: (part: StreamPart) => void;
   /** Called as each part passes the filter towards the client. */
   onDownstream?: (part: StreamPart) => void;
+  /**
+   * When the host forgets the stream's context after the stream ended (Envoy's deferred delete of
+   * the ActiveStream): "next-turn" (default) at the end of this event-loop turn, as Envoy's
+   * dispatcher does; "manual" only on `stream.releaseContext()`, so a test can hold the window
+   * in which proxy_set_effective_context still accepts the ended stream.
+   */
+  releaseContext?: "next-turn" | "manual";
 }
 
 /** What the stream needs from the VM that runs it. */
 export interface StreamHost {
   readonly failed: boolean;
   readonly failOpen: boolean;
+  readonly closed: boolean;
   readonly signal: Signal;
   readonly clock: Clock;
+  readonly flavour: HostFlavour;
+  readonly directionRules: DirectionRules;
+  /** The buffer limit every stream starts with (FilterManager::buffer_limit_). */
+  readonly bufferLimitBytes: number;
   invoke(contextId: number, name: string, ...args: number[]): number | null;
+  /** Runs `action` once the current host turn is over. */
   defer(action: () => void): void;
+  /** Runs `action` right after the running plugin callback returns (cpp-host DeferAfterCallActions). */
+  afterCall(action: () => void): void;
   drive<T>(fn: () => T): T;
   inflight(contextId: number): number;
-  release(stream: Stream): void;
+  /** The stream ended: it takes no more part in VM-wide events. */
+  streamEnded(stream: Stream): void;
+  /** The stream's context is gone: proxy_set_effective_context no longer finds it. */
+  contextReleased(stream: Stream): void;
+  violation(message: string): void;
 }
 
 export type BodyInput = string | Uint8Array;
 
 const DEFAULT_WAIT_MS = 10_000;
+
+/** higress-group/envoy context.cc (HIGRESS only): properties that set the stream's buffer limit. */
+const SET_DECODER_BUFFER_LIMIT = "set_decoder_buffer_limit";
+const SET_ENCODER_BUFFER_LIMIT = "set_encoder_buffer_limit";
+
+/**
+ * higress-group/envoy context.cc stringViewToUint32 (std::stoul): leading blanks, a sign, decimal
+ * digits, anything after them ignored; the value must fit in 32 bits. Null when it does not parse.
+ */
+export function parseBufferLimit(value: string): number | null {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(\d+)/.exec(value);
+  if (m === null) return null;
+  let n = BigInt(m[2]);
+  if (m[1] === "-") n = BigInt.asUintN(64, -n); // stoul negates in unsigned long
+  return n <= 0xffffffffn ? Number(n) : null;
+}
 
 function toBuffer(b: BodyInput): Buffer {
   return typeof b === "string" ? Buffer.from(b, "utf8") : Buffer.from(b);
@@ -66,14 +105,21 @@ export class Stream {
   readonly trace: string[] = [];
   /** proxy_on_context_create ran for this stream. */
   contextCreated = false;
+  /** The host still knows the stream's context (until Envoy's deferred delete; see `releaseContext`). */
+  contextAlive = true;
 
   private readonly filterStateMap = new Map<string, Buffer>();
   private request: FilterDirection;
   private response: FilterDirection;
   private pendingLocal: LocalResponse | null = null;
+  /** The plugin asked for a local reply on this stream at least once (Higress: local_reply_hold_). */
+  private localReplyAsked = false;
   private upstreamResponseIgnored = false;
   private logPhase = false;
   private failedByVm = false;
+  /** HTTP/3: proxy_on_log still to come, when the context is released. */
+  private logDeferred = false;
+  private limit: number;
   private readonly options: Required<Omit<StreamOptions, "filterState" | "onUpstream" | "onDownstream">>;
   private readonly listeners: { upstream?: (part: StreamPart) => void; downstream?: (part: StreamPart) => void };
   private readonly startNanos: bigint;
@@ -94,7 +140,9 @@ export class Stream {
       autoFinish: options.autoFinish ?? true,
       waitTimeoutMs: options.waitTimeoutMs ?? DEFAULT_WAIT_MS,
       record: options.record ?? true,
+      releaseContext: options.releaseContext ?? "next-turn",
     };
+    this.limit = host.bufferLimitBytes;
     this.listeners = { upstream: options.onUpstream, downstream: options.onDownstream };
     for (const [k, v] of Object.entries(options.filterState ?? {})) this.filterStateMap.set(k, toBuffer(v));
     this.startNanos = host.clock.nowNanos();
@@ -133,11 +181,32 @@ export class Stream {
   }
 
   /**
-   * Ends the stream: proxy_on_done, proxy_on_log, proxy_on_delete. Mid-stream it models a client
-   * disconnect or an upstream reset; `reason` is kept in `resetReason`. Idempotent.
+   * Ends the stream. Mid-stream it models a client disconnect or an upstream reset; `reason` is
+   * kept in `resetReason`. Idempotent. The plugin hears, as Envoy's
+   * ConnectionManagerImpl::doDeferredStreamDestroy (conn_manager_impl.cc) does it:
+   * - HTTP/1 and HTTP/2: proxy_on_log (filter_manager_.log()), then proxy_on_done and
+   *   proxy_on_delete (destroyFilters() → the wasm Context::onDestroy: onDone, onDelete);
+   * - HTTP/3 without a reset: proxy_on_done and proxy_on_delete now, proxy_on_log later, when the
+   *   QUIC stream is acknowledged (deferHeadersAndTrailers; here: when the context is released).
    */
   finish(reason?: string): void {
     this.host.drive(() => this.end(reason));
+  }
+
+  /**
+   * The ActiveStream's deferred delete: the context leaves the host's table (cpp-host
+   * ~ContextBase erases it from WasmBase::contexts_), so proxy_set_effective_context answers
+   * BadArgument for it from now on. For HTTP/3 the deferred proxy_on_log runs first.
+   */
+  releaseContext(): void {
+    if (!this.finished || !this.contextAlive) return;
+    if (this.logDeferred) {
+      this.logDeferred = false;
+      if (!this.host.closed) this.host.drive(() => this.runLog("HTTP/3: after the stream was acknowledged"));
+    }
+    this.contextAlive = false;
+    this.note("context released");
+    this.host.contextReleased(this);
   }
 
   /** Drives a whole exchange; see stream-run.ts. */
@@ -151,6 +220,21 @@ export class Stream {
     return { request: this.request.pauseState, response: this.response.pauseState };
   }
 
+  /** The source of each direction stopped sending because held data went over the buffer limit. */
+  get stalled(): { request: boolean; response: boolean } {
+    return { request: this.request.stalled, response: this.response.stalled };
+  }
+
+  /** Bytes Envoy's filter manager holds for each direction. */
+  get held(): { request: number; response: number } {
+    return { request: this.request.heldBytes, response: this.response.heldBytes };
+  }
+
+  /** The stream's buffer limit (FilterManager::buffer_limit_), 0 for none. */
+  get bufferLimit(): number {
+    return this.limit;
+  }
+
   /** Resolves once no callout made for this stream is in flight (each one is bounded by its timeout). */
   settled(timeoutMs = this.options.waitTimeoutMs): Promise<void> {
     return this.waitFor(() => this.host.inflight(this.id) === 0, "its callouts to complete", timeoutMs);
@@ -162,8 +246,8 @@ export class Stream {
 
   describe(): string {
     return [
-      `request ${this.request.pauseState}`,
-      `response ${this.response.pauseState}`,
+      `request ${this.request.pauseState}${this.request.stalled ? " (source stopped by flow control)" : ""}`,
+      `response ${this.response.pauseState}${this.response.stalled ? " (source stopped by flow control)" : ""}`,
       `callouts in flight ${this.host.inflight(this.id)}`,
       this.localResponse ? `local ${this.localResponse.status}` : "",
       this.finished ? `finished${this.resetReason ? ` (${this.resetReason})` : ""}` : "",
@@ -208,42 +292,66 @@ export class Stream {
 
   writeBody(type: BufferType, start: number, length: number, data: Buffer): Status {
     const dir = type === BufferType.HttpRequestBody ? this.request : this.response;
-    const current = dir.body();
-    if (current === null) return Status.NotFound;
-    const next = editBuffer(current, start, length, data);
-    if (next === null) return Status.BadArgument;
-    dir.setBody(next);
-    return Status.Ok;
+    return dir.editBody(start, length, data) ? Status.Ok : Status.BadArgument;
   }
 
   setProperty(path: Buffer, value: Buffer): Status {
+    const name = path.toString("utf8");
+    if (this.host.flavour === "higress" && (name === SET_DECODER_BUFFER_LIMIT || name === SET_ENCODER_BUFFER_LIMIT)) {
+      // higress-group/envoy context.cc Context::setProperty (HIGRESS only): both call
+      // FilterManager::setBufferLimit, the one limit of the stream. Plain Envoy only stores them.
+      const limit = parseBufferLimit(value.toString("utf8"));
+      if (limit !== null) this.setBufferLimit(limit);
+    }
     // Envoy keeps the raw path (NULs and all) under the "wasm." prefix.
-    this.filterStateMap.set(WASM_STATE_PREFIX + path.toString("utf8"), Buffer.from(value));
+    this.filterStateMap.set(WASM_STATE_PREFIX + name, Buffer.from(value));
     return Status.Ok;
+  }
+
+  /** FilterManager::setBufferLimit: both directions' held data get the new watermarks. */
+  setBufferLimit(limit: number): void {
+    this.note(`buffer limit ${this.limit} -> ${limit}`);
+    this.limit = limit;
+    this.request.limitChanged();
+    this.response.limitChanged();
   }
 
   sendLocalResponse(response: LocalResponse): Status {
     if (this.finished) return Status.Ok; // Envoy: no decoder callbacks any more, nothing happens
+    if (this.host.flavour === "higress" && this.localReplyAsked) {
+      // higress-group/envoy context.cc Context::sendLocalResponse: local_reply_hold_ refuses every
+      // later one (BadArgument, which cpp-host's send_local_response export turns into Ok).
+      this.note("a second local response was dropped (Higress local_reply_hold_)");
+      return Status.Ok;
+    }
+    this.localReplyAsked = true;
     if (this.pendingLocal !== null) {
       this.note("a second local response in the same callback was ignored");
       return Status.Ok;
     }
     this.pendingLocal = response;
-    this.host.defer(() => this.deliverLocalResponse());
+    this.host.afterCall(() => {
+      const pending = this.pendingLocal;
+      this.pendingLocal = null;
+      if (pending !== null) this.localReply(pending);
+    });
     return Status.Ok;
   }
 
   continueStream(type: StreamType): Status {
     const dir = type === StreamType.HttpRequest ? this.request : type === StreamType.HttpResponse ? this.response : null;
     if (dir === null) return type === StreamType.Upstream ? Status.Unimplemented : Status.Ok;
-    dir.forget();
-    this.host.defer(() => dir.resume());
+    // Envoy context.cc Context::continueStream clears the request's map and body pointers for
+    // either direction (request_headers_, request_body_buffer_, request_trailers_), and defers
+    // continueDecoding()/continueEncoding() to after the callback.
+    this.request.forget();
+    this.host.afterCall(() => dir.resume());
     return Status.Ok;
   }
 
   closeStream(type: StreamType): Status {
     if (type === StreamType.HttpRequest || type === StreamType.HttpResponse) {
-      this.host.defer(() => this.end("wasm_close_stream"));
+      this.host.afterCall(() => this.end("wasm_close_stream"));
     }
     return Status.Ok;
   }
@@ -257,9 +365,7 @@ export class Stream {
     this.upstreamResponseIgnored = true;
     if (this.downstream.headers === null) {
       this.localResponse = { status: 503, body: Buffer.alloc(0), headers: [], details: "wasm_fail_stream", grpcStatus: 14 };
-      this.downstream.headers = [[":status", "503"]];
-      this.downstream.ended = true;
-      this.listeners.downstream?.({ kind: "headers", headers: this.downstream.headers, endOfStream: true });
+      this.emitDownstream([[":status", "503"]], Buffer.alloc(0), false);
     } else {
       this.resetReason = "wasm_fail_stream";
     }
@@ -324,6 +430,27 @@ export class Stream {
         this.passed(out, true);
       },
       trace: (event) => this.note(event),
+      bufferLimit: () => this.limit,
+      tooLarge: () => this.tooLarge(name),
+      violation: (message) => this.host.violation(`stream ${this.id}: ${message}`),
+      later: (fn) => this.host.defer(fn),
+      canContinue: isRequest ? () => !this.response.inputComplete : () => !this.downstream.ended,
+    }, this.host.directionRules);
+  }
+
+  /**
+   * filter_manager.cc ActiveStreamDecoderFilter::requestDataTooLarge: 413 "Payload Too Large"
+   * (request_payload_too_large); ActiveStreamEncoderFilter::responseDataTooLarge: 500
+   * "Internal Server Error" (response_payload_too_large). Both are Envoy's own local replies.
+   */
+  private tooLarge(direction: "request" | "response"): void {
+    const request = direction === "request";
+    this.localReply({
+      status: request ? 413 : 500,
+      body: Buffer.from(request ? "Payload Too Large" : "Internal Server Error"),
+      headers: [],
+      details: request ? "request_payload_too_large" : "response_payload_too_large",
+      grpcStatus: -1,
     });
   }
 
@@ -343,34 +470,66 @@ export class Stream {
       return null;
     }
     const result = this.host.invoke(this.id, name, this.id, ...args);
-    // After a local response Envoy overrides the answer: the reply takes over the stream.
+    // After a local response Envoy overrides the answer (cpp-host stopNextIteration, and the
+    // filter manager's *_filter_chain_aborted_): the reply takes over the stream.
     if (result === null || this.pendingLocal !== null || this.finished) return null;
     return result;
   }
 
-  private deliverLocalResponse(): void {
-    const response = this.pendingLocal;
-    this.pendingLocal = null;
-    if (response === null || this.finished) return;
-    if (this.downstream.headers !== null || this.localResponse !== null) {
-      // A response already started, or a local reply already under way: Envoy resets the stream.
-      this.end(this.localResponse !== null ? "second_local_reply" : "local_reply_after_response_started");
+  /**
+   * DownstreamFilterManager::sendLocalReply (filter_manager.cc): before any response headers the
+   * reply runs through the filter chain (the plugin's own response callbacks see it); once
+   * response headers reached the filter chain but not the client, it goes straight to the codec
+   * (sendDirectLocalReply, the plugin sees nothing); once headers went downstream, the stream is
+   * reset.
+   */
+  private localReply(response: LocalResponse): void {
+    if (this.finished) return;
+    if (this.downstream.headers !== null) {
+      this.end("local_reply_after_response_started");
       return;
     }
-    this.note(`local response ${response.status} (${response.details})`);
     this.localResponse = response;
     this.request.close();
     this.response.close();
     this.upstreamResponseIgnored = true;
-    // The reply runs through the plugin's response callbacks like any response (Envoy does so).
-    this.response = this.newDirection("response");
     const headers = new HeaderMap([[":status", String(response.status)], ...response.headers]);
     if (response.body.length > 0) {
       headers.replace("content-length", String(response.body.length));
       if (headers.get("content-type") === undefined) headers.add("content-type", "text/plain");
     }
+    if (this.response.headers !== null) {
+      this.note(`local response ${response.status} (${response.details}) sent directly: response headers were already in the filter chain`);
+      this.emitDownstream(headers.pairs(), response.body, true);
+      return;
+    }
+    this.note(`local response ${response.status} (${response.details})`);
+    this.response = this.newDirection("response");
     this.response.receiveHeaders(headers.pairs(), response.body.length === 0);
     if (response.body.length > 0) this.response.receiveData(response.body, true);
+  }
+
+  /** Headers (and a body) straight to the client, past the plugin. */
+  private emitDownstream(headers: HeaderPairs, body: Buffer, finishAfter: boolean): void {
+    this.downstream.headers = headers;
+    this.listeners.downstream?.({ kind: "headers", headers, endOfStream: body.length === 0 });
+    if (body.length > 0) {
+      if (this.options.record) this.downstream.append(body);
+      this.listeners.downstream?.({ kind: "data", data: body, endOfStream: true });
+    }
+    if (finishAfter) this.passed(this.downstream, true);
+    else this.downstream.ended = true;
+  }
+
+  private runLog(why?: string): void {
+    if (!this.contextCreated || this.host.failed) return;
+    this.note(why === undefined ? "proxy_on_log" : `proxy_on_log (${why})`);
+    this.logPhase = true;
+    try {
+      this.host.invoke(this.id, "proxy_on_log", this.id);
+    } finally {
+      this.logPhase = false;
+    }
   }
 
   private end(reason?: string): void {
@@ -382,14 +541,21 @@ export class Stream {
     const why = this.resetReason ?? "stream ended";
     if (!this.upstream.ended && this.upstream.headers !== null) this.listeners.upstream?.({ kind: "reset", reason: why });
     if (!this.downstream.ended) this.listeners.downstream?.({ kind: "reset", reason: why });
+    this.host.streamEnded(this);
     if (this.contextCreated && !this.host.failed) {
+      // conn_manager_impl.cc doDeferredStreamDestroy: for HTTP/3, unless the downstream reset the
+      // stream, access logging waits for the QUIC acknowledgement (deferHeadersAndTrailers).
+      const deferLog = this.options.protocol === "HTTP/3" && this.resetReason === null;
+      if (!deferLog) this.runLog();
+      this.note("proxy_on_done");
       this.host.invoke(this.id, "proxy_on_done", this.id);
-      this.logPhase = true;
-      this.host.invoke(this.id, "proxy_on_log", this.id);
-      this.logPhase = false;
+      this.note("proxy_on_delete");
       this.host.invoke(this.id, "proxy_on_delete", this.id);
+      this.logDeferred = deferLog;
     }
     this.note(reason ? `finished (${reason})` : "finished");
-    this.host.release(this);
+    // The ActiveStream goes to the dispatcher's deferred-delete list: its context is found until
+    // the end of this event-loop turn.
+    if (this.options.releaseContext === "next-turn") setImmediate(() => this.releaseContext());
   }
 }

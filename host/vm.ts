@@ -1,7 +1,9 @@
 // A proxy-wasm VM in Node, behaving as Envoy (and, with its Redis calls, Higress) does for one
 // plugin: one root context (id 1), streams with ids from 2, callbacks run one at a time, actions
 // the plugin asks for inside a callback (continue, local response, close) run right after it
-// returns, and a trap fails the VM and every stream on it, for good.
+// returns and before Envoy acts on its answer (cpp-host DeferAfterCallActions), and a trap fails
+// the VM and every stream on it, for good. Two flavours: upstream Envoy (proxy-wasm-cpp-host) and
+// Higress (higress-group's forks of cpp-host and Envoy); see host/README.md.
 import { readFile } from "node:fs/promises";
 import { AbiHost, HostFunction, buildImports } from "./abi-imports";
 import { BufferType, LogLevel, MapType, Status, StreamType } from "./abi-types";
@@ -11,7 +13,8 @@ import { Callouts } from "./callouts";
 import { HttpCallRecord, HttpOptions } from "./http-bridge";
 import { GuestMemory } from "./memory";
 import { Metrics, MetricsSnapshot } from "./metrics";
-import { checkAbiVersion, checkCallbacks, linkImports } from "./module-link";
+import { AbiVersion, HostFlavour, checkCallbacks, detectAbiVersion, hostFunctionsForAbi, linkImports } from "./module-link";
+import { DirectionRules } from "./filter-direction";
 import { resolveProperty, splitPropertyPath, PluginFacts } from "./properties";
 import { RedisCallRecord, RedisClusterSettings, RedisResolver } from "./redis-bridge";
 import { SharedData } from "./shared-data";
@@ -34,8 +37,35 @@ export interface PluginVmOptions {
   logSink?: (entry: LogEntry) => void;
   /** What proxy_get_log_level reports; default Debug (1). */
   logLevel?: LogLevel;
-  /** Offer Higress's proxy_redis_* host calls; false models plain Envoy. Default true. */
+  /**
+   * Offer Higress's proxy_redis_* host calls. Default: true for the Higress flavour, false for
+   * Envoy; false alone selects the Envoy flavour.
+   */
   withRedisImports?: boolean;
+  /**
+   * Which host to be: "envoy" (upstream Envoy with proxy-wasm-cpp-host) or "higress" (Higress's
+   * forks). Default "higress" when the Redis host calls are offered, else "envoy".
+   */
+  flavour?: HostFlavour;
+  /**
+   * Envoy >= 1.35's Wasm filter option allow_on_headers_stop_iteration (cpp-host
+   * ContextBase::allow_on_headers_stop_iteration_): a header StopIteration stays StopIteration.
+   * Envoy flavour only. Default false.
+   */
+  allowOnHeadersStopIteration?: boolean;
+  /**
+   * Every stream's buffer limit (Envoy's per_connection_buffer_limit_bytes, which becomes the
+   * filter manager's buffer_limit_). Default 1 MiB (Envoy's default) for Envoy, 32 KiB for
+   * Higress (alibaba/higress helm/core/values.yaml downstream.connectionBufferLimits). 0: none.
+   */
+  bufferLimitBytes?: number;
+  /**
+   * After a body answer of StopIterationAndBuffer, the next body callback's view (and size)
+   * includes the chunk being delivered: Envoy >= 1.32 (context.cc Context::decodeData calls
+   * addDecodedData first; envoy PR 36411). Default true for Envoy, false for Higress (the
+   * higress-group/envoy envoy-1.27 source: the chunk joins the held body only after the callback).
+   */
+  heldBodyIncludesChunk?: boolean;
   pluginName?: string;
   rootId?: string;
   vmId?: string;
@@ -64,6 +94,22 @@ const MISSING_EXPORT_RESULT: Record<string, number> = { proxy_on_vm_start: 1, pr
 
 const EMPTY = Buffer.alloc(0);
 
+/** Envoy's default per_connection_buffer_limit_bytes (1 MiB). */
+const ENVOY_BUFFER_LIMIT = 1024 * 1024;
+/** alibaba/higress helm/core/values.yaml: downstream.connectionBufferLimits: 32768. */
+const HIGRESS_BUFFER_LIMIT = 32 * 1024;
+
+function resolveFlavour(options: PluginVmOptions): HostFlavour {
+  const redis = options.withRedisImports;
+  const flavour = options.flavour ?? (redis === false ? "envoy" : "higress");
+  if (flavour === "envoy" && redis === true) throw new Error("flavour \"envoy\" has no Redis host calls (withRedisImports: true is Higress)");
+  if (flavour === "higress" && redis === false) throw new Error("flavour \"higress\" always offers the Redis host calls (withRedisImports: false is plain Envoy)");
+  if (flavour === "higress" && options.allowOnHeadersStopIteration !== undefined) {
+    throw new Error("allowOnHeadersStopIteration is an option of upstream Envoy; Higress's cpp-host fork has no such switch");
+  }
+  return flavour;
+}
+
 function toBuffer(b: Buffer | string): Buffer {
   return typeof b === "string" ? Buffer.from(b, "utf8") : b;
 }
@@ -88,9 +134,22 @@ export class PluginVm implements AbiHost, StreamHost {
   reportedLogLevel: LogLevel;
   /** The host functions, callable directly from a test (inside `withContext`). */
   readonly hostFunctions: Record<string, HostFunction>;
+  readonly flavour: HostFlavour;
+  /** The ABI the module declared (its first known proxy_abi_version_* export). */
+  readonly abiVersion: AbiVersion;
+  readonly directionRules: DirectionRules;
+  readonly bufferLimitBytes: number;
+  /**
+   * Things Envoy asserts against that the plugin did (e.g. proxy_continue_stream inside its own
+   * callback before answering a stop): a test asserts this stays empty.
+   */
+  readonly violations: string[] = [];
 
   private exports: Record<string, ExportFn> = {};
+  /** Streams that have not ended. */
   private readonly streams = new Map<number, Stream>();
+  /** Stream contexts the host still knows (cpp-host WasmBase::contexts_), ended ones included until their release. */
+  private readonly contexts = new Map<number, Stream>();
   private readonly callouts: Callouts;
   private readonly plugin: PluginFacts;
   private readonly historyLimit: number;
@@ -98,43 +157,60 @@ export class PluginVm implements AbiHost, StreamHost {
   private currentContextId = 0;
   private effectiveContextId = 0;
   private readonly deferred: Array<() => void> = [];
+  private readonly afterCallActions: Array<() => void> = [];
+  private callDepth = 0;
   private driving = false;
   private vmConfig: Buffer = EMPTY;
   private pluginConfig: Buffer = EMPTY;
   private configuring = false;
   private started = false;
-  private closed = false;
+  private isClosed = false;
   private rootPendingDone = false;
   private tickTimer: NodeJS.Timeout | null = null;
 
-  private constructor(private readonly options: PluginVmOptions, shape: ModuleShape) {
+  private constructor(private readonly options: PluginVmOptions, shape: ModuleShape, flavour: HostFlavour, abi: AbiVersion) {
     this.shape = shape;
+    this.flavour = flavour;
+    this.abiVersion = abi;
     this.clock = options.clock ?? systemClock;
     this.failOpen = options.failOpen ?? false;
     this.reportedLogLevel = options.logLevel ?? LogLevel.Debug;
-    const withRedis = options.withRedisImports ?? true;
+    const withRedis = flavour === "higress";
     this.maxBufferType = withRedis ? BufferType.RedisCallResponse : BufferType.CallData;
+    const exportsRequestHeaders = shape.exports.some((e) => e.name === "proxy_on_request_headers" && e.kind === "function");
+    this.directionRules = {
+      // Upstream cpp-host convertVmCallResultToFilterHeadersStatus: StopIteration becomes
+      // StopAllIterationAndWatermark unless allow_on_headers_stop_iteration_. Higress's fork: only
+      // when the module's request-header callback is the 0.1/0.2 one (on_request_headers_abi_01_/
+      // _02_), i.e. not for 0_2_100 (src/wasm.cc getFunctions takes it as on_request_headers_abi_03_).
+      translateHeaderStopIteration: flavour === "envoy"
+        ? !(options.allowOnHeadersStopIteration ?? false)
+        : abi !== "0_2_100" && exportsRequestHeaders,
+      heldBodyIncludesChunk: options.heldBodyIncludesChunk ?? flavour === "envoy",
+    };
+    this.bufferLimitBytes = options.bufferLimitBytes ?? (flavour === "envoy" ? ENVOY_BUFFER_LIMIT : HIGRESS_BUFFER_LIMIT);
     this.plugin = { name: options.pluginName ?? "ai-quota", rootId: options.rootId ?? "", vmId: options.vmId ?? "" };
     this.historyLimit = options.historyLimit ?? 10_000;
     this.callouts = new Callouts(options, this.historyLimit, {
       turn: (fn) => {
-        if (!this.closed) this.drive(fn);
+        if (!this.isClosed) this.drive(fn);
       },
       callRoot: (name, ...args) => {
         this.invoke(this.rootContextId, name, this.rootContextId, ...args);
       },
     });
-    this.hostFunctions = buildImports(this, { redis: withRedis });
+    this.hostFunctions = hostFunctionsForAbi(buildImports(this, { redis: withRedis }), abi);
   }
 
   /** Compiles and links the module; fails like Envoy on a missing import or a bad signature. */
   static async load(options: PluginVmOptions): Promise<PluginVm> {
     const bytes = options.wasmBytes ?? (options.wasmPath !== undefined ? await readFile(options.wasmPath) : undefined);
     if (bytes === undefined) throw new Error("PluginVm.load needs wasmPath or wasmBytes");
+    const flavour = resolveFlavour(options);
     const shape = inspectWasm(bytes);
-    checkAbiVersion(shape);
+    const abi = detectAbiVersion(shape, flavour);
     checkCallbacks(shape);
-    const vm = new PluginVm(options, shape);
+    const vm = new PluginVm(options, shape, flavour, abi);
     const env = linkImports(shape, vm.hostFunctions, options.onHostCall);
     const { instance } = await Wasm.instantiate(bytes, { env });
     vm.exports = instance.exports as unknown as Record<string, ExportFn>;
@@ -178,6 +254,7 @@ export class PluginVm implements AbiHost, StreamHost {
     const id = this.nextContextId++;
     const stream = new Stream(this, id, { ...this.options.streamDefaults, ...options });
     this.streams.set(id, stream);
+    this.contexts.set(id, stream);
     this.drive(() => {
       if (!this.failed && this.invoke(id, "proxy_on_context_create", id, this.rootContextId) !== null) stream.contextCreated = true;
     });
@@ -250,17 +327,30 @@ export class PluginVm implements AbiHost, StreamHost {
       const prev = [this.currentContextId, this.effectiveContextId];
       this.currentContextId = contextId;
       this.effectiveContextId = 0;
+      this.callDepth++;
       try {
         return fn();
       } finally {
+        this.callDepth--;
         [this.currentContextId, this.effectiveContextId] = prev;
+        if (this.callDepth === 0) this.runAfterCallActions();
       }
     });
   }
 
+  /** The VM was closed (`close()`). */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Whether proxy_set_effective_context would find this context id now. */
+  knowsContext(id: number): boolean {
+    return id === this.rootContextId || this.contexts.has(id);
+  }
+
   /** Closes Redis connections, HTTP requests and timers; the VM answers nothing afterwards. */
   async close(): Promise<void> {
-    this.closed = true;
+    this.isClosed = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = null;
     this.callouts.close();
@@ -276,19 +366,34 @@ export class PluginVm implements AbiHost, StreamHost {
     const prev = [this.currentContextId, this.effectiveContextId];
     this.currentContextId = contextId;
     this.effectiveContextId = 0;
+    this.callDepth++;
+    let result: number | null;
     try {
-      const result = fn(...args);
-      return typeof result === "number" ? result >>> 0 : 0;
+      const r = fn(...args);
+      result = typeof r === "number" ? r >>> 0 : 0;
     } catch (err) {
       this.fail(err, name, contextId);
-      return null;
+      result = null;
     } finally {
+      this.callDepth--;
       [this.currentContextId, this.effectiveContextId] = prev;
     }
+    // cpp-host DeferAfterCallActions: the actions run when the callback returns, before the
+    // caller (Envoy's filter manager) sees its answer.
+    if (this.callDepth === 0) this.runAfterCallActions();
+    return result;
   }
 
   defer(action: () => void): void {
     this.deferred.push(action);
+  }
+
+  afterCall(action: () => void): void {
+    this.afterCallActions.push(action);
+  }
+
+  violation(message: string): void {
+    pushBounded(this.violations, message, this.historyLimit);
   }
 
   /** Runs `fn`, then the actions it deferred (outermost call only), then wakes waiters. */
@@ -297,7 +402,11 @@ export class PluginVm implements AbiHost, StreamHost {
     this.driving = true;
     try {
       const result = fn();
-      for (let action = this.deferred.shift(); action !== undefined; action = this.deferred.shift()) action();
+      this.runAfterCallActions();
+      for (let action = this.deferred.shift(); action !== undefined; action = this.deferred.shift()) {
+        action();
+        this.runAfterCallActions();
+      }
       return result;
     } finally {
       this.driving = false;
@@ -309,8 +418,12 @@ export class PluginVm implements AbiHost, StreamHost {
     return this.callouts.inflight(contextId);
   }
 
-  release(stream: Stream): void {
+  streamEnded(stream: Stream): void {
     this.streams.delete(stream.id);
+  }
+
+  contextReleased(stream: Stream): void {
+    this.contexts.delete(stream.id);
   }
 
   // ---- AbiHost ----
@@ -337,8 +450,14 @@ export class PluginVm implements AbiHost, StreamHost {
     this.tickTimer?.unref();
   }
 
+  /**
+   * cpp-host exports.cc set_effective_context: BadArgument when WasmBase::getContext(id) finds
+   * nothing. A stream's context stays there until its C++ object is destroyed, which Envoy does
+   * on the ActiveStream's deferred delete, after proxy_on_delete: until then an ended stream is
+   * accepted (see StreamOptions.releaseContext).
+   */
   setEffectiveContext(id: number): Status {
-    if (id !== this.rootContextId && !this.streams.has(id)) return Status.BadArgument;
+    if (!this.knowsContext(id)) return Status.BadArgument;
     this.effectiveContextId = id;
     return Status.Ok;
   }
@@ -346,7 +465,7 @@ export class PluginVm implements AbiHost, StreamHost {
   done(): Status {
     if (!this.rootPendingDone) return Status.NotFound;
     this.rootPendingDone = false;
-    this.defer(() => this.invoke(this.rootContextId, "proxy_on_delete", this.rootContextId));
+    this.afterCall(() => this.invoke(this.rootContextId, "proxy_on_delete", this.rootContextId));
     return Status.Ok;
   }
 
@@ -380,8 +499,10 @@ export class PluginVm implements AbiHost, StreamHost {
 
   writeBuffer(type: number, start: number, length: number, data: Buffer): Status {
     if (type !== BufferType.HttpRequestBody && type !== BufferType.HttpResponseBody) return Status.BadArgument;
+    // Outside a stream Envoy's getBuffer still wraps the (null) body pointer, whose copyFrom is
+    // proxy_wasm::BufferBase::copyFrom: BadArgument.
     const stream = this.activeStream();
-    return stream === null ? Status.NotFound : stream.writeBody(type, start, length, data);
+    return stream === null ? Status.BadArgument : stream.writeBody(type, start, length, data);
   }
 
   getProperty(path: Buffer): Buffer | null {
@@ -427,15 +548,23 @@ export class PluginVm implements AbiHost, StreamHost {
     return typeof ptr === "number" ? ptr >>> 0 : 0;
   }
 
-  /** The context host calls act on: the effective one if the plugin set a live one, else the current one. */
+  /**
+   * The context host calls act on (cpp-host exports.cc contextOrEffectiveContext): the effective
+   * one while the host still knows it, else the current one.
+   */
   private activeContextId(): number {
     const eff = this.effectiveContextId;
-    if (eff !== 0 && (eff === this.rootContextId || this.streams.has(eff))) return eff;
+    if (eff !== 0 && this.knowsContext(eff)) return eff;
     return this.currentContextId === 0 ? this.rootContextId : this.currentContextId;
   }
 
   private activeStream(): Stream | null {
-    return this.streams.get(this.activeContextId()) ?? null;
+    return this.contexts.get(this.activeContextId()) ?? null;
+  }
+
+  /** cpp-host WasmBase::doAfterVmCallActions: in order, including actions queued while running them. */
+  private runAfterCallActions(): void {
+    for (let action = this.afterCallActions.shift(); action !== undefined; action = this.afterCallActions.shift()) action();
   }
 
   private fail(err: unknown, name: string, contextId: number): void {

@@ -18,6 +18,11 @@ export class RootContext {
 
 /** One per HTTP stream. */
 export class HttpContext {
+  /**
+   * The stream has ended (on_done, on_log or on_delete ran). The host may still know the context
+   * for a while (Envoy deletes it later), so a late callout reply asks this, not the host.
+   */
+  ended: bool = false;
   constructor(public readonly id: u32, public readonly root: RootContext) {}
   onRequestHeaders(numHeaders: u32, endOfStream: bool): Action { return Action.Continue; }
   onRequestBody(bodySize: u32, endOfStream: bool): DataAction { return DataAction.Continue; }

@@ -32,20 +32,37 @@ export function httpContext(id: u32): HttpContext | null {
 }
 
 
+/** A stream that is still going (not ended, not deleted), or null. */
+export function liveHttpContext(id: u32): HttpContext | null {
+  if (!streams.has(id)) return null;
+  const s = streams.get(id);
+  return s.ended ? null : s;
+}
+
 export function onDone(id: u32): bool {
-  if (streams.has(id)) return streams.get(id).onDone();
+  if (streams.has(id)) {
+    const s = streams.get(id);
+    s.ended = true;
+    return s.onDone();
+  }
   if (roots.has(id)) return roots.get(id).onDone();
   return true;
 }
 
 export function onLog(id: u32): void {
-  if (streams.has(id)) streams.get(id).onLog();
+  if (streams.has(id)) {
+    const s = streams.get(id);
+    s.ended = true;
+    s.onLog();
+  }
   else if (roots.has(id)) roots.get(id).onLog();
 }
 
 export function onDelete(id: u32): void {
   if (streams.has(id)) {
-    streams.get(id).onDelete();
+    const s = streams.get(id);
+    s.ended = true;
+    s.onDelete();
     streams.delete(id);
   } else if (roots.has(id)) {
     roots.get(id).onDelete();

@@ -4,8 +4,6 @@ import { allocateForHost } from "./memory";
 import * as d from "./dispatcher";
 import { Action, DataAction } from "./types";
 
-export function proxy_abi_version_0_2_1(): void {}
-
 export function proxy_on_memory_allocate(size: usize): usize {
   return allocateForHost(size);
 }

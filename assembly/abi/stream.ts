@@ -1,7 +1,7 @@
 // What an HTTP stream's code needs from the host, in its own words: no map types, buffer types
 // or stream types above this file.
 import { BufferType, MapType, Status, StreamType } from "./types";
-import { bufferBytes, continueStream, getHeader, getHeaders, getProperty, replaceHeader } from "./hostcalls";
+import { bufferBytes, continueStream, getHeader, getHeaders, getProperty, removeHeader, replaceHeader, setProperty } from "./hostcalls";
 import { HeaderPair } from "./headers";
 
 /**
@@ -10,6 +10,19 @@ import { HeaderPair } from "./headers";
  */
 export function requestHeaders(): Array<HeaderPair> {
   return getHeaders(MapType.HttpRequestHeaders);
+}
+
+/** One request header (the first value when repeated). */
+export function requestHeader(name: string): string | null {
+  return getHeader(MapType.HttpRequestHeaders, name);
+}
+
+export function removeRequestHeader(name: string): void {
+  removeHeader(MapType.HttpRequestHeaders, name);
+}
+
+export function removeResponseHeader(name: string): void {
+  removeHeader(MapType.HttpResponseHeaders, name);
 }
 
 export function responseHeader(name: string): string | null {
@@ -27,6 +40,14 @@ export function requestBody(size: u32): Uint8Array {
 
 export function resumeRequest(): bool {
   return continueStream(StreamType.HttpRequest) == Status.Ok;
+}
+
+/**
+ * Sets a property of the stream. Envoy keeps it as filter state; Higress also acts on a few names
+ * (higress-group/envoy context.cc Context::setProperty, e.g. set_decoder_buffer_limit).
+ */
+export function setStreamProperty(name: string, value: string): bool {
+  return setProperty([name], String.UTF8.encode(value)) == Status.Ok;
 }
 
 /** A property of the stream, e.g. ["ai_log"] (filter state written by another wasm plugin). */

@@ -34,6 +34,8 @@ export class Admission {
 export class AdmissionListener {
   constructor(public contextId: u32) {}
   onAdmission(admission: Admission): void {}
+  /** The verdict came after the stream ended: whatever the admission took must be given back. */
+  onAdmissionAfterEnd(admission: Admission): void {}
 }
 
 /**
@@ -80,6 +82,10 @@ class BalanceReply extends StoreCallback {
   onReply(reply: StoreReply): void {
     this.listener.onAdmission(readBalance(reply));
   }
+
+  onStreamGone(reply: StoreReply): void {
+    this.listener.onAdmissionAfterEnd(readBalance(reply));
+  }
 }
 
 function readBalance(reply: StoreReply): Admission {
@@ -97,6 +103,10 @@ class ScriptReply extends StoreCallback {
 
   onReply(reply: StoreReply): void {
     this.listener.onAdmission(readScriptReply(reply));
+  }
+
+  onStreamGone(reply: StoreReply): void {
+    this.listener.onAdmissionAfterEnd(readScriptReply(reply));
   }
 }
 

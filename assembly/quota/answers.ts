@@ -87,6 +87,17 @@ export function denyBodyTooLarge(): void {
   send(413, "ai-quota.body_too_large", TEXT, "Request denied by ai quota check. Request body too large.");
 }
 
+/**
+ * Not in Higress: a Responses API request in background mode. Its usage only exists on a later
+ * retrieve the gateway cannot tie to this request, so it would be free; the operator may choose to
+ * charge an estimate instead (responses_background: estimate).
+ */
+export function denyBackground(): void {
+  count(metrics().deniedBackground);
+  const body = "{\"error\":{\"message\":\"Background responses are not available through this gateway.\",\"type\":\"invalid_request_error\",\"param\":\"background\",\"code\":\"background_not_metered\"}}";
+  send(400, "ai-quota.background", JSON_TYPE, body);
+}
+
 /** Not in Higress: a consumer header that cannot name a consumer (sent twice, control bytes, too long). */
 export function denyBadConsumer(problem: string): void {
   count(metrics().deniedBadConsumer);

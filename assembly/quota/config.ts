@@ -4,6 +4,7 @@
 import { JsonType, JsonValue, parseJson } from "../json/parser";
 import { RedisEndpoint } from "../redis/endpoint";
 import { parseInt64Strict } from "../util/int64";
+import { DEFAULT_RESERVATION_CAP, RESERVATION_LIMIT } from "./estimate";
 import { CHAT_PATH } from "./routes";
 import { Weights, parseWeights } from "./weights";
 import { Limit, parseLimits } from "./windows";
@@ -24,12 +25,31 @@ export class Policy {
   reservationTokens: i64 = 0;
   /** Deny when the balance is below the reservation, not only when it is <= 0. */
   requireFullReservation: bool = false;
+  /** The most any reservation may be (`reservation.cap`); what an unreadable body reserves in max_tokens mode. */
+  reservationCap: i64 = DEFAULT_RESERVATION_CAP;
   /** A stream that ends without usage gives its reservation back (else the reservation is the charge). */
   releaseIncomplete: bool = true;
   /** Admit requests when Redis fails on the request path (Higress denies). */
   allowOnRedisFailure: bool = false;
   /** Response header carrying the balance after admission; "" when off. */
   remainingHeader: string = "";
+  /** What an answer that reports no usage (or a cut one) costs. */
+  missingUsage: MissingUsage = MissingUsage.Estimate;
+  /** Add stream_options.include_usage to OpenAI streaming requests that did not ask for usage. */
+  injectStreamUsage: bool = true;
+  /** Responses API `background: true`: refused, or admitted and charged an estimate. */
+  allowBackground: bool = false;
+  /** The most request body the plugin holds where it must read all of it first (413 above); 0: the host's default. */
+  maxRequestBodyBytes: u32 = 0;
+}
+
+export enum MissingUsage {
+  /** The usage seen plus an estimate of what was not reported (never below what was reported). */
+  Estimate,
+  /** The reservation is the charge (with no reservation: what was reported, else nothing). */
+  Reservation,
+  /** Higress: what was reported, else nothing. */
+  None,
 }
 
 /** `store: {type: http, …}`: an Upstash-compatible Redis REST endpoint behind an Envoy cluster. */
@@ -76,9 +96,10 @@ const TOP_LEVEL_KEYS: Array<string> = [
   "admin_consumer", "admin_path", "redis_key_prefix", "redis",
   "reservation", "on_incomplete", "redis_failure", "remaining_header", "paths", "weights", "store",
   "limits", "anonymous", "balance", "balance_rejection", "settlement_retry_seconds",
+  "missing_usage", "stream_usage", "responses_background", "max_request_body_bytes",
 ];
 const STORE_KEYS: Array<string> = ["type", "cluster", "path", "authority", "token", "timeout"];
-const RESERVATION_KEYS: Array<string> = ["mode", "tokens", "require_full"];
+const RESERVATION_KEYS: Array<string> = ["mode", "tokens", "require_full", "cap"];
 const DEFAULT_REMAINING_HEADER = "x-ai-quota-remaining";
 const REDIS_KEYS: Array<string> = ["service_name", "service_port", "username", "password", "timeout", "database"];
 
@@ -227,6 +248,11 @@ function readPolicy(root: JsonValue, top: FieldReader, p: Policy, warnings: Arra
   } else {
     p.remainingHeader = top.str("remaining_header").toLowerCase();
   }
+  const missing = top.choice("missing_usage", ["estimate", "reservation", "none"], "estimate");
+  p.missingUsage = missing == "estimate" ? MissingUsage.Estimate : missing == "reservation" ? MissingUsage.Reservation : MissingUsage.None;
+  p.injectStreamUsage = top.choice("stream_usage", ["inject", "off"], "inject") == "inject";
+  p.allowBackground = top.choice("responses_background", ["deny", "estimate"], "deny") == "estimate";
+  p.maxRequestBodyBytes = <u32>top.int("max_request_body_bytes", 1024, 256 * 1024 * 1024, 0);
   if (top.error.length > 0) return top.error;
 
   const res = root.get("reservation");
@@ -237,10 +263,16 @@ function readPolicy(root: JsonValue, top: FieldReader, p: Policy, warnings: Arra
   p.reservation = mode == "fixed" ? ReservationMode.Fixed : mode == "max_tokens" ? ReservationMode.MaxTokens : ReservationMode.None;
   p.reservationTokens = r.int("tokens", 0, 1_000_000_000_000, mode == "max_tokens" ? 1024 : 0);
   p.requireFullReservation = r.bool("require_full", false);
+  p.reservationCap = readReservationCap(r);
   if (r.error.length > 0) return r.error;
   if (p.reservation == ReservationMode.Fixed && p.reservationTokens <= 0) return "reservation.tokens must be above 0 with mode fixed";
   r.unknownKeys(RESERVATION_KEYS, warnings);
   return "";
+}
+
+/** `reservation.cap`: the most a reservation may be, up to what the admission scripts accept. */
+function readReservationCap(r: FieldReader): i64 {
+  return r.int("cap", 1, RESERVATION_LIMIT, DEFAULT_RESERVATION_CAP);
 }
 
 /** `paths`: a non-empty list of path suffixes starting with '/'. */

@@ -11,6 +11,9 @@ export class Metrics {
   deniedNoQuota: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.noquota");
   deniedWindow: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.window");
   deniedTooLarge: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.body_too_large");
+  deniedBackground: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.background");
+  /** Settlements that charged an estimate because the answer reported no (or partial) usage. */
+  estimated: u32 = defineMetric(MetricType.Counter, "ai_quota.settlements.estimated");
   adminCalls: u32 = defineMetric(MetricType.Counter, "ai_quota.admin.requests");
   tokensCharged: u32 = defineMetric(MetricType.Counter, "ai_quota.tokens.charged");
   settlementsFailed: u32 = defineMetric(MetricType.Counter, "ai_quota.settlements.failed");

@@ -27,3 +27,27 @@ export function operationOf(path: string, meteredPaths: Array<string>, adminPath
   return Operation.None;
 }
 
+
+/** Which API a metered path speaks (what the request flow may do with its body and answer). */
+export enum ApiKind {
+  None,
+  OpenAIChat,
+  OpenAICompletions,
+  OpenAIResponses,
+  OpenAIEmbeddings,
+  AnthropicMessages,
+  GeminiGenerate,
+  GeminiStream,
+  Other,
+}
+
+export function apiOf(path: string): ApiKind {
+  if (path.endsWith("/chat/completions")) return ApiKind.OpenAIChat;
+  if (path.endsWith("/completions")) return ApiKind.OpenAICompletions;
+  if (path.endsWith("/responses")) return ApiKind.OpenAIResponses;
+  if (path.endsWith("/embeddings")) return ApiKind.OpenAIEmbeddings;
+  if (path.endsWith("/messages")) return ApiKind.AnthropicMessages;
+  if (path.endsWith(":generateContent")) return ApiKind.GeminiGenerate;
+  if (path.endsWith(":streamGenerateContent")) return ApiKind.GeminiStream;
+  return ApiKind.Other;
+}

@@ -1,57 +1,96 @@
 // One HTTP stream through ai-quota, top to bottom:
 //   request headers  → identify the consumer, route the path;
-//                      chat: admit against the balance in Redis while the request waits
-//                      (reservation mode max_tokens: first read the body for the estimate);
-//                      admin query: answer from Redis; admin refresh/delta: wait for the form body;
-//   request body     → admin refresh/delta: parse the form and update Redis;
-//   response         → scan the model's answer for token usage;
-//   end / log        → settle once: charge the usage, or give the reservation back.
+//                      metered: ask for an uncompressed answer, then admit against the balance
+//                      in Redis while the request waits (reservation max_tokens: read the body first);
+//                      admin query: answer from Redis; admin refresh/delta: read the form body;
+//   request body     → metered: read it as it streams (model, stream flags, limits) and add
+//                      stream_options.include_usage where the client did not ask for usage;
+//                      held bodies: the max_tokens estimate, or the admin form;
+//   response         → read the model's answer for token usage (hiding the usage event we asked for);
+//   end / log        → settle once: the usage, or an estimate when the answer reported none.
+//
+// Hosts differ in one way that shapes this file: stock proxy-wasm-cpp-host (Envoy, Istio) turns a
+// request-header StopIteration into "stop everything", so no body arrives until the stream is
+// resumed. Where the body must be read before deciding, the plain-Envoy build lets the headers go
+// on and holds the body instead; Higress (ABI 0.2.100) may hold the headers too (headersMayWaitForBody).
 import { Action, DataAction } from "../abi/types";
-import { HttpContext, RootContext } from "../abi/context";
+import { HttpContext } from "../abi/context";
 import { debugEnabled, logDebug, logWarn } from "../abi/log";
-import { requestBody, requestHeaders, responseHeader, resumeRequest, setResponseHeader, streamProperty } from "../abi/stream";
+import { removeRequestHeader, removeResponseHeader, requestHeaders, responseHeader, resumeRequest, setResponseHeader, setStreamProperty, streamProperty } from "../abi/stream";
+import { bufferLimitRaisable, defaultHeldBodyLimit, headersMayWaitForBody } from "../abi/host_traits";
+import { readRequestBody, readResponseBody, rewriteRequestBody, rewriteResponseBody } from "../abi/body_view";
 import { Store } from "../store/store";
 import { decodeUtf8 } from "../util/utf8";
 import { splitPath } from "../util/urlencoded";
-import { TokenUsage, UsageScanner, usageFromAiLog } from "../usage/index";
-import { QuotaConfig, ReservationMode } from "./config";
-import { Operation, operationOf } from "./routes";
+import { TokenUsage, usageFromAiLog } from "../usage/index";
+import { ResponseReader } from "../usage/response_reader";
+import { estimateUsage } from "../usage/estimate";
+import { MissingUsage, QuotaConfig, ReservationMode } from "./config";
+import { ApiKind, Operation, apiOf, operationOf } from "./routes";
 import { IdentityKind, RequestLine, anonymousKey, readRequestLine } from "./identity";
 import { WindowSpan, windowsAt } from "./windows";
 import { nowNanos, nowSeconds } from "../abi/clock";
-import { readResponseBody } from "../abi/body_view";
 import { deltaQuota, queryQuota, refreshQuota } from "./admin";
 import { Admission, AdmissionKind, AdmissionListener, admit, admitWithWindows } from "./admission";
 import { reservationFor } from "./estimate";
+import { RequestBodyReader } from "./request_body";
 import { Charge, settle } from "./settlement";
 import { count, metrics } from "./metrics";
 import * as answers from "./answers";
+import { QuotaPlugin } from "./plugin";
+
+/** What a stream holds before its request picks a config: never used (an unmatched stream does nothing). */
+const UNBOUND_CONFIG = new QuotaConfig();
+const UNBOUND_STORE = new Store();
 
 /** Admin form bodies are a few dozen bytes; anything this large is not one. */
 const MAX_ADMIN_BODY: u32 = 64 * 1024;
-/** A chat request read for its max_tokens estimate; larger ones are refused, not buffered. */
-const MAX_CHAT_BODY: u32 = 8 * 1024 * 1024;
+/** Room above a held body's cap in the buffer limit we ask Higress for. */
+const BUFFER_SLACK: u64 = 16 * 1024;
+/** Output assumed for a background Responses call with no output limit (responses_background: estimate). */
+const BACKGROUND_OUTPUT: i64 = 4096;
+
+/** Where the request side of a stream is. */
+enum Phase {
+  /** Not ours, or admitted: the request flows (a metered body is read as it passes). */
+  Passing,
+  /** The body is held until it is complete: the max_tokens estimate, or an admin form. */
+  ReadingBody,
+  /** Waiting for the store: an admission, or an admin call's answer. */
+  Waiting,
+  /** Answered or refused locally: nothing more goes upstream. */
+  Answered,
+}
 
 export class QuotaStream extends HttpContext {
   operation: Operation = Operation.None;
+  api: ApiKind = ApiKind.None;
   consumer: string = "";
-  /** Chat in max_tokens mode: the body is being read before admission. */
-  readingBody: bool = false;
-  /** Admin refresh/delta: the form has been read (and answered or sent to Redis). */
-  formRead: bool = false;
-  /**
-   * The request is held: waiting for its body, for Redis, or answered locally. Every later request
-   * callback must hold too, or Envoy would let the held headers and body pass upstream.
-   */
-  holding: bool = false;
+  phase: Phase = Phase.Passing;
+  /** Inside one of this stream's request callbacks: a decision taken now is returned, not resumed. */
+  private inRequestCallback: bool = false;
+  /** The request was admitted during its own callback: that callback answers Continue. */
+  private passedInCallback: bool = false;
   /** Admission passed and the request went upstream: it must be settled, exactly once. */
   admitted: bool = false;
   settled: bool = false;
   reserved: i64 = 0;
   balance: i64 = 0;
   hasBalance: bool = false;
+  /** The metered request's body as it streams (null: no body, or not metered). */
+  body: RequestBodyReader | null = null;
+  /** Bytes of a held body read so far. */
+  private bodySeen: u32 = 0;
+  /** An admin form as it arrives (held bodies show each chunk once). */
+  private form: FormCollector | null = null;
+  response: ResponseReader | null = null;
   responseStatus: i32 = 0;
-  scanner: UsageScanner | null = null;
+  /** The answer ended normally (end of stream or trailers), rather than being cut. */
+  responseEnded: bool = false;
+  /** The answer came with a content-encoding: its bytes cannot be read, only counted. */
+  encodedResponse: bool = false;
+  /** The upstream answered before the request was admitted (it never got the whole request). */
+  upstreamAnsweredEarly: bool = false;
   /** This request's marker key in Redis, and whether its admission wrote it (see scripts.ts). */
   marker: string = "";
   admissionMarked: bool = false;
@@ -61,27 +100,68 @@ export class QuotaStream extends HttpContext {
   anonymousClient: bool = false;
   /** The windows this request was counted in (empty when no limits apply). */
   windows: Array<WindowSpan> = new Array<WindowSpan>();
+  private rewriter: RequestRewriter | null = null;
+  private responseRewriter: ResponseRewriter | null = null;
 
-  constructor(id: u32, root: RootContext, public config: QuotaConfig, public store: Store) {
-    super(id, root);
+  /** Given when the request headers arrive (plugin.ts picks the rule); inert until then. */
+  config: QuotaConfig = UNBOUND_CONFIG;
+  store: Store = UNBOUND_STORE;
+
+  constructor(id: u32, public plugin: QuotaPlugin) {
+    super(id, plugin);
   }
 
+  // ---- request ----
+
   onRequestHeaders(numHeaders: u32, endOfStream: bool): Action {
+    this.inRequestCallback = true;
+    const action = this.requestHeaders(endOfStream);
+    this.inRequestCallback = false;
+    return this.takePassed() ? Action.Continue : action;
+  }
+
+  onRequestBody(size: u32, endOfStream: bool): DataAction {
+    this.inRequestCallback = true;
+    const action = this.requestBody(size, endOfStream);
+    this.inRequestCallback = false;
+    return this.takePassed() ? DataAction.Continue : action;
+  }
+
+  /** Trailers end the request too: a body we wait for is complete now. */
+  onRequestTrailers(numTrailers: u32): Action {
+    this.inRequestCallback = true;
+    const action = this.requestTrailers();
+    this.inRequestCallback = false;
+    return this.takePassed() ? Action.Continue : action;
+  }
+
+  private takePassed(): bool {
+    const passed = this.passedInCallback;
+    this.passedInCallback = false;
+    return passed;
+  }
+
+  private requestHeaders(endOfStream: bool): Action {
+    // The route's rule (or the global config); none: the request is not ours, nothing else runs.
+    const binding = this.plugin.bindingForRequest();
+    if (binding === null) return Action.Continue;
+    this.config = binding.config;
+    this.store = binding.store;
     const line = readRequestLine(requestHeaders());
     const path = splitPath(line.path);
-    this.operation = operationOf(path.path, this.config.paths, this.config.adminPath);
+    const c = this.config;
+    this.operation = operationOf(path.path, c.paths, c.adminPath);
     this.requestId = line.requestId;
     const identity = line.identity;
     switch (identity.kind) {
       case IdentityKind.Missing:
-        if (this.config.anonymousLimits !== null) return this.anonymous(line);
-        answers.denyNoKey();
-        return Action.StopIteration;
+        if (c.anonymousLimits !== null) return this.anonymous(line, path.path, endOfStream);
+        return this.refuse(Phase.Answered, answers.denyNoKey);
       case IdentityKind.Empty:
-        answers.denyUnauthorizedConsumer();
-        return Action.StopIteration;
+        return this.refuse(Phase.Answered, answers.denyUnauthorizedConsumer);
       case IdentityKind.Invalid:
         answers.denyBadConsumer(identity.problem);
+        this.phase = Phase.Answered;
         return Action.StopIteration;
       default:
         break;
@@ -90,133 +170,196 @@ export class QuotaStream extends HttpContext {
     if (debugEnabled()) logDebug("ai-quota: consumer " + this.consumer + " operation " + (<i32>this.operation).toString());
 
     if (this.operation == Operation.None) return Action.Continue;
-    this.holding = true;
-    if (this.operation == Operation.Chat) {
-      if (this.config.policy.reservation == ReservationMode.MaxTokens && !endOfStream) {
-        this.readingBody = true;
-        return Action.StopIteration;
-      }
-      return this.admit(new Uint8Array(0));
-    }
-    if (this.consumer != this.config.adminConsumer) {
-      answers.denyNotAdmin();
-      return Action.StopIteration;
-    }
+    if (this.operation == Operation.Chat) return this.meteredHeaders(path.path, endOfStream);
+    if (this.consumer != c.adminConsumer) return this.refuse(Phase.Answered, answers.denyNotAdmin);
     count(metrics().adminCalls);
     if (this.operation == Operation.AdminQuery) {
-      queryQuota(this.store, this.config.redisKeyPrefix, this.config.limits, this.id, path.rawQuery);
+      // No body is needed: stopping everything (what cpp-host makes of StopIteration) is right.
+      this.phase = Phase.Waiting;
+      queryQuota(this.store, c.redisKeyPrefix, c.limits, this.id, path.rawQuery);
       return Action.StopIteration;
     }
     // Refresh and delta carry a form body; a request that ends here has an empty one.
     if (endOfStream) {
-      this.bodyRead();
       this.updateFromForm(new Uint8Array(0));
+      return Action.StopIteration;
     }
+    this.phase = Phase.ReadingBody;
+    this.raiseBufferLimit(MAX_ADMIN_BODY);
+    return this.waitForBody();
+  }
+
+  /** Sends a refusal and stops the request (the reply takes over the stream). */
+  private refuse(phase: Phase, deny: () => void): Action {
+    deny();
+    this.phase = phase;
     return Action.StopIteration;
+  }
+
+  /**
+   * The headers of a request whose body must be read before deciding. Higress holds the headers too;
+   * elsewhere they go on alone (a header StopIteration would stop the body as well), the body is held
+   * at this filter, and an upstream answer that comes before ours is held (onResponseHeaders).
+   */
+  private waitForBody(): Action {
+    return headersMayWaitForBody() ? Action.StopIteration : Action.Continue;
   }
 
   /** No consumer, and the operator limits anonymous clients by address instead of refusing them. */
-  private anonymous(line: RequestLine): Action {
+  private anonymous(line: RequestLine, path: string, endOfStream: bool): Action {
     if (this.operation == Operation.None) return Action.Continue;
     const peer = streamProperty(["source", "address"]);
     const key = anonymousKey(peer === null ? "" : decodeUtf8(peer.dataStart, peer.length), line.forwardedFor, this.config.trustForwardedFor);
-    if (this.operation != Operation.Chat || key.length == 0) {
-      answers.denyNoKey();
-      return Action.StopIteration;
-    }
+    if (this.operation != Operation.Chat || key.length == 0) return this.refuse(Phase.Answered, answers.denyNoKey);
     this.consumer = key;
     this.anonymousClient = true;
-    this.holding = true;
-    return this.admit(new Uint8Array(0));
+    return this.meteredHeaders(path, endOfStream);
   }
 
-  onRequestBody(size: u32, endOfStream: bool): DataAction {
-    if (!this.holding) return DataAction.Continue;
-    // A body we wait for is held whole, up to its cap; anything else we hold is only held.
-    if (this.bodyPending()) {
-      if (size > this.bodyCap()) {
-        this.bodyRead();
-        answers.denyBodyTooLarge();
-      } else if (endOfStream) {
-        this.bodyRead();
-        this.onWholeBody(requestBody(size));
-      }
+  /** A metered call: ask for an answer we can read, then admit now or after the body. */
+  private meteredHeaders(path: string, endOfStream: bool): Action {
+    const policy = this.config.policy;
+    this.api = apiOf(path);
+    // Usage cannot be read from compressed bytes (Higress's AI plugins drop it too).
+    removeRequestHeader("accept-encoding");
+    if (!endOfStream) {
+      const inject = policy.injectStreamUsage && (this.api == ApiKind.OpenAIChat || this.api == ApiKind.OpenAICompletions);
+      this.body = new RequestBodyReader(inject);
+      // The body may grow by the option we add: its length is no longer known (chunked upstream).
+      if (inject) removeRequestHeader("content-length");
     }
-    return DataAction.StopIterationAndBuffer;
+    if (policy.reservation == ReservationMode.MaxTokens && !endOfStream) {
+      this.phase = Phase.ReadingBody;
+      this.raiseBufferLimit(this.maxHeldBody());
+      return this.waitForBody();
+    }
+    return this.admit() ? Action.StopAllIterationAndWatermark : Action.StopIteration;
   }
 
-  /** Trailers end the request too: a body we wait for is complete now. */
-  onRequestTrailers(numTrailers: u32): Action {
-    if (!this.holding) return Action.Continue;
-    if (this.bodyPending()) {
-      const cap = this.bodyCap();
-      const body = requestBody(cap + 1);
-      this.bodyRead();
-      if (<u32>body.length > cap) answers.denyBodyTooLarge();
-      else this.onWholeBody(body);
+  private requestBody(size: u32, endOfStream: bool): DataAction {
+    switch (this.phase) {
+      case Phase.Passing:
+        if (this.admitted && this.body !== null) return this.passBody(size, endOfStream);
+        return DataAction.Continue;
+      case Phase.ReadingBody:
+        return this.readHeldBody(size, endOfStream);
+      default:
+        // Waiting or answered: whatever arrives stays here.
+        return DataAction.StopIterationAndBuffer;
     }
+  }
+
+  private requestTrailers(): Action {
+    if (this.phase == Phase.Passing) return Action.Continue;
+    if (this.phase != Phase.ReadingBody) return Action.StopIteration;
+    if (this.operation == Operation.Chat) {
+      this.bodyComplete();
+      return Action.StopIteration;
+    }
+    const form = this.form;
+    this.updateFromForm(form === null ? new Uint8Array(0) : form.bytes());
     return Action.StopIteration;
   }
 
-  /** Waiting for the body: a max_tokens estimate, or an admin form. */
-  private bodyPending(): bool {
-    if (this.readingBody) return true;
-    return !this.formRead && (this.operation == Operation.AdminRefresh || this.operation == Operation.AdminDelta);
-  }
-
-  private bodyRead(): void {
-    this.readingBody = false;
-    this.formRead = true;
-  }
-
-  private bodyCap(): u32 {
-    return this.operation == Operation.Chat ? MAX_CHAT_BODY : MAX_ADMIN_BODY;
-  }
-
-  private onWholeBody(body: Uint8Array): void {
-    if (this.operation == Operation.Chat) this.admit(body);
-    else this.updateFromForm(body);
-  }
-
-  onResponseHeaders(numHeaders: u32, endOfStream: bool): Action {
-    if (!this.admitted) return Action.Continue;
-    const status = responseHeader(":status");
-    this.responseStatus = status === null ? 0 : I32.parseInt(status);
-    const contentType = responseHeader("content-type");
-    const sse = contentType !== null && contentType.toLowerCase().includes("text/event-stream");
-    // 0: no cap on an event's size; the scanner never buffers an event, so memory stays bounded anyway.
-    this.scanner = new UsageScanner(sse, 0);
-    const header = this.config.policy.remainingHeader;
-    if (header.length > 0 && this.hasBalance) setResponseHeader(header, this.balance.toString());
-    if (endOfStream) this.settleOnce();
-    return Action.Continue;
-  }
-
-  onResponseBody(size: u32, endOfStream: bool): DataAction {
-    const scanner = this.scanner;
-    if (scanner === null || this.settled) return DataAction.Continue;
-    readResponseBody<UsageScanner>(size, scanner);
-    if (endOfStream) this.settleOnce();
+  /** An admitted request's body on its way upstream: read it, and add the usage option if it is due. */
+  private passBody(size: u32, endOfStream: bool): DataAction {
+    this.passChunk(size, endOfStream);
+    if (this.refusesBackground()) {
+      // The chunk that says so never leaves; the upstream's half request is reset with the reply.
+      answers.denyBackground();
+      this.phase = Phase.Answered;
+      this.giveBack();
+      return DataAction.StopIterationNoBuffer;
+    }
     return DataAction.Continue;
   }
 
-  onResponseTrailers(numTrailers: u32): Action {
-    if (this.admitted) this.settleOnce();
-    return Action.Continue;
+  /** Reads a request chunk, editing it where the usage option goes. */
+  private passChunk(size: u32, endOfStream: bool): void {
+    let rewriter = this.rewriter;
+    if (rewriter === null) {
+      rewriter = new RequestRewriter(this.body!);
+      this.rewriter = rewriter;
+    }
+    rewriteRequestBody<RequestRewriter>(size, endOfStream, rewriter);
   }
 
-  /** Runs for every stream, cut or complete: a request admitted and not yet settled is settled now. */
-  onLog(): void {
-    if (this.admitted && !this.settled) this.settleOnce();
+  private refusesBackground(): bool {
+    const body = this.body;
+    return body !== null && body.facts.background && this.api == ApiKind.OpenAIResponses && !this.config.policy.allowBackground;
   }
 
-  private admit(body: Uint8Array): Action {
+  /**
+   * A body held until it is complete. Each chunk is held with StopIterationAndWatermark, which
+   * shows every callback its own chunk once on every Envoy (after StopIterationAndBuffer, Envoy
+   * 1.27 — Higress's fork — shows only what was held before the chunk, so a body's last chunk is
+   * never seen; Envoy >= 1.32 shows it). The chunk can still be edited before it is held. A hold
+   * past Envoy's buffer limit stops the client instead of failing it, so the plugin refuses past
+   * its own cap first (413), and on Higress raises the limit above that cap.
+   */
+  private readHeldBody(size: u32, endOfStream: bool): DataAction {
+    const isChat = this.operation == Operation.Chat;
+    const cap = isChat ? this.maxHeldBody() : MAX_ADMIN_BODY;
+    if (<u64>this.bodySeen + <u64>size > <u64>cap) {
+      this.refuse(Phase.Answered, answers.denyBodyTooLarge);
+      return DataAction.StopIterationNoBuffer;
+    }
+    this.bodySeen += size;
+    if (isChat) {
+      this.passChunk(size, endOfStream);
+      if (endOfStream) this.bodyComplete();
+    } else {
+      let form = this.form;
+      if (form === null) {
+        form = new FormCollector(MAX_ADMIN_BODY);
+        this.form = form;
+      }
+      readRequestBody<FormCollector>(0, size, form);
+      if (endOfStream) this.updateFromForm(form.bytes());
+    }
+    return DataAction.StopIterationAndWatermark;
+  }
+
+  /** The held chat body is complete: admit (or refuse a background call the operator does not meter). */
+  private bodyComplete(): void {
+    const reader = this.body!;
+    reader.finish();
+    if (this.refusesBackground()) {
+      this.refuse(Phase.Answered, answers.denyBackground);
+      return;
+    }
+    if (this.upstreamAnsweredEarly) {
+      // The upstream already answered without the body: nothing to admit or charge.
+      this.phase = Phase.Passing;
+      this.passedInCallback = this.inRequestCallback;
+      if (!this.inRequestCallback) resumeRequest();
+      return;
+    }
+    this.admit();
+  }
+
+  /** The most a chat body may be held: the operator's cap, else what the host's buffers allow. */
+  private maxHeldBody(): u32 {
+    const configured = this.config.policy.maxRequestBodyBytes;
+    return configured > 0 ? configured : defaultHeldBodyLimit();
+  }
+
+  /** Higress answers 413 past its buffer limit (32 KiB by default) unless a filter raises it. */
+  private raiseBufferLimit(bytes: u32): void {
+    if (bufferLimitRaisable()) setStreamProperty("set_decoder_buffer_limit", (<u64>bytes + BUFFER_SLACK).toString());
+  }
+
+  /**
+   * Starts the admission; true while it waits for the store. False: decided at once (the store could
+   * not be reached), and either admitted (the callback answers Continue) or refused.
+   */
+  private admit(): bool {
     const c = this.config;
     const policy = c.policy;
     const checkBalance = c.useBalance && !this.anonymousClient;
     let reservation: i64 = 0;
     if (policy.reservation == ReservationMode.Fixed) reservation = policy.reservationTokens;
-    else if (policy.reservation == ReservationMode.MaxTokens) reservation = reservationFor(body, policy.reservationTokens);
+    else if (policy.reservation == ReservationMode.MaxTokens) reservation = reservationFor(this.body, policy.reservationTokens, policy.reservationCap);
     const minimum: i64 = policy.requireFullReservation && reservation > 1 ? reservation : 1;
     this.reserved = reservation;
     const key = c.redisKeyPrefix + this.consumer;
@@ -227,6 +370,7 @@ export class QuotaStream extends HttpContext {
     this.admissionMarked = scripted && c.settlementRetrySeconds > 0;
     this.marker = markerKey(key, this.id, this.requestId);
     const markerSeconds = this.admissionMarked ? (3600 + c.settlementRetrySeconds).toString() : "0";
+    this.phase = Phase.Waiting;
     let sent: bool;
     if (limits.length == 0) {
       sent = admit(this.store, key, this.marker, markerSeconds, reservation, minimum, new WaitingStream(this));
@@ -235,11 +379,9 @@ export class QuotaStream extends HttpContext {
       this.windows = windowsAt(limits, key, c.redisKeyPrefix, now);
       sent = admitWithWindows(this.store, key, this.marker, markerSeconds, this.windows, now, checkBalance, reservation, minimum, new WaitingStream(this));
     }
-    if (!sent) {
-      this.onAdmission(new Admission(AdmissionKind.Failed, 0, false, "cannot connect to redis cluster"));
-      return Action.StopIteration;
-    }
-    return Action.StopAllIterationAndWatermark;
+    if (sent) return true;
+    this.onAdmission(new Admission(AdmissionKind.Failed, 0, false, "cannot connect to redis cluster"));
+    return false;
   }
 
   onAdmission(a: Admission): void {
@@ -249,13 +391,7 @@ export class QuotaStream extends HttpContext {
     }
     if (a.kind == AdmissionKind.Failed) {
       count(metrics().redisErrors);
-      // Redis may have taken the reservation and counted the windows before its answer was lost:
-      // give them back, once, if (and only if) the admission's marker shows it happened.
-      if (a.unanswered && this.admissionMarked) {
-        this.charge(this.config.redisKeyPrefix + this.consumer, 0, true);
-        this.admissionMarked = false;
-        this.marker = markerKey(this.config.redisKeyPrefix + this.consumer, this.id, this.requestId);
-      }
+      this.undoLostAdmission(a);
     }
     if (a.kind == AdmissionKind.Failed && this.config.policy.allowOnRedisFailure) {
       logWarn("ai-quota: redis failed (" + a.reason + "), admitting " + this.consumer + " by redis_failure: allow");
@@ -266,6 +402,7 @@ export class QuotaStream extends HttpContext {
     }
     if (debugEnabled()) logDebug("ai-quota: " + this.consumer + " denied: " + a.reason);
     this.reserved = 0;
+    this.phase = Phase.Answered;
     if (a.window >= 0 && a.window < this.windows.length) {
       const w = this.windows[a.window];
       const l = w.limit;
@@ -275,49 +412,233 @@ export class QuotaStream extends HttpContext {
     answers.denyNoQuota(this.config.noQuotaStatus, this.config.noQuotaJson);
   }
 
+  /**
+   * The admission's answer came after the client left: what it took is given back, once. A request
+   * that never reached the upstream must not cost its reservation.
+   */
+  onAdmissionAfterEnd(a: Admission): void {
+    if (a.kind == AdmissionKind.Admitted) {
+      if (debugEnabled()) logDebug("ai-quota: " + this.consumer + " left before admission; giving back what it took");
+      this.settled = true;
+      this.charge(this.balanceKey(), 0, true);
+      return;
+    }
+    if (a.kind == AdmissionKind.Failed) this.undoLostAdmission(a);
+  }
+
+  /**
+   * Redis may have taken the reservation and counted the windows before its answer was lost: give
+   * them back, once, if (and only if) the admission's marker shows it happened.
+   */
+  private undoLostAdmission(a: Admission): void {
+    if (!a.unanswered || !this.admissionMarked) return;
+    this.charge(this.balanceKey(), 0, true);
+    this.admissionMarked = false;
+    this.marker = markerKey(this.balanceKey(), this.id, this.requestId);
+  }
+
   private pass(balance: i64, hasBalance: bool): void {
     count(metrics().admitted);
     this.admitted = true;
     this.balance = balance;
     this.hasBalance = hasBalance;
-    this.holding = false;
-    resumeRequest();
+    this.phase = Phase.Passing;
+    if (this.upstreamAnsweredEarly) {
+      // The upstream answered without the whole request: what the admission took goes back.
+      this.giveBack();
+    }
+    // Resuming from inside the stream's own callback would be lost (Envoy runs the deferred
+    // continue before the callback's answer): the callback answers Continue instead.
+    if (this.inRequestCallback) this.passedInCallback = true;
+    else resumeRequest();
+  }
+
+  /** An admitted request that will never be answered by the model: everything it took goes back. */
+  private giveBack(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.charge(this.balanceKey(), 0, true);
   }
 
   private updateFromForm(body: Uint8Array): void {
+    this.phase = Phase.Waiting;
     const form = decodeUtf8(body.dataStart, body.length);
     const prefix = this.config.redisKeyPrefix;
     if (this.operation == Operation.AdminRefresh) refreshQuota(this.store, prefix, this.id, form);
     else deltaQuota(this.store, prefix, this.id, form);
   }
 
+  // ---- response ----
+
+  onResponseHeaders(numHeaders: u32, endOfStream: bool): Action {
+    if (!this.admitted) return this.earlyAnswer();
+    const status = responseHeader(":status");
+    this.responseStatus = status === null ? 0 : I32.parseInt(status);
+    const contentType = responseHeader("content-type");
+    const sse = contentType !== null && contentType.toLowerCase().includes("text/event-stream");
+    const encoding = responseHeader("content-encoding");
+    this.encodedResponse = encoding !== null && encoding.length > 0 && encoding.toLowerCase() != "identity";
+    const body = this.body;
+    const hide = body !== null && body.injected && !this.encodedResponse;
+    this.response = new ResponseReader(sse, hide);
+    // Hiding the usage event we asked for changes the body's length.
+    if (hide) removeResponseHeader("content-length");
+    const header = this.config.policy.remainingHeader;
+    if (header.length > 0 && this.hasBalance) setResponseHeader(header, this.balance.toString());
+    if (endOfStream) this.endResponse();
+    return Action.Continue;
+  }
+
   /**
-   * The one settlement of an admitted request: the usage when the answer carried it; else
-   * (upstream error, cut stream, no usage reported) the reservation is given back, or kept as
-   * the charge when the operator chose `on_incomplete: charge_reserved` (errors always give back).
+   * An upstream answer before the request was admitted. An admin call's own answer must win, so the
+   * upstream's is held (our local reply then replaces it); a metered call the upstream answered
+   * without its whole request passes, and its admission, if any comes, is given back.
+   */
+  private earlyAnswer(): Action {
+    const waiting = this.phase == Phase.ReadingBody || this.phase == Phase.Waiting;
+    if (!waiting || this.operation == Operation.None) return Action.Continue;
+    if (this.operation != Operation.Chat) return Action.StopIteration;
+    this.upstreamAnsweredEarly = true;
+    return Action.Continue;
+  }
+
+  onResponseBody(size: u32, endOfStream: bool): DataAction {
+    const reader = this.response;
+    if (reader === null || this.settled) return DataAction.Continue;
+    if (this.encodedResponse) {
+      reader.bodyBytes += <i64>size;
+    } else if (reader.hideUsageEvents) {
+      let rewriter = this.responseRewriter;
+      if (rewriter === null) {
+        rewriter = new ResponseRewriter(reader);
+        this.responseRewriter = rewriter;
+      }
+      rewriteResponseBody<ResponseRewriter>(size, endOfStream, rewriter);
+    } else {
+      readResponseBody<ResponseFeeder>(size, new ResponseFeeder(reader));
+    }
+    if (endOfStream) this.endResponse();
+    return DataAction.Continue;
+  }
+
+  onResponseTrailers(numTrailers: u32): Action {
+    if (this.admitted) this.endResponse();
+    return Action.Continue;
+  }
+
+  private endResponse(): void {
+    this.responseEnded = true;
+    this.settleOnce();
+  }
+
+  /**
+   * Runs for every stream, cut or complete: a request admitted and not yet settled is settled now.
+   * HTTP/3 calls on_log after on_delete (Envoy's conn_manager_impl.cc), so whichever comes first.
+   */
+  onLog(): void {
+    if (this.admitted && !this.settled) this.settleOnce();
+  }
+
+  onDelete(): void {
+    if (this.admitted && !this.settled) this.settleOnce();
+  }
+
+  // ---- settlement ----
+
+  private balanceKey(): string {
+    return this.config.redisKeyPrefix + this.consumer;
+  }
+
+  /**
+   * The one settlement of an admitted request: what the answer reported when it ended normally;
+   * else what `missing_usage` says (an estimate by default, never below what was reported). An
+   * upstream error that reported nothing and produced nothing costs nothing.
    */
   private settleOnce(): void {
     if (this.settled) return;
     this.settled = true;
-    const key = this.config.redisKeyPrefix + this.consumer;
-    const usage = this.usage();
-    if (usage !== null && usage.found) {
-      const weights = this.config.weights;
-      const used = weights.isIdentity() ? usage.total() : weights.cost(usage.model, usage.input, usage.output);
-      if (debugEnabled()) logDebug("ai-quota: charging " + this.consumer + " " + used.toString() + " tokens (reserved " + this.reserved.toString() + ")");
-      this.settle(key, used);
+    const key = this.balanceKey();
+    const reader = this.response;
+    if (reader !== null && !this.encodedResponse) reader.finish();
+    const reported = this.reportedUsage();
+    const found = reported !== null && reported.found;
+    if (found && this.responseEnded) {
+      this.chargeUsage(key, this.cost(reported!));
       return;
     }
+    const produced = reader === null ? 0 : this.encodedResponse ? reader.bodyBytes : reader.contentBytes;
+    if (!found && produced == 0 && this.responseStatus >= 400) {
+      this.releaseOrKeep(key, "upstream error without usage");
+      return;
+    }
+    const policy = this.config.policy;
+    if (policy.missingUsage == MissingUsage.None) {
+      if (found) this.chargeUsage(key, this.cost(reported!));
+      else this.releaseOrKeep(key, "no token usage found");
+      return;
+    }
+    if (policy.missingUsage == MissingUsage.Reservation) {
+      let used: i64 = found ? this.cost(reported!) : 0;
+      if (this.reserved > used) used = this.reserved;
+      if (used == 0 && !found) {
+        if (debugEnabled()) logDebug("ai-quota: no token usage found for " + this.consumer + ", nothing charged");
+        return;
+      }
+      this.charge(key, used, false);
+      return;
+    }
+    const estimate = estimateUsage(this.requestBytes(), reader, this.encodedResponse, !this.responseEnded);
+    if (found) {
+      // What was reported is a floor for each count.
+      if (reported!.input > estimate.input) estimate.input = reported!.input;
+      if (reported!.output > estimate.output) estimate.output = reported!.output;
+    }
+    this.addBackgroundOutput(estimate);
+    let used = this.cost(estimate);
+    if (!policy.releaseIncomplete && this.reserved > used) used = this.reserved;
+    count(metrics().estimated);
+    if (debugEnabled()) logDebug("ai-quota: no complete usage for " + this.consumer + ", charging the estimate " + used.toString());
+    this.charge(key, used, false);
+  }
+
+  /** A background Responses call (when the operator lets it through) is charged its output limit. */
+  private addBackgroundOutput(estimate: TokenUsage): void {
+    const body = this.body;
+    if (body === null || !body.facts.background || this.api != ApiKind.OpenAIResponses) return;
+    const facts = body.facts;
+    let output: i64 = facts.outputLimit > 0 ? facts.outputLimit : BACKGROUND_OUTPUT;
+    if (facts.choices > 1 && output <= i64.MAX_VALUE / facts.choices) output *= facts.choices;
+    if (output > estimate.output) estimate.output = output;
+  }
+
+  /** Nothing was used: the reservation goes back, or stays as the charge with `on_incomplete: charge_reserved`. */
+  private releaseOrKeep(key: string, why: string): void {
     const release = this.reserved > 0 && (this.responseStatus >= 400 || this.config.policy.releaseIncomplete);
     if (debugEnabled()) {
       const what = this.reserved == 0 ? "nothing charged" : release ? "reservation released" : "reservation kept as the charge";
-      logDebug("ai-quota: no token usage found for " + this.consumer + ", " + what);
+      logDebug("ai-quota: " + why + " for " + this.consumer + ", " + what);
     }
-    if (release) this.settle(key, 0);
+    if (release) this.charge(key, 0, false);
   }
 
-  private settle(key: string, used: i64): void {
+  /** Units for a usage: weighted by the model the answer names, else the one the request asked for. */
+  private cost(usage: TokenUsage): i64 {
+    const weights = this.config.weights;
+    if (weights.isIdentity()) return usage.total();
+    let model = usage.model;
+    const body = this.body;
+    if (model.length == 0 && body !== null) model = body.facts.model;
+    return weights.cost(model, usage.input, usage.output);
+  }
+
+  private chargeUsage(key: string, used: i64): void {
+    if (debugEnabled()) logDebug("ai-quota: charging " + this.consumer + " " + used.toString() + " tokens (reserved " + this.reserved.toString() + ")");
     this.charge(key, used, false);
+  }
+
+  private requestBytes(): i64 {
+    const body = this.body;
+    return body === null ? 0 : body.facts.bytes;
   }
 
   private charge(key: string, used: i64, undoAdmission: bool): void {
@@ -328,24 +649,65 @@ export class QuotaStream extends HttpContext {
   }
 
   /** ai-statistics' `ai_log` when it has counted the tokens; else what the body scan found. */
-  private usage(): TokenUsage | null {
+  private reportedUsage(): TokenUsage | null {
     const aiLog = streamProperty(["ai_log"]);
     if (aiLog !== null) {
       const fromLog = usageFromAiLog(aiLog);
       if (fromLog !== null && fromLog.found) return fromLog;
     }
-    const scanner = this.scanner;
-    if (scanner === null) return null;
-    scanner.finish();
-    return scanner.usage;
+    const reader = this.response;
+    return reader === null || this.encodedResponse ? null : reader.usage;
   }
 }
 
-/** The admission's continuation: resumes this stream with the verdict. */
+/** The admission's continuation: resumes this stream with the verdict, or gives back what it took. */
 class WaitingStream extends AdmissionListener {
   constructor(public stream: QuotaStream) { super(stream.id); }
   onAdmission(a: Admission): void {
     this.stream.onAdmission(a);
+  }
+  onAdmissionAfterEnd(a: Admission): void {
+    this.stream.onAdmissionAfterEnd(a);
+  }
+}
+
+/** An admin form body, collected chunk by chunk up to its cap. */
+class FormCollector {
+  private buffer: Uint8Array;
+  private length: i32 = 0;
+  constructor(cap: u32) { this.buffer = new Uint8Array(<i32>cap); }
+  feedBytes(ptr: usize, len: usize): void {
+    const n = min<i32>(<i32>len, this.buffer.length - this.length);
+    if (n <= 0) return;
+    memory.copy(this.buffer.dataStart + <usize>this.length, ptr, <usize>n);
+    this.length += n;
+  }
+  bytes(): Uint8Array {
+    return this.buffer.subarray(0, this.length);
+  }
+}
+
+/** A passing request body through its reader, which may add the usage option. */
+class RequestRewriter {
+  constructor(public reader: RequestBodyReader) {}
+  rewrite(ptr: usize, len: usize, last: bool): Uint8Array | null {
+    return this.reader.rewriteChunk(ptr, len, last);
+  }
+}
+
+/** Feeds response chunks to the usage reader. */
+class ResponseFeeder {
+  constructor(public reader: ResponseReader) {}
+  feedBytes(ptr: usize, len: usize): void {
+    this.reader.feed(ptr, len, false);
+  }
+}
+
+/** Response chunks through the reader that hides the usage event the plugin asked for. */
+class ResponseRewriter {
+  constructor(public reader: ResponseReader) {}
+  rewrite(ptr: usize, len: usize, last: bool): Uint8Array | null {
+    return this.reader.feed(ptr, len, last);
   }
 }
 

@@ -4,6 +4,7 @@
 // module carries is decided by its entry file, so each module imports only what its host provides.
 import { RespValue } from "../redis/resp";
 import { setEffectiveContext } from "../abi/hostcalls";
+import { liveHttpContext } from "../abi/dispatcher";
 import { Status } from "../abi/types";
 
 /** What a command came back with: a value, or why there is none (transport failure or a Redis error reply). */
@@ -22,9 +23,14 @@ export class StoreCallback {
   onStreamGone(reply: StoreReply): void {}
 }
 
-/** Runs a reply's continuation in the stream it belongs to, or `onStreamGone` when that stream is over. */
+/**
+ * Runs a reply's continuation in the stream it belongs to, or `onStreamGone` when that stream is
+ * over. Our own table decides first: the host keeps a context until its deferred delete, so
+ * proxy_set_effective_context can still succeed for a stream that has ended.
+ */
 export function deliver(callback: StoreCallback, reply: StoreReply): void {
-  if (callback.contextId != 0 && setEffectiveContext(callback.contextId) != Status.Ok) {
+  const id = callback.contextId;
+  if (id != 0 && (liveHttpContext(id) === null || setEffectiveContext(id) != Status.Ok)) {
     callback.onStreamGone(reply);
     return;
   }

@@ -1,5 +1,10 @@
 // Token usage from the `ai_log` filter state that Higress's ai-statistics plugin writes:
 // a JSON object such as {"model":"qwen-max","input_token":12,"output_token":34,...}.
+//
+// wasm-go stores it JSON-string-escaped without the quotes, {\"input_token\":12,...}
+// (pkg/wrapper/plugin_wrapper.go WriteUserAttributeToLogWithKey, which writes MarshalStr(json);
+// pkg/wrapper/utils.go MarshalStr/UnmarshalStr). Both that form and the raw object are read; they
+// cannot be confused: an object's first key starts with '"', the escaped form's with '\'.
 import { JsonHandler, JsonTokenizer } from "../json/tokenizer";
 import { parseInt64At } from "../util/int64";
 import { TokenUsage } from "./token_usage";
@@ -92,7 +97,11 @@ class AiLogHandler extends JsonHandler {
 export function usageFromAiLog(data: Uint8Array): TokenUsage | null {
   const h = new AiLogHandler();
   const tok = new JsonTokenizer(h, 64, 256);
-  tok.feed(data, 0, data.length);
+  if (isEscapedObject(data)) {
+    if (!feedUnescaped(tok, data)) return null;
+  } else {
+    tok.feed(data, 0, data.length);
+  }
   if (!tok.finish() || !h.rootIsObject) return null;
   if (h.inputState == INVALID || h.outputState == INVALID) return null;
   if (h.inputState == ABSENT && h.outputState == ABSENT) return null;
@@ -104,4 +113,122 @@ export function usageFromAiLog(data: Uint8Array): TokenUsage | null {
   u.hasOutput = h.outputState == VALID;
   u.model = h.model;
   return u;
+}
+
+function isSpace(c: u8): bool {
+  return c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d;
+}
+
+/** `{` then `\` (whitespace aside): the start of an object written through MarshalStr. */
+function isEscapedObject(data: Uint8Array): bool {
+  const n = data.length;
+  let i = 0;
+  while (i < n && isSpace(data[i])) i++;
+  if (i >= n || data[i] != 0x7b) return false;
+  i++;
+  while (i < n && isSpace(data[i])) i++;
+  return i < n && data[i] == 0x5c;
+}
+
+/** How many bytes of decoded text are handed to the tokenizer at a time. */
+const UNESCAPE_CHUNK = 1024;
+
+function hexValue(c: u8): i32 {
+  if (c >= 0x30 && c <= 0x39) return <i32>c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return <i32>c - 0x61 + 10;
+  if (c >= 0x41 && c <= 0x46) return <i32>c - 0x41 + 10;
+  return -1;
+}
+
+/** The code unit of `\uXXXX` whose `u` is at data[at], or -1. */
+function hex4(data: Uint8Array, at: i32): i32 {
+  if (at + 4 >= data.length) return -1;
+  let v = 0;
+  for (let k = 1; k <= 4; k++) {
+    const d = hexValue(data[at + k]);
+    if (d < 0) return -1;
+    v = (v << 4) | d;
+  }
+  return v;
+}
+
+/**
+ * Decodes the contents of a JSON string (what UnmarshalStr reads between the quotes it adds) and
+ * feeds the text to the tokenizer in bounded chunks. False when the contents are not a valid JSON
+ * string body: a bare quote or control character, or a broken escape. A lone surrogate becomes
+ * U+FFFD, as Go's decoder makes it.
+ */
+function feedUnescaped(tok: JsonTokenizer, data: Uint8Array): bool {
+  const out = new Uint8Array(UNESCAPE_CHUNK);
+  let o = 0;
+  const n = data.length;
+  let i = 0;
+  while (i < n) {
+    if (o > UNESCAPE_CHUNK - 4) {
+      tok.feed(out, 0, o);
+      o = 0;
+    }
+    const c = data[i];
+    if (c == 0x22 || c < 0x20) return false;
+    if (c != 0x5c) {
+      out[o++] = c;
+      i++;
+      continue;
+    }
+    if (i + 1 >= n) return false;
+    const e = data[i + 1];
+    let b: i32 = -1;
+    if (e == 0x22 || e == 0x5c || e == 0x2f) b = e;
+    else if (e == 0x62) b = 0x08;
+    else if (e == 0x66) b = 0x0c;
+    else if (e == 0x6e) b = 0x0a;
+    else if (e == 0x72) b = 0x0d;
+    else if (e == 0x74) b = 0x09;
+    if (b >= 0) {
+      out[o++] = <u8>b;
+      i += 2;
+      continue;
+    }
+    if (e != 0x75) return false;
+    let cp = hex4(data, i + 1);
+    if (cp < 0) return false;
+    i += 6;
+    if (cp >= 0xd800 && cp <= 0xdbff) {
+      const low = i + 1 < n && data[i] == 0x5c && data[i + 1] == 0x75 ? hex4(data, i + 1) : -1;
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        i += 6;
+      } else {
+        cp = 0xfffd;
+      }
+    } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+      cp = 0xfffd;
+    }
+    o = putUtf8(out, o, cp);
+  }
+  if (o > 0) tok.feed(out, 0, o);
+  return true;
+}
+
+function putUtf8(out: Uint8Array, o: i32, cp: i32): i32 {
+  if (cp < 0x80) {
+    out[o] = <u8>cp;
+    return o + 1;
+  }
+  if (cp < 0x800) {
+    out[o] = <u8>(0xc0 | (cp >> 6));
+    out[o + 1] = <u8>(0x80 | (cp & 0x3f));
+    return o + 2;
+  }
+  if (cp < 0x10000) {
+    out[o] = <u8>(0xe0 | (cp >> 12));
+    out[o + 1] = <u8>(0x80 | ((cp >> 6) & 0x3f));
+    out[o + 2] = <u8>(0x80 | (cp & 0x3f));
+    return o + 3;
+  }
+  out[o] = <u8>(0xf0 | (cp >> 18));
+  out[o + 1] = <u8>(0x80 | ((cp >> 12) & 0x3f));
+  out[o + 2] = <u8>(0x80 | ((cp >> 6) & 0x3f));
+  out[o + 3] = <u8>(0x80 | (cp & 0x3f));
+  return o + 4;
 }

@@ -10,7 +10,7 @@
 // The constants come from the corpus in tests/unit/estimate_corpus.ts (real requests and answers of
 // OpenAI, Anthropic, Gemini and OpenAI-compatible servers, scripts/estimate-corpus.ts);
 // docs/notes/response.md has the measurement. Each errs on the side of the quota.
-import { ResponseReader } from "./reader";
+import { ResponseReader } from "./response_reader";
 import { TokenUsage } from "./token_usage";
 
 /** Request body bytes per input token (text requests: median 7.7, 10th percentile ~2.5). */

@@ -3,6 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { isObject, readYamlDocuments, repoPath, shippedYamlFiles, wasmPlugins } from "./plugin-configs";
+import { jsonSchemaProblems, loadSchema } from "./schema-check";
 import { bindMounts, COMPOSE_FILE, composeFile, composeServices, publishedPorts } from "./compose";
 
 test.each(shippedYamlFiles())("%s parses without YAML errors or warnings", (file) => {
@@ -10,12 +11,57 @@ test.each(shippedYamlFiles())("%s parses without YAML errors or warnings", (file
 });
 
 describe("docker-compose.yml", () => {
-  test("has the redis, llm-mock and higress services", () => {
+  test("has the redis, llm-mock and higress services; Higress is a versioned all-in-one release", () => {
     const services = composeServices();
     expect(Object.keys(services)).toEqual(expect.arrayContaining(["redis", "llm-mock", "higress"]));
-    expect(services.redis.image).toBe("redis:7");
+    expect(String(services.redis.image)).toMatch(/^redis:7\.\d+\.\d+$/);
     expect(typeof services["llm-mock"].image).toBe("string");
-    expect(services.higress.image).toBe("higress-registry.cn-hangzhou.cr.aliyuncs.com/higress/all-in-one:latest");
+    expect(String(services.higress.image)).toMatch(/^higress-registry\.cn-hangzhou\.cr\.aliyuncs\.com\/higress\/all-in-one:\d+\.\d+\.\d+$/);
+    expect(String(services["redis-rest"].image)).toMatch(/^hiett\/serverless-redis-http:\d+\.\d+\.\d+$/);
+  });
+
+  test("every image names a fixed release: a tag, never latest", () => {
+    for (const [name, svc] of Object.entries(composeServices())) {
+      const image = String(svc.image);
+      const tag = /:([^/:]+)$/.exec(image)?.[1];
+      expect({ service: name, image, pinned: tag !== undefined && !/latest/.test(tag) }).toEqual({ service: name, image, pinned: true });
+    }
+  });
+
+  test("the Node image is a supported Node.js release line", () => {
+    // Node.js release schedule: 22 is in maintenance until 2027-04-30, 24 until 2028-04-30; 20 ended 2026-04-30.
+    const SUPPORTED = [22, 24];
+    const m = /^node:(\d+)(?:[.-].*)?$/.exec(String(composeServices()["llm-mock"].image));
+    expect(m).not.toBeNull();
+    expect(SUPPORTED).toContain(Number(m?.[1]));
+  });
+
+  test("what a service waits for reports healthy first: depends_on service_healthy on a service with a healthcheck", () => {
+    const services = composeServices();
+    const waitedFor = new Set<string>();
+    for (const [name, svc] of Object.entries(services)) {
+      if (svc.depends_on === undefined) continue;
+      // The long form: the short one only waits for the container to start.
+      expect({ service: name, longForm: isObject(svc.depends_on) }).toEqual({ service: name, longForm: true });
+      if (!isObject(svc.depends_on)) continue;
+      for (const [dep, cond] of Object.entries(svc.depends_on)) {
+        const condition = isObject(cond) ? cond.condition : undefined;
+        const oneShot = services[dep]?.command !== undefined && dep === "higress-config";
+        expect({ service: name, dep, condition }).toEqual({ service: name, dep, condition: oneShot ? "service_completed_successfully" : "service_healthy" });
+        if (condition === "service_healthy") waitedFor.add(dep);
+      }
+    }
+    expect([...waitedFor].sort()).toEqual(["llm-mock", "redis", "redis-rest"]);
+    for (const dep of waitedFor) {
+      const hc = services[dep].healthcheck;
+      expect({ dep, test: isObject(hc) && Array.isArray(hc.test) && hc.test[0] === "CMD" }).toEqual({ dep, test: true });
+    }
+  });
+
+  test("the wasm modules are bind mounts that fail when the file is missing (create_host_path: false)", () => {
+    const mounts = Object.values(composeServices()).flatMap((svc) => bindMounts(svc)).filter((m) => m.source.startsWith("./build/"));
+    expect(mounts.map((m) => m.source).sort()).toEqual(["./build/ai-quota-envoy.wasm", "./build/ai-quota.wasm"]);
+    for (const m of mounts) expect(m).toMatchObject({ longSyntax: true, createHostPath: false, readOnly: true });
   });
 
   test("higress mounts build/ai-quota.wasm read-only where the standalone WasmPlugin loads it", () => {
@@ -77,6 +123,25 @@ describe("docker-compose.yml", () => {
         });
       }
     }
+  });
+
+  test("follows the Compose Specification's schema", () => {
+    const schema = loadSchema("compose-spec.json");
+    expect(jsonSchemaProblems(schema, schema, composeFile())).toEqual([]);
+  });
+
+  test("the schema check refuses what docker compose refuses", () => {
+    const schema = loadSchema("compose-spec.json");
+    const broken = JSON.parse(JSON.stringify(composeFile()));
+    broken.services.higress.depends_on.redis.condition = "service_ready";
+    broken.services.redis.healthcheck.intervall = "2s";
+    broken.services["llm-mock"].volumes = [{ type: "bind", source: "./x", target: "/x", bind: { create_host_paths: false } }];
+    const problems = jsonSchemaProblems(schema, schema, broken);
+    expect(problems).toEqual([
+      "services.redis.healthcheck.intervall: not allowed",
+      "services.llm-mock.volumes[0]: matches 0 of oneOf (exactly one needed)",
+      "services.higress.depends_on: matches 0 of oneOf (exactly one needed)",
+    ]);
   });
 
   test("no unescaped $ (compose would interpolate it)", () => {

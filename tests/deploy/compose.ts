@@ -8,6 +8,9 @@ export interface BindMount {
   source: string;
   target: string;
   readOnly: boolean;
+  /** Long syntax `bind.create_host_path`; the short syntax always creates a missing source. */
+  createHostPath: boolean;
+  longSyntax: boolean;
 }
 
 export function composeFile(): JsonObject {
@@ -37,10 +40,11 @@ export function serviceVolumes(svc: JsonObject): BindMount[] {
       const parts = v.split(":");
       if (parts.length < 2 || parts.length > 3) throw new Error(`cannot read volume "${v}"`);
       const mode = parts[2] ?? "rw";
-      return { source: parts[0], target: parts[1], readOnly: mode.split(",").includes("ro") };
+      return { source: parts[0], target: parts[1], readOnly: mode.split(",").includes("ro"), createHostPath: true, longSyntax: false };
     }
     if (isObject(v) && typeof v.source === "string" && typeof v.target === "string") {
-      return { source: v.source, target: v.target, readOnly: v.read_only === true };
+      const bind = isObject(v.bind) ? v.bind : {};
+      return { source: v.source, target: v.target, readOnly: v.read_only === true, createHostPath: bind.create_host_path !== false, longSyntax: true };
     }
     throw new Error(`cannot read volume ${JSON.stringify(v)}`);
   });
@@ -66,4 +70,11 @@ export function publishedPorts(svc: JsonObject): Map<number, number> {
     out.set(container, host);
   }
   return out;
+}
+
+/** The aliases a service has on the default network (long-syntax `networks`). */
+export function networkAliases(svc: JsonObject): string[] {
+  const networks = svc.networks;
+  if (!isObject(networks) || !isObject(networks.default) || !Array.isArray(networks.default.aliases)) return [];
+  return networks.default.aliases.map(String);
 }

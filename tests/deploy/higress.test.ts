@@ -16,7 +16,7 @@ import {
   wasmPlugins,
   yamlFilesUnder,
 } from "./plugin-configs";
-import { composeServices } from "./compose";
+import { bindMounts, composeServices, networkAliases } from "./compose";
 
 const K8S_AI_QUOTA = "higress/wasmplugin.yaml";
 const STANDALONE_DIR = "higress/standalone";
@@ -44,12 +44,14 @@ const MATCH_RULE_FIELDS = new Set(["ingress", "domain", "config", "configDisable
 // authn/authz/stats filters; UNSPECIFIED_PHASE at the end, right before the router.
 const PHASE_ORDER = ["AUTHN", "AUTHZ", "STATS", "UNSPECIFIED_PHASE"];
 
-// The configuration example of Higress's ai-quota README, which higress/wasmplugin.yaml ships.
+// The configuration example of Higress's ai-quota README, which higress/wasmplugin.yaml ships,
+// with Redis named as its McpBridge registry (redis.dns) rather than as a Kubernetes Service: with
+// Higress's default onlyPushRouteCluster a Service no route uses never reaches the gateway.
 const README_EXAMPLE_CONFIG = {
   redis_key_prefix: "chat_quota:",
   admin_consumer: "consumer3",
   admin_path: "/quota",
-  redis: { service_name: "redis-service.default.svc.cluster.local", service_port: 6379, timeout: 2000 },
+  redis: { service_name: "redis.dns", service_port: 6379, timeout: 2000 },
 };
 
 function spec(r: Resource): JsonObject {
@@ -324,18 +326,26 @@ describe("kubernetes: the services the config names exist in higress/", () => {
     expect(fs.readFileSync(repoPath(K8S_AI_QUOTA), "utf8")).toContain("file:///opt/plugins/ai-quota.wasm");
   });
 
-  test("redis.service_name is <service>.<namespace>.svc.cluster.local of a Service with that port", () => {
+  test("redis.service_name is a McpBridge registry in front of a Service of redis.yaml with that port", () => {
     const services = k8s().filter((r) => r.doc.kind === "Service");
+    const bridge = only(k8s().filter((r) => r.doc.kind === "McpBridge"), "McpBridge");
+    // Higress reads only the McpBridge named "default" in its own namespace (ingress_config.go AddOrUpdateMcpBridge).
+    expect(isObject(bridge.doc.metadata) && [bridge.doc.metadata.name, bridge.doc.metadata.namespace]).toEqual(["default", "higress-system"]);
+    const registries = (isObject(bridge.doc.spec) && Array.isArray(bridge.doc.spec.registries) ? bridge.doc.spec.registries : []).filter(isObject);
     for (const r of wasmPlugins("ai-quota").filter((x) => x.file === K8S_AI_QUOTA)) {
       for (const rule of matchRules(r)) {
         const redis = isObject(rule.config) && isObject(rule.config.redis) ? rule.config.redis : {};
-        const m = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local$/.exec(String(redis.service_name));
+        const reg = registries.find((g) => `${String(g.name)}.${String(g.type)}` === redis.service_name);
+        expect({ service: redis.service_name, registered: reg !== undefined }).toEqual({ service: redis.service_name, registered: true });
+        if (reg === undefined) continue;
+        expect(reg.port).toBe(redis.service_port ?? 6379);
+        const m = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local$/.exec(String(reg.domain));
         expect(m).not.toBeNull();
         if (m === null) continue;
-        const svc = services.find((s) => isObject(s.doc.metadata) && s.doc.metadata.name === m[1] && s.doc.metadata.namespace === m[2]);
+        const svc = services.find((x) => isObject(x.doc.metadata) && x.doc.metadata.name === m[1] && x.doc.metadata.namespace === m[2]);
         expect(svc).toBeDefined();
         const ports = svc !== undefined && isObject(svc.doc.spec) && Array.isArray(svc.doc.spec.ports) ? svc.doc.spec.ports : [];
-        expect(ports.filter(isObject).map((p) => p.port)).toContain(redis.service_port ?? 6379);
+        expect(ports.filter(isObject).map((p) => p.port)).toContain(reg.port);
       }
     }
   });
@@ -383,19 +393,17 @@ describe("standalone: the all-in-one configuration directory", () => {
     const r = only(wasmPlugins("ai-quota").filter((x) => x.file === STANDALONE_AI_QUOTA), "ai-quota");
     const url = String(spec(r).url);
     expect(url).toMatch(/^file:\/\/\//);
-    const higress = composeServices().higress;
-    const volumes = Array.isArray(higress.volumes) ? higress.volumes.map(String) : [];
-    expect(volumes).toContain(`./build/ai-quota.wasm:${url.slice("file://".length)}:ro`);
+    const mounts = bindMounts(composeServices().higress).filter((m) => m.source === "./build/ai-quota.wasm");
+    expect(mounts.map((m) => [m.target, m.readOnly])).toEqual([[url.slice("file://".length), true]]);
   });
 
-  test("the standalone ai-quota config differs from the Kubernetes one only in the Redis service", () => {
+  test("the standalone ai-quota config is the Kubernetes one (both name Redis redis.dns)", () => {
     const cfg = (file: string): JsonObject => {
       const rule = matchRules(only(wasmPlugins("ai-quota").filter((x) => x.file === file), "ai-quota"))[0];
       if (!isObject(rule.config)) throw new Error("no config");
       return rule.config;
     };
-    const strip = (c: JsonObject): Json => ({ ...c, redis: { ...(isObject(c.redis) ? c.redis : {}), service_name: "*" } });
-    expect(strip(cfg(STANDALONE_AI_QUOTA))).toEqual(strip(cfg(K8S_AI_QUOTA)));
+    expect(cfg(STANDALONE_AI_QUOTA)).toEqual(cfg(K8S_AI_QUOTA));
   });
 
   test("redis.service_name and every route destination are McpBridge registries of compose services", () => {
@@ -412,9 +420,11 @@ describe("standalone: the all-in-one configuration directory", () => {
       if (reg === undefined) return;
       expect(reg.port).toBe(port);
       if (reg.type === "dns") {
-        const composeName = String(reg.domain);
-        expect(Object.keys(services)).toContain(composeName);
-        const svc = services[composeName];
+        // The domain is a network alias of one compose service (dotted: Higress's domain rule).
+        const owners = Object.entries(services).filter(([, svc]) => networkAliases(svc).includes(String(reg.domain)));
+        expect({ domain: reg.domain, services: owners.length }).toEqual({ domain: reg.domain, services: 1 });
+        if (owners.length !== 1) return;
+        const svc = owners[0][1];
         const exposed = [...(Array.isArray(svc.expose) ? svc.expose : []), ...(Array.isArray(svc.ports) ? svc.ports : [])].map(String);
         const image = String(svc.image);
         // redis:7 listens on 6379 without saying so; the others must expose their port.

@@ -7,6 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseAllDocuments } from "yaml";
+import { deliverIstioWasmPlugin, deliverWasmPlugin, readKubernetesYaml } from "../../host/higress-controller";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
@@ -223,6 +224,41 @@ export function allShippedPluginConfigs(): ShippedPluginConfig[] {
     if (isObject(spec) && isObject(spec.pluginConfig)) {
       out.push({ source: `${r.file}#${r.index === 0 ? "" : `doc${r.index}.`}spec.pluginConfig`, config: spec.pluginConfig });
     }
+  }
+  return out;
+}
+
+export interface DeliveredPluginConfig {
+  source: string;
+  /** The configuration bytes the plugin receives, exactly. */
+  configuration: string;
+  /** True for the plain-Envoy build (an HTTP store), false for the Higress build. */
+  envoyBuild: boolean;
+}
+
+/**
+ * Every ai-quota configuration the shipped files make a host deliver to the plugin: each ai-quota
+ * WasmPlugin under higress/ through the Higress controller emulation (host/higress-controller.ts,
+ * with Kubernetes' YAML reading), each ai-quota wasm filter's `configuration` string under envoy/
+ * as Envoy passes it, and the Istio WasmPlugin's pluginConfig as Istio marshals it.
+ */
+export function deliveredPluginConfigs(): DeliveredPluginConfig[] {
+  const out: DeliveredPluginConfig[] = [];
+  for (const file of yamlFilesUnder("higress")) {
+    for (const doc of readKubernetesYaml(fs.readFileSync(repoPath(file), "utf8"))) {
+      if (!isObject(doc) || doc.kind !== "WasmPlugin" || !isObject(doc.metadata) || doc.metadata.name !== "ai-quota") continue;
+      const d = deliverWasmPlugin(doc);
+      if (!d.delivered) throw new Error(`${file}: the controller would not deliver it: ${d.reason}`);
+      out.push({ source: `${file} (as Higress delivers it)`, configuration: d.configuration, envoyBuild: false });
+    }
+  }
+  for (const f of envoyWasmFilters().filter(isAiQuotaFilter)) {
+    const any = f.pluginConfig.configuration;
+    const value = isObject(any) && typeof any.value === "string" ? any.value : "";
+    out.push({ source: `${f.file}#${f.where}`, configuration: value, envoyBuild: true });
+  }
+  for (const r of istioWasmPlugins("ai-quota")) {
+    out.push({ source: `${r.file} (as Istio delivers it)`, configuration: deliverIstioWasmPlugin(r.doc).configuration, envoyBuild: true });
   }
   return out;
 }

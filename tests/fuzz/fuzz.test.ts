@@ -17,6 +17,7 @@ const CASES: Record<string, number> = {
   config: 600,
   headers: 800,
   parsers: 1500,
+  "request-body": 400,
   response: 600,
 };
 

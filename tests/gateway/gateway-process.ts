@@ -3,29 +3,21 @@
 // bounded and event-driven (no sleeps); `kill()` takes down the whole process group (tsx, node,
 // and the redis-server the gateway started) for afterAll.
 import { ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 
 export const ROOT = path.resolve(__dirname, "../..");
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
 export const START_TIMEOUT_MS = 30_000;
 
-/** The example config's consumers and plugin, to vary per test. */
-export const EXAMPLE = {
-  consumers: [
-    { name: "consumer1", credential: "credential1" },
-    { name: "consumer2", credential: "credential2" },
-    { name: "consumer3", credential: "credential3" },
-  ],
-  plugin: {
-    redis_key_prefix: "chat_quota:",
-    admin_consumer: "consumer3",
-    admin_path: "/quota",
-    redis: { service_name: "redis.static", service_port: 6379, timeout: 2000 },
-  },
-  upstream: "mock",
+/** The config `npm start` runs (examples/local.yaml), to vary per test. */
+export const EXAMPLE = parse(readFileSync(path.join(ROOT, "examples/local.yaml"), "utf8")) as {
+  consumers: Array<{ name: string; credential: string }>;
+  auth: boolean;
+  plugin: Record<string, unknown>;
+  upstream: string;
 };
 
 /** Writes a config (YAML text, or an object to serialize) to a fresh temporary file. */

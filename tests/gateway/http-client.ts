@@ -1,10 +1,13 @@
 // Plain HTTP from the tests' side: whole answers, and streamed answers read chunk by chunk.
 import * as http from "node:http";
+import { StringDecoder } from "node:string_decoder";
 
 export interface Answer {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** The body's bytes as they arrived (still compressed when the answer has a content-encoding). */
+  bytes: Buffer;
 }
 
 export interface RequestOptions {
@@ -27,7 +30,8 @@ export function send(url: string, options: RequestOptions = {}): Promise<Answer>
       res.on("data", (c: Buffer) => parts.push(c));
       res.on("end", () => {
         clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts).toString("utf8") });
+        const bytes = Buffer.concat(parts);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: bytes.toString("utf8"), bytes });
       });
       res.on("error", (err) => {
         clearTimeout(timer);
@@ -43,6 +47,8 @@ export class StreamedAnswer {
   status = 0;
   headers: http.IncomingHttpHeaders = {};
   text = "";
+  /** The bytes as they arrived (still compressed when the answer has a content-encoding). */
+  readonly raw: Buffer[] = [];
   chunks = 0;
   ended = false;
   error: Error | null = null;
@@ -65,9 +71,10 @@ export class StreamedAnswer {
         clearTimeout(timer);
         answer.status = res.statusCode ?? 0;
         answer.headers = res.headers;
-        res.setEncoding("utf8");
-        res.on("data", (t: string) => {
-          answer.text += t;
+        const decoder = new StringDecoder("utf8");
+        res.on("data", (b: Buffer) => {
+          answer.raw.push(b);
+          answer.text += decoder.write(b);
           answer.chunks++;
           answer.poke();
         });

@@ -1,9 +1,13 @@
 // The walk-through of examples/WALKTHROUGH.md, end to end: the gateway started as a user starts
 // it (a child process with examples/local.yaml), driven over real HTTP, every status, body and
 // Redis value checked. The mock's rule makes every number predictable: the example message has 6
-// words, so a plain chat costs 6 + 16 = 22 tokens and a streamed one with max_tokens 8 costs 14.
+// words, so a plain chat costs 6 + 16 = 22 tokens and a streamed one with max_tokens 8 costs 14
+// (the stream does not ask for usage: the plugin has the model report it, hides it, charges it).
+// The balances the document shows are the ones this session sees, in order.
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { RedisClient } from "../../host";
-import { GatewayProcess } from "./gateway-process";
+import { GatewayProcess, ROOT } from "./gateway-process";
 import { StreamedAnswer, send, sseUsage } from "./http-client";
 
 const MESSAGE = "Say hello to the quota gateway";
@@ -14,6 +18,8 @@ const JSON_TYPE = { "content-type": "application/json" };
 
 let gw: GatewayProcess;
 let redis: RedisClient;
+/** The balances at the points where the document queries one. */
+const shown: number[] = [];
 
 beforeAll(async () => {
   gw = await GatewayProcess.launch(["--config", "examples/local.yaml", "--port", "0"]);
@@ -52,6 +58,7 @@ async function balance(consumer: string): Promise<string | null> {
 async function expectBalance(consumer: string, quota: number): Promise<void> {
   expect(await query(consumer)).toEqual({ consumer, quota });
   expect(await balance(consumer)).toBe(String(quota));
+  shown.push(quota);
 }
 
 function chat(extra: Record<string, unknown> = {}) {
@@ -67,6 +74,10 @@ test("the gateway says where it listens and which Redis it started", () => {
   expect(gw.lines.some((l) => /^upstream: mock \(http:\/\/127\.0\.0\.1:\d+\)$/.test(l))).toBe(true);
 });
 
+test("the plugin takes every key of examples/local.yaml: no warning at start", () => {
+  expect(gw.lines.filter((l) => l.startsWith("[plugin warn]") || l.startsWith("[plugin error]"))).toEqual([]);
+});
+
 test("1. refresh consumer1's quota to 10000", async () => {
   const r = await refresh("consumer1", 10000);
   expect(r.status).toBe(200);
@@ -78,6 +89,7 @@ test("2. query it", async () => {
   const r = await send(url("/v1/chat/completions/quota?consumer=consumer1"), { headers: ADMIN });
   expect(r.status).toBe(200);
   expect(r.body).toBe('{"consumer":"consumer1","quota":10000}');
+  shown.push(10000);
 });
 
 test("3. a plain chat costs 6 prompt + 16 completion tokens", async () => {
@@ -91,7 +103,7 @@ test("3. a plain chat costs 6 prompt + 16 completion tokens", async () => {
   await expectBalance("consumer1", 10000 - 22);
 });
 
-test("4. a streamed chat (max_tokens 8) arrives as SSE events and costs 6 + 8", async () => {
+test("4. a streamed chat (max_tokens 8) that does not ask for usage: SSE without usage, charged 6 + 8 all the same", async () => {
   const s = await StreamedAnswer.open(url("/v1/chat/completions"), {
     headers: { ...USER, ...JSON_TYPE },
     body: JSON.stringify({ model: "gpt-4o", stream: true, max_tokens: 8, messages: [{ role: "user", content: MESSAGE }] }),
@@ -100,10 +112,11 @@ test("4. a streamed chat (max_tokens 8) arrives as SSE events and costs 6 + 8", 
   expect(s.headers["content-type"]).toBe("text/event-stream");
   const text = await s.end();
   const events = text.split("\n\n").filter((e) => e !== "");
-  // role, 8 words, finish_reason, usage, [DONE]
-  expect(events).toHaveLength(12);
+  // role, 8 words, finish_reason, [DONE]: what the client would get from the model without us
+  expect(events).toHaveLength(11);
   expect(events[events.length - 1]).toBe("data: [DONE]");
-  expect(sseUsage(text)).toEqual({ prompt_tokens: 6, completion_tokens: 8, total_tokens: 14 });
+  expect(text).not.toContain("usage");
+  expect(sseUsage(text)).toBeNull();
   await expectBalance("consumer1", 10000 - 22 - 14);
 });
 
@@ -141,11 +154,21 @@ test("the gateway printed one line per request: method, path, status, consumer",
   ]));
 });
 
-test("GET /stats/prometheus: the plugin's metrics in Prometheus text format", async () => {
+test("GET /stats/prometheus: the plugin's metrics in Prometheus text format, counting what the session did", async () => {
   const r = await send(url("/stats/prometheus"));
   expect(r.status).toBe(200);
+  expect(r.body.split("\n")).toEqual(expect.arrayContaining(["ai_quota_requests_admitted 3", "ai_quota_requests_denied_noquota 1", "ai_quota_tokens_charged 58"]));
   expect(r.headers["content-type"]).toMatch(/^text\/plain; version=0\.0\.4/);
   for (const line of r.body.split("\n").filter((l) => l !== "")) {
     expect(line).toMatch(/^(# TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram|untyped)|[a-zA-Z_:][a-zA-Z0-9_:]*(\{le="[^"]+"\})? -?[0-9.e+]+)$/);
   }
+});
+
+test("examples/WALKTHROUGH.md shows the balances this session saw, in order, and the same metrics", () => {
+  const doc = readFileSync(path.join(ROOT, "examples/WALKTHROUGH.md"), "utf8");
+  const inDoc = [...doc.matchAll(/^\{"consumer":"consumer1","quota":(-?\d+)\}$/gm)].map((m) => Number(m[1]));
+  // the session queries once more than the document after the refused chat (-21 again)
+  expect(inDoc).toEqual(shown.slice(0, -1));
+  expect(doc).toMatch(/^ai_quota_tokens_charged 58$/m);
+  expect(doc).toMatch(/^ai_quota_requests_admitted 3$/m);
 });

@@ -73,16 +73,20 @@ test("Higress cluster names: the part before '?' is the cluster, the rest are op
   expect(parseClusterName("outbound|80||redis.dns")).toEqual({ cluster: "outbound|80||redis.dns", options: {} });
 });
 
-test("proxy_set_buffer_bytes follows Envoy: prepend, replace, append, nothing in between", () => {
+test("proxy_set_buffer_bytes is Envoy's Buffer::copyFrom: start 0 drains then prepends, start >= size appends, else refused", () => {
   const b = Buffer.from("body");
   const e = (start: number, len: number, data: string) => editBuffer(b, start, len, Buffer.from(data))?.toString() ?? null;
   expect(e(0, 0, ">")).toBe(">body");
   expect(e(0, 4, "new")).toBe("new");
   expect(e(0, 0xffffffff, "new")).toBe("new");
+  expect(e(0, 2, "x")).toBe("xdy");
+  expect(e(0, 1, "")).toBe("ody");
   expect(e(4, 0, "<")).toBe("body<");
+  expect(e(4, 3, "<")).toBe("body<"); // appending ignores the length
   expect(e(0xffffffff, 0, "<")).toBe("body<");
-  expect(e(0, 2, "x")).toBeNull();
   expect(e(1, 1, "x")).toBeNull();
+  expect(e(3, 0, "x")).toBeNull();
+  expect(editBuffer(Buffer.alloc(0), 0, 5, Buffer.from("a"))?.toString()).toBe("a");
 });
 
 test("metric ids carry the type in their low bits; counters only grow; histograms only record", () => {
@@ -181,12 +185,30 @@ describe("filter direction (Envoy's filter-manager rules)", () => {
     expect(passed).toEqual(["headers", "trailers"]);
   });
 
-  test("ContinueAndEndStream ends the stream at the headers; the body is dropped", () => {
+  test("ContinueAndEndStream is plain Continue (Envoy's convertFilterHeadersStatus has no case for it)", () => {
     const { dir, seen, passed } = scripted({ headers: [HeadersAction.ContinueAndEndStream] });
     dir.receiveHeaders(H, false);
     dir.receiveData(Buffer.from("x"), true);
+    expect(seen).toEqual(["headers", "body 1 end [x]"]);
+    expect(passed).toEqual(["headers", "data x end"]);
+  });
+
+  test("numbers past the last status stop: StopAll for headers, no buffering for bodies, StopIteration for trailers", () => {
+    const { dir, seen, passed } = scripted({ headers: [7] });
+    dir.receiveHeaders(H, false);
+    dir.receiveData(Buffer.from("x"), true);
     expect(seen).toEqual(["headers"]);
-    expect(passed).toEqual(["headers end"]);
+    expect(dir.pauseState).toBe("all");
+    const body = scripted({ body: [9, 0] });
+    body.dir.receiveHeaders(H, false);
+    body.dir.receiveData(Buffer.from("dropped"), false);
+    body.dir.receiveData(Buffer.from("kept"), true);
+    expect(body.passed).toEqual(["headers", "data kept end"]);
+    const trailers = scripted({ trailers: [5] });
+    trailers.dir.receiveHeaders(H, false);
+    trailers.dir.receiveTrailers([["t", "1"]]);
+    expect(trailers.dir.pauseState).toBe("trailers");
+    expect(passed).toEqual([]);
   });
 
   test("headers-only StopAll resumes with end of stream on the headers", () => {

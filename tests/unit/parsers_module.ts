@@ -18,13 +18,17 @@ export interface ParsersModule {
   exports: Record<string, any>;
 }
 
-const WASM = join(__dirname, "..", "..", "build", "test", "parsers.wasm");
 // tsconfig's lib (ES2022, no DOM) has no WebAssembly typings; Node has the global at run time.
 const WA = (globalThis as any).WebAssembly;
-let compiled: unknown = null;
+const compiledModules = new Map<string, unknown>();
 
-export function loadParsers(): ParsersModule {
-  if (compiled === null) compiled = new WA.Module(readFileSync(WASM));
+/** Loads build/test/<name>.wasm (default: the parsers); every test module speaks the same protocol. */
+export function loadParsers(name = "parsers"): ParsersModule {
+  let compiled = compiledModules.get(name);
+  if (compiled === undefined) {
+    compiled = new WA.Module(readFileSync(join(__dirname, "..", "..", "build", "test", `${name}.wasm`)));
+    compiledModules.set(name, compiled);
+  }
   const logs: string[] = [];
   let memory: { buffer: ArrayBuffer } | null = null;
   const env = {

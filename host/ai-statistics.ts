@@ -1,0 +1,179 @@
+// Higress's ai-statistics plugin, as far as ai-quota can see it: the `ai_log` property it leaves in
+// the stream's filter state (Envoy keeps a wasm property under `wasm.<name>`, properties.ts).
+//
+// Sources (alibaba/higress plugins/wasm-go/extensions/ai-statistics/main.go; higress-group/wasm-go):
+//   - every write is wasm-go's WriteUserAttributeToLogWithKey(ai_log) (pkg/wrapper/plugin_wrapper.go):
+//     read the property, UnmarshalStr it (wrap in quotes, decode a JSON string) and json.Unmarshal it
+//     into a map (numbers become float64) - on failure nothing is written; copy the stream's user
+//     attributes over it; json.Marshal the map (keys sorted); write MarshalStr of that
+//     (pkg/wrapper/utils.go: the JSON-string-escaped text without its quotes);
+//   - onHttpRequestHeaders sets `api` ("-" unless route_name has three '@' parts) and the configured
+//     request_header attributes; onHttpRequestBody sets `chat_round` (user messages) and writes;
+//   - a buffered response: onHttpResponseBody sets llm_service_duration, response_type "normal",
+//     chat_id, the usage (pkg/tokenusage GetTokenUsage: model, input_token, output_token,
+//     input_token_details, output_token_details, total_token) and writes;
+//   - a streamed one: onHttpStreamingBody sets response_type "stream", chat_id, on the first chunk
+//     llm_first_token_duration, writes when a chunk carries usage (total above 0), and at the end
+//     sets llm_service_duration and writes.
+// Only OpenAI-style usage (usage.prompt_tokens / completion_tokens / total_tokens, model) is read.
+import { GoValue, goJsonMarshal, goJsonQuote } from "./go-json";
+
+/** The filter-state key of the property wasm-go writes with SetProperty(["ai_log"]). */
+export const AI_LOG_STATE_KEY = "wasm.ai_log";
+
+/** MarshalStr: the JSON-string form of `raw` without its quotes (json.Marshal escapes HTML too). */
+export function marshalStr(raw: string): string {
+  const quoted = goJsonQuote(raw);
+  return quoted.slice(1, -1);
+}
+
+/** UnmarshalStr: null where Go logs an error and returns "". */
+export function unmarshalStr(escaped: string): string | null {
+  try {
+    const v = JSON.parse(`"${escaped}"`) as unknown;
+    return typeof v === "string" ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Go's json.Unmarshal into map[string]interface{}: numbers become float64. */
+function goUnmarshalMap(text: string): Record<string, GoValue> | null {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, GoValue>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** WriteUserAttributeToLogWithKey: false where wasm-go returns an error (and writes nothing). */
+export function writeUserAttributesToLog(filterState: Map<string, Buffer>, attributes: Record<string, GoValue>, stateKey = AI_LOG_STATE_KEY): boolean {
+  const previous = filterState.get(stateKey)?.toString("utf8") ?? "";
+  let merged: Record<string, GoValue> = {};
+  if (previous !== "") {
+    const unquoted = unmarshalStr(previous) ?? "";
+    const map = goUnmarshalMap(unquoted);
+    if (map === null) return false;
+    merged = map;
+  }
+  for (const [k, v] of Object.entries(attributes)) merged[k] = v;
+  filterState.set(stateKey, Buffer.from(marshalStr(goJsonMarshal(merged)), "utf8"));
+  return true;
+}
+
+export interface AiStatisticsAttribute {
+  key: string;
+  value_source: string;
+  value: string;
+  apply_to_log?: boolean;
+}
+
+/** gjson's leniency on an SSE event: the first JSON object in the text. */
+function firstObject(text: string): Record<string, unknown> | null {
+  const at = text.indexOf("{");
+  if (at < 0) return null;
+  try {
+    const v = JSON.parse(text.slice(at)) as unknown;
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+function integer(v: unknown): bigint | null {
+  return typeof v === "number" && Number.isFinite(v) ? BigInt(Math.trunc(v)) : null;
+}
+
+/** One stream's ai-statistics, writing into that stream's filter state. */
+export class AiStatistics {
+  private readonly attributes: Record<string, GoValue> = {};
+  private firstChunkSeen = false;
+  private readonly startMs: number;
+
+  constructor(
+    private readonly filterState: Map<string, Buffer>,
+    private readonly config: { attributes?: AiStatisticsAttribute[] } = {},
+    private readonly nowMs: () => number = Date.now,
+  ) {
+    this.startMs = nowMs();
+  }
+
+  private write(): void {
+    writeUserAttributesToLog(this.filterState, this.attributes);
+  }
+
+  onRequestHeaders(headers: Array<[string, string]>, routeName: string): void {
+    const parts = routeName.split("@");
+    this.attributes.api = parts.length < 3 ? "-" : parts.slice(0, 3).join("@");
+    for (const a of this.config.attributes ?? []) {
+      if (a.value_source !== "request_header" || a.apply_to_log !== true) continue;
+      const found = headers.find(([k]) => k === a.value.toLowerCase());
+      this.attributes[a.key] = found === undefined ? "" : found[1];
+    }
+  }
+
+  onRequestBody(body: string): void {
+    let rounds = 0;
+    const parsed = firstObject(body);
+    const messages = parsed?.messages;
+    if (Array.isArray(messages)) rounds = messages.filter((m) => typeof m === "object" && m !== null && (m as Record<string, unknown>).role === "user").length;
+    this.attributes.chat_round = BigInt(rounds);
+    this.write();
+  }
+
+  /** The usage of one piece of body, as tokenusage.GetTokenUsage sets it; true when it had usage above 0. */
+  private usageFrom(text: string): boolean {
+    let total = 0n;
+    for (const chunk of text.replace(/\r\n?/g, "\n").split("\n\n")) {
+      if (!chunk.includes('"usage"')) continue;
+      const o = firstObject(chunk);
+      if (o === null) continue;
+      const usage = typeof o.usage === "object" && o.usage !== null ? (o.usage as Record<string, unknown>) : {};
+      this.attributes.model = typeof o.model === "string" ? o.model : "unknown";
+      const input = integer(usage.prompt_tokens) ?? 0n;
+      const output = integer(usage.completion_tokens) ?? 0n;
+      this.attributes.input_token = input;
+      this.attributes.output_token = output;
+      this.attributes.input_token_details = {};
+      this.attributes.output_token_details = {};
+      total = integer(usage.total_tokens) ?? input + output;
+      this.attributes.total_token = total;
+    }
+    return total > 0n;
+  }
+
+  private chatId(text: string): void {
+    for (const chunk of text.split("\n\n")) {
+      const o = firstObject(chunk);
+      if (o !== null && typeof o.id === "string") {
+        this.attributes.chat_id = o.id;
+        return;
+      }
+    }
+  }
+
+  /** A buffered (non-SSE) response body, whole. */
+  onResponseBody(body: string): void {
+    this.attributes.llm_service_duration = BigInt(this.nowMs() - this.startMs);
+    this.attributes.response_type = "normal";
+    this.chatId(body);
+    this.usageFrom(body);
+    this.write();
+  }
+
+  /** One piece of a streamed response. */
+  onStreamingBody(chunk: string, endOfStream: boolean): void {
+    this.attributes.response_type = "stream";
+    this.chatId(chunk);
+    if (!this.firstChunkSeen) {
+      this.firstChunkSeen = true;
+      this.attributes.llm_first_token_duration = BigInt(this.nowMs() - this.startMs);
+    }
+    if (this.usageFrom(chunk)) this.write();
+    if (endOfStream) {
+      this.attributes.llm_service_duration = BigInt(this.nowMs() - this.startMs);
+      this.write();
+    }
+  }
+}

@@ -1,0 +1,125 @@
+// Loads build/test/request_body.wasm (from assembly/testing/request_body.ts) for the request body
+// tests, the fuzz property and the bench. The module imports only env.proxy_log (the abort handler
+// writes there before trapping); the stub records every line. Run `npm run build` first.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+export const REQUEST_BODY_WASM = join(__dirname, "..", "..", "build", "test", "request_body.wasm");
+
+export interface Facts {
+  stream: number;
+  usageAsked: boolean;
+  hasStreamOptions: boolean;
+  model: string;
+  outputLimit: string;
+  outputLimitUnreadable: boolean;
+  choices: string;
+  background: boolean;
+  complete: boolean;
+  bytes: string;
+  injected: boolean;
+}
+
+export interface Rewritten extends Facts {
+  /** Indexes of the chunks the reader replaced. */
+  changed: number[];
+  /** What the upstream receives. */
+  body: Buffer;
+}
+
+export interface Buffered extends Facts {
+  /** Bytes drained from the front (-1: no edit). */
+  drain: number;
+  body: Buffer;
+}
+
+export interface RequestBodyModule {
+  /** The streaming path; cuts: ascending offsets, or "bytes" for one chunk per byte. */
+  rewrite(input: Uint8Array | string, inject: boolean, cuts?: number[] | "bytes"): Rewritten;
+  /** The streaming path whole, split in two at every byte, and byte by byte. */
+  allSplits(input: Uint8Array | string, inject: boolean): { result: Rewritten; mismatch: number | null };
+  /** The buffered path, and the front edit applied. */
+  read(input: Uint8Array | string, inject: boolean, cuts?: number[] | "bytes"): Buffered;
+  /** Linear memory grown while reading (bytes). */
+  memory(input: Uint8Array, inject: boolean, chunk: number, buffered: boolean): { grown: number; facts: Facts };
+  estimate(input: Uint8Array | string, fallback: bigint, cap: bigint): { reservation: string; sameWhole: boolean; input: string; output: string; atCap: boolean };
+  integralNumber(text: string): string;
+  integralString(text: string | Uint8Array): string;
+  /** Writes input and returns its length (for bench_read). */
+  write(input: Uint8Array): number;
+  logs: string[];
+  exports: Record<string, any>;
+}
+
+const WA = (globalThis as any).WebAssembly;
+let compiled: unknown = null;
+
+export function loadRequestBody(path = REQUEST_BODY_WASM): RequestBodyModule {
+  if (compiled === null || path !== REQUEST_BODY_WASM) compiled = new WA.Module(readFileSync(path));
+  const logs: string[] = [];
+  let memory: { buffer: ArrayBuffer } | null = null;
+  const env = {
+    proxy_log(level: number, ptr: number, size: number): number {
+      logs.push(`[${level}] ${Buffer.from(new Uint8Array(memory!.buffer, ptr, size)).toString("utf8")}`);
+      return 0;
+    },
+  };
+  const ex = new WA.Instance(compiled, { env }).exports as Record<string, any>;
+  memory = ex.memory as { buffer: ArrayBuffer };
+  if (typeof ex._initialize === "function") ex._initialize();
+
+  const bytes = (input: Uint8Array | string): Uint8Array => (typeof input === "string" ? Buffer.from(input, "utf8") : input);
+  const write = (input: Uint8Array | string): number => {
+    const b = bytes(input);
+    const ptr = ex.input_alloc(b.length) >>> 0;
+    new Uint8Array(memory!.buffer, ptr, b.length).set(b);
+    return b.length;
+  };
+  const writeCuts = (cuts: number[] | "bytes" | undefined): number => {
+    if (cuts === "bytes") return -1;
+    if (cuts === undefined || cuts.length === 0) return 0;
+    const ptr = ex.cuts_alloc(cuts.length) >>> 0;
+    new Int32Array(memory!.buffer, ptr, cuts.length).set(cuts);
+    return cuts.length;
+  };
+  const result = (len: number): any => JSON.parse(Buffer.from(new Uint8Array(memory!.buffer, ex.output_ptr() >>> 0, len >>> 0)).toString("utf8"));
+  const body = (): Buffer => Buffer.from(new Uint8Array(memory!.buffer, ex.body_ptr() >>> 0, ex.body_len() >>> 0));
+  const text = (len: number): string => Buffer.from(new Uint8Array(memory!.buffer, ex.output_ptr() >>> 0, len >>> 0)).toString("utf8");
+
+  return {
+    logs,
+    exports: ex,
+    write,
+    rewrite(input, inject, cuts) {
+      const len = write(input);
+      const n = writeCuts(cuts);
+      const r = result(ex.run_rewrite(len, inject ? 1 : 0, n));
+      return { ...r, body: body() };
+    },
+    allSplits(input, inject) {
+      const len = write(input);
+      const r = result(ex.run_rewrite_all_splits(len, inject ? 1 : 0));
+      return { result: { ...r.result, body: body() }, mismatch: r.mismatch };
+    },
+    read(input, inject, cuts) {
+      const len = write(input);
+      const n = writeCuts(cuts);
+      const r = result(ex.run_read(len, inject ? 1 : 0, n));
+      return { ...r, body: body() };
+    },
+    memory(input, inject, chunk, buffered) {
+      const len = write(input);
+      return result(ex.run_memory(len, inject ? 1 : 0, chunk, buffered ? 1 : 0));
+    },
+    estimate(input, fallback, cap) {
+      const len = write(input);
+      return result(ex.run_estimate(len, fallback, cap));
+    },
+    integralNumber(t) {
+      return text(ex.run_integral_number(write(t)));
+    },
+    integralString(t) {
+      return text(ex.run_integral_string(write(t)));
+    },
+  };
+}
