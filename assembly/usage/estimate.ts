@@ -2,14 +2,16 @@
 // bytes, of what it did not report. Never below what it reported.
 //   input:  the reported input; none reported: ceil(request body bytes / REQUEST_BYTES_PER_TOKEN)
 //   output: ceil(generated content bytes (decoded) / CONTENT_BYTES_PER_TOKEN) + OUTPUT_BASE_TOKENS
-//           (0 when no content was seen),
+//           (0 when no content was seen); with a reported output count, that count, plus (for a cut
+//           answer) the same estimate of the content read after it, which it cannot cover (a cut
+//           Anthropic stream reported output_tokens 1 at its start; OpenAI's final usage event
+//           covers everything before it),
 //           or, for an answer with a content-encoding (unreadable), ceil(wire bytes /
-//           ENCODED_*_BYTES_PER_TOKEN); a reported output count wins when the answer was complete,
-//           and when it was cut (or encoded) the larger of the two counts (a cut Anthropic stream
-//           reported output_tokens 1 at its start).
+//           ENCODED_*_BYTES_PER_TOKEN) — or a reported count if larger. Never below what was reported.
 // The constants come from the corpus in tests/unit/estimate_corpus.ts (real requests and answers of
 // OpenAI, Anthropic, Gemini and OpenAI-compatible servers, scripts/estimate-corpus.ts);
 // docs/notes/response.md has the measurement. Each errs on the side of the quota.
+import { addSaturating } from "../util/int64";
 import { ResponseReader } from "./response_reader";
 import { TokenUsage } from "./token_usage";
 
@@ -24,6 +26,11 @@ export const ENCODED_SSE_BYTES_PER_TOKEN: i64 = 3;
 /** Wire bytes per output token of a compressed JSON answer (brotli: 5th percentile 2.0). */
 export const ENCODED_JSON_BYTES_PER_TOKEN: i64 = 2;
 
+/** Output tokens for content bytes no count covers. */
+function contentEstimate(bytes: i64): i64 {
+  return bytes > 0 ? ceilDiv(bytes, CONTENT_BYTES_PER_TOKEN) + OUTPUT_BASE_TOKENS : 0;
+}
+
 @inline
 function ceilDiv(n: i64, d: i64): i64 {
   if (n <= 0) return 0;
@@ -37,23 +44,30 @@ function ceilDiv(n: i64, d: i64): i64 {
  * end of stream).
  */
 export function estimateUsage(requestBytes: i64, reader: ResponseReader | null, encoded: bool, cut: bool): TokenUsage {
-  if (reader === null) return estimateFrom(requestBytes, new TokenUsage(), 0, 0, false, encoded, cut);
-  return estimateFrom(requestBytes, reader.usage, reader.contentBytes, reader.bodyBytes, reader.sseHint, encoded, cut);
+  if (reader === null) return estimateFrom(requestBytes, new TokenUsage(), 0, 0, 0, false, encoded, cut);
+  return estimateFrom(requestBytes, reader.usage, reader.contentBytes, reader.contentAfterOutput, reader.bodyBytes, reader.sseHint, encoded, cut);
 }
 
-/** estimateUsage from the numbers a reader holds: what was reported, content and wire bytes, and the content type's hint. */
-export function estimateFrom(requestBytes: i64, reported: TokenUsage, contentBytes: i64, bodyBytes: i64, sse: bool, encoded: bool, cut: bool): TokenUsage {
+/**
+ * estimateUsage from the numbers a reader holds: what was reported, content bytes (all, and those
+ * after the last reported output count), wire bytes, and the content type's hint.
+ */
+export function estimateFrom(requestBytes: i64, reported: TokenUsage, contentBytes: i64, contentAfterOutput: i64, bodyBytes: i64, sse: bool, encoded: bool, cut: bool): TokenUsage {
   const u = new TokenUsage();
   u.found = true;
   u.model = reported.model;
   u.hasInput = reported.hasInput;
   u.hasOutput = reported.hasOutput;
   u.input = reported.hasInput ? reported.input : ceilDiv(requestBytes, REQUEST_BYTES_PER_TOKEN);
-  const estimated = encoded
-    ? ceilDiv(bodyBytes, sse ? ENCODED_SSE_BYTES_PER_TOKEN : ENCODED_JSON_BYTES_PER_TOKEN)
-    : (contentBytes > 0 ? ceilDiv(contentBytes, CONTENT_BYTES_PER_TOKEN) + OUTPUT_BASE_TOKENS : 0);
-  if (!reported.hasOutput) u.output = estimated;
-  else if (cut || encoded) u.output = reported.output > estimated ? reported.output : estimated;
-  else u.output = reported.output;
+  if (encoded) {
+    const wire = ceilDiv(bodyBytes, sse ? ENCODED_SSE_BYTES_PER_TOKEN : ENCODED_JSON_BYTES_PER_TOKEN);
+    u.output = reported.hasOutput && reported.output > wire ? reported.output : wire;
+  } else if (!reported.hasOutput) {
+    u.output = contentEstimate(contentBytes);
+  } else if (cut) {
+    u.output = addSaturating(reported.output, contentEstimate(contentAfterOutput));
+  } else {
+    u.output = reported.output;
+  }
   return u;
 }

@@ -213,6 +213,8 @@ export class UsageExtractor extends JsonHandler {
   commitOnClose: bool = false;
   /** DOC_* flags of the current document (reset by beginDocument). */
   docFlags: u32 = 0;
+  /** The tokenizer's countedBytes when an output count was last committed (content it covers). */
+  contentAtOutput: i64 = 0;
 
   private roles: StaticArray<u8> = new StaticArray<u8>(TRACKED_LEVELS);
   private level: i32 = 0;
@@ -237,8 +239,10 @@ export class UsageExtractor extends JsonHandler {
     this.pendingModel = null;
   }
 
-  commit(): void {
+  /** Makes the pending values visible; contentNow: the content bytes read so far (the tokenizer's countedBytes). */
+  commit(contentNow: i64): void {
     const mask = this.pendingMask;
+    if ((mask & OUTPUT_SLOTS) != 0) this.contentAtOutput = contentNow;
     for (let i = 0; i < SLOTS; i++) {
       if ((mask & (1 << i)) != 0) this.committed[i] = this.pending[i];
     }
@@ -279,7 +283,7 @@ export class UsageExtractor extends JsonHandler {
     if (this.level > 0) this.level--;
     this.currentKey = K_OTHER;
     filterFor(tok, this.role()); // back in the parent: its keys
-    if (this.commitOnClose && role != R_OTHER && role != R_ROOT_ARRAY && role <= R_GEMINI_USAGE) this.commit();
+    if (this.commitOnClose && role != R_OTHER && role != R_ROOT_ARRAY && role <= R_GEMINI_USAGE) this.commit(tok.countedBytes);
   }
 
   beginObject(tok: JsonTokenizer): void {

@@ -24,6 +24,8 @@ export class ResponseReader {
   private tail: Uint8Array | null = null; // finish()'s held bytes, for takeHeld()
   /** The constructor's sse: what the content type said. */
   readonly sseHint: bool;
+  /** The constructor's hideUsageEvents. */
+  readonly hideUsageEvents: bool;
 
   /**
    * sse: the content type says text/event-stream (a hint: the first byte decides).
@@ -31,6 +33,7 @@ export class ResponseReader {
    */
   constructor(sse: bool, hideUsageEvents: bool) {
     this.sseHint = sse;
+    this.hideUsageEvents = hideUsageEvents;
     const scanner = new UsageScanner(sse, 0);
     this.scanner = scanner;
     this.usage = scanner.usage;
@@ -44,6 +47,16 @@ export class ResponseReader {
   /** Bytes of generated content seen (text, tool-call arguments, reasoning), decoded. */
   get contentBytes(): i64 {
     return this.scanner.contentBytes;
+  }
+
+  /**
+   * Content bytes read after the last output count the answer reported (all of them when it
+   * reported none): what that count cannot cover. 0 once OpenAI's final usage event, Responses'
+   * response.completed or Anthropic's message_delta has been read; Anthropic's message_start
+   * (output_tokens 1) covers nothing that follows it.
+   */
+  get contentAfterOutput(): i64 {
+    return this.scanner.contentAfterOutput;
   }
 
   /** Whether the body is being read as SSE (after sniffing its first byte). */

@@ -120,6 +120,11 @@ export class UsageScanner {
     return this.tok.countedBytes;
   }
 
+  /** Of those, the bytes read after the last output count was committed (content no count covers). */
+  get contentAfterOutput(): i64 {
+    return this.tok.countedBytes - this.extractor.contentAtOutput;
+  }
+
   /** Whether the first non-blank byte has been seen (the format is decided). */
   get isDecided(): bool {
     return this.decided;
@@ -166,7 +171,7 @@ export class UsageScanner {
     this.finished = true;
     if (!this.decided) return;
     if (!this.sse) {
-      if (!this.jsonFailed && this.tok.finish()) this.extractor.commit();
+      if (!this.jsonFailed && this.tok.finish()) this.extractor.commit(this.tok.countedBytes);
       return;
     }
     this.line = L_START;
@@ -315,7 +320,7 @@ export class UsageScanner {
         if ((flags & DOC_USAGE_OBJECT) != 0 && tok.countedValueSeen && tok.countedValueEmptyArray) this.blockKind = BLOCK_USAGE_ONLY;
         else if ((flags & DOC_USAGE_NULL) != 0 && this.dataLines == 1) this.blockKind = BLOCK_USAGE_NULL;
       }
-      this.extractor.commit();
+      this.extractor.commit(this.tok.countedBytes);
       return;
     }
     this.extractor.discard();

@@ -1,4 +1,4 @@
-// ResponseReader (assembly/usage/reader.ts) in the test module build/test/usage.wasm, over streams
+// ResponseReader (assembly/usage/response_reader.ts) in the test module build/test/usage.wasm, over streams
 // built from every kind of event (OpenAI chunks with and without the usage include_usage adds,
 // Anthropic, Responses and Gemini events, comments, junk, nesting thousands deep), cut anywhere,
 // with and without hiding, ended or reset:

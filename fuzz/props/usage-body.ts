@@ -15,7 +15,10 @@ import { defineProperty, expectNoTrap, expectThat, sometimes, violated } from ".
 
 const CONSUMER = "u1";
 const BALANCE = 10n ** 15n;
-const CONFIG = { admin_consumer: "admin", redis: { service_name: "redis.static" } };
+// Exactly the usage read: no estimate when there is none (missing_usage "none", Higress's behaviour;
+// the estimate has its own tests and the "response" property), and a request that asks for usage
+// itself, so the plugin adds nothing and hides nothing (the body reaches the client unchanged).
+const CONFIG = { admin_consumer: "admin", redis: { service_name: "redis.static" }, missing_usage: "none" };
 
 // ---- trees ----
 
@@ -305,7 +308,7 @@ async function exchange(vm: PluginVm, c: UsageCase, fed: Buffer): Promise<Buffer
   if (c.aiLog !== null) filterState["wasm.ai_log"] = c.aiLog.kind === "bytes" ? c.aiLog.bytes : serialize([c.aiLog.doc]).bytes;
   const s = vm.newStream({ filterState });
   s.requestHeaders(requestHeaders("POST", CHAT_PATH, CONSUMER, [["content-type", "application/json"]]), false);
-  s.requestBody('{"model":"gpt-4o","stream":true}', true);
+  s.requestBody('{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true}}', true);
   await s.waitFor(() => s.upstream.ended || s.localResponse !== null || s.finished, "the request to go upstream");
   if (s.localResponse !== null || !s.upstream.ended) violated(`the chat request did not go upstream: ${s.describe()}`);
   const headers: Array<[string, string]> = [[":status", c.status]];

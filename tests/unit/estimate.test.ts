@@ -29,23 +29,35 @@ describe("the rules", () => {
     expect(m.estimate(300, false, false)).toEqual({ found: true, input: String(ceil(300, K.request)), output: String(ceil(26, K.content) + K.outputBase), hasInput: false, hasOutput: false, model: "gpt-4o-2024-08-06" });
   });
 
-  test("a cut Anthropic stream: the input it reported, the larger output (it said 1 at the start)", () => {
+  test("a cut Anthropic stream: the input it reported, its output (1 at the start) plus the content after it", () => {
     const start = { type: "message_start", message: { model: "claude-sonnet-4-5", usage: { input_tokens: 2500, output_tokens: 1 } } };
     const text = "x".repeat(400);
-    m.run(sse([start, { type: "content_block_delta", delta: { type: "text_delta", text } }]), true, false, [], true);
-    expect(m.estimate(999_999, false, true)).toMatchObject({ input: "2500", output: String(ceil(400, K.content) + K.outputBase), hasInput: true, hasOutput: true });
+    const r = m.run(sse([start, { type: "content_block_delta", delta: { type: "text_delta", text } }]), true, false, [], true);
+    expect(r.result.contentAfterOutput).toBe("400");
+    expect(m.estimate(999_999, false, true)).toMatchObject({ input: "2500", output: String(1 + ceil(400, K.content) + K.outputBase), hasInput: true, hasOutput: true });
     // the same stream, complete: what it reported at the end stands, even below the content's estimate
     m.run(sse([start, { type: "content_block_delta", delta: { type: "text_delta", text } }, { type: "message_delta", usage: { output_tokens: 90 } }]), true, false);
     expect(m.estimate(999_999, false, false)).toMatchObject({ input: "2500", output: "90" });
-    // cut after a large reported count: never below it
-    m.run(sse([start, { type: "message_delta", usage: { output_tokens: 5000 } }]), true, false, [], true);
+    // cut after the final count (message_delta): it covers everything before it
+    m.run(sse([start, { type: "content_block_delta", delta: { type: "text_delta", text } }, { type: "message_delta", usage: { output_tokens: 5000 } }]), true, false, [], true);
     expect(m.estimate(10, false, true)).toMatchObject({ input: "2500", output: "5000" });
   });
 
-  test("a cut Gemini stream: promptTokenCount stands, candidates grow to the content's estimate", () => {
+  test("an OpenAI stream cut after its usage event (before [DONE]): exactly the usage", () => {
+    const body = sse([{ choices: [{ delta: { content: "Hello there" } }] }, { choices: [], usage: { prompt_tokens: 30, completion_tokens: 12 } }]);
+    const r = m.run(body, true, false, [], true);
+    expect(r.result.contentAfterOutput).toBe("0");
+    expect(m.estimate(500, false, true)).toMatchObject({ input: "30", output: "12" });
+  });
+
+  test("a cut Gemini stream: promptTokenCount stands; the running count plus what came after it", () => {
     const chunk = (t: string, c: number) => ({ candidates: [{ content: { parts: [{ text: t }] } }], usageMetadata: { promptTokenCount: 12, candidatesTokenCount: c } });
     m.run(sse([chunk("a".repeat(100), 3), chunk("b".repeat(100), 6)]), true, false, [], true);
-    expect(m.estimate(50, false, true)).toMatchObject({ input: "12", output: String(ceil(200, K.content) + K.outputBase) });
+    // the last count covers its own event's text: nothing after it
+    expect(m.estimate(50, false, true)).toMatchObject({ input: "12", output: "6" });
+    // a last event cut short: its text came, its count did not
+    m.run(sse([chunk("a".repeat(100), 3)]) + 'data: {"candidates":[{"content":{"parts":[{"text":"' + "b".repeat(100), true, false, [], true);
+    expect(m.estimate(50, false, true)).toMatchObject({ input: "12", output: String(3 + ceil(100, K.content) + K.outputBase) });
   });
 
   test("a compressed answer: output from its wire bytes (SSE or JSON by content type)", () => {
@@ -60,15 +72,17 @@ describe("the rules", () => {
   test("large numbers do not overflow", () => {
     const r = m.estimateNumbers({ requestBytes: Number.MAX_SAFE_INTEGER, contentBytes: 0, bodyBytes: 0, sse: false, encoded: false, cut: true, input: null, output: null });
     expect(BigInt(r.input)).toBe(BigInt(Math.ceil(Number.MAX_SAFE_INTEGER / K.request)));
-    const big = m.json("estimate_numbers", 9223372036854775807n, 9223372036854775807n, 9223372036854775807n, 1, 1, 1, 0, 0n, 1, 9223372036854775807n);
-    expect(big).toMatchObject({ output: "9223372036854775807" });
+    const max = 9223372036854775807n;
+    expect(m.json("estimate_numbers", max, max, max, max, 1, 1, 1, 0, 0n, 1, max)).toMatchObject({ output: String(max) });
+    expect(m.json("estimate_numbers", max, max, max, max, 1, 0, 1, 0, 0n, 1, max)).toMatchObject({ output: String(max) }); // saturates
   });
 
   test("property: never below what was reported; a complete answer's report stands", () => {
     const n = fc.bigInt(0n, 2n ** 62n);
     fc.assert(
       fc.property(n, n, n, fc.boolean(), fc.boolean(), fc.boolean(), fc.option(n), fc.option(n), (req, content, wire, isSse, encoded, cut, input, output) => {
-        const e = m.json("estimate_numbers", req, content, wire, isSse ? 1 : 0, encoded ? 1 : 0, cut ? 1 : 0, input === null ? 0 : 1, input ?? 0n, output === null ? 0 : 1, output ?? 0n);
+        const after = content / 3n;
+        const e = m.json("estimate_numbers", req, content, after, wire, isSse ? 1 : 0, encoded ? 1 : 0, cut ? 1 : 0, input === null ? 0 : 1, input ?? 0n, output === null ? 0 : 1, output ?? 0n);
         if (input !== null) expect(BigInt(e.input)).toBe(input);
         else expect(BigInt(e.input)).toBe((req + BigInt(K.request) - 1n) / BigInt(K.request));
         if (output !== null) {

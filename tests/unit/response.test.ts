@@ -1,4 +1,4 @@
-// assembly/usage/reader.ts, hider.ts and the content counting of extractor.ts, through
+// assembly/usage/response_reader.ts, hider.ts and the content counting of extractor.ts, through
 // build/test/usage.wasm: usage found however deep unrelated values nest, generated content counted
 // per format (decoded bytes, wherever the chunks are cut), and the usage events the plugin's own
 // include_usage added taken out of the stream byte for byte.

@@ -7,6 +7,7 @@ export interface ReaderUsage { found: boolean; input: string; output: string; ha
 export interface ReaderResult {
   usage: ReaderUsage;
   contentBytes: string;
+  contentAfterOutput: string;
   bodyBytes: string;
   hiddenEvents: number;
   hiddenNulls: number;
@@ -112,8 +113,8 @@ export class ResponseModule {
   }
 
   /** estimateFrom with numbers: reported sides are given as numbers (null: not reported). */
-  estimateNumbers(o: { requestBytes: number; contentBytes: number; bodyBytes: number; sse: boolean; encoded: boolean; cut: boolean; input: number | null; output: number | null }): ReaderUsage {
-    return this.json("estimate_numbers", BigInt(o.requestBytes), BigInt(o.contentBytes), BigInt(o.bodyBytes), o.sse ? 1 : 0, o.encoded ? 1 : 0, o.cut ? 1 : 0,
+  estimateNumbers(o: { requestBytes: number; contentBytes: number; contentAfterOutput?: number; bodyBytes: number; sse: boolean; encoded: boolean; cut: boolean; input: number | null; output: number | null }): ReaderUsage {
+    return this.json("estimate_numbers", BigInt(o.requestBytes), BigInt(o.contentBytes), BigInt(o.contentAfterOutput ?? o.contentBytes), BigInt(o.bodyBytes), o.sse ? 1 : 0, o.encoded ? 1 : 0, o.cut ? 1 : 0,
       o.input === null ? 0 : 1, BigInt(o.input ?? 0), o.output === null ? 0 : 1, BigInt(o.output ?? 0));
   }
 
