@@ -9,11 +9,18 @@ import { parseQuery } from "../util/urlencoded";
 import { quoteJsonString } from "../json/quote";
 import * as answers from "./answers";
 
+/** The stream an admin call answers; told just before its answer is sent. */
+export class AdminCaller {
+  constructor(public contextId: u32) {}
+  answering(): void {}
+}
+
 /** Answers a query once Redis has replied: a missing key is a balance of 0. */
 class QueryReply extends StoreCallback {
-  constructor(contextId: u32, public consumer: string, public windows: Array<WindowSpan>) { super(contextId); }
+  constructor(public caller: AdminCaller, public consumer: string, public windows: Array<WindowSpan>) { super(caller.contextId); }
 
   onReply(reply: StoreReply): void {
+    this.caller.answering();
     if (reply.isError()) {
       answers.answerRedisError(reply.error);
       return;
@@ -48,9 +55,10 @@ class QueryReply extends StoreCallback {
 
 /** Answers a refresh or delta once Redis has replied. */
 class UpdateReply extends StoreCallback {
-  constructor(contextId: u32, public isRefresh: bool) { super(contextId); }
+  constructor(public caller: AdminCaller, public isRefresh: bool) { super(caller.contextId); }
 
   onReply(reply: StoreReply): void {
+    this.caller.answering();
     if (reply.isError()) answers.answerRedisError(reply.error);
     else if (this.isRefresh) answers.answerRefreshed();
     else answers.answerDelta();
@@ -72,8 +80,11 @@ function describeWindows(windows: Array<WindowSpan>, values: Array<RespValue>): 
   return out + "]";
 }
 
-/** GET …/quota?consumer=X; with windows configured, their usage and reset times are added. */
-export function queryQuota(store: Store, keyPrefix: string, limits: Array<Limit>, contextId: u32, rawQuery: string): bool {
+/**
+ * GET …/quota?consumer=X; with windows configured, their usage and reset times are added.
+ * These three answer false when they answered at once (a bad form, Redis unreachable).
+ */
+export function queryQuota(store: Store, keyPrefix: string, limits: Array<Limit>, caller: AdminCaller, rawQuery: string): bool {
   const consumer = parseQuery(rawQuery).first("consumer");
   if (consumer === null || consumer.length == 0) {
     answers.denyQueryWithoutConsumer();
@@ -86,7 +97,7 @@ export function queryQuota(store: Store, keyPrefix: string, limits: Array<Limit>
     command = ["MGET", key];
     for (let i = 0; i < windows.length; i++) command.push(windows[i].key);
   }
-  if (!store.command(command, new QueryReply(contextId, consumer, windows))) {
+  if (!store.command(command, new QueryReply(caller, consumer, windows))) {
     answers.answerRedisError("cannot connect to redis cluster");
     return false;
   }
@@ -94,7 +105,7 @@ export function queryQuota(store: Store, keyPrefix: string, limits: Array<Limit>
 }
 
 /** POST …/quota/refresh with `consumer=X&quota=N`: SET the balance. */
-export function refreshQuota(store: Store, keyPrefix: string, contextId: u32, form: string): bool {
+export function refreshQuota(store: Store, keyPrefix: string, caller: AdminCaller, form: string): bool {
   const values = parseQuery(form);
   const consumer = values.first("consumer");
   const quotaText = values.first("quota");
@@ -103,7 +114,7 @@ export function refreshQuota(store: Store, keyPrefix: string, contextId: u32, fo
     answers.denyBadRefresh();
     return false;
   }
-  if (!store.command(["SET", keyPrefix + consumer, quota.value.toString()], new UpdateReply(contextId, true))) {
+  if (!store.command(["SET", keyPrefix + consumer, quota.value.toString()], new UpdateReply(caller, true))) {
     answers.answerRedisError("cannot connect to redis cluster");
     return false;
   }
@@ -111,7 +122,7 @@ export function refreshQuota(store: Store, keyPrefix: string, contextId: u32, fo
 }
 
 /** POST …/quota/delta with `consumer=X&value=±N`: INCRBY or DECRBY by |N|. */
-export function deltaQuota(store: Store, keyPrefix: string, contextId: u32, form: string): bool {
+export function deltaQuota(store: Store, keyPrefix: string, caller: AdminCaller, form: string): bool {
   const values = parseQuery(form);
   const consumer = values.first("consumer");
   const valueText = values.first("value");
@@ -125,7 +136,7 @@ export function deltaQuota(store: Store, keyPrefix: string, contextId: u32, form
   const args = v >= 0 || v == i64.MIN_VALUE
     ? ["INCRBY", keyPrefix + consumer, v.toString()]
     : ["DECRBY", keyPrefix + consumer, (-v).toString()];
-  if (!store.command(args, new UpdateReply(contextId, false))) {
+  if (!store.command(args, new UpdateReply(caller, false))) {
     answers.answerRedisError("cannot connect to redis cluster");
     return false;
   }

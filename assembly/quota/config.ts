@@ -5,7 +5,7 @@ import { JsonType, JsonValue, parseJson } from "../json/parser";
 import { RedisEndpoint } from "../redis/endpoint";
 import { parseInt64Strict } from "../util/int64";
 import { DEFAULT_RESERVATION_CAP, RESERVATION_LIMIT } from "./estimate";
-import { CHAT_PATH } from "./routes";
+import { Routes, parseRoutes } from "./routes";
 import { Weights, parseWeights } from "./weights";
 import { Limit, parseLimits } from "./windows";
 
@@ -69,14 +69,19 @@ export class QuotaConfig {
   redisKeyPrefix: string = "chat_quota:";
   redis: RedisEndpoint = new RedisEndpoint("", 6379, "", "", 1000, 0);
   policy: Policy = new Policy();
-  /** Path suffixes that are metered (and under which the admin API lives). */
-  paths: Array<string> = [CHAT_PATH];
+  /** The metered path suffixes and the admin paths (routes.ts); set by parseConfig. */
+  routes: Routes = new Routes();
   weights: Weights = new Weights();
   /** Windowed limits for consumers, and for anonymous clients (null: Higress's 401 stays). */
   limits: Array<Limit> = new Array<Limit>();
   anonymousLimits: Array<Limit> | null = null;
-  /** Key anonymous clients by the first x-forwarded-for hop instead of the peer address. */
-  trustForwardedFor: bool = false;
+  /**
+   * Whether `x-mse-consumer` names the caller: always without `anonymous` (Higress); with it only
+   * when the operator declares an auth stage that sets or strips the header.
+   */
+  trustConsumerHeader: bool = true;
+  /** Proxies in front of Envoy whose x-forwarded-for entries are trusted (0: the peer address). */
+  xffNumTrustedHops: i32 = 0;
   /** Whether the Higress balance key is checked and charged (false: windows only). */
   useBalance: bool = true;
   /** How a spent balance is refused: Higress's 403 text, or a status with an OpenAI-style JSON error. */
@@ -94,7 +99,7 @@ export class ConfigResult {
 
 const TOP_LEVEL_KEYS: Array<string> = [
   "admin_consumer", "admin_path", "redis_key_prefix", "redis",
-  "reservation", "on_incomplete", "redis_failure", "remaining_header", "paths", "weights", "store",
+  "reservation", "on_incomplete", "redis_failure", "remaining_header", "enable_path_suffixes", "paths", "weights", "store",
   "limits", "anonymous", "balance", "balance_rejection", "settlement_retry_seconds",
   "missing_usage", "stream_usage", "responses_background", "max_request_body_bytes",
 ];
@@ -225,9 +230,9 @@ export function parseConfig(data: Uint8Array): ConfigResult {
 function finish(root: JsonValue, top: FieldReader, c: QuotaConfig, warnings: Array<string>): ConfigResult {
   const policyError = readPolicy(root, top, c.policy, warnings);
   if (policyError.length > 0) return new ConfigResult(null, policyError, warnings);
-  const pathsError = readPaths(root, c);
+  const pathsError = readPaths(root, c, warnings);
   if (pathsError.length > 0) return new ConfigResult(null, pathsError, warnings);
-  const windowsError = readWindows(root, top, c);
+  const windowsError = readWindows(root, top, c, warnings);
   if (windowsError.length > 0) return new ConfigResult(null, windowsError, warnings);
   const weights = root.get("weights");
   if (weights !== null && weights.type != JsonType.Null) {
@@ -275,18 +280,20 @@ function readReservationCap(r: FieldReader): i64 {
   return r.int("cap", 1, RESERVATION_LIMIT, DEFAULT_RESERVATION_CAP);
 }
 
-/** `paths`: a non-empty list of path suffixes starting with '/'. */
-function readPaths(root: JsonValue, c: QuotaConfig): string {
-  const v = root.get("paths");
-  if (v === null || v.type == JsonType.Null) return "";
-  if (v.type != JsonType.Array || v.items.length == 0) return "paths must be a non-empty list of path suffixes";
-  const paths = new Array<string>();
-  for (let i = 0; i < v.items.length; i++) {
-    const item = v.items[i];
-    if (item.type != JsonType.String || !item.stringValue.startsWith("/")) return "paths[" + i.toString() + "] must be a path starting with '/'";
-    paths.push(item.stringValue);
+/** `enable_path_suffixes` (Higress's key), or `paths`, its deprecated alias; the admin paths. */
+function readPaths(root: JsonValue, c: QuotaConfig, warnings: Array<string>): string {
+  let v = root.get("enable_path_suffixes");
+  let key = "enable_path_suffixes";
+  const alias = root.get("paths");
+  if (alias !== null && alias.type != JsonType.Null) {
+    if (v !== null && v.type != JsonType.Null) return "paths is the deprecated name of enable_path_suffixes: set only enable_path_suffixes";
+    warnings.push("paths is deprecated: name it enable_path_suffixes (the admin API now lives only under /v1/chat/completions)");
+    v = alias;
+    key = "paths";
   }
-  c.paths = paths;
+  const r = parseRoutes(v, key, c.adminPath);
+  if (r.routes === null) return r.error;
+  c.routes = r.routes!;
   return "";
 }
 
@@ -314,7 +321,7 @@ function readStore(root: JsonValue, c: QuotaConfig, warnings: Array<string>): st
 }
 
 /** `limits`, `anonymous`, `balance`, `balance_rejection`: the windowed limits and how refusals look. */
-function readWindows(root: JsonValue, top: FieldReader, c: QuotaConfig): string {
+function readWindows(root: JsonValue, top: FieldReader, c: QuotaConfig, warnings: Array<string>): string {
   const limits = root.get("limits");
   if (limits !== null && limits.type != JsonType.Null) {
     const r = parseLimits(limits, "limits");
@@ -331,8 +338,8 @@ function readWindows(root: JsonValue, top: FieldReader, c: QuotaConfig): string 
     if (r.limits === null) return r.error;
     if (r.limits!.length == 0) return "anonymous.limits must not be empty";
     c.anonymousLimits = r.limits;
-    c.trustForwardedFor = a.bool("trust_forwarded_for", false);
-    if (a.error.length > 0) return a.error;
+    const identityError = readAnonymousIdentity(a, c, warnings);
+    if (identityError.length > 0) return identityError;
   }
   c.settlementRetrySeconds = <i32>top.int("settlement_retry_seconds", 0, 3600, 300);
   c.useBalance = top.bool("balance", true);
@@ -346,5 +353,23 @@ function readWindows(root: JsonValue, top: FieldReader, c: QuotaConfig): string 
     c.noQuotaJson = r.choice("format", ["text", "openai"], "text") == "openai";
     if (r.error.length > 0) return r.error;
   }
+  return "";
+}
+
+const ANONYMOUS_KEYS: Array<string> = ["limits", "trust_consumer_header", "xff_num_trusted_hops", "trust_forwarded_for"];
+
+/** `anonymous.trust_consumer_header`, `anonymous.xff_num_trusted_hops` (identity.ts says why). */
+function readAnonymousIdentity(a: FieldReader, c: QuotaConfig, warnings: Array<string>): string {
+  c.trustConsumerHeader = a.bool("trust_consumer_header", false);
+  c.xffNumTrustedHops = <i32>a.int("xff_num_trusted_hops", 0, 64, 0);
+  const trustedFirstHop = a.bool("trust_forwarded_for", false);
+  if (a.error.length > 0) return a.error;
+  if (trustedFirstHop) {
+    return "anonymous.trust_forwarded_for was removed: it keyed clients by the x-forwarded-for entry they write themselves; " +
+      "set anonymous.xff_num_trusted_hops to the number of proxies in front of the gateway instead";
+  }
+  const old = a.obj.get("trust_forwarded_for");
+  if (old !== null && old.type != JsonType.Null) warnings.push("anonymous.trust_forwarded_for is deprecated and ignored; see anonymous.xff_num_trusted_hops");
+  a.unknownKeys(ANONYMOUS_KEYS, warnings);
   return "";
 }

@@ -21,11 +21,23 @@ export class Identity {
 }
 
 export class RequestLine {
-  constructor(public identity: Identity, public path: string, public forwardedFor: string, public requestId: string) {}
+  constructor(
+    public identity: Identity,
+    public path: string,
+    /** Every x-forwarded-for value, joined with ',' in order (as Envoy joins a repeated header). */
+    public forwardedFor: string,
+    public requestId: string,
+    /** The request carried x-mse-consumer and it was ignored (trustConsumerHeader false). */
+    public consumerIgnored: bool,
+  ) {}
 }
 
-/** Reads the consumer and the `:path` from one pass over the request headers. */
-export function readRequestLine(headers: Array<HeaderPair>): RequestLine {
+/**
+ * Reads the consumer and the `:path` from one pass over the request headers. With
+ * `trustConsumerHeader` false (a route with anonymous clients and no declared auth stage) the
+ * consumer header is the client's own words: it is ignored and the request is anonymous.
+ */
+export function readRequestLine(headers: Array<HeaderPair>, trustConsumerHeader: bool): RequestLine {
   let count = 0;
   let consumer = "";
   let path = "";
@@ -38,13 +50,14 @@ export function readRequestLine(headers: Array<HeaderPair>): RequestLine {
       consumer = headers[i].value;
     } else if (name == ":path") {
       path = headers[i].value;
-    } else if (name == "x-forwarded-for" && forwardedFor.length == 0) {
-      forwardedFor = headers[i].value;
+    } else if (name == "x-forwarded-for") {
+      forwardedFor = forwardedFor.length == 0 ? headers[i].value : forwardedFor + "," + headers[i].value;
     } else if (name == "x-request-id" && headers[i].value.length <= 128) {
       requestId = headers[i].value;
     }
   }
-  return new RequestLine(identityOf(count, consumer), path, forwardedFor, requestId);
+  if (!trustConsumerHeader) return new RequestLine(new Identity(IdentityKind.Missing, "", ""), path, forwardedFor, requestId, count > 0);
+  return new RequestLine(identityOf(count, consumer), path, forwardedFor, requestId, false);
 }
 
 function identityOf(count: i32, consumer: string): Identity {
@@ -70,20 +83,175 @@ export function consumerProblem(name: string): string {
   return "";
 }
 
-/**
- * The key of an anonymous client: the peer's address without its port, or the first
- * x-forwarded-for hop when the operator trusts the proxies in front. "" when there is none.
- */
-export function anonymousKey(peer: string, forwardedFor: string, trustForwardedFor: bool): string {
+// Anonymous clients are keyed by address, the way Envoy finds the client address
+// (source/common/http/conn_manager_utility.cc, mutateRequestHeaders; Utility::getLastAddressFromXFF
+// in source/common/http/utility.cc):
+// - 0 trusted hops: the peer, `source.address`. That property is the downstream remote address
+//   Envoy's connection manager settled on (filter_manager_.setDownstreamRemoteAddress in
+//   conn_manager_impl.cc), so when Envoy itself is configured with xff_num_trusted_hops it is
+//   already the client Envoy trusts.
+// - N trusted hops: N proxies the operator runs sit in front of the gateway, and the client is
+//   the N-th x-forwarded-for entry from the right as the nearest of them sent it. A gateway with
+//   use_remote_address (Higress's and Istio's gateways) appends the peer to x-forwarded-for before
+//   any filter runs, so the plugin skips N entries from the right of what it sees and takes the
+//   next. Everything left of that entry is written by the client and never read.
+// - Fewer entries than that, or an entry that is not an IP address: the peer, as Envoy falls back.
+// IPv6 clients are keyed by their /64: one subscriber gets a whole /64 and could otherwise rotate
+// through it to escape the limit. IPv4-mapped IPv6 addresses are keyed as IPv4.
+
+/** The key of an anonymous client ("anonymous:<address>"), or "" when there is no address. */
+export function anonymousKey(peer: string, forwardedFor: string, xffNumTrustedHops: i32): string {
   let address = "";
-  if (trustForwardedFor && forwardedFor.length > 0) {
-    const comma = forwardedFor.indexOf(",");
-    address = (comma < 0 ? forwardedFor : forwardedFor.substring(0, comma)).trim();
-  } else {
-    address = hostOf(peer);
+  if (xffNumTrustedHops > 0) address = clientAddress(xffEntryFromRight(forwardedFor, xffNumTrustedHops));
+  if (address.length == 0) {
+    const host = hostOf(peer);
+    address = clientAddress(host);
+    // A peer that is not an IP address (a pipe, an internal listener) is still one peer.
+    if (address.length == 0 && host.length <= 64 && consumerProblem(host).length == 0) address = host;
   }
-  if (address.length == 0 || address.length > 64 || consumerProblem(address).length > 0) return "";
+  if (address.length == 0) return "";
   return "anonymous:" + address;
+}
+
+/**
+ * Envoy's Utility::getLastAddressFromXFF on the text alone: drop `skip` entries from the right,
+ * then the entry after the last remaining ',', trimmed; "" when fewer than skip + 1 entries.
+ */
+export function xffEntryFromRight(xff: string, skip: i32): string {
+  let end = xff.length;
+  for (let i = 0; i < skip; i++) {
+    const comma = lastComma(xff, end);
+    if (comma < 0) return "";
+    end = comma;
+  }
+  return trimOws(xff.substring(lastComma(xff, end) + 1, end));
+}
+
+/** The index of the last ',' before `end`, or -1. */
+function lastComma(s: string, end: i32): i32 {
+  for (let i = end - 1; i >= 0; i--) if (s.charCodeAt(i) == 0x2c) return i;
+  return -1;
+}
+
+/** Envoy trims with StringUtil::ltrim/rtrim: spaces, tabs, CR, LF, FF, VT. */
+function trimOws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && isOws(s.charCodeAt(a))) a++;
+  while (b > a && isOws(s.charCodeAt(b - 1))) b--;
+  return s.substring(a, b);
+}
+
+function isOws(c: i32): bool {
+  return c == 0x20 || c == 0x09 || c == 0x0d || c == 0x0a || c == 0x0c || c == 0x0b;
+}
+
+/**
+ * An IP address as the key names it: IPv4 as dotted decimal; IPv6 as its /64 network
+ * ("2001:db8:1:2::/64"); "" when `text` is neither.
+ */
+export function clientAddress(text: string): string {
+  const v4 = parseIpv4(text, 0, text.length);
+  if (v4 >= 0) return ipv4Text(<u32>v4);
+  const groups = parseIpv6(text);
+  if (groups === null) return "";
+  const g = groups;
+  // ::ffff:a.b.c.d
+  if (g[0] == 0 && g[1] == 0 && g[2] == 0 && g[3] == 0 && g[4] == 0 && g[5] == 0xffff) return ipv4Text(<u32>g[6] << 16 | <u32>g[7]);
+  return hex16(g[0]) + ":" + hex16(g[1]) + ":" + hex16(g[2]) + ":" + hex16(g[3]) + "::/64";
+}
+
+function ipv4Text(a: u32): string {
+  return (a >> 24).toString() + "." + ((a >> 16) & 0xff).toString() + "." + ((a >> 8) & 0xff).toString() + "." + (a & 0xff).toString();
+}
+
+function hex16(v: i32): string {
+  return (<u32>v).toString(16);
+}
+
+/** Dotted-quad IPv4 in [start, end) (four decimal parts 0..255, no leading zeros), or -1. */
+function parseIpv4(s: string, start: i32, end: i32): i64 {
+  let value: i64 = 0;
+  let parts = 0;
+  let i = start;
+  while (parts < 4) {
+    const from = i;
+    let part = 0;
+    while (i < end && i - from < 3) {
+      const c = s.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) break;
+      part = part * 10 + (c - 0x30);
+      i++;
+    }
+    const digits = i - from;
+    if (digits == 0 || part > 255 || (digits > 1 && s.charCodeAt(from) == 0x30)) return -1;
+    value = value << 8 | <i64>part;
+    parts++;
+    if (parts < 4) {
+      if (i >= end || s.charCodeAt(i) != 0x2e) return -1;
+      i++;
+    }
+  }
+  return i == end ? value : -1;
+}
+
+/** RFC 4291 text form (hex groups, one "::", an IPv4 tail), as inet_pton reads it; null if not one. */
+function parseIpv6(s: string): Array<i32> | null {
+  const n = s.length;
+  if (n < 2 || n > 45) return null;
+  const groups = new Array<i32>(8);
+  let count = 0;
+  let gap = -1;
+  let i = 0;
+  if (s.charCodeAt(0) == 0x3a) {
+    if (s.charCodeAt(1) != 0x3a) return null;
+    gap = 0;
+    i = 2;
+  }
+  while (i < n) {
+    if (count == 8) return null;
+    // An IPv4 tail takes the last two groups.
+    const dot = s.indexOf(".", i);
+    const colon = s.indexOf(":", i);
+    if (dot >= 0 && (colon < 0 || dot < colon)) {
+      if (count > 6) return null;
+      const v4 = parseIpv4(s, i, n);
+      if (v4 < 0) return null;
+      groups[count++] = <i32>(v4 >> 16);
+      groups[count++] = <i32>(v4 & 0xffff);
+      i = n;
+      break;
+    }
+    let v = 0;
+    const from = i;
+    while (i < n && i - from < 4) {
+      const c = s.charCodeAt(i);
+      const h = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
+      if (h < 0) break;
+      v = v << 4 | h;
+      i++;
+    }
+    if (i == from) return null;
+    groups[count++] = v;
+    if (i == n) break;
+    if (s.charCodeAt(i) != 0x3a) return null;
+    i++;
+    if (i < n && s.charCodeAt(i) == 0x3a) {
+      if (gap >= 0) return null;
+      gap = count;
+      i++;
+    } else if (i == n) {
+      return null;
+    }
+  }
+  if (gap < 0) return count == 8 ? groups : null;
+  if (count == 8) return null;
+  const out = new Array<i32>(8);
+  for (let k = 0; k < 8; k++) out[k] = 0;
+  for (let k = 0; k < gap; k++) out[k] = groups[k];
+  const tail = count - gap;
+  for (let k = 0; k < tail; k++) out[8 - tail + k] = groups[gap + k];
+  return out;
 }
 
 /** "10.0.0.1:5000" → "10.0.0.1"; "[::1]:5000" → "::1"; an address without a port is kept. */

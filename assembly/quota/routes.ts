@@ -1,5 +1,11 @@
-// Which operation a request path asks for. Suffix matches on the path without its query string,
-// in Higress's order: every admin path is tried before the metered paths it ends with.
+// Which operation a request path asks for, and which API a metered path is. Paths are matched
+// after normalising them every way an upstream might (util/path.ts), so no spelling of a metered
+// endpoint passes unmetered. The admin API lives at `/v1/chat/completions` + `admin_path` whatever
+// `enable_path_suffixes` says, and is tried first, as in Higress (PR 3748).
+import { JsonType, JsonValue } from "../json/parser";
+import { MATCH_ACROSS_DOTS, MATCH_CUT, NO_MATCH, NormalPath, canonicalSuffix, matchSuffix, normalizePath } from "../util/path";
+import { splitPath } from "../util/urlencoded";
+import { utf8Bytes } from "../util/utf8";
 
 export enum Operation {
   /** Not ours: passes through untouched. */
@@ -11,25 +17,9 @@ export enum Operation {
   AdminDelta,
 }
 
-/** Higress meters this path only; `paths` in the config can name more. */
-export const CHAT_PATH = "/v1/chat/completions";
-
-export function operationOf(path: string, meteredPaths: Array<string>, adminPath: string): Operation {
-  for (let i = 0; i < meteredPaths.length; i++) {
-    const admin = meteredPaths[i] + adminPath;
-    if (path.endsWith(admin + "/refresh")) return Operation.AdminRefresh;
-    if (path.endsWith(admin + "/delta")) return Operation.AdminDelta;
-    if (path.endsWith(admin)) return Operation.AdminQuery;
-  }
-  for (let i = 0; i < meteredPaths.length; i++) {
-    if (path.endsWith(meteredPaths[i])) return Operation.Chat;
-  }
-  return Operation.None;
-}
-
-
-/** Which API a metered path speaks (what the request flow may do with its body and answer). */
+/** Which API a metered path is; decides usage injection and the Responses background rule. */
 export enum ApiKind {
+  /** Not a metered path. */
   None,
   OpenAIChat,
   OpenAICompletions,
@@ -38,16 +28,169 @@ export enum ApiKind {
   AnthropicMessages,
   GeminiGenerate,
   GeminiStream,
+  /** A metered suffix that is none of the above (an operator's own, `/invocations`, `/generate`). */
   Other,
 }
 
-export function apiOf(path: string): ApiKind {
-  if (path.endsWith("/chat/completions")) return ApiKind.OpenAIChat;
-  if (path.endsWith("/completions")) return ApiKind.OpenAICompletions;
-  if (path.endsWith("/responses")) return ApiKind.OpenAIResponses;
-  if (path.endsWith("/embeddings")) return ApiKind.OpenAIEmbeddings;
-  if (path.endsWith("/messages")) return ApiKind.AnthropicMessages;
-  if (path.endsWith(":generateContent")) return ApiKind.GeminiGenerate;
-  if (path.endsWith(":streamGenerateContent")) return ApiKind.GeminiStream;
+/** The admin API's base, fixed as in Higress. */
+export const CHAT_PATH = "/v1/chat/completions";
+
+/**
+ * What is metered when `enable_path_suffixes` is absent: every endpoint of the upstreams the plugin
+ * is deployed in front of (OpenAI, Azure OpenAI, vLLM, SGLang, Anthropic, Gemini and its
+ * OpenAI-compatible API) that generates or embeds tokens in one request/answer.
+ */
+export const DEFAULT_SUFFIXES: Array<string> = [
+  "/chat/completions", "/completions", "/responses", "/embeddings", "/v1/messages",
+  ":generateContent", ":streamGenerateContent", "/invocations", "/generate",
+];
+
+/** Higress's default, for reference in the docs and tests. */
+export const HIGRESS_DEFAULT_SUFFIXES: Array<string> = [CHAT_PATH, "/v1/messages"];
+
+// The kinds, most specific first: a path is the first whose canonical suffix it ends with.
+const KIND_SUFFIXES: Array<string> = [
+  "/chat/completions", "/completions", "/responses", "/embeddings", "/v1/messages",
+  ":streamgeneratecontent", ":generatecontent",
+];
+const KINDS: Array<ApiKind> = [
+  ApiKind.OpenAIChat, ApiKind.OpenAICompletions, ApiKind.OpenAIResponses, ApiKind.OpenAIEmbeddings,
+  ApiKind.AnthropicMessages, ApiKind.GeminiStream, ApiKind.GeminiGenerate,
+];
+let kindSuffixes: Array<Uint8Array> | null = null;
+
+function kindOf(canonical: Uint8Array): ApiKind {
+  let table = kindSuffixes;
+  if (table === null) {
+    table = new Array<Uint8Array>();
+    for (let i = 0; i < KIND_SUFFIXES.length; i++) table.push(utf8Bytes(KIND_SUFFIXES[i]));
+    kindSuffixes = table;
+  }
+  for (let i = 0; i < table.length; i++) {
+    const s = table[i];
+    if (s.length <= canonical.length &&
+        memory.compare(canonical.dataStart + <usize>(canonical.length - s.length), s.dataStart, <usize>s.length) == 0) return KINDS[i];
+  }
   return ApiKind.Other;
+}
+
+export function apiKindName(kind: ApiKind): string {
+  switch (kind) {
+    case ApiKind.OpenAIChat: return "openai-chat";
+    case ApiKind.OpenAICompletions: return "openai-completions";
+    case ApiKind.OpenAIResponses: return "openai-responses";
+    case ApiKind.OpenAIEmbeddings: return "openai-embeddings";
+    case ApiKind.AnthropicMessages: return "anthropic-messages";
+    case ApiKind.GeminiGenerate: return "gemini-generate";
+    case ApiKind.GeminiStream: return "gemini-stream";
+    case ApiKind.None: return "none";
+    default: return "other";
+  }
+}
+
+/** The metered suffixes and admin paths of one config, canonical (util/path.ts canonicalSuffix). */
+export class Routes {
+  /** As configured, for logs. */
+  names: Array<string> = new Array<string>();
+  suffixes: Array<Uint8Array> = new Array<Uint8Array>();
+  adminQuery: Uint8Array = new Uint8Array(0);
+  adminRefresh: Uint8Array = new Uint8Array(0);
+  adminDelta: Uint8Array = new Uint8Array(0);
+}
+
+export class Route {
+  /** rawQuery: the query string of an admin query (Go's RawQuery); "" otherwise. */
+  constructor(public operation: Operation, public api: ApiKind, public rawQuery: string) {}
+}
+
+/**
+ * Routes a request target (`:path`): admin paths first, then the metered suffixes. The path is
+ * everything before the first '?' or '#', read literally: a target in absolute form
+ * ("http://h/v1/…") or starting with "//" keeps its leading segments, which can only add to what
+ * ends with a suffix. The admin query's string is Go's RawQuery, as in Higress.
+ */
+export function routeOf(target: string, routes: Routes): Route {
+  const bytes = utf8Bytes(target);
+  const base = bytes.dataStart;
+  const n = bytes.length;
+  let end = 0;
+  while (end < n) {
+    const c = load<u8>(base + <usize>end);
+    if (c == 0x3f || c == 0x23) break;
+    end++;
+  }
+  const path = normalizePath(bytes, 0, end);
+  const admin = adminOperation(path.plain, routes);
+  if (admin != Operation.None) return new Route(admin, ApiKind.None, admin == Operation.AdminQuery ? splitPath(target).rawQuery : "");
+  const suffixes = routes.suffixes;
+  for (let i = 0; i < suffixes.length; i++) {
+    const how = matchSuffix(path, suffixes[i]);
+    if (how == NO_MATCH) continue;
+    return new Route(Operation.Chat, apiKind(path, how, suffixes[i]), "");
+  }
+  return new Route(Operation.None, ApiKind.None, "");
+}
+
+function apiKind(path: NormalPath, how: i32, suffix: Uint8Array): ApiKind {
+  if (how == MATCH_ACROSS_DOTS) return kindOf(suffix);
+  return kindOf(how == MATCH_CUT ? path.cut : path.plain);
+}
+
+function adminOperation(canonical: Uint8Array, routes: Routes): Operation {
+  if (endsWith(canonical, routes.adminRefresh)) return Operation.AdminRefresh;
+  if (endsWith(canonical, routes.adminDelta)) return Operation.AdminDelta;
+  if (endsWith(canonical, routes.adminQuery)) return Operation.AdminQuery;
+  return Operation.None;
+}
+
+function endsWith(a: Uint8Array, b: Uint8Array): bool {
+  const n = b.length;
+  if (n > a.length) return false;
+  return memory.compare(a.dataStart + <usize>(a.length - n), b.dataStart, <usize>n) == 0;
+}
+
+export class RoutesResult {
+  constructor(public routes: Routes | null, public error: string) {}
+}
+
+/**
+ * The routes of a config: `suffixes` is the value of `enable_path_suffixes` (or its deprecated alias,
+ * named by `key`), null when absent. As in Higress, entries are trimmed and empty ones skipped, and
+ * a list left empty is an error; beyond Higress, an entry must be a string, must not hold '?' or
+ * '#' (the query is never part of the match), and must not be "/" or hold "." / ".." segments.
+ */
+export function parseRoutes(suffixes: JsonValue | null, key: string, adminPath: string): RoutesResult {
+  const r = new Routes();
+  const admin = canonicalSuffix(CHAT_PATH + adminPath);
+  const chat = canonicalSuffix(CHAT_PATH)!;
+  // Higress takes any admin_path; one that normalises to nothing would make every chat call an
+  // admin call, and one with dot segments could never match a normalised path.
+  if (admin === null || admin.length <= chat.length) {
+    return new RoutesResult(null, "admin_path must name a path below " + CHAT_PATH + " such as /quota, got " + adminPath);
+  }
+  r.adminQuery = admin;
+  r.adminRefresh = canonicalSuffix(CHAT_PATH + adminPath + "/refresh")!;
+  r.adminDelta = canonicalSuffix(CHAT_PATH + adminPath + "/delta")!;
+  if (suffixes === null || suffixes.type == JsonType.Null) {
+    for (let i = 0; i < DEFAULT_SUFFIXES.length; i++) {
+      r.names.push(DEFAULT_SUFFIXES[i]);
+      r.suffixes.push(canonicalSuffix(DEFAULT_SUFFIXES[i])!);
+    }
+    return new RoutesResult(r, "");
+  }
+  if (suffixes.type != JsonType.Array) return new RoutesResult(null, key + " must be a list of path suffixes");
+  for (let i = 0; i < suffixes.items.length; i++) {
+    const item = suffixes.items[i];
+    const field = key + "[" + i.toString() + "]";
+    if (item.type != JsonType.String) return new RoutesResult(null, field + " must be a string");
+    const text = item.stringValue.trim();
+    if (text.length == 0) continue;
+    if (text.includes("?") || text.includes("#")) return new RoutesResult(null, field + " must be a path suffix without '?' or '#', got " + text);
+    const canonical = canonicalSuffix(text);
+    if (canonical === null) return new RoutesResult(null, field + " must name a path end (not \"/\", no \".\" or \"..\" segments), got " + text);
+    r.names.push(text);
+    r.suffixes.push(canonical);
+  }
+  if (r.suffixes.length == 0) return new RoutesResult(null, key + " must not be empty");
+  return new RoutesResult(r, "");
 }

@@ -21,16 +21,15 @@ import { bufferLimitRaisable, defaultHeldBodyLimit, headersMayWaitForBody } from
 import { readRequestBody, readResponseBody, rewriteRequestBody, rewriteResponseBody } from "../abi/body_view";
 import { Store } from "../store/store";
 import { decodeUtf8 } from "../util/utf8";
-import { splitPath } from "../util/urlencoded";
 import { TokenUsage, usageFromAiLog } from "../usage/index";
 import { ResponseReader } from "../usage/response_reader";
 import { estimateUsage } from "../usage/estimate";
 import { MissingUsage, QuotaConfig, ReservationMode } from "./config";
-import { ApiKind, Operation, apiOf, operationOf } from "./routes";
+import { ApiKind, Operation, routeOf } from "./routes";
 import { IdentityKind, RequestLine, anonymousKey, readRequestLine } from "./identity";
 import { WindowSpan, windowsAt } from "./windows";
 import { nowNanos, nowSeconds } from "../abi/clock";
-import { deltaQuota, queryQuota, refreshQuota } from "./admin";
+import { AdminCaller, deltaQuota, queryQuota, refreshQuota } from "./admin";
 import { Admission, AdmissionKind, AdmissionListener, admit, admitWithWindows } from "./admission";
 import { reservationFor } from "./estimate";
 import { RequestBodyReader } from "./request_body";
@@ -147,15 +146,16 @@ export class QuotaStream extends HttpContext {
     if (binding === null) return Action.Continue;
     this.config = binding.config;
     this.store = binding.store;
-    const line = readRequestLine(requestHeaders());
-    const path = splitPath(line.path);
     const c = this.config;
-    this.operation = operationOf(path.path, c.paths, c.adminPath);
+    const line = readRequestLine(requestHeaders(), c.trustConsumerHeader);
+    const route = routeOf(line.path, c.routes);
+    this.operation = route.operation;
+    this.api = route.api;
     this.requestId = line.requestId;
     const identity = line.identity;
     switch (identity.kind) {
       case IdentityKind.Missing:
-        if (c.anonymousLimits !== null) return this.anonymous(line, path.path, endOfStream);
+        if (c.anonymousLimits !== null) return this.anonymous(line, endOfStream);
         return this.refuse(Phase.Answered, answers.denyNoKey);
       case IdentityKind.Empty:
         return this.refuse(Phase.Answered, answers.denyUnauthorizedConsumer);
@@ -170,13 +170,12 @@ export class QuotaStream extends HttpContext {
     if (debugEnabled()) logDebug("ai-quota: consumer " + this.consumer + " operation " + (<i32>this.operation).toString());
 
     if (this.operation == Operation.None) return Action.Continue;
-    if (this.operation == Operation.Chat) return this.meteredHeaders(path.path, endOfStream);
+    if (this.operation == Operation.Chat) return this.meteredHeaders(endOfStream);
     if (this.consumer != c.adminConsumer) return this.refuse(Phase.Answered, answers.denyNotAdmin);
     count(metrics().adminCalls);
     if (this.operation == Operation.AdminQuery) {
       // No body is needed: stopping everything (what cpp-host makes of StopIteration) is right.
-      this.phase = Phase.Waiting;
-      queryQuota(this.store, c.redisKeyPrefix, c.limits, this.id, path.rawQuery);
+      this.phase = queryQuota(this.store, c.redisKeyPrefix, c.limits, new AdminStream(this), route.rawQuery) ? Phase.Waiting : Phase.Answered;
       return Action.StopIteration;
     }
     // Refresh and delta carry a form body; a request that ends here has an empty one.
@@ -206,20 +205,19 @@ export class QuotaStream extends HttpContext {
   }
 
   /** No consumer, and the operator limits anonymous clients by address instead of refusing them. */
-  private anonymous(line: RequestLine, path: string, endOfStream: bool): Action {
+  private anonymous(line: RequestLine, endOfStream: bool): Action {
     if (this.operation == Operation.None) return Action.Continue;
     const peer = streamProperty(["source", "address"]);
-    const key = anonymousKey(peer === null ? "" : decodeUtf8(peer.dataStart, peer.length), line.forwardedFor, this.config.trustForwardedFor);
+    const key = anonymousKey(peer === null ? "" : decodeUtf8(peer.dataStart, peer.length), line.forwardedFor, this.config.xffNumTrustedHops);
     if (this.operation != Operation.Chat || key.length == 0) return this.refuse(Phase.Answered, answers.denyNoKey);
     this.consumer = key;
     this.anonymousClient = true;
-    return this.meteredHeaders(path, endOfStream);
+    return this.meteredHeaders(endOfStream);
   }
 
   /** A metered call: ask for an answer we can read, then admit now or after the body. */
-  private meteredHeaders(path: string, endOfStream: bool): Action {
+  private meteredHeaders(endOfStream: bool): Action {
     const policy = this.config.policy;
-    this.api = apiOf(path);
     // Usage cannot be read from compressed bytes (Higress's AI plugins drop it too).
     removeRequestHeader("accept-encoding");
     if (!endOfStream) {
@@ -461,11 +459,11 @@ export class QuotaStream extends HttpContext {
   }
 
   private updateFromForm(body: Uint8Array): void {
-    this.phase = Phase.Waiting;
     const form = decodeUtf8(body.dataStart, body.length);
     const prefix = this.config.redisKeyPrefix;
-    if (this.operation == Operation.AdminRefresh) refreshQuota(this.store, prefix, this.id, form);
-    else deltaQuota(this.store, prefix, this.id, form);
+    const caller = new AdminStream(this);
+    const waiting = this.operation == Operation.AdminRefresh ? refreshQuota(this.store, prefix, caller, form) : deltaQuota(this.store, prefix, caller, form);
+    this.phase = waiting ? Phase.Waiting : Phase.Answered;
   }
 
   // ---- response ----
@@ -668,6 +666,14 @@ class WaitingStream extends AdmissionListener {
   }
   onAdmissionAfterEnd(a: Admission): void {
     this.stream.onAdmissionAfterEnd(a);
+  }
+}
+
+/** An admin call's stream: once its answer goes out, an upstream answer is no longer held for it. */
+class AdminStream extends AdminCaller {
+  constructor(public stream: QuotaStream) { super(stream.id); }
+  answering(): void {
+    this.stream.phase = Phase.Answered;
   }
 }
 

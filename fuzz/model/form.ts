@@ -2,6 +2,7 @@
 // QueryUnescape/PathUnescape, url.Parse's Path and RawQuery), plus the plugin's documented
 // deviations: decoded bytes that are not UTF-8 read as U+FFFD, at most `maxPairs` '&' pieces
 // are read, and a path with a bad escape is kept raw instead of failing.
+import { DEFAULT_SUFFIXES, routeTarget } from "./path";
 import { decodeUtf8, utf8 } from "./text";
 
 function hex(c: number): number {
@@ -93,14 +94,10 @@ export function splitPath(raw: string): { path: string; rawQuery: string } {
 
 export type Route = "none" | "chat" | "query" | "refresh" | "delta";
 
-/** Suffix routing, admin paths first (Higress's order). */
-export function routeOf(path: string, adminPath = "/quota"): Route {
-  const admin = "/v1/chat/completions" + adminPath;
-  if (path.endsWith(admin + "/refresh")) return "refresh";
-  if (path.endsWith(admin + "/delta")) return "delta";
-  if (path.endsWith(admin)) return "query";
-  if (path.endsWith("/v1/chat/completions")) return "chat";
-  return "none";
+/** The plugin's routing of a request target (model/path.ts), with the default metered suffixes. */
+export function routeOf(target: string, adminPath = "/quota"): Route {
+  const route = routeTarget(target, DEFAULT_SUFFIXES, adminPath);
+  return route.operation === "metered" ? "chat" : route.operation;
 }
 
 /** The identity rules: what the plugin answers before routing, or the consumer name. */

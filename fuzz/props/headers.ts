@@ -2,7 +2,7 @@
 // empty, repeated, binary, control characters, commas, over 256 bytes; paths long, empty,
 // binary, with schemes, authorities, escapes (good and bad), queries and fragments; hundreds of
 // other headers; requests that end with trailers. The oracle applies the identity rules and then the routing of the contract
-// (model/form.ts: Go's url.Parse for the path, suffix match), and predicts the answer exactly:
+// (model/form.ts: Go's url.Parse for the path; model/path.ts: the path read every way an upstream might, suffix match), and predicts the answer exactly:
 // 401/403 for identity, pass-through, 403 noquota or a charged chat, the admin answers.
 import fc from "fast-check";
 import { HeaderPairs } from "../../host";
@@ -104,7 +104,7 @@ export const headers = defineProperty<HeadersCase>({
     if (identity.kind === "invalid") return expectAnswer(r, ANSWERS.badConsumer, "an invalid consumer header");
     const name = consumer!;
     const split = splitPath(wellFormed(c.path));
-    const route = routeOf(split.path);
+    const route = routeOf(wellFormed(c.path));
     const balance = async () => client.command("GET", KEY_PREFIX + name);
     switch (route) {
       case "none":

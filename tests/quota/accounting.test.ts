@@ -130,7 +130,7 @@ describe("cut streams and upstream errors", () => {
   const partial = openAiSse(10, 10).split("\n\n").slice(0, 2).join("\n\n") + "\n\n";
 
   test.each([
-    ["client gone before any usage: the reservation is released (default on_incomplete: release)", {}, "1000"],
+    ["client gone before any usage: the reservation is released (missing_usage none, on_incomplete: release)", { missing_usage: "none" }, "1000"],
     ["on_incomplete: charge_reserved keeps the reservation as the charge", { on_incomplete: "charge_reserved" }, "900"],
   ])("%s", async (_name, policy, balance) => {
     const vm = await fx.plugin(withPolicy({ reservation: { mode: "fixed", tokens: 100 }, ...policy }));
@@ -141,6 +141,21 @@ describe("cut streams and upstream errors", () => {
     s.finish("client disconnected");
     await vm.idle();
     expect(await fx.balance("c1")).toBe(balance);
+  });
+
+  test("client gone before any usage (default missing_usage: estimate): the estimate is kept, the rest released", async () => {
+    const vm = await fx.plugin(withPolicy({ reservation: { mode: "fixed", tokens: 100 } }));
+    await fx.setBalance("c1", 1000);
+    const s = await openChat(vm, "c1");
+    s.responseHeaders(sseHead);
+    s.responseBody(partial, false);
+    s.finish("client disconnected");
+    await vm.idle();
+    const left = Number(await fx.balance("c1"));
+    // Kept: more than nothing (the prompt was read and words were streamed), less than the reservation.
+    expect(left).toBeLessThan(1000);
+    expect(left).toBeGreaterThan(900);
+    expect(vm.metrics()["ai_quota.settlements.estimated"]).toBe(1);
   });
 
   test("a stream cut after its usage event is charged the usage, once", async () => {
@@ -205,7 +220,8 @@ describe("reservation: max_tokens", () => {
   });
 
   test("max_completion_tokens and a missing limit (fallback tokens)", async () => {
-    const vm = await fx.plugin(withPolicy({ reservation: { mode: "max_tokens", tokens: 64 } }));
+    // missing_usage none: the cut requests below give their whole reservation back.
+    const vm = await fx.plugin(withPolicy({ reservation: { mode: "max_tokens", tokens: 64 }, missing_usage: "none" }));
     await fx.setBalance("c1", 10000);
     const a = JSON.stringify({ max_completion_tokens: 300, messages: [] });
     const s = await openChat(vm, "c1", a);

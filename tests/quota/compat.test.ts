@@ -104,6 +104,8 @@ describe("metered chat", () => {
     s.requestBody("{}", true);
     await s.waitFor(() => s.upstream.ended, "the request to go upstream");
     s.finish();
+    // The cut request is settled (an estimate): let it land before the next test resets Redis.
+    await vm.idle();
   });
 
   test("the query string is ignored and the match is a suffix", async () => {
@@ -167,11 +169,21 @@ describe("charging", () => {
     expect(await fx.balance("consumer1")).toBe(String(expected));
   });
 
-  test("no usage in the answer → nothing charged, and a debug line says so", async () => {
+  test("no usage in the answer → an estimate is charged (ours: Higress charges nothing), and a debug line says so", async () => {
     await chat(vm, "consumer1", jsonResponse('{"id":"x","choices":[]}'));
     await vm.idle();
+    const left = Number(await fx.balance("consumer1"));
+    expect(left).toBeLessThan(1000);
+    expect(left).toBeGreaterThan(900);
+    expect(vm.logText()).toMatch(/no complete usage for consumer1, charging the estimate/);
+  });
+
+  test("missing_usage: none → Higress's behaviour: nothing charged, and a debug line says so", async () => {
+    const higress = await fx.plugin({ ...BASE_CONFIG, missing_usage: "none" });
+    await chat(higress, "consumer1", jsonResponse('{"id":"x","choices":[]}'));
+    await higress.idle();
     expect(await fx.balance("consumer1")).toBe("1000");
-    expect(vm.logText()).toMatch(/no token usage found for consumer1/);
+    expect(higress.logText()).toMatch(/no token usage found for consumer1/);
   });
 
   test("a denied request is never charged", async () => {

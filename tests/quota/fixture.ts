@@ -73,6 +73,21 @@ export function sseResponse(body: string | string[]): ResponseSpec {
   return { headers: [[":status", "200"], ["content-type", "text/event-stream"]], body };
 }
 
+/**
+ * Every VM a fixture made, and how many host-rule violations it had at the last check. A plugin
+ * that breaks a rule the real hosts enforce (a continue inside its own callback followed by a stop,
+ * a continue for a direction that is not stopped) fails the test in which it happened.
+ */
+const watched = new Map<PluginVm, number>();
+afterEach(() => {
+  const found: string[] = [];
+  for (const [vm, seen] of watched) {
+    if (vm.violations.length > seen) found.push(...vm.violations.slice(seen));
+    watched.set(vm, vm.violations.length);
+  }
+  if (found.length > 0) throw new Error(`the plugin broke host rules:\n${found.join("\n")}`);
+});
+
 /** One redis-server per test file, and VMs configured against it. */
 export class QuotaFixture {
   private vms: PluginVm[] = [];
@@ -123,6 +138,7 @@ export class QuotaFixture {
       config = withHttpStore(config, this.storeToken);
     }
     this.vms.push(vm);
+    watched.set(vm, 0);
     const configured = await vm.start("", typeof config === "string" ? config : JSON.stringify(config));
     return { vm, configured };
   }

@@ -1,7 +1,7 @@
 // A request's life as the real hosts run it: a client that leaves while its admission is in Redis,
 // decisions taken inside the callback that asked, and the end of a stream in either order
 // (HTTP/1-2: on_log before on_delete; HTTP/3: on_delete first).
-import { BASE_CONFIG, QuotaFixture, jsonResponse, openAiJson, request } from "./fixture";
+import { BASE_CONFIG, HTTP_STORE, QuotaFixture, jsonResponse, openAiJson, request } from "./fixture";
 
 let fx: QuotaFixture;
 beforeAll(async () => { fx = await QuotaFixture.start(); });
@@ -72,5 +72,43 @@ describe("the end of a stream", () => {
     expect(r.status).toBe(200);
     await vm.idle();
     expect(await fx.balance("c1")).toBe("4985");
+  });
+});
+
+describe("admin calls whose body must be read first", () => {
+  const form = "consumer=c1&quota=77";
+  const headers = request("POST", "/v1/chat/completions/quota/refresh", "admin", [["content-type", "application/x-www-form-urlencoded"]]);
+
+  test("the headers wait with the body on Higress; on plain Envoy they go ahead alone and the body is held", async () => {
+    const vm = await fx.plugin(BASE_CONFIG);
+    const s = vm.newStream();
+    s.requestHeaders(headers, false);
+    // Higress (ABI 0.2.100) holds the headers; stock cpp-host would turn that into "stop all", so the
+    // Envoy build lets them go and holds the body instead.
+    if (HTTP_STORE) expect(s.upstream.headers).not.toBeNull();
+    else expect(s.upstream.headers).toBeNull();
+    s.requestBody(form.slice(0, 9), false);
+    s.requestBody(form.slice(9), true);
+    await s.waitFor(() => s.localResponse !== null, "the admin answer");
+    expect(s.upstream.body.length).toBe(0);
+    expect(s.localResponse!.status).toBe(200);
+    expect(await fx.balance("c1")).toBe("77");
+  });
+
+  test("an upstream that answers before the form is complete is held, and the admin answer wins", async () => {
+    const vm = await fx.plugin(BASE_CONFIG);
+    const s = vm.newStream();
+    s.requestHeaders(headers, false);
+    s.requestBody(form.slice(0, 9), false);
+    if (HTTP_STORE) {
+      // Only the Envoy build let the headers reach an upstream, which may answer at once (a 404).
+      s.responseHeaders([[":status", "404"], ["content-type", "text/plain"]], false);
+      expect(s.downstream.headers).toBeNull();
+    }
+    s.requestBody(form.slice(9), true);
+    await s.waitFor(() => s.downstream.ended || s.finished, "the answer to reach the client");
+    expect(s.downstream.headers?.find(([k]) => k === ":status")?.[1]).toBe("200");
+    expect(s.downstream.body.toString()).toBe("refresh quota successful");
+    expect(await fx.balance("c1")).toBe("77");
   });
 });

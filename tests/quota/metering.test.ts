@@ -14,10 +14,10 @@ const anthropicSse = [
   'event: message_stop\ndata: {"type":"message_stop"}\n\n',
 ].join("");
 
-describe("metered paths", () => {
-  const config = { ...BASE_CONFIG, paths: ["/v1/chat/completions", "/v1/messages", "/v1/responses"] };
+describe("metered paths (enable_path_suffixes)", () => {
+  const config = { ...BASE_CONFIG, enable_path_suffixes: ["/v1/chat/completions", "/v1/messages", "/v1/responses"] };
 
-  test("each listed suffix is metered; its admin API lives under it; others pass untouched", async () => {
+  test("each listed suffix is metered; the admin API stays under /v1/chat/completions; others pass untouched", async () => {
     const vm = await fx.plugin(config);
     await fx.setBalance("c1", 1000);
     const anthropic = await chat(vm, "c1", sseResponse(anthropicSse), { path: "/anthropic/v1/messages" });
@@ -25,21 +25,43 @@ describe("metered paths", () => {
     await vm.idle();
     expect(await fx.balance("c1")).toBe(String(1000 - (25 + 5) - 15));
 
-    const q = await vm.newStream().run({ request: { headers: request("GET", "/v1/messages/quota?consumer=c1", "admin") } });
+    const q = await vm.newStream().run({ request: { headers: request("GET", "/v1/chat/completions/quota?consumer=c1", "admin") } });
     expect(q.local?.body.toString()).toBe('{"consumer":"c1","quota":955}');
 
     const before = vm.redisCommands().length;
-    const other = await chat(vm, "c1", jsonResponse(openAiJson(5, 5)), { path: "/v1/embeddings" });
-    expect(other.local).toBeNull();
+    for (const path of ["/v1/embeddings", "/v1/messages/quota?consumer=c1"]) {
+      const other = await chat(vm, "c1", jsonResponse(openAiJson(5, 5)), { path });
+      expect(other.local).toBeNull();
+      expect(other.upstream).not.toBeNull();
+    }
     await vm.idle();
     expect(vm.redisCommands().length).toBe(before);
   });
 
-  test("bad paths are refused", async () => {
-    for (const paths of [[], "x", ["v1/messages"], [1]]) {
-      const { configured, vm } = await fx.vm({ ...BASE_CONFIG, paths });
+  test("`paths` is read as a deprecated alias, with a warning; both keys at once are refused", async () => {
+    const { configured, vm } = await fx.vm({ ...BASE_CONFIG, paths: ["/v1/messages"] });
+    expect(configured).toBe(true);
+    expect(vm.logText()).toMatch(/paths is deprecated: name it enable_path_suffixes/);
+    await fx.setBalance("c1", 1000);
+    await chat(vm, "c1", jsonResponse(openAiJson(5, 5)), { path: "/v1/messages" });
+    await vm.idle();
+    expect(await fx.balance("c1")).toBe("990");
+    const both = await fx.vm({ ...BASE_CONFIG, paths: ["/v1/messages"], enable_path_suffixes: ["/v1/messages"] });
+    expect(both.configured).toBe(false);
+    expect(both.vm.logText()).toMatch(/set only enable_path_suffixes/);
+  });
+
+  test("bad suffixes are refused with the field named", async () => {
+    for (const [enable_path_suffixes, msg] of [
+      [[], /enable_path_suffixes must not be empty/],
+      ["x", /enable_path_suffixes must be a list/],
+      [[1], /enable_path_suffixes\[0\] must be a string/],
+      [["/"], /enable_path_suffixes\[0\] must name a path end/],
+      [["/v1/messages?x"], /without '\?' or '#'/],
+    ] as const) {
+      const { configured, vm } = await fx.vm({ ...BASE_CONFIG, enable_path_suffixes });
       expect(configured).toBe(false);
-      expect(vm.logText()).toMatch(/paths/);
+      expect(vm.logText()).toMatch(msg);
     }
   });
 });
@@ -47,7 +69,10 @@ describe("metered paths", () => {
 describe("cost weights", () => {
   const config = {
     ...BASE_CONFIG,
-    weights: { default: { input: 1, output: 2 }, models: { "gpt-4o": { input: 2.5, output: 10 }, "cheap": { input: 0.001, output: 0.002 } } },
+    weights: {
+      default: { input: 1, output: 2 },
+      models: { "gpt-4o": { input: 2.5, output: 10 }, "cheap": { input: 0.001, output: 0.002 }, "gpt-4o-mini": { input: 0.05, output: 0.05 }, "claude-*-sonnet*": { input: 3, output: 15 } },
+    },
   };
 
   test.each([
@@ -55,6 +80,10 @@ describe("cost weights", () => {
     ["gpt-4o", 1, 0, 3], // 2.5 rounds up
     ["cheap", 100, 100, 1], // 0.3 rounds up
     ["unknown-model", 10, 3, 16], // default weights
+    ["gpt-4o-2024-08-06", 10, 3, 10 * 2.5 + 3 * 10], // OpenAI names the snapshot: gpt-4o's weight (longest prefix)
+    ["GPT-4o", 10, 3, 10 * 2.5 + 3 * 10], // names are compared without regard to case
+    ["gpt-4o-mini-2024-07-18", 10, 3, 1], // a longer listed prefix wins
+    ["claude-3-5-sonnet-20241022", 10, 3, 10 * 3 + 3 * 15], // a `*` pattern
   ])("%s with %i in / %i out costs %i", async (model, input, output, cost) => {
     const vm = await fx.plugin(config);
     await fx.setBalance("c1", 1000);
@@ -79,6 +108,8 @@ describe("cost weights", () => {
       [{ models: { m: { output: "2" } } }, /weights.models.m.output must be a number/],
       [{ models: { m: { input: 0.0000001 } } }, /at most 6 decimals/],
       [{ models: [] }, /weights.models must be an object/],
+      [{ models: { "GPT-4o": {}, "gpt-4o": {} } }, /weights.models.gpt-4o is listed twice/],
+      [{ models: { "**": {} } }, /needs some text besides/],
       ["x", /weights must be an object/],
     ] as const) {
       const { configured, vm } = await fx.vm({ ...BASE_CONFIG, weights });

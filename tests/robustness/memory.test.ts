@@ -128,7 +128,7 @@ class Load {
       }
       case "other-path": {
         const r = await vm.newStream().run({
-          request: { headers: requestHeaders("POST", "/v1/embeddings", consumer), body: "{}" },
+          request: { headers: requestHeaders("POST", "/v1/models", consumer), body: "{}" },
           response: () => ({ headers: [[":status", "200"]], body: usageJson(5, 5) }),
         });
         if (r.local !== null || r.status !== 200) return this.note(i, kind, `status ${r.status}`);
