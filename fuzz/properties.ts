@@ -6,9 +6,10 @@ import { headers } from "./props/headers";
 import { parsersProperty } from "./props/parsers";
 import { requestBody } from "./props/request-body";
 import { respReply } from "./props/resp-reply";
+import { responseProperty } from "./props/response";
 import { usageBody } from "./props/usage-body";
 
-export const PROPERTIES: FuzzProperty[] = [respReply, adminForm, usageBody, config, headers, parsersProperty, requestBody];
+export const PROPERTIES: FuzzProperty[] = [respReply, adminForm, usageBody, config, headers, parsersProperty, requestBody, responseProperty];
 
 export function findProperty(name: string): FuzzProperty {
   const p = PROPERTIES.find((x) => x.name === name);

@@ -7,7 +7,15 @@
 // A handler that has no use for a value says so from key() with skipValue(): the value (a whole
 // subtree for a container) is then validated exactly as any other, but by a tight loop that keeps
 // no text and calls no handler method, which is what makes reading a few fields out of large
-// documents cheap.
+// documents cheap. From beginObject/beginArray, skipContainer() does the same for the rest of the
+// container just opened. With `skipPastMaxDepth`, a skipped value may nest deeper than maxDepth:
+// past the bracket stack only a counter is kept (see skim()), so depth bounds memory, not what
+// can be read after such a value.
+//
+// Two ways to measure a value without keeping it: countString() (the next value, when it is a
+// string, is validated and its decoded UTF-8 length added to countedBytes as its bytes arrive, with
+// no string() call) and measureValue() (the next value is skipped and its length as written is
+// added to countedBytes).
 
 /** Receives tokens. Override what you need; read the text of keys, strings and numbers from the tokenizer. */
 export class JsonHandler {
@@ -79,6 +87,9 @@ function keySetHas(set: usize, p: usize, len: usize): bool {
   return false;
 }
 
+/** Keys longer than this are never counted keys (skipContainer's countKeys). */
+const KEY_BUF: i32 = 32;
+
 // Parser states.
 const S_VALUE: u8 = 0; // a value is required (top level, after ':' or after ',' in an array)
 const S_VALUE_OR_CLOSE: u8 = 1; // after '['
@@ -95,6 +106,7 @@ const S_LITERAL: u8 = 11;
 const S_DONE: u8 = 12; // the top-level value is complete: only whitespace may follow
 const S_ERROR: u8 = 13;
 const S_SKIP: u8 = 14; // inside a skipped value; skipState holds the state within it
+const S_DEEP: u8 = 15; // (skipState only) in a skipped value, deeper than the bracket stack, outside strings
 
 // Number sub-states.
 const N_MINUS: u8 = 0; // "-"
@@ -203,6 +215,25 @@ function utf8Lead(c: u32): u32 {
   return 0;
 }
 
+/** From p: the first byte that is '"', '\\', a control character or not ASCII (end if none). */
+@inline
+function plainRun(p: usize, end: usize): usize {
+  while (p + 8 <= end) {
+    const w = load<u64>(p);
+    const q = w ^ 0x2222222222222222;
+    const b = w ^ 0x5c5c5c5c5c5c5c5c;
+    const stop = ((q - 0x0101010101010101) & ~q) | ((b - 0x0101010101010101) & ~b) | ((w - 0x2020202020202020) & ~w) | w;
+    if ((stop & 0x8080808080808080) != 0) break;
+    p += 8;
+  }
+  while (p < end) {
+    const c = <u32>load<u8>(p);
+    if (c == 0x22 || c == 0x5c || c < 0x20 || c >= 0x80) break;
+    p++;
+  }
+  return p;
+}
+
 /**
  * A string body from p (after the opening quote) of printable ASCII without a backslash, closed
  * in [p, end): the position after the closing quote; else 0.
@@ -254,6 +285,30 @@ export class JsonTokenizer {
   private skipState: u8 = S_VALUE; // the state inside the skipped value
   private filter: usize = 0; // filterKeys(): the JsonKeySet wanted at filterDepth (not kept alive)
   private filterDepth: i32 = -1;
+  private deep: i32 = 0; // in a skipped value: levels open past maxDepth (only with skipPastMaxDepth)
+  private countArmed: bool = false; // countString() was called: the next value, if a string, is counted
+  private counting: bool = false; // the current string is counted, not kept
+  private measuring: bool = false; // the value being skipped is measured (measureValue())
+  // skipContainer(countKeys): strings under those keys inside the skipped container are counted.
+  private skipCount: usize = 0; // the JsonKeySet (not kept alive), 0: none
+  private countNext: bool = false; // the key just read is one of them
+  private countStr: bool = false; // in a counted string (skim)
+  private afterHigh: bool = false; // a counted string's last escape was a high surrogate
+  private keyBuf: StaticArray<u8> = new StaticArray<u8>(KEY_BUF); // a key read in pieces while counting
+  private keyLen: i32 = 0; // its length; -1: it cannot be a counted key
+  private emptyArray: bool = false; // the last value skipped with counting was `[]`
+  private countedValue: bool = false; // a value was skipped with counting since reset()
+  private filterCountIn: usize = 0; // filterKeys()' countIn and countKeys (JsonKeySet, not kept alive)
+  private filterCountKeys: usize = 0;
+  private pendingCount: usize = 0; // the value about to be skipped is counted with these keys
+  /** Decoded bytes of the strings given to countString() plus the written bytes of measureValue() values. */
+  countedBytes: i64 = 0;
+  /**
+   * Let a skipped value nest past maxDepth: the levels beyond the bracket stack are only counted
+   * (strings in them are still validated; brackets are only balanced, not matched by kind, and
+   * commas and colons there are not checked). Off: such a value is an error, as anywhere else.
+   */
+  skipPastMaxDepth: bool = false;
 
   handler: JsonHandler;
   /** Deepest nesting of arrays and objects accepted (a top-level container is depth 1). */
@@ -294,6 +349,17 @@ export class JsonTokenizer {
     this.skipArmed = false;
     this.filter = 0;
     this.filterDepth = -1;
+    this.deep = 0;
+    this.countArmed = false;
+    this.counting = false;
+    this.measuring = false;
+    this.skipCount = 0;
+    this.countNext = false;
+    this.countStr = false;
+    this.afterHigh = false;
+    this.pendingCount = 0;
+    this.countedValue = false;
+    this.emptyArray = false;
   }
 
   get depth(): i32 {
@@ -321,6 +387,55 @@ export class JsonTokenizer {
    */
   skipValue(): void {
     this.skipArmed = true;
+    this.pendingCount = 0;
+  }
+
+  /** From key(): skipValue(), counting the strings under countKeys in the value (as skipContainer does). */
+  skipValueCounting(countKeys: JsonKeySet): void {
+    this.skipArmed = true;
+    this.pendingCount = changetype<usize>(countKeys);
+  }
+
+  /**
+   * From beginObject/beginArray: the rest of the container just opened is passed over as skipValue()
+   * passes over a value (validated, nothing reported: not even its end). The handler must not count
+   * it as entered. countKeys: string values of these keys, at any depth inside the container, are
+   * counted into countedBytes (decoded UTF-8 bytes, as countString() counts; not past maxDepth).
+   * `countKeys` must outlive its use (a module-level constant).
+   */
+  skipContainer(countKeys: JsonKeySet | null = null): void {
+    const st = this.state;
+    if (st != S_KEY_OR_CLOSE && st != S_VALUE_OR_CLOSE) return; // not right after an opening bracket
+    this.skipBase = this.depthNow - 1;
+    this.skipState = st;
+    this.state = S_SKIP;
+    this.skipCount = changetype<usize>(countKeys);
+    this.countNext = false;
+    this.countStr = false;
+    if (countKeys !== null) this.startCounted();
+  }
+
+  /**
+   * Whether, since reset(), a value was skipped with counting (skipValueCounting, skipContainer
+   * with countKeys, filterKeys' countIn), and whether the last such value was an empty array.
+   */
+  get countedValueSeen(): bool {
+    return this.countedValue;
+  }
+
+  get countedValueEmptyArray(): bool {
+    return this.emptyArray;
+  }
+
+  /** From key(): when the value is a string, it is counted (countedBytes), not kept nor reported. */
+  countString(): void {
+    this.countArmed = true;
+  }
+
+  /** From key(): the value is skipped (as skipValue()) and its bytes as written added to countedBytes. */
+  measureValue(): void {
+    this.skipArmed = true;
+    this.measuring = true;
   }
 
   /**
@@ -330,11 +445,14 @@ export class JsonTokenizer {
    * the handler must treat every such key that way. Keys are matched as written; one with an
    * escape or a non-ASCII byte, or split between pieces, still goes to key(). null: no filter.
    * Stays until called again, that object ends, or reset(). `keys` must outlive its use (the
-   * tokenizer does not keep it alive): a module-level constant.
+   * tokenizer does not keep it alive): a module-level constant. countIn/countKeys: the keys of
+   * countIn (not in `keys`) are passed over too, as if key() had called skipValueCounting(countKeys).
    */
-  filterKeys(keys: JsonKeySet | null): void {
+  filterKeys(keys: JsonKeySet | null, countIn: JsonKeySet | null = null, countKeys: JsonKeySet | null = null): void {
     this.filter = changetype<usize>(keys);
     this.filterDepth = keys === null ? -1 : this.depthNow;
+    this.filterCountIn = countKeys === null ? 0 : changetype<usize>(countIn);
+    this.filterCountKeys = changetype<usize>(countKeys);
   }
 
   /** The current token text as a string (the tokenizer has validated it as UTF-8). */
@@ -386,6 +504,16 @@ export class JsonTokenizer {
           if (this.skipArmed) {
             // The value the handler does not want begins here: validate it without reporting it.
             this.skipArmed = false;
+            this.countArmed = false;
+            const counting = this.pendingCount;
+            this.skipCount = counting;
+            if (counting != 0) {
+              this.pendingCount = 0;
+              this.countedValue = true;
+              this.emptyArray = false;
+              this.countNext = false;
+              this.countStr = false;
+            }
             this.skipBase = this.depthNow;
             this.skipState = S_VALUE;
             this.state = S_SKIP;
@@ -411,6 +539,8 @@ export class JsonTokenizer {
                   this.handler.key(this);
                 } else {
                   this.skipArmed = true; // passed over: its value is skipped
+                  const countIn = this.filterCountIn;
+                  if (countIn != 0 && keySetHas(countIn, p, q - 1 - p)) this.pendingCount = this.filterCountKeys;
                 }
                 p = q;
               }
@@ -536,7 +666,12 @@ export class JsonTokenizer {
   }
 
   private beginValue(c: u32, p: usize): void {
-    if (c == 0x22) { this.beginString(false); return; }
+    if (c == 0x22) {
+      this.beginString(false);
+      if (this.countArmed) { this.countArmed = false; this.counting = true; }
+      return;
+    }
+    this.countArmed = false;
     if (c == 0x7b || c == 0x5b) {
       const kind = c == 0x7b ? OBJECT : ARRAY;
       if (!this.push(kind, p - 1)) return;
@@ -595,12 +730,17 @@ export class JsonTokenizer {
     if (this.pendingHigh != 0 && load<u8>(p) != 0x5c) this.flushHigh();
     // Fast path: printable ASCII other than '"' and '\'.
     let q = p;
-    while (q < end) {
-      const c = <u32>load<u8>(q);
-      if (c == 0x22 || c == 0x5c || c < 0x20 || c >= 0x80) break;
-      q++;
+    if (this.counting) {
+      q = plainRun(p, end);
+      this.countedBytes += <i64>(q - p);
+    } else {
+      while (q < end) {
+        const c = <u32>load<u8>(q);
+        if (c == 0x22 || c == 0x5c || c < 0x20 || c >= 0x80) break;
+        q++;
+      }
+      if (q > p) this.putRange(p, q);
     }
-    if (q > p) this.putRange(p, q);
     if (q >= end) return q;
     const c = <u32>load<u8>(q);
     q++;
@@ -608,6 +748,9 @@ export class JsonTokenizer {
       if (this.isKey) {
         this.state = S_COLON;
         this.handler.key(this);
+      } else if (this.counting) {
+        this.counting = false;
+        this.afterValue();
       } else {
         this.handler.string(this);
         this.afterValue();
@@ -732,6 +875,7 @@ export class JsonTokenizer {
 
   @inline
   private put(b: u8): void {
+    if (this.counting) { this.countedBytes++; return; }
     const n = this.textLen;
     if (n >= this.maxTokenBytes) { this.textTruncated = true; return; }
     if (n >= this.textCap) this.grow(n + 1);
@@ -773,10 +917,15 @@ export class JsonTokenizer {
    * Validates a skipped value from p, exactly as the states above would (same errors at the same
    * offsets), without text or handler calls. Returns where it stopped: at the end of the input, at
    * an error, or right after the skipped value (the state is then as after any value). When the
-   * skipped value sits in the filtered object, the unwanted keys after it are passed over too.
+   * skipped value sits in the filtered object, the unwanted keys after it are passed over too
+   * (not after a measured value: its length is what was asked for).
+   * With skipPastMaxDepth, an opening bracket at maxDepth switches to S_DEEP: from there only
+   * strings (validated as anywhere) and the count of open brackets are followed, until that count
+   * is back to zero; the value then goes on at maxDepth as before.
    * The loop keeps its state in locals: fields are read once and written back on the way out.
    */
   private skim(p: usize, end: usize): usize {
+    const start = p;
     const base = this.skipBase;
     let st = this.skipState;
     let depth = this.depthNow;
@@ -791,38 +940,58 @@ export class JsonTokenizer {
     let stack = this.stack.dataStart;
     let capacity = this.stackCap;
     const maxDepth = this.maxDepth;
+    let deep = this.deep;
+    // Counting strings under some keys (skipContainer(countKeys)): 0 in every other skip.
+    let countSet = this.skipCount;
     // The filter applies after a value that sits right in the filtered object.
-    const filter = base > 0 && base == this.filterDepth && load<u8>(stack + <usize>(base - 1)) == OBJECT ? this.filter : 0;
+    const filter = !this.measuring && base > 0 && base == this.filterDepth && load<u8>(stack + <usize>(base - 1)) == OBJECT ? this.filter : 0;
+    const countIn = filter != 0 ? this.filterCountIn : 0;
     let failure = F_NONE;
     let at: usize = 0;
     let complete = false;
     while (p < end) {
       if (st == S_STRING) {
-        // Plain bytes in a tight loop: eight at a time while no byte can stop it.
-        while (p + 8 <= end) {
-          const w = load<u64>(p);
-          // A byte is '"' or '\' (its XOR with the byte is 0), < 0x20, or >= 0x80.
-          const q = w ^ 0x2222222222222222;
-          const b = w ^ 0x5c5c5c5c5c5c5c5c;
-          const stop = ((q - 0x0101010101010101) & ~q) | ((b - 0x0101010101010101) & ~b) | ((w - 0x2020202020202020) & ~w) | w;
-          if ((stop & 0x8080808080808080) != 0) break;
-          p += 8;
+        if (countSet != 0) {
+          // (apart, so that the usual loop below keeps its registers)
+          p = this.countedRun(p, end, isKey);
+        } else {
+          // Plain bytes in a tight loop: eight at a time while no byte can stop it.
+          while (p + 8 <= end) {
+            const w = load<u64>(p);
+            // A byte is '"' or '\' (its XOR with the byte is 0), < 0x20, or >= 0x80.
+            const q = w ^ 0x2222222222222222;
+            const b = w ^ 0x5c5c5c5c5c5c5c5c;
+            const stop = ((q - 0x0101010101010101) & ~q) | ((b - 0x0101010101010101) & ~b) | ((w - 0x2020202020202020) & ~w) | w;
+            if ((stop & 0x8080808080808080) != 0) break;
+            p += 8;
+          }
+          while (p < end) {
+            const b = <u32>load<u8>(p);
+            if (b == 0x22 || b == 0x5c || b < 0x20 || b >= 0x80) break;
+            p++;
+          }
         }
-        let c: u32 = 0;
-        while (p < end) {
-          c = <u32>load<u8>(p);
-          if (c == 0x22 || c == 0x5c || c < 0x20 || c >= 0x80) break;
-          p++;
-        }
+        if (p >= end) break;
+        const c = <u32>load<u8>(p);
         if (p >= end) break;
         p++;
         if (c == 0x22) {
-          if (isKey) { st = S_COLON; continue; }
+          if (this.countStr) { this.countStr = false; this.afterHigh = false; }
+          if (deep > 0) { st = S_DEEP; continue; }
+          if (isKey) {
+            if (countSet != 0) this.countNext = this.keyLen >= 0 && keySetHas(countSet, changetype<usize>(this.keyBuf), <usize>this.keyLen);
+            st = S_COLON;
+            continue;
+          }
           if (depth == base) {
             const next = nextUnwanted(p, end, filter);
             if (next == 0) { complete = true; break; }
             p = next; // the next key's value: skip it too
             st = S_VALUE;
+            countSet = countIn != 0 && keySetHas(countIn, chainKey, chainKeyLen) ? this.filterCountKeys : 0;
+            if (countSet != 0) this.startCounted();
+            this.countNext = false;
+            this.countStr = false;
             continue;
           }
           st = S_AFTER;
@@ -832,6 +1001,8 @@ export class JsonTokenizer {
         if (c < 0x20) { failure = F_CONTROL; at = p - 1; break; }
         const lead = utf8Lead(c);
         if (lead == 0) { failure = F_UTF8; at = p - 1; break; }
+        if (this.countStr) { this.countedBytes++; this.afterHigh = false; } // UTF-8 decodes to itself, byte for byte
+        else if (isKey) this.keyLen = -1; // a counted key is ASCII
         utfNeed = <i32>(lead & 0xff);
         utfLo = (lead >> 8) & 0xff;
         utfHi = lead >> 16;
@@ -845,9 +1016,16 @@ export class JsonTokenizer {
         case S_VALUE_OR_CLOSE: {
           p++;
           if (isWhitespace(c)) break;
-          if (c == 0x22) { isKey = false; st = S_STRING; break; }
+          let counts = false;
+          if (countSet != 0) { counts = this.countNext; this.countNext = false; }
+          if (c == 0x22) { isKey = false; st = S_STRING; if (counts) this.countStr = true; break; }
           if (c == 0x7b || c == 0x5b) {
-            if (depth >= maxDepth) { failure = F_DEPTH; at = p - 1; break; }
+            if (depth >= maxDepth) {
+              if (!this.skipPastMaxDepth) { failure = F_DEPTH; at = p - 1; break; }
+              deep = 1;
+              st = S_DEEP;
+              break;
+            }
             if (depth >= capacity) { // rare: grow the bracket stack
               this.depthNow = depth;
               this.growStack();
@@ -859,7 +1037,12 @@ export class JsonTokenizer {
             st = c == 0x7b ? S_KEY_OR_CLOSE : S_VALUE_OR_CLOSE;
             break;
           }
-          if (c == 0x5d && st == S_VALUE_OR_CLOSE) { depth--; ended = true; break; }
+          if (c == 0x5d && st == S_VALUE_OR_CLOSE) {
+            if (depth == base + 1 && countSet != 0) this.emptyArray = true;
+            depth--;
+            ended = true;
+            break;
+          }
           if (c == 0x2d || isDigit(c)) {
             ns = c == 0x2d ? N_MINUS : (c == 0x30 ? N_ZERO : N_INT);
             st = S_NUMBER;
@@ -880,12 +1063,22 @@ export class JsonTokenizer {
           if (c == 0x22) {
             // The usual key: plain, with the colon right after it.
             const q = plainString(p, end);
-            if (q != 0 && q < end && load<u8>(q) == 0x3a) { p = q + 1; st = S_VALUE; break; }
+            if (q != 0 && q < end && load<u8>(q) == 0x3a) {
+              if (countSet != 0) this.countNext = keySetHas(countSet, p, q - 1 - p);
+              p = q + 1;
+              st = S_VALUE;
+              break;
+            }
             isKey = true;
+            this.keyLen = 0;
             st = S_STRING;
             break;
           }
-          if (c == 0x7d && st == S_KEY_OR_CLOSE) { depth--; ended = true; break; }
+          if (c == 0x7d && st == S_KEY_OR_CLOSE) {
+            depth--;
+            ended = true;
+            break;
+          }
           failure = F_KEY;
           at = p - 1;
           break;
@@ -910,21 +1103,37 @@ export class JsonTokenizer {
         }
         case S_ESCAPE: {
           p++;
-          if (c == 0x75) { uDigits = 0; st = S_UNICODE; break; }
-          if (c == 0x22 || c == 0x5c || c == 0x2f || c == 0x62 || c == 0x66 || c == 0x6e || c == 0x72 || c == 0x74) { st = S_STRING; break; }
+          if (isKey) this.keyLen = -1; // a counted key has no escape
+          if (c == 0x75) { uDigits = 0; this.uValue = 0; st = S_UNICODE; break; }
+          if (c == 0x22 || c == 0x5c || c == 0x2f || c == 0x62 || c == 0x66 || c == 0x6e || c == 0x72 || c == 0x74) {
+            if (this.countStr) { this.countedBytes++; this.afterHigh = false; }
+            st = S_STRING;
+            break;
+          }
           failure = F_ESCAPE;
           at = p - 1;
           break;
         }
         case S_UNICODE: {
           p++;
-          if (hexDigit(c) < 0) { failure = F_UNICODE; at = p - 1; break; }
-          if (++uDigits == 4) st = S_STRING;
+          const h = hexDigit(c);
+          if (h < 0) { failure = F_UNICODE; at = p - 1; break; }
+          this.uValue = this.uValue << 4 | <u32>h;
+          if (++uDigits == 4) {
+            st = S_STRING;
+            if (this.countStr) {
+              // As the reporting path decodes: a pair is 4 bytes, a lone surrogate U+FFFD (3).
+              if (this.uValue >= 0xd800 && this.uValue <= 0xdbff) { this.countedBytes += 3; this.afterHigh = true; }
+              else if (this.uValue >= 0xdc00 && this.uValue <= 0xdfff) { this.countedBytes += this.afterHigh ? 1 : 3; this.afterHigh = false; }
+              else { this.countedBytes += this.uValue < 0x80 ? 1 : (this.uValue < 0x800 ? 2 : 3); this.afterHigh = false; }
+            }
+          }
           break;
         }
         case S_UTF8: {
           p++;
           if (c < utfLo || c > utfHi) { failure = F_UTF8; at = p - 1; break; }
+          if (this.countStr) this.countedBytes++;
           utfLo = 0x80;
           utfHi = 0xbf;
           if (--utfNeed == 0) st = S_STRING;
@@ -952,6 +1161,27 @@ export class JsonTokenizer {
           if (++litPos == literalLength(lit)) ended = true;
           break;
         }
+        case S_DEEP: {
+          // Past the bracket stack: only strings and brackets matter.
+          let q = p;
+          while (q < end) {
+            const b = <u32>load<u8>(q);
+            if (b == 0x22 || b == 0x5b || b == 0x5d || b == 0x7b || b == 0x7d) break;
+            q++;
+          }
+          p = q;
+          if (q >= end) break;
+          const b = <u32>load<u8>(q);
+          p = q + 1;
+          if (b == 0x22) { isKey = false; st = S_STRING; break; }
+          if (b == 0x5b || b == 0x7b) {
+            if (deep == i32.MAX_VALUE) { failure = F_DEPTH; at = q; break; }
+            deep++;
+            break;
+          }
+          if (--deep == 0) ended = true; // the outermost container past the stack closed: back at maxDepth
+          break;
+        }
         default: // not reached: no other state occurs inside a value
           failure = F_UNEXPECTED;
           at = p;
@@ -964,9 +1194,15 @@ export class JsonTokenizer {
         if (next == 0) { complete = true; break; }
         p = next; // the next key's value: skip it too
         st = S_VALUE;
+        countSet = countIn != 0 && keySetHas(countIn, chainKey, chainKeyLen) ? this.filterCountKeys : 0;
+        if (countSet != 0) this.startCounted();
+        this.countNext = false;
+        this.countStr = false;
       }
     }
     this.depthNow = depth;
+    this.deep = deep;
+    this.skipCount = complete ? 0 : countSet;
     this.isKey = isKey;
     this.numState = ns;
     this.literal = lit;
@@ -975,6 +1211,10 @@ export class JsonTokenizer {
     this.utfNeed = utfNeed;
     this.utfLo = utfLo;
     this.utfHi = utfHi;
+    if (this.measuring) {
+      this.countedBytes += <i64>(p - start);
+      if (complete || failure != F_NONE) this.measuring = false;
+    }
     if (complete) {
       this.state = depth == 0 ? S_DONE : S_AFTER;
       return p;
@@ -985,6 +1225,32 @@ export class JsonTokenizer {
       return at + 1;
     }
     return p;
+  }
+
+  /** skim()'s string run while counting: counts a counted string's bytes, keeps a key's. */
+  private countedRun(p: usize, end: usize, isKey: bool): usize {
+    const q = plainRun(p, end);
+    if (q > p) {
+      if (this.countStr) { this.countedBytes += <i64>(q - p); this.afterHigh = false; }
+      else if (isKey) this.keyPiece(p, q);
+    }
+    return q;
+  }
+
+  /** A value skipped with counting begins (chained from the filtered object's keys). */
+  private startCounted(): void {
+    this.countedValue = true;
+    this.emptyArray = false;
+  }
+
+  /** Bytes [p, q) of a key read in pieces, kept while it can still be a counted key. */
+  private keyPiece(p: usize, q: usize): void {
+    const n = this.keyLen;
+    if (n < 0) return;
+    const len = <i32>(q - p);
+    if (n + len > KEY_BUF) { this.keyLen = -1; return; }
+    memory.copy(changetype<usize>(this.keyBuf) + <usize>n, p, <usize>len);
+    this.keyLen = n + len;
   }
 
   /** Doubles the bracket stack (up to maxDepth); the caller has checked depth < maxDepth. */
@@ -1035,6 +1301,10 @@ function failureMessage(f: u8): string {
  * not in it): when `, "key" :` follows in this piece with a key the filter does not want, returns
  * where that key's value starts (to skip it too); else 0, and the tokenizer goes on from p.
  */
+// Where nextUnwanted() found its key (valid when it returned a position).
+let chainKey: usize = 0;
+let chainKeyLen: usize = 0;
+
 function nextUnwanted(p: usize, end: usize, filter: usize): usize {
   if (filter == 0) return 0;
   let q = p;
@@ -1046,6 +1316,8 @@ function nextUnwanted(p: usize, end: usize, filter: usize): usize {
   const key = q + 1;
   q = plainString(key, end);
   if (q == 0 || keySetHas(filter, key, q - 1 - key)) return 0;
+  chainKey = key;
+  chainKeyLen = q - 1 - key;
   while (q < end && isWhitespace(<u32>load<u8>(q))) q++;
   if (q >= end || load<u8>(q) != 0x3a) return 0;
   return q + 1;

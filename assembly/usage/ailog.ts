@@ -109,6 +109,8 @@ export function usageFromAiLog(data: Uint8Array): TokenUsage | null {
   u.input = h.input;
   u.output = h.output;
   u.found = true;
+  u.hasInput = h.inputState == VALID;
+  u.hasOutput = h.outputState == VALID;
   u.model = h.model;
   return u;
 }

@@ -1,18 +1,73 @@
-// PLACEHOLDER until the "response" helper's estimate lands: one token per 4 bytes.
-import { TokenUsage } from "./token_usage";
+// What an answer cost when it did not say (in full): the usage it reported plus an estimate, from
+// bytes, of what it did not report. Never below what it reported.
+//   input:  the reported input; none reported: ceil(request body bytes / REQUEST_BYTES_PER_TOKEN)
+//   output: ceil(generated content bytes (decoded) / CONTENT_BYTES_PER_TOKEN) + OUTPUT_BASE_TOKENS
+//           (0 when no content was seen); with a reported output count, that count, plus (for a cut
+//           answer) the same estimate of the content read after it, which it cannot cover (a cut
+//           Anthropic stream reported output_tokens 1 at its start; OpenAI's final usage event
+//           covers everything before it),
+//           or, for an answer with a content-encoding (unreadable), ceil(wire bytes /
+//           ENCODED_*_BYTES_PER_TOKEN) — or a reported count if larger. Never below what was reported.
+// The constants come from the corpus in tests/unit/estimate_corpus.ts (real requests and answers of
+// OpenAI, Anthropic, Gemini and OpenAI-compatible servers, scripts/estimate-corpus.ts);
+// docs/notes/response.md has the measurement. Each errs on the side of the quota.
+import { addSaturating } from "../util/int64";
 import { ResponseReader } from "./response_reader";
+import { TokenUsage } from "./token_usage";
 
+/** Request body bytes per input token (text requests: median 7.7, 10th percentile ~2.5). */
+export const REQUEST_BYTES_PER_TOKEN: i64 = 2;
+/** Generated content bytes (decoded UTF-8) per output token (answers of 150+ tokens: median 3.95, 10th percentile 1.87). */
+export const CONTENT_BYTES_PER_TOKEN: i64 = 2;
+/** Output tokens no content byte stands for (tool-call framing, stop tokens), added once to an answer with content. */
+export const OUTPUT_BASE_TOKENS: i64 = 16;
+/** Wire bytes per output token of a compressed SSE stream (brotli of whole streams: 5th percentile 3.4). */
+export const ENCODED_SSE_BYTES_PER_TOKEN: i64 = 3;
+/** Wire bytes per output token of a compressed JSON answer (brotli: 5th percentile 2.0). */
+export const ENCODED_JSON_BYTES_PER_TOKEN: i64 = 2;
+
+/** Output tokens for content bytes no count covers. */
+function contentEstimate(bytes: i64): i64 {
+  return bytes > 0 ? ceilDiv(bytes, CONTENT_BYTES_PER_TOKEN) + OUTPUT_BASE_TOKENS : 0;
+}
+
+@inline
+function ceilDiv(n: i64, d: i64): i64 {
+  if (n <= 0) return 0;
+  return n / d + (n % d != 0 ? 1 : 0);
+}
+
+/**
+ * The usage to charge for an answer whose usage is missing or partial. requestBytes: the request
+ * body's size; reader: what was read of the answer (null: nothing); encoded: the answer had a
+ * content-encoding the plugin cannot read; cut: the answer did not end normally (reset, cut, no
+ * end of stream).
+ */
 export function estimateUsage(requestBytes: i64, reader: ResponseReader | null, encoded: bool, cut: bool): TokenUsage {
+  if (reader === null) return estimateFrom(requestBytes, new TokenUsage(), 0, 0, 0, false, encoded, cut);
+  return estimateFrom(requestBytes, reader.usage, reader.contentBytes, reader.contentAfterOutput, reader.bodyBytes, reader.sseHint, encoded, cut);
+}
+
+/**
+ * estimateUsage from the numbers a reader holds: what was reported, content bytes (all, and those
+ * after the last reported output count), wire bytes, and the content type's hint.
+ */
+export function estimateFrom(requestBytes: i64, reported: TokenUsage, contentBytes: i64, contentAfterOutput: i64, bodyBytes: i64, sse: bool, encoded: bool, cut: bool): TokenUsage {
   const u = new TokenUsage();
-  u.input = (requestBytes + 3) / 4;
-  if (reader !== null) {
-    u.output = ((encoded ? reader.bodyBytes : reader.contentBytes) + 3) / 4;
-    u.model = reader.usage.model;
-    if (reader.usage.found) {
-      if (reader.usage.input > u.input) u.input = reader.usage.input;
-      if (reader.usage.output > u.output) u.output = reader.usage.output;
-    }
-  }
   u.found = true;
+  u.model = reported.model;
+  u.hasInput = reported.hasInput;
+  u.hasOutput = reported.hasOutput;
+  u.input = reported.hasInput ? reported.input : ceilDiv(requestBytes, REQUEST_BYTES_PER_TOKEN);
+  if (encoded) {
+    const wire = ceilDiv(bodyBytes, sse ? ENCODED_SSE_BYTES_PER_TOKEN : ENCODED_JSON_BYTES_PER_TOKEN);
+    u.output = reported.hasOutput && reported.output > wire ? reported.output : wire;
+  } else if (!reported.hasOutput) {
+    u.output = contentEstimate(contentBytes);
+  } else if (cut) {
+    u.output = addSaturating(reported.output, contentEstimate(contentAfterOutput));
+  } else {
+    u.output = reported.output;
+  }
   return u;
 }

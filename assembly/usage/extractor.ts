@@ -1,5 +1,7 @@
 // Picks token counts and the model out of JSON token events by key path, without building a
-// document: a few bytes of state per nesting level (levels deeper than usage paths are not kept).
+// document, and counts the bytes of generated content for estimates: a byte of state per nesting
+// level it reads; every container off its paths is passed over by the tokenizer (skipContainer,
+// skipValue), however deep it nests.
 //
 // Paths read, relative to a root object (the top-level object, or each element of a top-level
 // array as Gemini's non-SSE streaming returns):
@@ -10,22 +12,47 @@
 //   usageMetadata.promptTokenCount                           -> input   (Gemini)
 //   usageMetadata.{candidatesTokenCount, thoughtsTokenCount} -> output, added
 //   model, response.model, message.model, modelVersion       -> model
+// Generated content (contentBytes: decoded UTF-8 bytes of these strings; the written bytes of the
+// two JSON values marked "as written"):
+//   choices: every string value of a key content, reasoning_content, reasoning, refusal, arguments
+//            or text, at any depth (OpenAI chat .delta/.message.content, tool_calls[].function.arguments,
+//            completions .text; vLLM and SGLang reasoning_content): choices is passed over by the
+//            tokenizer, which counts those strings as it goes (the hot path: no callback per chunk)
+//   delta (a string)                                    Responses *.delta events (text, arguments, reasoning)
+//   output[].content[].{text, refusal}, output[].summary[].text, output[].arguments   Responses (JSON)
+//   delta.{text, partial_json, thinking}                Anthropic content_block_delta
+//   content[].{text, thinking}, content[].input (as written)   Anthropic message (JSON)
+//   candidates[].content.parts[].text, ...parts[].functionCall.args (as written)   Gemini
+// Streams repeat nothing here: Responses' *.done events, output_item events and response.completed
+// (response.output) and Anthropic's content_block_start are not counted.
 // Values under any other key are passed over by the tokenizer, validated but never reported
-// (keysFor(): per object role, the keys that can lead to a count or the model).
+// (keysFor(): per object role, the keys that can lead to a count, the model or content).
 // A count must be a non-negative integer literal that fits in i64; anything else is ignored.
 // Values are first held as pending and become visible through commit(): the scanner commits an SSE
 // event only once its JSON is complete and valid, and a plain JSON body as each usage object closes.
+// Content bytes count as they arrive (a cut or malformed event's content was still sent).
 import { JsonHandler, JsonKeySet, JsonTokenizer } from "../json/tokenizer";
 import { addSaturating, parseInt64At } from "../util/int64";
 import { TokenUsage } from "./token_usage";
 
-// Where a value sits.
+// Where a value sits (the first six are the roles of the usage paths).
 const R_OTHER: u8 = 0;
 const R_ROOT: u8 = 1; // a root object
 const R_ROOT_ARRAY: u8 = 2; // a top-level array (its object elements are roots)
 const R_WRAPPER: u8 = 3; // root.response or root.message
 const R_USAGE: u8 = 4; // an OpenAI/Anthropic usage object
 const R_GEMINI_USAGE: u8 = 5; // root.usageMetadata
+const R_DELTA: u8 = 12; // root.delta as an object (Anthropic)
+const R_BLOCKS: u8 = 13; // root.content (Anthropic), output[].content, output[].summary (arrays)
+const R_BLOCK: u8 = 14; // an element of those
+const R_OUTPUT: u8 = 15; // root.output (Responses, array)
+const R_OUTPUT_ITEM: u8 = 16; // root.output[]
+const R_CANDIDATES: u8 = 17; // root.candidates (Gemini, array)
+const R_CANDIDATE: u8 = 18; // root.candidates[]
+const R_GEMINI_CONTENT: u8 = 19; // candidates[].content
+const R_PARTS: u8 = 20; // candidates[].content.parts (array)
+const R_PART: u8 = 21; // candidates[].content.parts[]
+const R_GEMINI_CALL: u8 = 22; // parts[].functionCall
 
 // Keys that matter (K_OTHER for every other key).
 const K_OTHER: u8 = 0;
@@ -44,6 +71,20 @@ const K_CACHE_READ: u8 = 12;
 const K_PROMPT_TOKEN_COUNT: u8 = 13;
 const K_CANDIDATES_TOKEN_COUNT: u8 = 14;
 const K_THOUGHTS_TOKEN_COUNT: u8 = 15;
+const K_DELTA: u8 = 17;
+const K_CONTENT: u8 = 18;
+const K_OUTPUT: u8 = 19;
+const K_CANDIDATES: u8 = 20;
+const K_TEXT: u8 = 21;
+const K_REFUSAL: u8 = 24;
+const K_ARGUMENTS: u8 = 28;
+const K_PARTIAL_JSON: u8 = 29;
+const K_THINKING: u8 = 30;
+const K_INPUT: u8 = 31;
+const K_SUMMARY: u8 = 32;
+const K_PARTS: u8 = 33;
+const K_GEMINI_CALL: u8 = 34; // functionCall
+const K_ARGS: u8 = 35;
 
 // Counters kept apart so that a later event overwrites each one on its own.
 const SLOT_INPUT: i32 = 0;
@@ -52,20 +93,51 @@ const SLOT_CACHE_READ: i32 = 2;
 const SLOT_OUTPUT: i32 = 3;
 const SLOT_THOUGHTS: i32 = 4;
 const SLOTS: i32 = 5;
+const INPUT_SLOTS: u32 = (1 << SLOT_INPUT) | (1 << SLOT_CACHE_CREATION) | (1 << SLOT_CACHE_READ);
+const OUTPUT_SLOTS: u32 = (1 << SLOT_OUTPUT) | (1 << SLOT_THOUGHTS);
 
-/** Nesting levels whose role is remembered; usage paths are at most 3 deep (4 in an array). */
-const TRACKED_LEVELS: i32 = 6;
+/**
+ * Nesting levels with a role (the deepest: Gemini's array form: array, root, candidates, candidate,
+ * content, parts, part, functionCall). Only containers with a role are entered: no deeper level occurs.
+ */
+const TRACKED_LEVELS: i32 = 8;
 
-// The keys whose values can hold a count or the model, by the role of the object they are in.
-// Nothing under any other key can matter (every container there is R_OTHER, every scalar ignored),
-// so the tokenizer passes over those values without reporting them. Each key here is one classify()
-// knows.
-const ROOT_KEYS = new JsonKeySet(["usage", "usageMetadata", "response", "message", "model", "modelVersion"]);
+// What a top-level object's `usage` was (for hiding usage events; `choices` is passed over, and
+// the tokenizer says whether it was an empty array: countedValueEmptyArray).
+/** The document is an object (not an array of roots). */
+export const DOC_TOP_OBJECT: u32 = 1;
+/** root.usage is an object. */
+export const DOC_USAGE_OBJECT: u32 = 4;
+/** root.usage is null. */
+export const DOC_USAGE_NULL: u32 = 8;
+
+// The keys whose values can hold a count, the model or content, by the role of the object they are
+// in. Nothing under any other key can matter, so the tokenizer passes over those values without
+// reporting them. Each key here is one classify() knows.
+const ROOT_KEYS = new JsonKeySet(["usage", "usageMetadata", "response", "message", "model", "modelVersion", "delta", "content", "output", "candidates"]);
+/** Root keys passed over while their content is counted: choices (the tokenizer follows the chain of skipped keys through it). */
+const ROOT_COUNTED = new JsonKeySet(["choices"]);
 const WRAPPER_KEYS = new JsonKeySet(["usage", "model"]);
 const USAGE_KEYS = new JsonKeySet(["prompt_tokens", "input_tokens", "completion_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]);
 const GEMINI_USAGE_KEYS = new JsonKeySet(["promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount"]);
+/** Counted anywhere inside root.choices (passed over, see skipContainer). */
+const CHOICES_CONTENT_KEYS = new JsonKeySet(["content", "reasoning_content", "reasoning", "refusal", "arguments", "text"]);
+const DELTA_KEYS = new JsonKeySet(["text", "partial_json", "thinking"]);
+const BLOCK_KEYS = new JsonKeySet(["text", "thinking", "refusal", "input"]);
+const OUTPUT_ITEM_KEYS = new JsonKeySet(["content", "summary", "arguments"]);
+const CANDIDATE_KEYS = new JsonKeySet(["content"]);
+const GEMINI_CONTENT_KEYS = new JsonKeySet(["parts"]);
+const PART_KEYS = new JsonKeySet(["text", "functionCall"]);
+const GEMINI_CALL_KEYS = new JsonKeySet(["args"]);
 
-/** The keys wanted in an object of this role; null: none. */
+/** The tokenizer's filter for an object of this role (or for the array or nothing it is in). */
+@inline
+function filterFor(tok: JsonTokenizer, role: u8): void {
+  if (role == R_ROOT) tok.filterKeys(ROOT_KEYS, ROOT_COUNTED, CHOICES_CONTENT_KEYS);
+  else tok.filterKeys(keysFor(role));
+}
+
+/** The keys wanted in an object of this role; null: none (arrays, R_OTHER). */
 @inline
 function keysFor(role: u8): JsonKeySet | null {
   switch (role) {
@@ -73,7 +145,64 @@ function keysFor(role: u8): JsonKeySet | null {
     case R_WRAPPER: return WRAPPER_KEYS;
     case R_USAGE: return USAGE_KEYS;
     case R_GEMINI_USAGE: return GEMINI_USAGE_KEYS;
+    case R_DELTA: return DELTA_KEYS;
+    case R_BLOCK: return BLOCK_KEYS;
+    case R_OUTPUT_ITEM: return OUTPUT_ITEM_KEYS;
+    case R_CANDIDATE: return CANDIDATE_KEYS;
+    case R_GEMINI_CONTENT: return GEMINI_CONTENT_KEYS;
+    case R_PART: return PART_KEYS;
+    case R_GEMINI_CALL: return GEMINI_CALL_KEYS;
     default: return null;
+  }
+}
+
+/** The role of an object opened under key k in an object or array of role parent (R_OTHER: not read). */
+function objectRole(parent: u8, k: u8): u8 {
+  switch (parent) {
+    case R_ROOT_ARRAY: return R_ROOT;
+    case R_ROOT:
+      if (k == K_USAGE) return R_USAGE;
+      if (k == K_USAGE_METADATA) return R_GEMINI_USAGE;
+      if (k == K_RESPONSE || k == K_MESSAGE) return R_WRAPPER;
+      if (k == K_DELTA) return R_DELTA;
+      return R_OTHER;
+    case R_WRAPPER: return k == K_USAGE ? R_USAGE : R_OTHER;
+    case R_BLOCKS: return R_BLOCK;
+    case R_OUTPUT: return R_OUTPUT_ITEM;
+    case R_CANDIDATES: return R_CANDIDATE;
+    case R_CANDIDATE: return k == K_CONTENT ? R_GEMINI_CONTENT : R_OTHER;
+    case R_PARTS: return R_PART;
+    case R_PART: return k == K_GEMINI_CALL ? R_GEMINI_CALL : R_OTHER;
+    default: return R_OTHER;
+  }
+}
+
+/** The role of an array opened under key k in an object of role parent. */
+function arrayRole(parent: u8, k: u8): u8 {
+  switch (parent) {
+    case R_ROOT:
+      if (k == K_CONTENT) return R_BLOCKS;
+      if (k == K_OUTPUT) return R_OUTPUT;
+      if (k == K_CANDIDATES) return R_CANDIDATES;
+      return R_OTHER;
+    case R_OUTPUT_ITEM: return k == K_CONTENT || k == K_SUMMARY ? R_BLOCKS : R_OTHER;
+    case R_GEMINI_CONTENT: return k == K_PARTS ? R_PARTS : R_OTHER;
+    default: return R_OTHER;
+  }
+}
+
+/** How the value of key k in an object of role r is measured: 1 a string counted, 2 written bytes, 0 not. */
+function contentOf(r: u8, k: u8): i32 {
+  switch (r) {
+    case R_ROOT: return k == K_DELTA ? 1 : 0;
+    case R_DELTA: return k == K_TEXT || k == K_PARTIAL_JSON || k == K_THINKING ? 1 : 0;
+    case R_BLOCK:
+      if (k == K_INPUT) return 2;
+      return k == K_TEXT || k == K_THINKING || k == K_REFUSAL ? 1 : 0;
+    case R_OUTPUT_ITEM: return k == K_ARGUMENTS ? 1 : 0;
+    case R_PART: return k == K_TEXT ? 1 : 0;
+    case R_GEMINI_CALL: return k == K_ARGS ? 2 : 0;
+    default: return 0;
   }
 }
 
@@ -82,6 +211,10 @@ export class UsageExtractor extends JsonHandler {
   usage: TokenUsage = new TokenUsage();
   /** Commit whenever a usage, wrapper or root object closes (plain JSON bodies). */
   commitOnClose: bool = false;
+  /** DOC_* flags of the current document (reset by beginDocument). */
+  docFlags: u32 = 0;
+  /** The tokenizer's countedBytes when an output count was last committed (content it covers). */
+  contentAtOutput: i64 = 0;
 
   private roles: StaticArray<u8> = new StaticArray<u8>(TRACKED_LEVELS);
   private level: i32 = 0;
@@ -97,6 +230,7 @@ export class UsageExtractor extends JsonHandler {
   beginDocument(): void {
     this.level = 0;
     this.currentKey = K_OTHER;
+    this.docFlags = 0;
     this.discard();
   }
 
@@ -105,8 +239,10 @@ export class UsageExtractor extends JsonHandler {
     this.pendingModel = null;
   }
 
-  commit(): void {
+  /** Makes the pending values visible; contentNow: the content bytes read so far (the tokenizer's countedBytes). */
+  commit(contentNow: i64): void {
     const mask = this.pendingMask;
+    if ((mask & OUTPUT_SLOTS) != 0) this.contentAtOutput = contentNow;
     for (let i = 0; i < SLOTS; i++) {
       if ((mask & (1 << i)) != 0) this.committed[i] = this.pending[i];
     }
@@ -120,6 +256,8 @@ export class UsageExtractor extends JsonHandler {
     u.input = addSaturating(addSaturating(this.slot(SLOT_INPUT), this.slot(SLOT_CACHE_CREATION)), this.slot(SLOT_CACHE_READ));
     u.output = addSaturating(this.slot(SLOT_OUTPUT), this.slot(SLOT_THOUGHTS));
     u.found = true;
+    u.hasInput = (this.committedMask & INPUT_SLOTS) != 0;
+    u.hasOutput = (this.committedMask & OUTPUT_SLOTS) != 0;
   }
 
   private slot(i: i32): i64 {
@@ -144,23 +282,22 @@ export class UsageExtractor extends JsonHandler {
     const role = this.role();
     if (this.level > 0) this.level--;
     this.currentKey = K_OTHER;
-    tok.filterKeys(keysFor(this.role())); // back in the parent: its keys
-    if (this.commitOnClose && role != R_OTHER && role != R_ROOT_ARRAY) this.commit();
+    filterFor(tok, this.role()); // back in the parent: its keys
+    if (this.commitOnClose && role != R_OTHER && role != R_ROOT_ARRAY && role <= R_GEMINI_USAGE) this.commit(tok.countedBytes);
   }
 
   beginObject(tok: JsonTokenizer): void {
-    const parent = this.role();
-    let role = R_OTHER;
-    if (this.level == 0 || parent == R_ROOT_ARRAY) role = R_ROOT;
-    else if (parent == R_ROOT) {
-      const k = this.currentKey;
-      if (k == K_USAGE) role = R_USAGE;
-      else if (k == K_USAGE_METADATA) role = R_GEMINI_USAGE;
-      else if (k == K_RESPONSE || k == K_MESSAGE) role = R_WRAPPER;
-    } else if (parent == R_WRAPPER && this.currentKey == K_USAGE) role = R_USAGE;
+    let role = R_ROOT;
+    if (this.level == 0) {
+      this.docFlags |= DOC_TOP_OBJECT;
+    } else {
+      role = objectRole(this.role(), this.currentKey);
+      if (role == R_OTHER) { tok.skipContainer(); return; }
+      if (role == R_USAGE && this.level == 1) this.docFlags = (this.docFlags & ~DOC_USAGE_NULL) | DOC_USAGE_OBJECT;
+    }
     this.enter(role);
-    // The tokenizer passes over the other keys itself, as key() would (same role, same set).
-    tok.filterKeys(keysFor(this.role()));
+    // The tokenizer passes over the other keys itself, as key() would (same role, same sets).
+    filterFor(tok, role);
   }
 
   endObject(tok: JsonTokenizer): void {
@@ -168,7 +305,12 @@ export class UsageExtractor extends JsonHandler {
   }
 
   beginArray(tok: JsonTokenizer): void {
-    this.enter(this.level == 0 ? R_ROOT_ARRAY : R_OTHER);
+    let role = R_ROOT_ARRAY;
+    if (this.level > 0) {
+      role = arrayRole(this.role(), this.currentKey);
+      if (role == R_OTHER) { tok.skipContainer(); return; }
+    }
+    this.enter(role);
   }
 
   endArray(tok: JsonTokenizer): void {
@@ -176,14 +318,23 @@ export class UsageExtractor extends JsonHandler {
   }
 
   key(tok: JsonTokenizer): void {
-    const keys = keysFor(this.role());
+    const role = this.role();
+    const keys = keysFor(role);
     if (keys === null || tok.textTruncated || !keys.has(tok.text.dataStart, <usize>tok.textLen)) {
       // Validated, not reported: no callback until the next key or the end of this object.
       this.currentKey = K_OTHER;
-      tok.skipValue();
+      // (a key the tokenizer could not judge in place: as its filter would)
+      if (role == R_ROOT && tok.textEquals("choices")) tok.skipValueCounting(CHOICES_CONTENT_KEYS);
+      else tok.skipValue();
       return;
     }
-    this.currentKey = classify(tok);
+    const k = classify(tok);
+    this.currentKey = k;
+    // A later member with the same key replaces what an earlier one said.
+    if (k == K_USAGE && role == R_ROOT && this.level == 1) this.docFlags &= ~(DOC_USAGE_NULL | DOC_USAGE_OBJECT);
+    const how = contentOf(role, k);
+    if (how == 1) tok.countString();
+    else if (how == 2) tok.measureValue();
   }
 
   number(tok: JsonTokenizer): void {
@@ -219,25 +370,51 @@ export class UsageExtractor extends JsonHandler {
     const known = this.usage.model;
     this.pendingModel = known.length > 0 && tok.textEquals(known) ? known : tok.textString();
   }
+
+  null(tok: JsonTokenizer): void {
+    if (this.level == 1 && this.currentKey == K_USAGE && this.role() == R_ROOT) this.docFlags |= DOC_USAGE_NULL;
+  }
 }
 
 /** The key in the tokenizer's text, as one of the K_ constants. */
 @inline
 function classify(tok: JsonTokenizer): u8 {
   switch (tok.textLen) {
+    case 4:
+      if (tok.textEquals("text")) return K_TEXT;
+      if (tok.textEquals("args")) return K_ARGS;
+      break;
     case 5:
       if (tok.textEquals("usage")) return K_USAGE;
       if (tok.textEquals("model")) return K_MODEL;
+      if (tok.textEquals("delta")) return K_DELTA;
+      if (tok.textEquals("input")) return K_INPUT;
+      if (tok.textEquals("parts")) return K_PARTS;
+      break;
+    case 6:
+      if (tok.textEquals("output")) return K_OUTPUT;
       break;
     case 7:
       if (tok.textEquals("message")) return K_MESSAGE;
+      if (tok.textEquals("content")) return K_CONTENT;
+      if (tok.textEquals("refusal")) return K_REFUSAL;
+      if (tok.textEquals("summary")) return K_SUMMARY;
       break;
     case 8:
       if (tok.textEquals("response")) return K_RESPONSE;
+      if (tok.textEquals("thinking")) return K_THINKING;
+      break;
+    case 9:
+      if (tok.textEquals("arguments")) return K_ARGUMENTS;
+      break;
+    case 10:
+      if (tok.textEquals("candidates")) return K_CANDIDATES;
       break;
     case 12:
       if (tok.textEquals("input_tokens")) return K_INPUT_TOKENS;
       if (tok.textEquals("modelVersion")) return K_MODEL_VERSION;
+      if (tok.textEquals("partial_json")) return K_PARTIAL_JSON;
+      if (tok.textEquals("functionCall")) return K_GEMINI_CALL;
       break;
     case 13:
       if (tok.textEquals("prompt_tokens")) return K_PROMPT_TOKENS;

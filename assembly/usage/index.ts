@@ -1,4 +1,7 @@
-// Token usage of LLM responses: streamed bodies (scanner.ts over extractor.ts) and ai_log (ailog.ts).
+// Token usage of LLM responses: the reader a response goes through (response_reader.ts: scanner.ts over
+// extractor.ts, hider.ts), the estimate when usage is missing (estimate.ts), and ai_log (ailog.ts).
 export { TokenUsage } from "./token_usage";
 export { UsageScanner } from "./scanner";
+export { ResponseReader } from "./response_reader";
+export { estimateUsage } from "./estimate";
 export { usageFromAiLog } from "./ailog";

@@ -1,23 +1,134 @@
-// PLACEHOLDER until the "response" helper's reader lands: the API the request flow calls.
+// The one object a response goes through: reads its usage and content as it streams by
+// (scanner.ts), and, when the plugin asked for usage the client had not asked for, takes out of the
+// stream what that added (hider.ts).
+//
+//   const r = new ResponseReader(sse, hide);
+//   for each chunk: const out = r.feed(ptr, len, endOfStream); if (out !== null) send out instead
+//   at the end without an end-of-stream chunk (reset, trailers): r.finish()
+//   then r.usage, r.contentBytes, r.bodyBytes (and estimateUsage() in estimate.ts)
+//
+// Without hiding, feed() never returns anything but null and adds nothing to the scanner's work.
+import { BLOCK_KEEP, UsageScanner } from "./scanner";
+import { UsageEventHider } from "./hider";
 import { TokenUsage } from "./token_usage";
-import { UsageScanner } from "./scanner";
 
 export class ResponseReader {
+  /** What has been read so far (updated in place); hasInput/hasOutput say which counts were reported. */
   usage: TokenUsage;
-  contentBytes: i64 = 0;
+  /** Bytes of the body as they came (on the wire). */
   bodyBytes: i64 = 0;
+
   private scanner: UsageScanner;
-  constructor(sse: bool, public hideUsageEvents: bool) {
+  private hider: UsageEventHider | null = null;
+  private ended: bool = false;
+  private tail: Uint8Array | null = null; // finish()'s held bytes, for takeHeld()
+  /** The constructor's sse: what the content type said. */
+  readonly sseHint: bool;
+  /** The constructor's hideUsageEvents. */
+  readonly hideUsageEvents: bool;
+
+  /**
+   * sse: the content type says text/event-stream (a hint: the first byte decides).
+   * hideUsageEvents: the plugin added stream_options.include_usage; remove what it added.
+   */
+  constructor(sse: bool, hideUsageEvents: bool) {
+    this.sseHint = sse;
+    this.hideUsageEvents = hideUsageEvents;
     const scanner = new UsageScanner(sse, 0);
     this.scanner = scanner;
     this.usage = scanner.usage;
+    if (hideUsageEvents) {
+      const hider = new UsageEventHider();
+      this.hider = hider;
+      scanner.sink = hider;
+    }
   }
+
+  /** Bytes of generated content seen (text, tool-call arguments, reasoning), decoded. */
+  get contentBytes(): i64 {
+    return this.scanner.contentBytes;
+  }
+
+  /**
+   * Content bytes read after the last output count the answer reported (all of them when it
+   * reported none): what that count cannot cover. 0 once OpenAI's final usage event, Responses'
+   * response.completed or Anthropic's message_delta has been read; Anthropic's message_start
+   * (output_tokens 1) covers nothing that follows it.
+   */
+  get contentAfterOutput(): i64 {
+    return this.scanner.contentAfterOutput;
+  }
+
+  /** Whether the body is being read as SSE (after sniffing its first byte). */
+  get isSse(): bool {
+    return this.scanner.isSse;
+  }
+
+  /** The scanner, for its bookkeeping (events, malformed events, [DONE]). */
+  get scan(): UsageScanner {
+    return this.scanner;
+  }
+
+  /** Usage-only events and `"usage":null` members taken out of the stream (0 without hiding). */
+  get hiddenEvents(): i32 {
+    const h = this.hider;
+    return h === null ? 0 : h.removedEvents;
+  }
+
+  get hiddenNulls(): i32 {
+    const h = this.hider;
+    return h === null ? 0 : h.removedNulls;
+  }
+
+  /**
+   * The len bytes at ptr (memory the caller owns, read during the call only); end: the last chunk.
+   * Returns the bytes to send downstream instead of this chunk (valid until the next call; may be
+   * empty), or null when the chunk goes out unchanged.
+   */
   feed(ptr: usize, len: usize, end: bool): Uint8Array | null {
+    if (this.ended) return null;
     this.bodyBytes += <i64>len;
-    this.scanner.feedBytes(ptr, len);
-    return null;
+    const scanner = this.scanner;
+    const hider = this.hider;
+    if (hider === null) {
+      scanner.feedBytes(ptr, len);
+      if (end) this.finish();
+      return null;
+    }
+    hider.begin(ptr, len);
+    scanner.feedBytes(ptr, len);
+    if (end) {
+      this.ended = true;
+      scanner.finish();
+      return hider.end(true, scanner.isSse ? scanner.lastBlockKind : BLOCK_KEEP, false);
+    }
+    return hider.end(false, BLOCK_KEEP, scanner.isDecided && scanner.isSse);
   }
+
+  /**
+   * The body ended without an end-of-stream chunk (a reset, trailers): what was read so far is
+   * final. When hiding, what was held back is judged as the last block and kept for takeHeld().
+   */
   finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    const hider = this.hider;
+    if (hider === null) {
+      this.scanner.finish();
+      return;
+    }
+    hider.begin(0, 0);
     this.scanner.finish();
+    this.tail = hider.end(true, this.scanner.isSse ? this.scanner.lastBlockKind : BLOCK_KEEP, false);
+  }
+
+  /**
+   * After finish(): the bytes still held back when the body ended without end of stream (null:
+   * none), for a host that can still send them (trailers); a reset stream has nowhere to send them.
+   */
+  takeHeld(): Uint8Array | null {
+    const t = this.tail;
+    this.tail = null;
+    return t;
   }
 }

@@ -16,9 +16,14 @@
 // format is read as the format it is ('{' or '[' opens JSON; a byte no JSON value starts with opens SSE).
 //
 // State is bounded whatever the body: the tokenizer's bracket stack (MAX_DEPTH bytes), its token
-// text (MAX_TOKEN_BYTES), and a few fields. Work is proportional to the bytes fed.
+// text (MAX_TOKEN_BYTES), and a few fields. Work is proportional to the bytes fed. Depth bounds
+// memory, not what is read: values the extractor does not read are passed over however deep they
+// nest (past MAX_DEPTH only their brackets are counted), so usage after them still counts.
+//
+// For the hiding of usage events (hider.ts), an SSE scan can report where each block of lines ends
+// (a blank line) and what the event in it was: see SseBlockSink.
 import { JsonTokenizer } from "../json/tokenizer";
-import { UsageExtractor } from "./extractor";
+import { DOC_TOP_OBJECT, DOC_USAGE_NULL, DOC_USAGE_OBJECT, UsageExtractor } from "./extractor";
 import { TokenUsage } from "./token_usage";
 
 // Everything a response path needs, from one module.
@@ -38,6 +43,20 @@ const L_DATA: u8 = 3; // in a data value
 const L_IGNORE: u8 = 4; // in a comment or a field we do not read
 
 const NEWLINE: usize = memory.data<u8>([0x0a]);
+
+// What an SSE block (the lines up to a blank line) held, for SseBlockSink.
+/** No event, or one that is kept as it is. */
+export const BLOCK_KEEP: u8 = 0;
+/** A valid top-level object with `choices: []` and a usage object: the usage-only event. */
+export const BLOCK_USAGE_ONLY: u8 = 1;
+/** A valid top-level object with `"usage": null`, its data on one line. */
+export const BLOCK_USAGE_NULL: u8 = 2;
+
+/** Told where each SSE block ends (a position in the bytes being fed) and what it held. */
+export class SseBlockSink {
+  /** at: right after the blank line's CR or LF; cr: that byte was a CR (an LF may follow, same line). */
+  blockEnd(at: usize, kind: u8, cr: bool): void {}
+}
 const DATA_WORD: u32 = 0x61746164; // "data", little-endian
 const DONE_MARKER = "[DONE]";
 
@@ -81,6 +100,10 @@ export class UsageScanner {
   private eventBytes: i64 = 0;
   private eventDropped: bool = false;
   private prefix: u64 = 0; // the first 8 data bytes, to recognize "[DONE]"
+  private dataLines: i32 = 0; // data lines of the current event
+  private blockKind: u8 = BLOCK_KEEP; // what the last dispatched event was
+  /** Set to be told where SSE blocks end (hiding usage events); null: no one asks. */
+  sink: SseBlockSink | null = null;
 
   constructor(sse: bool, maxEventBytes: i32 = 262144) {
     this.sse = sse;
@@ -89,6 +112,22 @@ export class UsageScanner {
     this.extractor = extractor;
     this.usage = extractor.usage;
     this.tok = new JsonTokenizer(extractor, MAX_DEPTH, MAX_TOKEN_BYTES);
+    this.tok.skipPastMaxDepth = true;
+  }
+
+  /** Bytes of generated content read so far (see extractor.ts). */
+  get contentBytes(): i64 {
+    return this.tok.countedBytes;
+  }
+
+  /** Of those, the bytes read after the last output count was committed (content no count covers). */
+  get contentAfterOutput(): i64 {
+    return this.tok.countedBytes - this.extractor.contentAtOutput;
+  }
+
+  /** Whether the first non-blank byte has been seen (the format is decided). */
+  get isDecided(): bool {
+    return this.decided;
   }
 
   /** Whether the body is being read as SSE (after sniffing its first byte). */
@@ -115,6 +154,9 @@ export class UsageScanner {
         this.decided = true;
         this.extractor.commitOnClose = !this.sse;
         this.tok.allowConcatenated = !this.sse;
+        // The blanks before the first line are a block of their own (kept as they are).
+        const sink = this.sink;
+        if (sink !== null && this.sse && p > ptr) sink.blockEnd(p, BLOCK_KEEP, false);
         break;
       }
       if (p >= end) return;
@@ -129,11 +171,17 @@ export class UsageScanner {
     this.finished = true;
     if (!this.decided) return;
     if (!this.sse) {
-      if (!this.jsonFailed && this.tok.finish()) this.extractor.commit();
+      if (!this.jsonFailed && this.tok.finish()) this.extractor.commit(this.tok.countedBytes);
       return;
     }
     this.line = L_START;
+    this.blockKind = BLOCK_KEEP;
     if (this.inEvent) this.dispatch();
+  }
+
+  /** What the last event dispatched was (BLOCK_*), for finish() callers that hide events. */
+  get lastBlockKind(): u8 {
+    return this.blockKind;
   }
 
   // ---- plain JSON ----
@@ -178,8 +226,11 @@ export class UsageScanner {
       }
       if (st == L_START) {
         if (c == 0x0a || c == 0x0d) { // a blank line ends the event
+          this.blockKind = BLOCK_KEEP;
           if (this.inEvent) this.dispatch();
           p = this.endOfLine(p);
+          const sink = this.sink;
+          if (sink !== null) sink.blockEnd(p, this.blockKind, c == 0x0d);
           continue;
         }
         if (c == 0x3a) { this.line = L_IGNORE; p++; continue; } // ":" comment
@@ -230,9 +281,11 @@ export class UsageScanner {
       this.eventBytes = 0;
       this.eventDropped = false;
       this.prefix = 0;
+      this.dataLines = 1;
       this.tok.reset();
       this.extractor.beginDocument();
     } else {
+      this.dataLines++;
       this.data(NEWLINE, NEWLINE + 1);
     }
   }
@@ -260,7 +313,14 @@ export class UsageScanner {
     this.events++;
     if (this.eventDropped) return;
     if (this.tok.finish()) {
-      this.extractor.commit();
+      const flags = this.extractor.docFlags;
+      if ((flags & DOC_TOP_OBJECT) != 0) {
+        // root.choices is passed over (its content counted): the tokenizer says whether it was [].
+        const tok = this.tok;
+        if ((flags & DOC_USAGE_OBJECT) != 0 && tok.countedValueSeen && tok.countedValueEmptyArray) this.blockKind = BLOCK_USAGE_ONLY;
+        else if ((flags & DOC_USAGE_NULL) != 0 && this.dataLines == 1) this.blockKind = BLOCK_USAGE_NULL;
+      }
+      this.extractor.commit(this.tok.countedBytes);
       return;
     }
     this.extractor.discard();

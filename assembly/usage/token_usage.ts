@@ -8,6 +8,10 @@ export class TokenUsage {
   output: i64 = 0;
   /** Whether any token count was read at all. */
   found: bool = false;
+  /** Whether an input-side count (prompt, input, cache, promptTokenCount) was read. */
+  hasInput: bool = false;
+  /** Whether an output-side count (completion, output, candidates, thoughts) was read. */
+  hasOutput: bool = false;
   /** The model the upstream says answered ("" when not seen). */
   model: string = "";
 

@@ -1,5 +1,5 @@
 // Model answers of every shape, against a real redis-server: SSE and plain JSON bodies split at
-// any byte, cut short or reset mid-stream, with invalid UTF-8, junk, nesting past the limit,
+// any byte, cut short or reset mid-stream, with invalid UTF-8, junk, nesting of any depth (read past: it cannot hide usage),
 // numbers beyond 64 bits, negative, fractional and exponent counts, keys written with escapes,
 // usage at the wrong depth, and ai-statistics' ai_log filter state valid or not. The bodies are
 // built as trees (model/usage.ts), so the exact usage the plugin may read is known:
@@ -17,7 +17,10 @@ const CONSUMER = "u1";
 const BALANCE = 10n ** 15n;
 /** The most one settlement charges (MAX_AMOUNT in assembly/quota/scripts.ts): a larger usage is capped. */
 const MAX_CHARGE = 2n ** 50n;
-const CONFIG = { admin_consumer: "admin", redis: { service_name: "redis.static" } };
+// Exactly the usage read: no estimate when there is none (missing_usage "none", Higress's behaviour;
+// the estimate has its own tests and the "response" property), and a request that asks for usage
+// itself, so the plugin adds nothing and hides nothing (the body reaches the client unchanged).
+const CONFIG = { admin_consumer: "admin", redis: { service_name: "redis.static" }, missing_usage: "none" };
 
 // ---- trees ----
 
@@ -59,7 +62,7 @@ const countObject = (keys: string[]) =>
   fc.array(fc.tuple(keyEntry(keys), countLit), { minLength: 1, maxLength: 5 }).map((es) => obj(es.map(([k, value]) => ({ ...k, value }))));
 
 const bigNoise: fc.Arbitrary<J> = fc.oneof(
-  // Nesting: fine up to the limit (1024 with the root), an error past it.
+  // Nesting: read past at any depth (the limit bounds memory, not what is read).
   fc.constantFrom(50, 1000, 1030, 3000, 100_000).map((depth): J => ({ t: "deep", depth })),
   fc.constantFrom(600, 70_000, 1 << 20).map((n) => lit(JSON.stringify("x".repeat(n)))),
   fc.constantFrom("1e400", "-1e-400", "123456789012345678901234567890", "0.000000000000000000000000001").map(lit),
@@ -198,7 +201,8 @@ function buildSse(c: UsageCase): Built {
       return;
     }
     for (const line of e.before) put(line + eol);
-    const ser = serialize([e.doc], { ws: (k) => (k % 7 === 3 ? "\n" : k % 5 === 1 ? " " : "") });
+    // (no depth limit: the scanner reads past any nesting in values it passes over)
+    const ser = serialize([e.doc], { maxDepth: Infinity, ws: (k) => (k % 7 === 3 ? "\n" : k % 5 === 1 ? " " : "") });
     let data = ser.bytes;
     const truncated = e.truncate !== null && data.length > 1;
     if (truncated) data = data.subarray(0, 1 + (e.truncate! % (data.length - 1)));
@@ -236,7 +240,7 @@ function buildSse(c: UsageCase): Built {
 
 function buildJson(c: UsageCase): Built {
   const docs: J[] = c.arrayOfRoots ? [{ t: "arr", items: c.docs }] : c.docs;
-  const ser = serialize(docs, { gap: "\n", ws: (k) => (k % 4 === 2 ? " " : k % 9 === 5 ? "\n" : "") });
+  const ser = serialize(docs, { gap: "\n", maxDepth: Infinity, ws: (k) => (k % 4 === 2 ? " " : k % 9 === 5 ? "\n" : "") });
   const prefix = Buffer.from(c.prefix, "utf8");
   const body = Buffer.concat([prefix, ser.bytes]);
   return {
@@ -306,7 +310,7 @@ async function exchange(vm: PluginVm, c: UsageCase, fed: Buffer): Promise<Buffer
   if (c.aiLog !== null) filterState["wasm.ai_log"] = c.aiLog.kind === "bytes" ? c.aiLog.bytes : serialize([c.aiLog.doc]).bytes;
   const s = vm.newStream({ filterState });
   s.requestHeaders(requestHeaders("POST", CHAT_PATH, CONSUMER, [["content-type", "application/json"]]), false);
-  s.requestBody('{"model":"gpt-4o","stream":true}', true);
+  s.requestBody('{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true}}', true);
   await s.waitFor(() => s.upstream.ended || s.localResponse !== null || s.finished, "the request to go upstream");
   if (s.localResponse !== null || !s.upstream.ended) violated(`the chat request did not go upstream: ${s.describe()}`);
   const headers: Array<[string, string]> = [[":status", c.status]];

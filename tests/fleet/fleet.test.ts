@@ -39,7 +39,8 @@ type Outcome = "charged" | "denied" | "cut" | "other";
 /** One streaming chat; a cut request is aborted by the client after its first bytes. */
 function send(gatewayUrl: string, plan: Plan): Promise<Outcome> {
   return new Promise((resolve) => {
-    const body = JSON.stringify({ model: "m", stream: true, messages: [{ role: "user", content: "hi" }], x_test: plan });
+    // (asks for usage itself: the outcome is read from the usage event, which the plugin would otherwise hide)
+    const body = JSON.stringify({ model: "m", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "hi" }], x_test: plan });
     const req = http.request(`${gatewayUrl}/v1/chat/completions`, {
       method: "POST",
       agent: false,

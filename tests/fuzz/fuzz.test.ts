@@ -18,6 +18,7 @@ const CASES: Record<string, number> = {
   headers: 800,
   parsers: 1500,
   "request-body": 400,
+  response: 600,
 };
 
 let env: FuzzEnv;

@@ -10,7 +10,8 @@ import { ScriptedUpstream, sseEvent, within } from "./scripted-upstream";
 
 const USER = { authorization: "Bearer credential1", "content-type": "application/json" };
 const ADMIN = { authorization: "Bearer credential3" };
-const STREAM_CHAT = JSON.stringify({ model: "m", stream: true, messages: [{ role: "user", content: "hi" }] });
+// (asks for usage itself: these tests follow the usage event through the gateway; hiding it is tested in clients.test.ts)
+const STREAM_CHAT = JSON.stringify({ model: "m", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "hi" }] });
 
 function portOpen(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -289,7 +289,7 @@ const ROWS: Row[] = [
     { status: "upstream", body: "(the 10 MiB stream, unchanged)", after: "988", log: debug("charging c1 12 tokens"), maxGrowth: 512 * KiB },
     { headers: SSE_RESPONSE, body: chunked(tenMiBEvent, 64 * KiB) }),
   chatRow("Model answers", "JSON nested 100,000 deep before the usage", "1000",
-    { status: "upstream", body: "(the body, unchanged)", after: "1000", log: debug("no token usage found for c1, nothing charged") },
+    { status: "upstream", body: "(the body, unchanged)", after: "988", log: debug("charging c1 12 tokens") },
     { body: [deepJson] }),
   chatRow("Model answers", "counts `-5`, `1.5`, `1e3`", "1000",
     { status: "upstream", body: usageJson(-5, "1.5").replace('"completion_tokens":1.5', '"completion_tokens":1.5,"total_tokens":1e3'), after: "1000", log: debug("no token usage found for c1, nothing charged") },

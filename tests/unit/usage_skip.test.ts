@@ -58,19 +58,29 @@ describe("values passed over are validated as before", () => {
     }
   });
 
-  test("nesting past the limit inside a value passed over", () => {
+  test("nesting past the limit inside a value passed over: bounded memory, the usage after it still counts", () => {
     const nested = (n: number) => "[".repeat(n) + "]".repeat(n);
-    const doc = (n: number) => `{"choices":${nested(n)},"usage":{"prompt_tokens":3,"completion_tokens":4}}`;
-    // The root object is depth 1: MAX_DEPTH - 1 arrays fit under it, one more does not.
-    expect(scan(event(doc(MAX_DEPTH - 1)), true)).toMatchObject({ usage: usage(3, 4, ""), malformed: 0 });
-    expect(scan(event(doc(MAX_DEPTH)), true)).toMatchObject({ usage: notFound(), malformed: 1 });
-    expect(scan(doc(MAX_DEPTH - 1), false)).toMatchObject({ usage: usage(3, 4, ""), jsonFailed: false });
-    expect(scan(doc(MAX_DEPTH), false)).toMatchObject({ usage: notFound(), jsonFailed: true });
-    // cut anywhere, including byte by byte
-    for (const split of [1, 100, 600, 1030, 1500, -1]) {
-      expect(scan(event(doc(MAX_DEPTH)), true, split)).toMatchObject({ usage: notFound(), malformed: 1 });
-      expect(scan(event(doc(MAX_DEPTH - 1)), true, split)).toMatchObject({ usage: usage(3, 4, ""), malformed: 0 });
+    const doc = (v: string) => `{"choices":${v},"usage":{"prompt_tokens":3,"completion_tokens":4}}`;
+    // The root object is depth 1: MAX_DEPTH - 1 arrays fit in the bracket stack; past it they are counted.
+    for (const n of [MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1, 5000]) {
+      expect(scan(event(doc(nested(n))), true)).toMatchObject({ usage: usage(3, 4, ""), malformed: 0 });
+      expect(scan(doc(nested(n)), false)).toMatchObject({ usage: usage(3, 4, ""), jsonFailed: false });
+      for (const split of [1, 100, 600, 1030, 1500, -1]) {
+        expect(scan(event(doc(nested(n))), true, split)).toMatchObject({ usage: usage(3, 4, ""), malformed: 0 });
+      }
     }
+    // Past the stack only the count of brackets and the strings are checked: these are still errors...
+    const deep = "[".repeat(MAX_DEPTH + 10);
+    for (const v of [deep + "]".repeat(MAX_DEPTH + 9), deep + '"\\x"' + "]".repeat(MAX_DEPTH + 10), deep + '"a\x01"' + "]".repeat(MAX_DEPTH + 10), deep + '"\xff"' + "]".repeat(MAX_DEPTH + 10)]) {
+      expect(scan(event(doc(v)), true)).toMatchObject({ usage: notFound(), malformed: 1 });
+    }
+    // ...while a bracket of the other kind, or a stray comma, deep down is not seen.
+    expect(scan(event(doc(deep + "}" + "]".repeat(MAX_DEPTH + 9))), true)).toMatchObject({ usage: usage(3, 4, ""), malformed: 0 });
+    expect(scan(event(doc(deep + ",,1 x" + "]".repeat(MAX_DEPTH + 10))), true)).toMatchObject({ usage: usage(3, 4, ""), malformed: 0 });
+    // A bracket inside a deep string is text, not nesting.
+    expect(scan(event(doc(deep + '"]]]}}"' + "]".repeat(MAX_DEPTH + 10))), true)).toMatchObject({ usage: usage(3, 4, ""), malformed: 0 });
+    // Where the extractor reads, the limit still holds (its paths are a few levels deep; nothing deeper is entered).
+    expect(parse(nested(MAX_DEPTH + 1), MAX_DEPTH)).toMatch(/^E:/);
   });
 
   test("an event that is cut short inside a value passed over is malformed", () => {

@@ -1,0 +1,100 @@
+// Test-only entry for the response side (tests/unit/response*.test.ts, fuzz/props/response.ts):
+// ResponseReader fed chunk by chunk from JS, the estimate, and the hider's member removal.
+// The caller writes input into `input_alloc(size)`; results are written at `output_ptr()`.
+import "../abi/abort";
+import { quoteJsonString } from "../json";
+import { ResponseReader, TokenUsage, estimateUsage } from "../usage";
+import { removeNullUsage } from "../usage/hider";
+import { estimateFrom, CONTENT_BYTES_PER_TOKEN, ENCODED_JSON_BYTES_PER_TOKEN, ENCODED_SSE_BYTES_PER_TOKEN, OUTPUT_BASE_TOKENS, REQUEST_BYTES_PER_TOKEN } from "../usage/estimate";
+
+let input = new Uint8Array(0);
+let output = new Uint8Array(0);
+
+export function input_alloc(size: i32): usize {
+  if (size > input.length) input = new Uint8Array(size);
+  return input.dataStart;
+}
+
+export function output_ptr(): usize {
+  return output.dataStart;
+}
+
+function emit(s: string): i32 {
+  output = Uint8Array.wrap(String.UTF8.encode(s));
+  return output.length;
+}
+
+function clamp(len: i32): i32 {
+  return len < 0 ? 0 : (len > input.length ? input.length : len);
+}
+
+function usageJson(u: TokenUsage): string {
+  return `{"found":${u.found ? "true" : "false"},"input":"${u.input.toString()}","output":"${u.output.toString()}","hasInput":${u.hasInput ? "true" : "false"},"hasOutput":${u.hasOutput ? "true" : "false"},"model":${quoteJsonString(u.model)}}`;
+}
+
+let reader: ResponseReader | null = null;
+
+export function reader_new(sse: i32, hide: i32): void {
+  reader = new ResponseReader(sse != 0, hide != 0);
+}
+
+/** Feeds input[0, len): -1 when the chunk goes out unchanged, else the length of what goes instead (at output_ptr). */
+export function reader_feed(len: i32, end: i32): i32 {
+  const r = reader;
+  if (r === null) return -1;
+  const out = r.feed(input.dataStart, <usize>clamp(len), end != 0);
+  if (out === null) return -1;
+  output = out;
+  return out.length;
+}
+
+/** finish(), then what takeHeld() gives: -1 for null, else its length (at output_ptr). */
+export function reader_finish(): i32 {
+  const r = reader;
+  if (r === null) return -1;
+  r.finish();
+  const held = r.takeHeld();
+  if (held === null) return -1;
+  output = held;
+  return held.length;
+}
+
+/** The reader's state as JSON. */
+export function reader_result(): i32 {
+  const r = reader;
+  if (r === null) return emit("null");
+  const s = r.scan;
+  return emit(`{"usage":${usageJson(r.usage)},"contentBytes":"${r.contentBytes.toString()}","contentAfterOutput":"${r.contentAfterOutput.toString()}","bodyBytes":"${r.bodyBytes.toString()}","hiddenEvents":${r.hiddenEvents.toString()},"hiddenNulls":${r.hiddenNulls.toString()},"events":${s.events.toString()},"malformed":${s.malformedEvents.toString()},"sse":${r.isSse ? "true" : "false"}}`);
+}
+
+/** estimateUsage over the current reader (none when noReader != 0). */
+export function reader_estimate(requestBytes: i64, encoded: i32, cut: i32, noReader: i32): i32 {
+  return emit(usageJson(estimateUsage(requestBytes, noReader != 0 ? null : reader, encoded != 0, cut != 0)));
+}
+
+/** The estimate's constants: [request, content, encoded SSE, encoded JSON] bytes per token, and the output base. */
+export function estimate_constants(): i32 {
+  return emit(`[${REQUEST_BYTES_PER_TOKEN.toString()},${CONTENT_BYTES_PER_TOKEN.toString()},${ENCODED_SSE_BYTES_PER_TOKEN.toString()},${ENCODED_JSON_BYTES_PER_TOKEN.toString()},${OUTPUT_BASE_TOKENS.toString()}]`);
+}
+
+/** removeNullUsage on a copy of the input: the block after removal, or "-1" as text when nothing was removed. */
+export function run_remove_null_usage(len: i32): i32 {
+  const n = clamp(len);
+  const copy = new Uint8Array(n);
+  memory.copy(copy.dataStart, input.dataStart, <usize>n);
+  const kept = removeNullUsage(copy.dataStart, n);
+  if (kept < 0) return emit("-1");
+  output = copy.subarray(0, kept);
+  return kept;
+}
+
+/** estimateFrom with the reported usage given as numbers (a side is reported when its has* != 0). */
+export function estimate_numbers(requestBytes: i64, contentBytes: i64, contentAfterOutput: i64, bodyBytes: i64, sse: i32, encoded: i32, cut: i32, hasInput: i32, input: i64, hasOutput: i32, output: i64): i32 {
+  const r = new TokenUsage();
+  r.hasInput = hasInput != 0;
+  r.hasOutput = hasOutput != 0;
+  r.found = r.hasInput || r.hasOutput;
+  if (r.hasInput) r.input = input;
+  if (r.hasOutput) r.output = output;
+  return emit(usageJson(estimateFrom(requestBytes, r, contentBytes, contentAfterOutput, bodyBytes, sse != 0, encoded != 0, cut != 0)));
+}

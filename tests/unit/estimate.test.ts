@@ -1,0 +1,179 @@
+// assembly/usage/estimate.ts: what an answer costs when its usage is missing or partial, through
+// build/test/usage.wasm: the rules on real stream shapes, never below what was reported, and the
+// measured error on the corpus of real answers (the figures docs/notes/response.md reports).
+import fc from "fast-check";
+import { ResponseModule } from "./response_module";
+import { measure } from "./estimate_stats";
+import { estimateCorpus } from "./estimate_corpus";
+
+const m = new ResponseModule();
+afterEach(() => expect(m.logs).toEqual([]));
+
+const K = m.constants();
+const ceil = (n: number, d: number) => Math.ceil(n / d);
+const sse = (docs: unknown[]) => docs.map((d) => `data: ${JSON.stringify(d)}\n\n`).join("");
+
+describe("the rules", () => {
+  test("the constants (pinned: the measurement below is for these)", () => {
+    expect(K).toEqual({ request: 2, content: 2, encodedSse: 3, encodedJson: 2, outputBase: 16 });
+  });
+
+  test("nothing read: input from the request's bytes, no output", () => {
+    expect(m.estimate(1001, false, true, true)).toMatchObject({ input: String(ceil(1001, K.request)), output: "0", hasInput: false, hasOutput: false });
+    expect(m.estimate(0, false, false, true)).toMatchObject({ input: "0", output: "0" });
+  });
+
+  test("an OpenAI stream that never reported usage: input from the request, output from the content", () => {
+    const body = sse([{ model: "gpt-4o-2024-08-06", choices: [{ delta: { content: "Hello there, friend" } }] }, { choices: [{ delta: { content: " \u4f60\u597d" } }] }]) + "data: [DONE]\n\n";
+    m.run(body, true, false);
+    expect(m.estimate(300, false, false)).toEqual({ found: true, input: String(ceil(300, K.request)), output: String(ceil(26, K.content) + K.outputBase), hasInput: false, hasOutput: false, model: "gpt-4o-2024-08-06" });
+  });
+
+  test("a cut Anthropic stream: the input it reported, its output (1 at the start) plus the content after it", () => {
+    const start = { type: "message_start", message: { model: "claude-sonnet-4-5", usage: { input_tokens: 2500, output_tokens: 1 } } };
+    const text = "x".repeat(400);
+    const r = m.run(sse([start, { type: "content_block_delta", delta: { type: "text_delta", text } }]), true, false, [], true);
+    expect(r.result.contentAfterOutput).toBe("400");
+    expect(m.estimate(999_999, false, true)).toMatchObject({ input: "2500", output: String(1 + ceil(400, K.content) + K.outputBase), hasInput: true, hasOutput: true });
+    // the same stream, complete: what it reported at the end stands, even below the content's estimate
+    m.run(sse([start, { type: "content_block_delta", delta: { type: "text_delta", text } }, { type: "message_delta", usage: { output_tokens: 90 } }]), true, false);
+    expect(m.estimate(999_999, false, false)).toMatchObject({ input: "2500", output: "90" });
+    // cut after the final count (message_delta): it covers everything before it
+    m.run(sse([start, { type: "content_block_delta", delta: { type: "text_delta", text } }, { type: "message_delta", usage: { output_tokens: 5000 } }]), true, false, [], true);
+    expect(m.estimate(10, false, true)).toMatchObject({ input: "2500", output: "5000" });
+  });
+
+  test("an OpenAI stream cut after its usage event (before [DONE]): exactly the usage", () => {
+    const body = sse([{ choices: [{ delta: { content: "Hello there" } }] }, { choices: [], usage: { prompt_tokens: 30, completion_tokens: 12 } }]);
+    const r = m.run(body, true, false, [], true);
+    expect(r.result.contentAfterOutput).toBe("0");
+    expect(m.estimate(500, false, true)).toMatchObject({ input: "30", output: "12" });
+  });
+
+  test("a cut Gemini stream: promptTokenCount stands; the running count plus what came after it", () => {
+    const chunk = (t: string, c: number) => ({ candidates: [{ content: { parts: [{ text: t }] } }], usageMetadata: { promptTokenCount: 12, candidatesTokenCount: c } });
+    m.run(sse([chunk("a".repeat(100), 3), chunk("b".repeat(100), 6)]), true, false, [], true);
+    // the last count covers its own event's text: nothing after it
+    expect(m.estimate(50, false, true)).toMatchObject({ input: "12", output: "6" });
+    // a last event cut short: its text came, its count did not
+    m.run(sse([chunk("a".repeat(100), 3)]) + 'data: {"candidates":[{"content":{"parts":[{"text":"' + "b".repeat(100), true, false, [], true);
+    expect(m.estimate(50, false, true)).toMatchObject({ input: "12", output: String(3 + ceil(100, K.content) + K.outputBase) });
+  });
+
+  test("a compressed answer: output from its wire bytes (SSE or JSON by content type)", () => {
+    const junk = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 131 + 7) & 0xff));
+    junk[0] = 0x1f; // gzip's first byte: no format reads it
+    m.run(junk, true, false);
+    expect(m.estimate(100, true, false)).toMatchObject({ input: String(ceil(100, K.request)), output: String(ceil(3000, K.encodedSse)) });
+    m.run(junk, false, false);
+    expect(m.estimate(100, true, false)).toMatchObject({ output: String(ceil(3000, K.encodedJson)) });
+  });
+
+  test("large numbers do not overflow", () => {
+    const r = m.estimateNumbers({ requestBytes: Number.MAX_SAFE_INTEGER, contentBytes: 0, bodyBytes: 0, sse: false, encoded: false, cut: true, input: null, output: null });
+    expect(BigInt(r.input)).toBe(BigInt(Math.ceil(Number.MAX_SAFE_INTEGER / K.request)));
+    const max = 9223372036854775807n;
+    expect(m.json("estimate_numbers", max, max, max, max, 1, 1, 1, 0, 0n, 1, max)).toMatchObject({ output: String(max) });
+    expect(m.json("estimate_numbers", max, max, max, max, 1, 0, 1, 0, 0n, 1, max)).toMatchObject({ output: String(max) }); // saturates
+  });
+
+  test("property: never below what was reported; a complete answer's report stands", () => {
+    const n = fc.bigInt(0n, 2n ** 62n);
+    fc.assert(
+      fc.property(n, n, n, fc.boolean(), fc.boolean(), fc.boolean(), fc.option(n), fc.option(n), (req, content, wire, isSse, encoded, cut, input, output) => {
+        const after = content / 3n;
+        const e = m.json("estimate_numbers", req, content, after, wire, isSse ? 1 : 0, encoded ? 1 : 0, cut ? 1 : 0, input === null ? 0 : 1, input ?? 0n, output === null ? 0 : 1, output ?? 0n);
+        if (input !== null) expect(BigInt(e.input)).toBe(input);
+        else expect(BigInt(e.input)).toBe((req + BigInt(K.request) - 1n) / BigInt(K.request));
+        if (output !== null) {
+          expect(BigInt(e.output) >= output).toBe(true);
+          if (!cut && !encoded) expect(BigInt(e.output)).toBe(output);
+        }
+        expect(BigInt(e.output) >= 0n).toBe(true);
+      }),
+      { seed: 61, numRuns: 2000 },
+    );
+  });
+});
+
+describe("the measured error on real answers", () => {
+  test("the corpus: real pairs from every provider, sources named", () => {
+    expect(estimateCorpus.length).toBeGreaterThan(1000);
+    const apis = new Set(estimateCorpus.map((r) => `${r.api}${r.stream ? "-sse" : ""}`));
+    for (const a of ["chat", "chat-sse", "responses", "responses-sse", "messages", "messages-sse", "gemini", "gemini-sse"]) expect(apis.has(a)).toBe(true);
+    for (const r of estimateCorpus) expect(r.source).toMatch(/^test_[\w-]+\/.+\.yaml#\d+$/);
+  });
+
+  // The figures docs/notes/response.md gives (a change to the estimate or the corpus shows here).
+  test("the table", () => {
+    const g = measure(m);
+    expect(g).toEqual(EXPECTED);
+  });
+});
+
+const EXPECTED = {
+  input: {
+    rows: 800,
+    mean: 10.8,
+    median: 4.24,
+    worst: 0.01,
+    highest: 1547.51,
+    below: 15.75
+  },
+  inputAll: {
+    rows: 1102,
+    mean: 47.1,
+    median: 4.36,
+    worst: 0,
+    highest: 9053.89,
+    below: 19.87
+  },
+  output: {
+    rows: 562,
+    mean: 2.55,
+    median: 2.26,
+    worst: 0.09,
+    highest: 38,
+    below: 23.13
+  },
+  outputLong: {
+    rows: 96,
+    mean: 1.97,
+    median: 2.02,
+    worst: 0.09,
+    highest: 13.94,
+    below: 11.46
+  },
+  outputAll: {
+    rows: 1102,
+    mean: 1.62,
+    median: 0.97,
+    worst: 0,
+    highest: 38,
+    below: 51
+  },
+  encodedSse: {
+    rows: 49,
+    mean: 18.51,
+    median: 14.8,
+    worst: 1.13,
+    highest: 80,
+    below: 0
+  },
+  encodedJson: {
+    rows: 513,
+    mean: 13.02,
+    median: 6.66,
+    worst: 0.75,
+    highest: 151,
+    below: 3.31
+  },
+  total: {
+    rows: 429,
+    mean: 11.98,
+    median: 2.38,
+    worst: 0.02,
+    highest: 1402.39,
+    below: 23.78
+  }
+};
