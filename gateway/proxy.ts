@@ -189,8 +189,17 @@ class ProxiedRequest {
     this.upstreamDone = true;
     const reason = (err as NodeJS.ErrnoException).code ?? err.message;
     this.note = `upstream reset: ${reason}`;
+    const text = `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`;
+    if (!this.clientDone && this.upstreamRes === null && !s.finished && s.downstream.headers === null && s.localResponse === null) {
+      // Envoy's router answers a failure before the upstream's headers with a local reply that runs
+      // through the filters' response callbacks (filter_manager.cc sendLocalReplyViaFilterChain),
+      // so the plugin sees the 502; the stream ends once the client has it.
+      s.responseHeaders([[":status", "502"], ["content-type", "text/plain"]], false);
+      if (!s.finished) s.responseBody(text, true);
+      return;
+    }
     if (!this.clientDone && !this.res.headersSent) {
-      this.replyDirect(502, [["content-type", "text/plain"]], `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`);
+      this.replyDirect(502, [["content-type", "text/plain"]], text);
     } else if (!this.clientDone) {
       this.clientDone = true;
       this.res.destroy();

@@ -85,6 +85,8 @@ export class QuotaStream extends HttpContext {
   private form: FormCollector | null = null;
   response: ResponseReader | null = null;
   responseStatus: i32 = 0;
+  /** The client sent the whole request (so an admitted one reached the upstream whole). */
+  requestEnded: bool = false;
   /** The answer ended normally (end of stream or trailers), rather than being cut. */
   responseEnded: bool = false;
   /** The answer came with a content-encoding: its bytes cannot be read, only counted. */
@@ -104,6 +106,7 @@ export class QuotaStream extends HttpContext {
   windows: Array<WindowSpan> = new Array<WindowSpan>();
   private rewriter: RequestRewriter | null = null;
   private responseRewriter: ResponseRewriter | null = null;
+  private responseFeeder: ResponseFeeder | null = null;
 
   /** Given when the request headers arrive (plugin.ts picks the rule); inert until then. */
   config: QuotaConfig = UNBOUND_CONFIG;
@@ -116,6 +119,7 @@ export class QuotaStream extends HttpContext {
   // ---- request ----
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): Action {
+    if (endOfStream) this.requestEnded = true;
     this.inRequestCallback = true;
     const action = this.requestHeaders(endOfStream);
     this.inRequestCallback = false;
@@ -123,6 +127,7 @@ export class QuotaStream extends HttpContext {
   }
 
   onRequestBody(size: u32, endOfStream: bool): DataAction {
+    if (endOfStream) this.requestEnded = true;
     this.inRequestCallback = true;
     const action = this.requestBody(size, endOfStream);
     this.inRequestCallback = false;
@@ -131,6 +136,7 @@ export class QuotaStream extends HttpContext {
 
   /** Trailers end the request too: a body we wait for is complete now. */
   onRequestTrailers(numTrailers: u32): Action {
+    this.requestEnded = true;
     this.inRequestCallback = true;
     const action = this.requestTrailers();
     this.inRequestCallback = false;
@@ -517,7 +523,12 @@ export class QuotaStream extends HttpContext {
       }
       rewriteResponseBody<ResponseRewriter>(size, endOfStream, rewriter);
     } else {
-      readResponseBody<ResponseFeeder>(size, new ResponseFeeder(reader));
+      let feeder = this.responseFeeder;
+      if (feeder === null) {
+        feeder = new ResponseFeeder(reader);
+        this.responseFeeder = feeder;
+      }
+      readResponseBody<ResponseFeeder>(size, feeder);
     }
     if (endOfStream) this.endResponse();
     return DataAction.Continue;
@@ -571,6 +582,11 @@ export class QuotaStream extends HttpContext {
     const produced = reader === null ? 0 : this.encodedResponse ? reader.bodyBytes : reader.contentBytes;
     if (!found && produced == 0 && this.responseStatus >= 400) {
       this.releaseOrKeep(key, "upstream error without usage");
+      return;
+    }
+    if (!found && reader === null && !this.requestEnded) {
+      // The client left before its request was complete: the model never had it.
+      this.releaseOrKeep(key, "request never complete");
       return;
     }
     const policy = this.config.policy;
