@@ -39,7 +39,8 @@ type Outcome = "charged" | "cut" | "denied" | "other";
 
 function send(gatewayUrl: string, plan: Plan): Promise<Outcome> {
   return new Promise((resolve) => {
-    const body = JSON.stringify({ model: "m", stream: true, messages: [{ role: "user", content: "hi" }], x_test: plan });
+    // The client asks for usage itself, so it sees the usage event (the plugin hides the one it asks for).
+    const body = JSON.stringify({ model: "m", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "hi" }], x_test: plan });
     const req = http.request(`${gatewayUrl}/v1/chat/completions`, {
       method: "POST",
       agent: false,
