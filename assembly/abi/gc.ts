@@ -4,7 +4,9 @@
 // while a managed object is referenced only from the wasm stack — true whenever no callback is
 // running. So every exported callback is bracketed by enter()/leave(), and the outermost leave()
 // collects once the managed heap has grown enough since the last collection (as Go's GOGC=100:
-// twice what survived the last collection, and at least GROWTH_FLOOR more).
+// twice what survived the last collection, and at least GROWTH_FLOOR more) — or sooner, before
+// garbage would make the allocator grow linear memory (which never shrinks): when the managed heap
+// passes CAPACITY_SHARE of the memory there is, unless what survives needs that room anyway.
 //
 // The runtime's byte count (~lib/rt/tcms `total`) is not visible to code: scripts/asc-transform.mjs
 // (which scripts/build.mjs passes to asc) replaces managedBytes()'s body with a read of it. A module
@@ -17,6 +19,11 @@ const MINIMAL_RUNTIME: i32 = 1;
 
 /** Growth of the managed heap between collections at least (bytes). */
 const GROWTH_FLOOR: usize = 256 << 10;
+/** The share of linear memory (above the static data) garbage may fill before a collection, in eighths. */
+const CAPACITY_EIGHTHS: usize = 5;
+/** Garbage allowed at least between collections, whatever the memory (bytes). */
+const GARBAGE_FLOOR: usize = 64 << 10;
+
 /** Without the byte count: collect after this many outermost callbacks. */
 const FALLBACK_CALLBACKS: u32 = 256;
 
@@ -55,7 +62,12 @@ function collect(): void {
   collections++;
   callbacks = 0;
   const live = managedBytes();
-  threshold = live + max<usize>(live, GROWTH_FLOOR);
+  let limit = live + max<usize>(live, GROWTH_FLOOR);
+  // Before the allocator would have to grow memory: most of what there is, less what survived.
+  const capacity = ((<usize>memory.size() << 16) - __heap_base) * CAPACITY_EIGHTHS / 8;
+  if (capacity > live + GARBAGE_FLOOR && capacity < limit) limit = capacity;
+  else if (capacity <= live + GARBAGE_FLOOR) limit = min<usize>(limit, live + GARBAGE_FLOOR * 4);
+  threshold = limit;
 }
 
 /** Collections so far (for tests and the bench). */

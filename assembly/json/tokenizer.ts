@@ -362,6 +362,20 @@ export class JsonTokenizer {
     this.emptyArray = false;
   }
 
+  /**
+   * As new (same handler, limits and skipPastMaxDepth; allowConcatenated off), keeping the buffers:
+   * for a tokenizer reused by a pooled reader.
+   */
+  recycle(): void {
+    this.reset();
+    this.countedBytes = 0;
+    this.keyLen = 0;
+    this.allowConcatenated = false;
+    this.filterCountIn = 0;
+    this.filterCountKeys = 0;
+    this.pieceStart = 0;
+  }
+
   get depth(): i32 {
     return this.depthNow;
   }

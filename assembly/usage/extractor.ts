@@ -32,7 +32,7 @@
 // event only once its JSON is complete and valid, and a plain JSON body as each usage object closes.
 // Content bytes count as they arrive (a cut or malformed event's content was still sent).
 import { JsonHandler, JsonKeySet, JsonTokenizer } from "../json/tokenizer";
-import { addSaturating, parseInt64At } from "../util/int64";
+import { addSaturating, parseI64At, parsedI64 } from "../util/int64";
 import { TokenUsage } from "./token_usage";
 
 // Where a value sits (the first six are the roles of the usage paths).
@@ -226,6 +226,23 @@ export class UsageExtractor extends JsonHandler {
   private committed: StaticArray<i64> = new StaticArray<i64>(SLOTS);
   private committedMask: u32 = 0;
 
+  /** Decode the model's name (else usage.model stays ""): only weights look at it. */
+  wantModel: bool = true;
+
+  /** As new, keeping the buffers (a pooled reader's extractor). */
+  recycle(wantModel: bool): void {
+    this.usage.clear();
+    this.wantModel = wantModel;
+    this.commitOnClose = false;
+    this.docFlags = 0;
+    this.contentAtOutput = 0;
+    this.level = 0;
+    this.currentKey = K_OTHER;
+    this.pendingMask = 0;
+    this.pendingModel = null;
+    this.committedMask = 0;
+  }
+
   /** A new document (an SSE event): forget the path and anything pending. */
   beginDocument(): void {
     this.level = 0;
@@ -355,9 +372,8 @@ export class UsageExtractor extends JsonHandler {
     // Only "0" or [1-9][0-9]*: no sign, fraction or exponent; the range is checked by the parse.
     if (!tok.numberIsInteger || tok.textTruncated || tok.textLen == 0) return;
     if (load<u8>(tok.text.dataStart) == 0x2d) return;
-    const parsed = parseInt64At(tok.text.dataStart, tok.textLen);
-    if (!parsed.ok) return;
-    this.pending[slot] = parsed.value;
+    if (!parseI64At(tok.text.dataStart, tok.textLen)) return;
+    this.pending[slot] = parsedI64;
     this.pendingMask |= 1 << slot;
   }
 
@@ -365,7 +381,7 @@ export class UsageExtractor extends JsonHandler {
     const role = this.role();
     const k = this.currentKey;
     const isModel = (role == R_ROOT && (k == K_MODEL || k == K_MODEL_VERSION)) || (role == R_WRAPPER && k == K_MODEL);
-    if (!isModel || tok.textTruncated) return;
+    if (!isModel || tok.textTruncated || !this.wantModel) return;
     // Streams repeat the model in every event: reuse the string when it has not changed.
     const known = this.usage.model;
     this.pendingModel = known.length > 0 && tok.textEquals(known) ? known : tok.textString();

@@ -53,7 +53,16 @@ class Bytes {
   get ptr(): usize {
     return this.data.dataStart;
   }
+
+  /** Empty; a buffer grown past `keep` bytes is let go (a pooled hider keeps little). */
+  clear(keep: i32): void {
+    this.length = 0;
+    if (this.data.length > keep) this.data = new Uint8Array(0);
+  }
 }
+
+/** What a pooled hider's buffers may keep between responses. */
+const KEEP_BYTES: i32 = 16384;
 
 export class UsageEventHider extends SseBlockSink {
   /** Usage-only events removed, and `"usage":null` members removed. */
@@ -72,6 +81,23 @@ export class UsageEventHider extends SseBlockSink {
   private blockStart: usize = 0; // where the current block starts in this chunk
   private passthrough: bool = false; // the current block is going out unfiltered
   private lfAfterCR: u8 = LF_NONE; // a block ended with CR at the end of the last chunk: an LF first in this one is its
+
+  /** As new, keeping small buffers: for a pooled reader. */
+  recycle(): void {
+    this.removedEvents = 0;
+    this.removedNulls = 0;
+    this.oversizedBlocks = 0;
+    this.held.clear(KEEP_BYTES);
+    this.out.clear(KEEP_BYTES);
+    this.scratch.clear(KEEP_BYTES);
+    this.chunk = 0;
+    this.chunkEnd = 0;
+    this.copying = false;
+    this.same = 0;
+    this.blockStart = 0;
+    this.passthrough = false;
+    this.lfAfterCR = LF_NONE;
+  }
 
   /** A chunk [ptr, ptr + len) is about to be read. */
   begin(ptr: usize, len: usize): void {

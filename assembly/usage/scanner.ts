@@ -115,6 +115,35 @@ export class UsageScanner {
     this.tok.skipPastMaxDepth = true;
   }
 
+  /** Whether the model's name is decoded (only weights need it). */
+  setWantModel(yes: bool): void {
+    this.extractor.wantModel = yes;
+  }
+
+  /** As new (constructed with `sse` and the same maxEventBytes), keeping the buffers: for a pooled reader. */
+  recycle(sse: bool, wantModel: bool): void {
+    this.events = 0;
+    this.malformedEvents = 0;
+    this.oversizedEvents = 0;
+    this.sawDone = false;
+    this.jsonFailed = false;
+    this.sse = sse;
+    this.decided = false;
+    this.finished = false;
+    this.extractor.recycle(wantModel);
+    this.tok.recycle();
+    this.line = L_START;
+    this.fieldMatch = 0;
+    this.skipLF = false;
+    this.inEvent = false;
+    this.eventBytes = 0;
+    this.eventDropped = false;
+    this.prefix = 0;
+    this.dataLines = 0;
+    this.blockKind = BLOCK_KEEP;
+    this.sink = null;
+  }
+
   /** Bytes of generated content read so far (see extractor.ts). */
   get contentBytes(): i64 {
     return this.tok.countedBytes;
