@@ -2,27 +2,13 @@
 // The caller writes its input into the buffer returned by `input_alloc(size)`, calls a function
 // with the input length, and reads the returned number of bytes at `output_ptr()`.
 import "../abi/abort";
+export { input_alloc, output_ptr } from "./_io";
+import { input, emit } from "./_io";
 import { consumerKeys, anonymousKeys, crc16, keySlot, prefixProblem, tagForSlot } from "../quota/keys";
 import { ADMIT_SCRIPT, ADMIT_SCRIPT_SHA, SETTLE_SCRIPT, SETTLE_SCRIPT_SHA, WINDOW_ADMIT_SCRIPT, WINDOW_ADMIT_SCRIPT_SHA } from "../quota/scripts";
 import { quoteJsonString } from "../json/quote";
 import { decodeUtf8 } from "../util/utf8";
 
-let input = new Uint8Array(0);
-let output = new Uint8Array(0);
-
-export function input_alloc(size: i32): usize {
-  if (size > input.length) input = new Uint8Array(size);
-  return input.dataStart;
-}
-
-export function output_ptr(): usize {
-  return output.dataStart;
-}
-
-function emit(s: string): i32 {
-  output = Uint8Array.wrap(String.UTF8.encode(s));
-  return output.length;
-}
 
 function text(len: i32): string {
   return decodeUtf8(input.dataStart, len < 0 ? 0 : (len > input.length ? input.length : len));

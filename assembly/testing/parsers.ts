@@ -2,6 +2,8 @@
 // buffer returned by `input_alloc(size)`, calls a `run_*` function with the input length, and reads
 // the returned number of bytes at `output_ptr()`. Results are JSON text unless said otherwise.
 import "../abi/abort";
+export { input_alloc, output_ptr } from "./_io";
+import { input, clamp, emit, emitBytes, inputText, inputView } from "./_io";
 import { addChecked, parseInt64Bytes, subChecked } from "../util/int64";
 import { parseQuery, splitPath } from "../util/urlencoded";
 import { decodeUtf8 } from "../util/utf8";
@@ -9,39 +11,6 @@ import { RespType, RespValue, decodeReply, encodeCommand } from "../redis/resp";
 import { JsonDomBuilder, JsonTokenizer, JsonType, parseJson, quoteJsonString } from "../json";
 import { TokenUsage, UsageScanner, usageFromAiLog } from "../usage";
 
-let input = new Uint8Array(0);
-let output = new Uint8Array(0);
-
-/** Room for `size` input bytes (the buffer is reused when big enough: tests can watch memory). */
-export function input_alloc(size: i32): usize {
-  if (size > input.length) input = new Uint8Array(size);
-  return input.dataStart;
-}
-
-export function output_ptr(): usize {
-  return output.dataStart;
-}
-
-function emitBytes(b: ArrayBuffer): i32 {
-  output = Uint8Array.wrap(b);
-  return output.length;
-}
-
-function emit(s: string): i32 {
-  return emitBytes(String.UTF8.encode(s));
-}
-
-function inputText(len: i32): string {
-  return decodeUtf8(input.dataStart, clamp(len));
-}
-
-function clamp(len: i32): i32 {
-  return len < 0 ? 0 : (len > input.length ? input.length : len);
-}
-
-function inputView(len: i32): Uint8Array {
-  return input.subarray(0, clamp(len));
-}
 
 /** Splits the input at its first NUL byte: [before, after]. */
 function splitAtNul(len: i32): Array<string> {

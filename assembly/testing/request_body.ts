@@ -4,30 +4,20 @@
 // of a JSON result at `output_ptr()`, and leaves the body the upstream would get (the rewritten
 // chunks joined, or the buffered edit applied) at `body_ptr()`, `body_len()` bytes.
 import "../abi/abort";
+export { input_alloc, output_ptr } from "./_io";
+import { input, clamp, emit } from "./_io";
 import { quoteJsonString } from "../json";
 import { RequestBodyReader, RequestFacts, integralNumber, integralString } from "../quota/request_body";
 import { ReservationEstimate, estimateFor, reservationFor, reservationForBody, reservationForFacts } from "../quota/estimate";
 
-let input = new Uint8Array(0);
 let cuts = new Int32Array(0);
-let output = new Uint8Array(0);
 let body = new Uint8Array(0);
 let bodyLen = 0;
-
-/** Room for `size` input bytes (reused when big enough: memory checks can watch the reader alone). */
-export function input_alloc(size: i32): usize {
-  if (size > input.length) input = new Uint8Array(size);
-  return input.dataStart;
-}
 
 /** Room for `n` cut points. */
 export function cuts_alloc(n: i32): usize {
   if (n > cuts.length) cuts = new Int32Array(n);
   return cuts.dataStart;
-}
-
-export function output_ptr(): usize {
-  return output.dataStart;
 }
 
 export function body_ptr(): usize {
@@ -36,15 +26,6 @@ export function body_ptr(): usize {
 
 export function body_len(): i32 {
   return bodyLen;
-}
-
-function emit(s: string): i32 {
-  output = Uint8Array.wrap(String.UTF8.encode(s));
-  return output.length;
-}
-
-function clamp(len: i32): i32 {
-  return len < 0 ? 0 : (len > input.length ? input.length : len);
 }
 
 function bodyReset(): void {

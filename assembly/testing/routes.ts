@@ -3,6 +3,8 @@
 // `input_alloc(size)`, call `run_*` with its length, read the returned byte count at `output_ptr()`).
 // Inputs with several fields separate them with NUL bytes.
 import "../abi/abort";
+export { input_alloc, output_ptr } from "./_io";
+import { input, clamp, emit, fields } from "./_io";
 import { HeaderPair } from "../abi/headers";
 import { JsonValue, parseJsonString, quoteJsonString } from "../json";
 import { Operation, Routes, apiKindName, parseRoutes, routeOf } from "../quota/routes";
@@ -11,40 +13,6 @@ import { parseWeights } from "../quota/weights";
 import { canonicalSuffix, matchSuffix, normalizePath } from "../util/path";
 import { decodeUtf8 } from "../util/utf8";
 
-let input = new Uint8Array(0);
-let output = new Uint8Array(0);
-
-export function input_alloc(size: i32): usize {
-  if (size > input.length) input = new Uint8Array(size);
-  return input.dataStart;
-}
-
-export function output_ptr(): usize {
-  return output.dataStart;
-}
-
-function emit(s: string): i32 {
-  output = Uint8Array.wrap(String.UTF8.encode(s));
-  return output.length;
-}
-
-function clamp(len: i32): i32 {
-  return len < 0 ? 0 : (len > input.length ? input.length : len);
-}
-
-/** The input split at NUL bytes, each field decoded as UTF-8. */
-function fields(len: i32): Array<string> {
-  const n = clamp(len);
-  const out = new Array<string>();
-  let from = 0;
-  for (let i = 0; i <= n; i++) {
-    if (i == n || input[i] == 0) {
-      out.push(decodeUtf8(input.dataStart + <usize>from, i - from));
-      from = i + 1;
-    }
-  }
-  return out;
-}
 
 /** Bytes as a JSON string of code points 0..255 (exact, whatever the bytes are). */
 function latin1(b: Uint8Array): string {

@@ -2,45 +2,13 @@
 // testing/parsers.ts: write the input at `input_alloc(size)`, call `run_*` with its length, read
 // the returned number of bytes at `output_ptr()` (JSON text).
 import "../abi/abort";
+export { input_alloc, output_ptr } from "./_io";
+import { input, clamp, emit, fields } from "./_io";
 import { quoteJsonString } from "../json/quote";
 import { decodeUtf8 } from "../util/utf8";
 import { QuotaConfig } from "../quota/config";
 import { RulesResult, matchRule, parseRules, stripPort } from "../quota/rules";
 
-let input = new Uint8Array(0);
-let output = new Uint8Array(0);
-
-export function input_alloc(size: i32): usize {
-  if (size > input.length) input = new Uint8Array(size);
-  return input.dataStart;
-}
-
-export function output_ptr(): usize {
-  return output.dataStart;
-}
-
-function emit(s: string): i32 {
-  output = Uint8Array.wrap(String.UTF8.encode(s));
-  return output.length;
-}
-
-function clamp(len: i32): i32 {
-  return len < 0 ? 0 : (len > input.length ? input.length : len);
-}
-
-/** The input cut at NUL bytes. */
-function fields(len: i32): Array<string> {
-  const n = clamp(len);
-  const out = new Array<string>();
-  let start = 0;
-  for (let i = 0; i <= n; i++) {
-    if (i == n || input[i] == 0) {
-      out.push(decodeUtf8(input.dataStart + <usize>start, i - start));
-      start = i + 1;
-    }
-  }
-  return out;
-}
 
 function strings(list: Array<string>): string {
   const parts = new Array<string>(list.length);

@@ -2,31 +2,13 @@
 // ResponseReader fed chunk by chunk from JS, the estimate, and the hider's member removal.
 // The caller writes input into `input_alloc(size)`; results are written at `output_ptr()`.
 import "../abi/abort";
+export { input_alloc, output_ptr } from "./_io";
+import { input, clamp, emit, emitView } from "./_io";
 import { quoteJsonString } from "../json";
 import { ResponseReader, TokenUsage, estimateUsage } from "../usage";
 import { removeNullUsage } from "../usage/hider";
 import { estimateFrom, CONTENT_BYTES_PER_TOKEN, ENCODED_JSON_BYTES_PER_TOKEN, ENCODED_SSE_BYTES_PER_TOKEN, OUTPUT_BASE_TOKENS, REQUEST_BYTES_PER_TOKEN } from "../usage/estimate";
 
-let input = new Uint8Array(0);
-let output = new Uint8Array(0);
-
-export function input_alloc(size: i32): usize {
-  if (size > input.length) input = new Uint8Array(size);
-  return input.dataStart;
-}
-
-export function output_ptr(): usize {
-  return output.dataStart;
-}
-
-function emit(s: string): i32 {
-  output = Uint8Array.wrap(String.UTF8.encode(s));
-  return output.length;
-}
-
-function clamp(len: i32): i32 {
-  return len < 0 ? 0 : (len > input.length ? input.length : len);
-}
 
 function usageJson(u: TokenUsage): string {
   return `{"found":${u.found ? "true" : "false"},"input":"${u.input.toString()}","output":"${u.output.toString()}","hasInput":${u.hasInput ? "true" : "false"},"hasOutput":${u.hasOutput ? "true" : "false"},"model":${quoteJsonString(u.model)}}`;
@@ -44,8 +26,7 @@ export function reader_feed(len: i32, end: i32): i32 {
   if (r === null) return -1;
   const out = r.feed(input.dataStart, <usize>clamp(len), end != 0);
   if (out === null) return -1;
-  output = out;
-  return out.length;
+  return emitView(out);
 }
 
 /** finish(), then what takeHeld() gives: -1 for null, else its length (at output_ptr). */
@@ -55,8 +36,7 @@ export function reader_finish(): i32 {
   r.finish();
   const held = r.takeHeld();
   if (held === null) return -1;
-  output = held;
-  return held.length;
+  return emitView(held);
 }
 
 /** The reader's state as JSON. */
@@ -84,8 +64,7 @@ export function run_remove_null_usage(len: i32): i32 {
   memory.copy(copy.dataStart, input.dataStart, <usize>n);
   const kept = removeNullUsage(copy.dataStart, n);
   if (kept < 0) return emit("-1");
-  output = copy.subarray(0, kept);
-  return kept;
+  return emitView(copy.subarray(0, kept));
 }
 
 /** estimateFrom with the reported usage given as numbers (a side is reported when its has* != 0). */

@@ -3,69 +3,13 @@
 // consumers, some cut by the client after their usage event, and five consumers' slots moved to
 // other masters mid-run. Every balance must end exactly at initial − Σ usage.
 // Also: `npm start -- --redis-cluster` starts a cluster of its own.
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import { keySlot } from "../../host/redis-cluster";
 import { GatewayProcess } from "../gateway/gateway-process";
+import { CONSUMERS, Plan, send as sendPlan, startUpstream as startPlanUpstream } from "../fleet/fleet-harness";
 import { ClusterFixture } from "./cluster-fixture";
 
 jest.setTimeout(180_000);
 
-const CONSUMERS = Array.from({ length: 10 }, (_, i) => ({ name: `c${i}`, credential: `key-${i}` }));
-
-interface Plan { consumer: number; input: number; output: number; cut: boolean }
-
-/** An SSE model whose usage is written in the request (x_test); a "cut" answer stops after its usage event. */
-function startUpstream(): Promise<{ url: string; close: () => void }> {
-  const server = http.createServer((req, res) => {
-    const parts: Buffer[] = [];
-    req.on("data", (c: Buffer) => parts.push(c));
-    req.on("end", () => {
-      const plan = JSON.parse(Buffer.concat(parts).toString()).x_test as Plan;
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      const chunk = (o: object) => res.write(`data: ${JSON.stringify(o)}\n\n`);
-      chunk({ object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: "hello" } }] });
-      chunk({ object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: plan.input, completion_tokens: plan.output } });
-      if (plan.cut) return; // held open until the gateway aborts it for the gone client
-      res.end("data: [DONE]\n\n");
-    });
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => {
-    resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() });
-  }));
-}
-
-type Outcome = "charged" | "cut" | "denied" | "other";
-
-function send(gatewayUrl: string, plan: Plan): Promise<Outcome> {
-  return new Promise((resolve) => {
-    // The client asks for usage itself, so it sees the usage event (the plugin hides the one it asks for).
-    const body = JSON.stringify({ model: "m", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "hi" }], x_test: plan });
-    const req = http.request(`${gatewayUrl}/v1/chat/completions`, {
-      method: "POST",
-      agent: false,
-      headers: { authorization: `Bearer key-${plan.consumer}`, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-    }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => {
-        text += d;
-        if (plan.cut && res.statusCode === 200 && text.includes('"usage"')) {
-          req.destroy();
-          resolve("cut");
-        }
-      });
-      res.on("end", () => {
-        if (res.statusCode === 403) resolve("denied");
-        else if (res.statusCode === 200 && text.includes('"usage"') && text.includes("[DONE]")) resolve("charged");
-        else resolve("other");
-      });
-      res.on("error", () => resolve(plan.cut ? "cut" : "other"));
-    });
-    req.on("error", () => resolve(plan.cut ? "cut" : "other"));
-    req.end(body);
-  });
-}
 
 describe("fleet of three gateways on one Redis Cluster", () => {
   let fx: ClusterFixture;
@@ -74,7 +18,7 @@ describe("fleet of three gateways on one Redis Cluster", () => {
 
   beforeAll(async () => {
     fx = await ClusterFixture.start();
-    upstream = await startUpstream();
+    upstream = await startPlanUpstream("after-usage");
   }, 60_000);
   afterEach(async () => {
     await Promise.all(gateways.map((g) => g.stop()));
@@ -116,7 +60,7 @@ describe("fleet of three gateways on one Redis Cluster", () => {
     const reached = (n: number) => new Promise<void>((r) => at.set(n, r));
     const half = reached(50);
     const later = reached(75);
-    const run = (i: number) => send(gateways[i % 3].url, plans[i]).then((o) => {
+    const run = (i: number) => sendPlan(gateways[i % 3].url, plans[i], "after-usage").then((o) => {
       at.get(++done)?.();
       return o;
     });

@@ -1,11 +1,7 @@
 // Loads build/test/keys.wasm (from assembly/testing/keys.ts): the plugin's key layout, hash tags
 // and scripts, for the key tests. Also Redis Cluster's slot rule, written here independently.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import * as fc from "fast-check";
-
-const WASM = join(__dirname, "..", "..", "build", "test", "keys.wasm");
-const WA = (globalThis as any).WebAssembly;
+import { loadParsers } from "../unit/parsers_module";
 
 export interface DerivedKeys {
   balance: string;
@@ -25,26 +21,12 @@ export interface KeysModule {
 }
 
 export function loadKeys(): KeysModule {
-  const logs: string[] = [];
-  let memory: { buffer: ArrayBuffer } | null = null;
-  const env = {
-    proxy_log(level: number, ptr: number, size: number): number {
-      logs.push(`[${level}] ${Buffer.from(new Uint8Array(memory!.buffer, ptr, size)).toString("utf8")}`);
-      return 0;
-    },
-  };
-  const instance = new WA.Instance(new WA.Module(readFileSync(WASM)), { env });
-  const ex = instance.exports as Record<string, any>;
-  memory = ex.memory;
-  if (typeof ex._initialize === "function") ex._initialize();
-  const write = (bytes: Buffer): number => {
-    const ptr = ex.input_alloc(bytes.length) >>> 0;
-    new Uint8Array(memory!.buffer, ptr, bytes.length).set(bytes);
-    return bytes.length;
-  };
-  const out = (len: number): string => Buffer.from(new Uint8Array(memory!.buffer, ex.output_ptr() >>> 0, len >>> 0)).toString("utf8");
+  const m = loadParsers("keys");
+  const out = (len: number): string => m.output(len).toString("utf8");
+  const write = (b: Buffer): number => m.write(b);
+  const ex = m.exports;
   return {
-    logs,
+    logs: m.logs,
     crc16: (bytes) => ex.run_crc16(write(bytes)) >>> 0,
     slot: (key) => ex.run_slot(write(Buffer.from(key, "utf8"))),
     tagForSlot: (slot) => out(ex.tag_for_slot(slot)),

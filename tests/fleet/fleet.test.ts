@@ -2,70 +2,12 @@
 // concurrent streaming requests from ten consumers with known usage, some cut mid-stream by the
 // client, and Redis restarted once mid-run. Every balance must end exactly at
 // initial − Σ(usage of the answers the clients received in full).
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import { RedisClient, RedisServer, startRedis } from "../../host";
 import { GatewayProcess } from "../gateway/gateway-process";
+import { CONSUMERS, Plan, send as sendPlan, startUpstream as startPlanUpstream } from "./fleet-harness";
 
 jest.setTimeout(180_000);
 
-const CONSUMERS = Array.from({ length: 10 }, (_, i) => ({ name: `c${i}`, credential: `key-${i}` }));
-
-interface Plan { consumer: number; input: number; output: number; cut: boolean }
-
-/** An SSE model whose usage is written in the request (x_test); a "cut" request never gets its usage event. */
-function startUpstream(): Promise<{ url: string; close: () => void }> {
-  const server = http.createServer((req, res) => {
-    const parts: Buffer[] = [];
-    req.on("data", (c: Buffer) => parts.push(c));
-    req.on("end", () => {
-      const plan = JSON.parse(Buffer.concat(parts).toString()).x_test as Plan;
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      const chunk = (o: object) => res.write(`data: ${JSON.stringify(o)}\n\n`);
-      chunk({ object: "chat.completion.chunk", choices: [{ index: 0, delta: { role: "assistant" } }] });
-      chunk({ object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: "hello" } }] });
-      if (plan.cut) return; // held open until the gateway aborts it for the gone client
-      chunk({ object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: plan.input, completion_tokens: plan.output } });
-      res.end("data: [DONE]\n\n");
-    });
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => {
-    resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() });
-  }));
-}
-
-type Outcome = "charged" | "denied" | "cut" | "other";
-
-/** One streaming chat; a cut request is aborted by the client after its first bytes. */
-function send(gatewayUrl: string, plan: Plan): Promise<Outcome> {
-  return new Promise((resolve) => {
-    // (asks for usage itself: the outcome is read from the usage event, which the plugin would otherwise hide)
-    const body = JSON.stringify({ model: "m", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "hi" }], x_test: plan });
-    const req = http.request(`${gatewayUrl}/v1/chat/completions`, {
-      method: "POST",
-      agent: false,
-      headers: { authorization: `Bearer key-${plan.consumer}`, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-    }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => {
-        text += d;
-        if (plan.cut && res.statusCode === 200) {
-          req.destroy();
-          resolve("cut");
-        }
-      });
-      res.on("end", () => {
-        if (res.statusCode === 403) resolve("denied");
-        else if (res.statusCode === 200 && text.includes('"usage"') && text.includes("[DONE]")) resolve("charged");
-        else resolve("other");
-      });
-      res.on("error", () => resolve(plan.cut ? "cut" : "other"));
-    });
-    req.on("error", () => resolve(plan.cut ? "cut" : "other"));
-    req.end(body);
-  });
-}
 
 async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -97,7 +39,7 @@ describe("fleet of three gateways on one Redis", () => {
   beforeAll(async () => {
     redis = await startRedis({ persistent: true });
     client = await RedisClient.connect(redis.port);
-    upstream = await startUpstream();
+    upstream = await startPlanUpstream("before-usage");
   });
   afterEach(async () => {
     await Promise.all(gateways.map((g) => g.stop()));
@@ -132,7 +74,7 @@ describe("fleet of three gateways on one Redis", () => {
     let done = 0;
     let halfDone: () => void = () => undefined;
     const half = new Promise<void>((r) => (halfDone = r));
-    const run = (i: number) => send(gateways[i % 3].url, plans[i]).then((o) => {
+    const run = (i: number) => sendPlan(gateways[i % 3].url, plans[i], "before-usage").then((o) => {
       if (++done === 50) halfDone();
       return o;
     });
@@ -182,7 +124,7 @@ describe("fleet of three gateways on one Redis", () => {
     for (const c of CONSUMERS.slice(0, 5)) await client.command("SET", `chat_quota:${c.name}`, "100");
     gateways = await fleet(redis, upstream.url, { ...BASE, ...policy }, 3);
     const plans: Plan[] = Array.from({ length: 100 }, (_, i) => ({ consumer: i % 5, input: 10, output: 20, cut: false }));
-    const outcomes = await Promise.all(plans.map((p, i) => send(gateways[i % 3].url, p)));
+    const outcomes = await Promise.all(plans.map((p, i) => sendPlan(gateways[i % 3].url, p, "before-usage")));
     const admitted = outcomes.filter((o) => o === "charged").length;
     let finals: number[] = [];
     await waitFor("the settlements", async () => {

@@ -112,3 +112,68 @@ describe("admin calls whose body must be read first", () => {
     expect(await fx.balance("c1")).toBe("77");
   });
 });
+
+describe("the three header semantics: stock Envoy, Envoy with allow_on_headers_stop_iteration, Higress", () => {
+  // The fixture runs the Envoy build on stock Envoy rules (envoy-build project) and the Higress build
+  // on Higress's (default project); this adds the Envoy option, which only the Envoy build can meet.
+  const option = HTTP_STORE ? { allowOnHeadersStopIteration: true } : {};
+
+  test("admin refresh and delta, and a max_tokens admission, work", async () => {
+    const vm = await fx.plugin({ ...BASE_CONFIG, reservation: { mode: "max_tokens", tokens: 64 }, missing_usage: "none" }, option);
+    const refresh = vm.newStream();
+    refresh.requestHeaders(request("POST", "/v1/chat/completions/quota/refresh", "admin"), false);
+    refresh.requestBody("consumer=c1&", false);
+    refresh.requestBody("quota=5000", true);
+    await refresh.waitFor(() => refresh.localResponse !== null, "the refresh answer");
+    expect(refresh.localResponse!.status).toBe(200);
+    const delta = vm.newStream();
+    delta.requestHeaders(request("POST", "/v1/chat/completions/quota/delta", "admin"), false);
+    delta.requestBody("consumer=c1&value=-1000", true);
+    await delta.waitFor(() => delta.localResponse !== null, "the delta answer");
+    expect(delta.localResponse!.status).toBe(200);
+    expect(await fx.balance("c1")).toBe("4000");
+
+    const body = JSON.stringify({ model: "m", max_tokens: 300, messages: [{ role: "user", content: "hi" }] });
+    const chat = vm.newStream();
+    chat.requestHeaders(request("POST", "/v1/chat/completions", "c1", [["content-type", "application/json"]]), false);
+    chat.requestBody(body.slice(0, 20), false);
+    chat.requestBody(body.slice(20), true);
+    await chat.waitFor(() => chat.upstream.ended, "the chat to reach the upstream");
+    expect(chat.upstream.body.toString()).toBe(body);
+    expect(await fx.balance("c1")).toBe(String(4000 - 300 - Math.ceil(body.length / 4)));
+    chat.responseHeaders([[":status", "200"], ["content-type", "application/json"]]);
+    chat.responseBody(openAiJson(10, 20), true);
+    await vm.idle();
+    expect(await fx.balance("c1")).toBe("3970");
+  });
+});
+
+describe("Responses API background mode", () => {
+  const responses = (consumer: string, body: object) => ({
+    headers: request("POST", "/v1/responses", consumer, [["content-type", "application/json"]]),
+    body: JSON.stringify(body),
+  });
+  const queued = () => jsonResponse(JSON.stringify({ id: "resp_1", object: "response", status: "queued", output: [] }));
+
+  test("refused by default: 400 OpenAI-style, nothing reaches the model, nothing charged", async () => {
+    const vm = await fx.plugin(BASE_CONFIG);
+    await fx.setBalance("c1", 1000);
+    const r = await vm.newStream().run({ request: responses("c1", { model: "m", background: true, input: "hi" }), response: queued });
+    expect(r.status).toBe(400);
+    expect(r.local?.details).toBe("ai-quota.background");
+    expect(JSON.parse(r.text).error.param).toBe("background");
+    expect(r.upstream).toBeNull();
+    await vm.idle();
+    expect(await fx.balance("c1")).toBe("1000");
+  });
+
+  test("responses_background: estimate admits it and charges its input estimate plus its output limit", async () => {
+    const vm = await fx.plugin({ ...BASE_CONFIG, responses_background: "estimate" });
+    await fx.setBalance("c1", 10_000);
+    const req = responses("c1", { model: "m", background: true, max_output_tokens: 500, input: "hi" });
+    const r = await vm.newStream().run({ request: req, response: queued });
+    expect(r.status).toBe(200);
+    await vm.idle();
+    expect(await fx.balance("c1")).toBe(String(10_000 - Math.ceil(req.body.length / 2) - 500));
+  });
+});

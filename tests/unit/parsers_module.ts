@@ -13,6 +13,12 @@ export interface ParsersModule {
   json(name: string, input: Uint8Array | string, ...args: Array<number | bigint>): any;
   /** Calls an export with numeric arguments, returns the output it wrote (for run_* without input). */
   call(name: string, ...args: Array<number | bigint>): Buffer;
+  /** Writes input at input_alloc and returns its length (for exports with their own arguments). */
+  write(input: Uint8Array | string): number;
+  /** The `len` bytes the last call left at output_ptr. */
+  output(len: number): Buffer;
+  /** A copy of linear memory [ptr, ptr + len). */
+  bytesAt(ptr: number, len: number): Buffer;
   /** Lines the module logged through env.proxy_log (the abort handler writes here before trapping). */
   logs: string[];
   exports: Record<string, any>;
@@ -22,12 +28,15 @@ export interface ParsersModule {
 const WA = (globalThis as any).WebAssembly;
 const compiledModules = new Map<string, unknown>();
 
-/** Loads build/test/<name>.wasm (default: the parsers); every test module speaks the same protocol. */
-export function loadParsers(name = "parsers"): ParsersModule {
-  let compiled = compiledModules.get(name);
+/**
+ * Loads build/test/<name>.wasm (default: the parsers), or the module at `wasmPath`; every test
+ * module speaks the same protocol (assembly/testing/_io.ts).
+ */
+export function loadParsers(name = "parsers", wasmPath = join(__dirname, "..", "..", "build", "test", `${name}.wasm`)): ParsersModule {
+  let compiled = compiledModules.get(wasmPath);
   if (compiled === undefined) {
-    compiled = new WA.Module(readFileSync(join(__dirname, "..", "..", "build", "test", `${name}.wasm`)));
-    compiledModules.set(name, compiled);
+    compiled = new WA.Module(readFileSync(wasmPath));
+    compiledModules.set(wasmPath, compiled);
   }
   const logs: string[] = [];
   let memory: { buffer: ArrayBuffer } | null = null;
@@ -43,10 +52,8 @@ export function loadParsers(name = "parsers"): ParsersModule {
   memory = ex.memory as { buffer: ArrayBuffer };
   if (typeof ex._initialize === "function") ex._initialize();
 
-  const output = (len: number): Buffer => {
-    const ptr = ex.output_ptr() >>> 0;
-    return Buffer.from(new Uint8Array(memory!.buffer, ptr, len >>> 0));
-  };
+  const bytesAt = (ptr: number, len: number): Buffer => Buffer.from(new Uint8Array(memory!.buffer, ptr >>> 0, len >>> 0));
+  const output = (len: number): Buffer => bytesAt(ex.output_ptr(), len);
   const write = (input: Uint8Array | string): number => {
     const bytes = typeof input === "string" ? Buffer.from(input, "utf8") : input;
     const ptr = ex.input_alloc(bytes.length) >>> 0;
@@ -56,6 +63,9 @@ export function loadParsers(name = "parsers"): ParsersModule {
   const mod: ParsersModule = {
     logs,
     exports: ex,
+    write,
+    output,
+    bytesAt,
     run(name, input, ...args) {
       const len = write(input);
       return output(ex[`run_${name}`](len, ...args));

@@ -1,8 +1,8 @@
 // Loads build/test/request_body.wasm (from assembly/testing/request_body.ts) for the request body
 // tests, the fuzz property and the bench. The module imports only env.proxy_log (the abort handler
 // writes there before trapping); the stub records every line. Run `npm run build` first.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { loadParsers } from "./parsers_module";
 
 export const REQUEST_BODY_WASM = join(__dirname, "..", "..", "build", "test", "request_body.wasm");
 
@@ -51,43 +51,24 @@ export interface RequestBodyModule {
   exports: Record<string, any>;
 }
 
-const WA = (globalThis as any).WebAssembly;
-let compiled: unknown = null;
-
 export function loadRequestBody(path = REQUEST_BODY_WASM): RequestBodyModule {
-  if (compiled === null || path !== REQUEST_BODY_WASM) compiled = new WA.Module(readFileSync(path));
-  const logs: string[] = [];
-  let memory: { buffer: ArrayBuffer } | null = null;
-  const env = {
-    proxy_log(level: number, ptr: number, size: number): number {
-      logs.push(`[${level}] ${Buffer.from(new Uint8Array(memory!.buffer, ptr, size)).toString("utf8")}`);
-      return 0;
-    },
-  };
-  const ex = new WA.Instance(compiled, { env }).exports as Record<string, any>;
-  memory = ex.memory as { buffer: ArrayBuffer };
-  if (typeof ex._initialize === "function") ex._initialize();
-
-  const bytes = (input: Uint8Array | string): Uint8Array => (typeof input === "string" ? Buffer.from(input, "utf8") : input);
-  const write = (input: Uint8Array | string): number => {
-    const b = bytes(input);
-    const ptr = ex.input_alloc(b.length) >>> 0;
-    new Uint8Array(memory!.buffer, ptr, b.length).set(b);
-    return b.length;
-  };
+  const m = loadParsers("request_body", path);
+  const ex = m.exports;
+  const memory = ex.memory as { buffer: ArrayBuffer };
+  const write = (input: Uint8Array | string): number => m.write(input);
   const writeCuts = (cuts: number[] | "bytes" | undefined): number => {
     if (cuts === "bytes") return -1;
     if (cuts === undefined || cuts.length === 0) return 0;
     const ptr = ex.cuts_alloc(cuts.length) >>> 0;
-    new Int32Array(memory!.buffer, ptr, cuts.length).set(cuts);
+    new Int32Array(memory.buffer, ptr, cuts.length).set(cuts);
     return cuts.length;
   };
-  const result = (len: number): any => JSON.parse(Buffer.from(new Uint8Array(memory!.buffer, ex.output_ptr() >>> 0, len >>> 0)).toString("utf8"));
-  const body = (): Buffer => Buffer.from(new Uint8Array(memory!.buffer, ex.body_ptr() >>> 0, ex.body_len() >>> 0));
-  const text = (len: number): string => Buffer.from(new Uint8Array(memory!.buffer, ex.output_ptr() >>> 0, len >>> 0)).toString("utf8");
+  const text = (len: number): string => m.output(len).toString("utf8");
+  const result = (len: number): any => JSON.parse(text(len));
+  const body = (): Buffer => m.bytesAt(ex.body_ptr(), ex.body_len());
 
   return {
-    logs,
+    logs: m.logs,
     exports: ex,
     write,
     rewrite(input, inject, cuts) {
