@@ -33,7 +33,7 @@ import { ConsumerKeys, keysFor } from "./keys";
 import { nowSeconds } from "../abi/clock";
 import { AdminCaller, deltaQuota, queryQuota, refreshQuota } from "./admin";
 import { Admission, AdmissionKind, AdmissionListener, admit, admitWithWindows } from "./admission";
-import { reservationFor } from "./estimate";
+import { weightedReservationFor } from "./estimate";
 import { RequestBodyReader, giveBackRequestBodyReader, takeRequestBodyReader } from "./request_body";
 import { Charge, settle } from "./settlement";
 import { count, metrics } from "./metrics";
@@ -374,7 +374,7 @@ export class QuotaStream extends HttpContext {
     const checkBalance = c.useBalance && !this.anonymousClient;
     let reservation: i64 = 0;
     if (policy.reservation == ReservationMode.Fixed) reservation = policy.reservationTokens;
-    else if (policy.reservation == ReservationMode.MaxTokens) reservation = reservationFor(this.body, policy.reservationTokens, policy.reservationCap);
+    else if (policy.reservation == ReservationMode.MaxTokens) reservation = weightedReservationFor(this.body, policy.reservationTokens, policy.reservationCap, this.config.weights);
     const minimum: i64 = policy.requireFullReservation && reservation > 1 ? reservation : 1;
     this.reserved = reservation;
     this.keys = keysFor(c.redisKeyPrefix, this.consumer, this.anonymousClient);
