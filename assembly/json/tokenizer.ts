@@ -380,6 +380,20 @@ export class JsonTokenizer {
     return this.depthNow;
   }
 
+  /** Nothing has been fed since reset()/recycle(). */
+  get fresh(): bool {
+    return this.offset == 0 && this.state == S_VALUE && this.depthNow == 0;
+  }
+
+  /**
+   * A whole top-level value of n bytes was read elsewhere (usage/fast_path.ts), and found valid: the
+   * state is as after feeding it (the handler saw nothing of it).
+   */
+  readElsewhere(n: usize): void {
+    this.offset += <i64>n;
+    this.state = S_DONE;
+  }
+
   get failed(): bool {
     return this.state == S_ERROR;
   }

@@ -7,6 +7,30 @@ import { input, clamp, emit, emitView } from "./_io";
 import { quoteJsonString } from "../json";
 import { ResponseReader, TokenUsage, estimateUsage } from "../usage";
 import { removeNullUsage } from "../usage/hider";
+import { keySetsAgree, quickReads, readQuickly, setQuickReads } from "../usage/fast_path";
+
+/** readQuickly over input[0, len), `times` times (a micro-bench); answers how many succeeded. */
+export function usage_quick_bench(len: i32, times: i32, wantModel: i32): i32 {
+  let ok = 0;
+  const p = input.dataStart;
+  for (let i = 0; i < times; i++) if (readQuickly(p, p + <usize>clamp(len), wantModel != 0)) ok++;
+  return ok;
+}
+
+/** Whether the quick path tells input[0, len) apart as the extractor's key sets do (1) or not (0). */
+export function usage_key_sets_agree(len: i32): i32 {
+  return keySetsAgree(input.dataStart, <usize>clamp(len)) ? 1 : 0;
+}
+
+/** How many documents the quick path has read. */
+export function usage_quick_reads(): u32 {
+  return quickReads;
+}
+
+/** Turns the quick path of whole documents (usage/fast_path.ts) on or off, to compare the two. */
+export function usage_quick(on: i32): void {
+  setQuickReads(on != 0);
+}
 import { estimateFrom, CONTENT_BYTES_PER_TOKEN, ENCODED_JSON_BYTES_PER_TOKEN, ENCODED_SSE_BYTES_PER_TOKEN, OUTPUT_BASE_TOKENS, REQUEST_BYTES_PER_TOKEN } from "../usage/estimate";
 
 

@@ -24,6 +24,7 @@
 // (a blank line) and what the event in it was: see SseBlockSink.
 import { JsonTokenizer } from "../json/tokenizer";
 import { DOC_TOP_OBJECT, DOC_USAGE_NULL, DOC_USAGE_OBJECT, UsageExtractor } from "./extractor";
+import { USAGE_NULL, USAGE_OBJECT, quick, readQuickly } from "./fast_path";
 import { TokenUsage } from "./token_usage";
 
 // Everything a response path needs, from one module.
@@ -217,10 +218,80 @@ export class UsageScanner {
 
   private feedJson(p: usize, end: usize): void {
     if (this.jsonFailed) return;
+    // A whole body in this piece, of the usual shape: read in one quick pass (fast_path.ts).
+    if (this.tok.fresh && readQuickly(p, end, this.extractor.wantModel)) {
+      this.tok.countedBytes += quick.counted;
+      this.applyCounts(this.tok.countedBytes - quick.counted, true);
+      // The root's close commits the model (and anything else pending).
+      if (quick.modelAt != 0) this.extractor.pendingModelBytes(quick.modelAt, quick.modelLen);
+      this.extractor.commit(this.tok.countedBytes);
+      this.tok.readElsewhere(end - p);
+      return;
+    }
     if (!this.tok.feedRaw(p, end)) {
       this.jsonFailed = true;
       this.extractor.discard();
     }
+  }
+
+  /**
+   * The counts fast_path.ts read, as the extractor would have taken them: committed as each usage
+   * object closed (plain JSON: `base` is the content counted before the document), or left pending
+   * for the event's commit (SSE).
+   */
+  private applyCounts(base: i64, commitOnClose: bool): void {
+    const q = quick;
+    const x = this.extractor;
+    let from = 0;
+    for (let u = 0; u < q.usages; u++) {
+      const to = unchecked(q.usageCloses[u]);
+      for (let i = from; i < to; i++) x.pendingCount(unchecked(q.countSlots[i]), unchecked(q.countValues[i]));
+      from = to;
+      if (commitOnClose) x.commit(base + unchecked(q.usageCloseAt[u]));
+    }
+  }
+
+  /**
+   * An event whose one data line starts at `js` (after "data:") and is followed by a blank line,
+   * all in [js, end), of the usual shape: read in one quick pass and dispatched as dispatch() would.
+   * Returns where reading goes on (after the blank line), or 0 when the event goes the usual way.
+   */
+  private quickEvent(js: usize, end: usize): usize {
+    if (js < end && load<u8>(js) == 0x20) js++;
+    // The line's end: the first LF or CR, eight bytes at a time.
+    let q = js;
+    while (q + 8 <= end) {
+      const w = load<u64>(q);
+      const lf = w ^ 0x0a0a0a0a0a0a0a0a;
+      const cr = w ^ 0x0d0d0d0d0d0d0d0d;
+      if (((((lf - 0x0101010101010101) & ~lf) | ((cr - 0x0101010101010101) & ~cr)) & 0x8080808080808080) != 0) break;
+      q += 8;
+    }
+    while (q < end) {
+      const b = load<u8>(q);
+      if (b == 0x0a || b == 0x0d) break;
+      q++;
+    }
+    if (q + 2 > end || load<u8>(q) != 0x0a || load<u8>(q + 1) != 0x0a) return 0;
+    const n = q - js;
+    if (n == 0 || (this.maxEventBytes > 0 && n > <usize>this.maxEventBytes)) return 0;
+    if (!readQuickly(js, q, this.extractor.wantModel)) return 0;
+    // As dispatch(): a valid top-level object.
+    this.events++;
+    this.tok.countedBytes += quick.counted;
+    let kind = BLOCK_KEEP;
+    if (quick.usage == USAGE_OBJECT && quick.choicesSeen && quick.choicesEmpty) kind = BLOCK_USAGE_ONLY;
+    else if (quick.usage == USAGE_NULL) kind = BLOCK_USAGE_NULL;
+    this.blockKind = kind;
+    this.extractor.beginDocument();
+    this.applyCounts(0, false);
+    if (quick.modelAt != 0) this.extractor.pendingModelBytes(quick.modelAt, quick.modelLen);
+    this.extractor.commit(this.tok.countedBytes);
+    this.line = L_START;
+    const next = q + 2;
+    const sink = this.sink;
+    if (sink !== null) sink.blockEnd(next, kind, false);
+    return next;
   }
 
   // ---- SSE ----
@@ -264,6 +335,14 @@ export class UsageScanner {
         }
         if (c == 0x3a) { this.line = L_IGNORE; p++; continue; } // ":" comment
         if (c == 0x64 && p + 5 <= end && load<u32>(p) == DATA_WORD && load<u8>(p + 4) == 0x3a) {
+          if (!this.inEvent) {
+            // A whole event here, of the usual shape: one quick pass.
+            const next = this.quickEvent(p + 5, end);
+            if (next != 0) {
+              p = next;
+              continue;
+            }
+          }
           // "data:" in one step, as the field states below would read it
           p += 5;
           this.startDataLine();
