@@ -13,8 +13,8 @@ import { CHOICES_CONTENT_KEYS, ROOT_COUNTED, ROOT_KEYS } from "./extractor";
 
 /** Nesting followed here; deeper documents go the usual way. */
 const MAX_DEPTH: i32 = 64;
-/** Numbers longer than the tokenizer keeps (its maxTokenBytes for scanners) are not counts. */
-const MAX_NUMBER_BYTES: usize = 512;
+/** Model names longer than the tokenizer keeps (its maxTokenBytes for scanners) are dropped the usual way. */
+const MAX_TEXT_BYTES: usize = 512;
 
 // What the last usage member at the root was.
 export const USAGE_ABSENT: u8 = 0;
@@ -37,10 +37,9 @@ export class QuickRead {
   /** A root `choices` was read, and the last one was `[]`. */
   choicesSeen: bool = false;
   choicesEmpty: bool = false;
-  /** Counts of every usage object, in order: slot, value, and the content counted when it closed. */
+  /** Counts of every usage object, in order: slot and value. */
   countSlots: StaticArray<i32> = new StaticArray<i32>(64);
   countValues: StaticArray<i64> = new StaticArray<i64>(64);
-  countAt: StaticArray<i64> = new StaticArray<i64>(64);
   counts: i32 = 0;
   /** Where each usage object closed: index into the counts (its counts are those before it). */
   usageCloses: StaticArray<i32> = new StaticArray<i32>(16);
@@ -230,7 +229,7 @@ function modelValue(p: usize, end: usize): usize {
   const e = stringBody(p + 1, end, false);
   if (e == 0) return 0;
   const n = e - 1 - (p + 1);
-  if (n > MAX_NUMBER_BYTES) return 0; // the tokenizer would cut it and the extractor drop it
+  if (n > MAX_TEXT_BYTES) return 0; // the tokenizer would cut it and the extractor drop it
   for (let i = p + 1; i < e - 1; i++) if (load<u8>(i) == 0x5c) return 0; // escaped: decoded the usual way
   quick.modelAt = p + 1;
   quick.modelLen = n;
@@ -257,15 +256,10 @@ function usageValue(p: usize, end: usize): usize {
     if (p >= end || load<u8>(p) != 0x22) return 0;
     const k = p + 1;
     const ke = plainKey(k, end);
-    let slot = -1;
-    if (ke != 0) {
-      slot = usageSlot(k, ke - k);
-      p = ke + 1;
-    } else {
-      // A key the extractor would compare decoded: one with an escape cannot be trusted here.
-      return 0;
-    }
-    p = ws(p, end);
+    // A key the extractor would compare decoded (escaped, or not ASCII) goes the usual way.
+    if (ke == 0) return 0;
+    const slot = usageSlot(k, ke - k);
+    p = ws(ke + 1, end);
     if (p >= end || load<u8>(p) != 0x3a) return 0;
     p = ws(p + 1, end);
     if (p >= end) return 0;
@@ -329,14 +323,15 @@ function bytesAre(k: usize, n: usize, b: ArrayBuffer): bool {
   return memory.compare(k, changetype<usize>(b), n) == 0;
 }
 
-/** A count as extractor.number takes it: an integer literal, not negative, that fits an i64. */
+/**
+ * A count as extractor.number takes it: an integer literal, not negative, that fits an i64 (so
+ * shorter than the tokenizer's maxTokenBytes). [p, e) is a valid JSON number.
+ */
 function count(slot: i32, p: usize, e: usize): void {
-  const n = e - p;
-  if (n > MAX_NUMBER_BYTES || load<u8>(p) == 0x2d) return;
   let v: i64 = 0;
   for (let i = p; i < e; i++) {
     const d = <i64>load<u8>(i) - 0x30;
-    if (d < 0 || d > 9) return; // a fraction or an exponent: not a count
+    if (d < 0 || d > 9) return; // a sign, a fraction or an exponent: not a count
     if (v > (i64.MAX_VALUE - d) / 10) return;
     v = v * 10 + d;
   }
@@ -466,7 +461,6 @@ function stringBody(p: usize, end: usize, count: bool): usize {
       if (count) afterHigh = false;
       return p + 1;
     }
-    if (c < 0x20) return 0;
     if (c == 0x5c) {
       if (p + 1 >= end) return 0;
       const e = <u32>load<u8>(p + 1);
@@ -494,7 +488,8 @@ function stringBody(p: usize, end: usize, count: bool): usize {
       }
       return 0;
     }
-    // A UTF-8 sequence: its lead and the range of the byte after it, then continuation bytes.
+    // A UTF-8 sequence: its lead and the range of the byte after it, then continuation bytes (a
+    // control character is no lead: utf8Length rejects it).
     const n = utf8Length(p, end);
     if (n == 0) return 0;
     if (count) { counted += <i64>n; afterHigh = false; }
@@ -535,7 +530,10 @@ function hexDigit(c: u32): i32 {
   return -1;
 }
 
-/** A JSON number from p: the position after it, or 0 (a digit right after it is an error too). */
+/**
+ * A JSON number from p: the position after it, or 0. What follows it is the caller's to judge: a
+ * digit after a leading 0, or the end of the document, is not a byte a value may be followed by.
+ */
 function number(p: usize, end: usize): usize {
   if (load<u8>(p) == 0x2d) p++;
   if (p >= end) return 0;
@@ -561,9 +559,6 @@ function number(p: usize, end: usize): usize {
     while (p < end && isDigit(<u32>load<u8>(p))) p++;
     if (p == f) return 0;
   }
-  // The number must end inside the document (the tokenizer needs the byte after it).
-  if (p >= end) return 0;
-  if (isDigit(<u32>load<u8>(p))) return 0;
   return p;
 }
 
