@@ -54,6 +54,7 @@
 // source/extensions/common/wasm/context.cc). When the body is complete, streams, asks nothing and
 // has no stream_options, the edit drops everything up to the root `{` and puts it back followed by
 // `"stream_options":{"include_usage":true},`; otherwise there is no edit.
+import { plainEnd } from "../json/plain";
 
 /** What the reader learnt about the request. */
 export class RequestFacts {
@@ -988,20 +989,7 @@ export class RequestBodyReader {
   /** String bytes from p: plain ones in a tight loop, then the byte that stopped it. */
   private scanString(p: usize, end: usize): usize {
     let q = p;
-    while (q + 8 <= end) {
-      const w = load<u64>(q);
-      // A byte is '"' or '\' (XOR gives 0), below 0x20, or 0x80 and up.
-      const a = w ^ 0x2222222222222222;
-      const b = w ^ 0x5c5c5c5c5c5c5c5c;
-      const stop = ((a - 0x0101010101010101) & ~a) | ((b - 0x0101010101010101) & ~b) | ((w - 0x2020202020202020) & ~w) | w;
-      if ((stop & 0x8080808080808080) != 0) break;
-      q += 8;
-    }
-    while (q < end) {
-      const c = <u32>load<u8>(q);
-      if (c == 0x22 || c == 0x5c || c < 0x20 || c >= 0x80) break;
-      q++;
-    }
+    q = plainEnd(q, end);
     if (this.capturing && q > p) this.capRange(p, q);
     if (q >= end) return q;
     const c = <u32>load<u8>(q);
@@ -1287,21 +1275,9 @@ export class RequestBodyReader {
     let tooDeep = false;
     while (p < end) {
       if (st == S_STRING) {
-        while (p + 8 <= end) {
-          const w = load<u64>(p);
-          const a = w ^ 0x2222222222222222;
-          const b = w ^ 0x5c5c5c5c5c5c5c5c;
-          const stop = ((a - 0x0101010101010101) & ~a) | ((b - 0x0101010101010101) & ~b) | ((w - 0x2020202020202020) & ~w) | w;
-          if ((stop & 0x8080808080808080) != 0) break;
-          p += 8;
-        }
-        let c: u32 = 0;
-        while (p < end) {
-          c = <u32>load<u8>(p);
-          if (c == 0x22 || c == 0x5c || c < 0x20 || c >= 0x80) break;
-          p++;
-        }
+        p = plainEnd(p, end);
         if (p >= end) break;
+        const c = <u32>load<u8>(p);
         p++;
         if (c == 0x22) {
           st = isKey ? S_COLON : S_AFTER;

@@ -61,9 +61,27 @@ function bulkEnd(p: usize): void {
 
 /** An argument: the string's UTF-8 bytes (lone surrogates as U+FFFD). */
 export function argString(s: string): void {
-  const n = <usize>String.UTF8.byteLength(s);
+  const units = <usize>s.length;
+  const src = changetype<usize>(s);
+  // ASCII first, as every key, number and command name the plugin sends: a byte per unit, copied
+  // while checked; the first unit beyond ASCII undoes the argument and writes it the UTF-8 way.
+  const p = bulkHeader(units);
+  for (let k: usize = 0; k < units; k++) {
+    const c = load<u16>(src + (k << 1));
+    if (c >= 0x80) {
+      count--;
+      argUtf8(src, s.length);
+      return;
+    }
+    store<u8>(p + k, <u8>c);
+  }
+  bulkEnd(p + units);
+}
+
+function argUtf8(src: usize, units: i32): void {
+  const n = <usize>String.UTF8.byteLength(changetype<string>(src));
   const p = bulkHeader(n);
-  String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, p, false, String.UTF8.ErrorMode.REPLACE);
+  String.UTF8.encodeUnsafe(src, units, p, false, String.UTF8.ErrorMode.REPLACE);
   bulkEnd(p + n);
 }
 

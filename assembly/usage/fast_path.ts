@@ -6,6 +6,7 @@
 // bytes, counts, the usage flags); anything else (invalid JSON, another member the extractor reads,
 // an escaped or non-ASCII root key, deep nesting) makes it answer false before anything is
 // changed, and the document then goes the usual way (scanner.ts, tokenizer.ts, extractor.ts).
+import { plainEnd } from "../json/plain";
 import { CHOICES_CONTENT_KEYS, ROOT_COUNTED, ROOT_KEYS } from "./extractor";
 
 // The keys the extractor reads (extractor.ts ROOT_KEYS, ROOT_COUNTED, CHOICES_CONTENT_KEYS), told
@@ -73,6 +74,33 @@ let failed = false;
  * usual way).
  */
 export function readQuickly(p: usize, end: usize, wantModel: bool): bool {
+  wsBits = JSON_WS;
+  p = readRoot(p, end, wantModel);
+  if (p == 0) return false;
+  p = ws(p, end);
+  if (p != end) return false;
+  quickReads++;
+  return true;
+}
+
+/**
+ * Reads the JSON document that starts an SSE data line at p (LF and CR end the line, so they are
+ * not whitespace in it): the position after it and any spaces or tabs, or 0 when it is not one
+ * this path reads (nothing was changed). The caller checks what ends the line, then counts the
+ * read with quickReadTaken().
+ */
+export function readQuicklyLine(p: usize, end: usize, wantModel: bool): usize {
+  wsBits = LINE_WS;
+  p = readRoot(p, end, wantModel);
+  return p == 0 ? 0 : ws(p, end);
+}
+
+/** A read by readQuicklyLine was used (for tests). */
+export function quickReadTaken(): void {
+  quickReads++;
+}
+
+function readRoot(p: usize, end: usize, wantModel: bool): usize {
   const q = quick;
   q.usage = USAGE_ABSENT;
   q.choicesSeen = false;
@@ -84,21 +112,24 @@ export function readQuickly(p: usize, end: usize, wantModel: bool): bool {
   counted = 0;
   afterHigh = false;
   failed = false;
-  if (!enabled) return false;
+  if (!enabled) return 0;
   p = ws(p, end);
-  if (p >= end || load<u8>(p) != 0x7b) return false;
+  if (p >= end || load<u8>(p) != 0x7b) return 0;
   p = rootObject(p + 1, end, wantModel);
-  if (p == 0 || failed) return false;
-  p = ws(p, end);
-  if (p != end) return false;
+  if (p == 0 || failed) return 0;
   q.counted = counted;
-  quickReads++;
-  return true;
+  return p;
 }
+
+/** JSON's whitespace: space, tab, LF, CR, as bits. */
+const JSON_WS: u64 = (<u64>1 << 0x20) | (<u64>1 << 0x09) | (<u64>1 << 0x0a) | (<u64>1 << 0x0d);
+/** On an SSE data line LF and CR end the line, so they are not whitespace inside it. */
+const LINE_WS: u64 = (<u64>1 << 0x20) | (<u64>1 << 0x09);
+let wsBits: u64 = JSON_WS;
 
 @inline
 function isWs(c: u32): bool {
-  return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09;
+  return c <= 0x20 && ((wsBits >> <u64>c) & 1) != 0;
 }
 
 @inline
@@ -164,9 +195,11 @@ const ROOT_READ: u8 = 4;
 /** Little-endian bytes [at, at + n) of a key, n <= 8 (the key's bytes are all readable). */
 @inline
 function word(k: usize, at: usize, n: usize): u64 {
-  let v: u64 = 0;
-  for (let i: usize = 0; i < n; i++) v |= <u64>load<u8>(k + at + i) << (<u64>i << 3);
-  return v;
+  // n is a constant at every call: the loads fold to two or three, all inside the key.
+  const p = k + at;
+  if (n == 5) return <u64>load<u32>(p) | <u64>load<u8>(p + 4) << 32;
+  if (n == 6) return <u64>load<u32>(p) | <u64>load<u16>(p + 4) << 32;
+  return <u64>load<u32>(p) | <u64>load<u16>(p + 4) << 32 | <u64>load<u8>(p + 6) << 48;
 }
 
 /** What a root key is to the extractor (ROOT_KEYS and ROOT_COUNTED). */
@@ -412,22 +445,10 @@ function array(p: usize, end: usize, depth: i32, counting: bool): usize {
 
 /** A key's body from p: printable ASCII without a backslash, closed: the closing quote's position; else 0. */
 function plainKey(p: usize, end: usize): usize {
-  while (p + 8 <= end) {
-    const w = load<u64>(p);
-    const q = w ^ 0x2222222222222222;
-    const b = w ^ 0x5c5c5c5c5c5c5c5c;
-    const stop = ((q - 0x0101010101010101) & ~q) | ((b - 0x0101010101010101) & ~b) | ((w - 0x2020202020202020) & ~w) | w;
-    if ((stop & 0x8080808080808080) != 0) break;
-    p += 8;
-  }
-  while (p < end) {
-    const c = <u32>load<u8>(p);
-    if (c == 0x22) return p;
-    if (c == 0x5c || c < 0x20 || c >= 0x80) return 0;
-    p++;
-  }
-  return 0;
+  p = plainEnd(p, end);
+  return p < end && load<u8>(p) == 0x22 ? p : 0;
 }
+
 
 /**
  * A string's body from p (after the opening quote), validated as the tokenizer does (UTF-8 by
@@ -438,19 +459,7 @@ function stringBody(p: usize, end: usize, count: bool): usize {
   for (;;) {
     // Plain bytes, eight at a time while none is '"', '\', a control character or not ASCII.
     const start = p;
-    while (p + 8 <= end) {
-      const w = load<u64>(p);
-      const q = w ^ 0x2222222222222222;
-      const b = w ^ 0x5c5c5c5c5c5c5c5c;
-      const stop = ((q - 0x0101010101010101) & ~q) | ((b - 0x0101010101010101) & ~b) | ((w - 0x2020202020202020) & ~w) | w;
-      if ((stop & 0x8080808080808080) != 0) break;
-      p += 8;
-    }
-    while (p < end) {
-      const c = <u32>load<u8>(p);
-      if (c == 0x22 || c == 0x5c || c < 0x20 || c >= 0x80) break;
-      p++;
-    }
+    p = plainEnd(p, end);
     if (count && p > start) {
       counted += <i64>(p - start);
       afterHigh = false;

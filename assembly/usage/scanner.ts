@@ -24,7 +24,7 @@
 // (a blank line) and what the event in it was: see SseBlockSink.
 import { JsonTokenizer } from "../json/tokenizer";
 import { DOC_TOP_OBJECT, DOC_USAGE_NULL, DOC_USAGE_OBJECT, UsageExtractor } from "./extractor";
-import { USAGE_NULL, USAGE_OBJECT, quick, readQuickly } from "./fast_path";
+import { USAGE_NULL, USAGE_OBJECT, quick, quickReadTaken, readQuickly, readQuicklyLine } from "./fast_path";
 import { TokenUsage } from "./token_usage";
 
 // Everything a response path needs, from one module.
@@ -258,24 +258,11 @@ export class UsageScanner {
    */
   private quickEvent(js: usize, end: usize): usize {
     if (js < end && load<u8>(js) == 0x20) js++;
-    // The line's end: the first LF or CR, eight bytes at a time.
-    let q = js;
-    while (q + 8 <= end) {
-      const w = load<u64>(q);
-      const lf = w ^ 0x0a0a0a0a0a0a0a0a;
-      const cr = w ^ 0x0d0d0d0d0d0d0d0d;
-      if (((((lf - 0x0101010101010101) & ~lf) | ((cr - 0x0101010101010101) & ~cr)) & 0x8080808080808080) != 0) break;
-      q += 8;
-    }
-    while (q < end) {
-      const b = load<u8>(q);
-      if (b == 0x0a || b == 0x0d) break;
-      q++;
-    }
-    if (q + 2 > end || load<u8>(q) != 0x0a || load<u8>(q + 1) != 0x0a) return 0;
-    const n = q - js;
-    if (n == 0 || (this.maxEventBytes > 0 && n > <usize>this.maxEventBytes)) return 0;
-    if (!readQuickly(js, q, this.extractor.wantModel)) return 0;
+    // One document, then the line's end: an LF and the blank line's LF.
+    const q = readQuicklyLine(js, end, this.extractor.wantModel);
+    if (q == 0 || q + 2 > end || load<u8>(q) != 0x0a || load<u8>(q + 1) != 0x0a) return 0;
+    if (this.maxEventBytes > 0 && q - js > <usize>this.maxEventBytes) return 0;
+    quickReadTaken();
     // As dispatch(): a valid top-level object.
     this.events++;
     this.tok.countedBytes += quick.counted;

@@ -62,3 +62,27 @@ export function textLength(): i32 {
 export function textFrom(start: i32): string {
   return String.UTF16.decodeUnsafe(changetype<usize>(units) + (<usize>start << 1), <usize>(length - start) << 1);
 }
+
+/**
+ * s with ASCII A–Z lowered and every other unit kept (what "without regard to ASCII case" means in
+ * the docs; the runtime's toLowerCase would also fold non-ASCII letters, and its tables cost size).
+ */
+export function asciiLower(s: string): string {
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) break;
+    i++;
+  }
+  if (i == n) return s;
+  const out = changetype<string>(__new(<usize>n << 1, idof<string>()));
+  const src = changetype<usize>(s);
+  const dst = changetype<usize>(out);
+  memory.copy(dst, src, <usize>i << 1);
+  for (; i < n; i++) {
+    const c = load<u16>(src + (<usize>i << 1));
+    store<u16>(dst + (<usize>i << 1), c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+  }
+  return out;
+}
