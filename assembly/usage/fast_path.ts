@@ -46,6 +46,14 @@ export class QuickRead {
   usageCloses: StaticArray<i32> = new StaticArray<i32>(16);
   usageCloseAt: StaticArray<i64> = new StaticArray<i64>(16);
   usages: i32 = 0;
+  /**
+   * The root `usage` members seen, and for the last one: the `{` or `,` before it, its key's opening
+   * quote, and the end of its value (what the hider cuts when it is null).
+   */
+  usageMembers: i32 = 0;
+  usageSep: usize = 0;
+  usageKeyAt: usize = 0;
+  usageValueEnd: usize = 0;
   /** The last root model name that is a string (its bytes, valid UTF-8 without escapes), 0: none. */
   modelAt: usize = 0;
   modelLen: usize = 0;
@@ -107,6 +115,7 @@ function readRoot(p: usize, end: usize, wantModel: bool): usize {
   q.choicesEmpty = false;
   q.counts = 0;
   q.usages = 0;
+  q.usageMembers = 0;
   q.modelAt = 0;
   q.modelLen = 0;
   counted = 0;
@@ -140,6 +149,7 @@ function ws(p: usize, end: usize): usize {
 
 /** The root object's members from p (after `{`): the position after its `}`, or 0. */
 function rootObject(p: usize, end: usize, wantModel: bool): usize {
+  let sep = p - 1; // the '{', then each ','
   p = ws(p, end);
   if (p < end && load<u8>(p) == 0x7d) return p + 1;
   for (;;) {
@@ -155,6 +165,11 @@ function rootObject(p: usize, end: usize, wantModel: bool): usize {
     const kind = rootKey(k, klen);
     if (kind == ROOT_USAGE) {
       p = usageValue(p, end);
+      const q = quick;
+      q.usageMembers++;
+      q.usageSep = sep;
+      q.usageKeyAt = k - 1;
+      q.usageValueEnd = p;
     } else if (kind == ROOT_MODEL) {
       p = wantModel ? modelValue(p, end) : value(p, end, 1, false, false);
     } else if (kind == ROOT_READ) {
@@ -173,6 +188,7 @@ function rootObject(p: usize, end: usize, wantModel: bool): usize {
     const c = load<u8>(p);
     if (c == 0x7d) return p + 1;
     if (c != 0x2c) return 0;
+    sep = p;
     p = ws(p + 1, end);
   }
   return 0; // (not reached)

@@ -57,6 +57,14 @@ export const BLOCK_USAGE_NULL: u8 = 2;
 export class SseBlockSink {
   /** at: right after the blank line's CR or LF; cr: that byte was a CR (an LF may follow, same line). */
   blockEnd(at: usize, kind: u8, cr: bool): void {}
+
+  /**
+   * A block of one event read whole by the quick path (fast_path.ts), ending at `at` with LF LF;
+   * `quick` says where its root `usage` member is.
+   */
+  quickBlockEnd(at: usize, kind: u8): void {
+    this.blockEnd(at, kind, false);
+  }
 }
 const DATA_WORD: u32 = 0x61746164; // "data", little-endian
 const DONE_MARKER = "[DONE]";
@@ -277,7 +285,7 @@ export class UsageScanner {
     this.line = L_START;
     const next = q + 2;
     const sink = this.sink;
-    if (sink !== null) sink.blockEnd(next, kind, false);
+    if (sink !== null) sink.quickBlockEnd(next, kind);
     return next;
   }
 
