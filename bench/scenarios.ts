@@ -8,7 +8,8 @@ export const ADMIN = "admin";
 export interface Scenario {
   name: string;
   title: string;
-  request: { headers: HeaderPairs; body?: Buffer };
+  /** The body in one chunk, or in several (separate body callbacks). */
+  request: { headers: HeaderPairs; body?: Buffer | Buffer[] };
   /** The upstream's answer; absent when the plugin answers itself (admin). */
   response?: { headers: HeaderPairs; chunks: Buffer[] };
   /** The status the client must get (checked during warm-up). */
@@ -23,16 +24,36 @@ function requestHeaders(method: string, path: string, consumer: string, extra: H
 
 const CHAT_BODY = Buffer.from(JSON.stringify({ model: "gpt-4o", stream: false, messages: [{ role: "user", content: "Say hello to the benchmark." }] }));
 const CHAT_STREAM_BODY = Buffer.from(JSON.stringify({ model: "gpt-4o", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "Say hello to the benchmark." }] }));
+/** A stream whose client did not ask for usage (most clients): the plugin adds the option, and hides what it adds. */
+const CHAT_STREAM_NO_USAGE_BODY = Buffer.from(JSON.stringify({ model: "gpt-4o", stream: true, messages: [{ role: "user", content: "Say hello to the benchmark." }] }));
 
-function chatRequest(stream: boolean): Scenario["request"] {
+function chatRequest(stream: boolean, body?: Buffer | Buffer[]): Scenario["request"] {
   return {
     headers: requestHeaders("POST", "/v1/chat/completions", CONSUMER, [["content-type", "application/json"]]),
-    body: stream ? CHAT_STREAM_BODY : CHAT_BODY,
+    body: body ?? (stream ? CHAT_STREAM_BODY : CHAT_BODY),
   };
 }
 
-/** A non-streaming OpenAI chat completion with its usage. */
-export function chatJson(): Scenario {
+/**
+ * A chat request body of about `bytes` bytes (ordinary messages, the model first), cut into
+ * chunks of `chunkBytes` as a client's upload arrives.
+ */
+export function largeChatBody(bytes: number, chunkBytes: number): Buffer[] {
+  const messages: string[] = [];
+  let size = 0;
+  for (let i = 0; size < bytes - 100; i++) {
+    const m = JSON.stringify({ role: i % 2 === 0 ? "user" : "assistant", content: `Message ${i}: an ordinary sentence of English text, with "quotes", a newline\n and an \u00e9 or two.` });
+    messages.push(m);
+    size += m.length + 1;
+  }
+  const body = Buffer.from(`{"model":"gpt-4o","stream":false,"max_tokens":1024,"messages":[${messages.join(",")}]}`);
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < body.length; at += chunkBytes) chunks.push(body.subarray(at, at + chunkBytes));
+  return chunks;
+}
+
+/** A non-streaming OpenAI chat completion with its usage; `body`: another request body. */
+export function chatJson(requestBody?: Buffer[], name = "chat-json", title = "chat, non-streaming"): Scenario {
   const body = JSON.stringify({
     id: "chatcmpl-bench", object: "chat.completion", created: 1700000000, model: "gpt-4o",
     choices: [{ index: 0, message: { role: "assistant", content: "Hello, benchmark! ".repeat(20).trim() }, logprobs: null, finish_reason: "stop" }],
@@ -40,9 +61,9 @@ export function chatJson(): Scenario {
     system_fingerprint: "fp_bench",
   });
   return {
-    name: "chat-json",
-    title: "chat, non-streaming",
-    request: chatRequest(false),
+    name,
+    title,
+    request: chatRequest(false, requestBody),
     response: { headers: [[":status", "200"], ["content-type", "application/json"]], chunks: [Buffer.from(body)] },
     expectStatus: 200,
     metered: true,
@@ -58,7 +79,7 @@ const SSE_SUFFIX = '"},"logprobs":null,"finish_reason":null}],"usage":null}\n\n'
  * then the final usage event (`choices: []`, as with stream_options.include_usage) and [DONE].
  * `contentBytes` is the length of each delta's text; the default makes ~220-byte chunks.
  */
-export function chatSse(count: number, contentBytes = 8, name = `chat-sse-${count}`, title = `chat, streaming ${count} chunks`): Scenario {
+export function chatSse(count: number, contentBytes = 8, name = `chat-sse-${count}`, title = `chat, streaming ${count} chunks`, askUsage = true): Scenario {
   const chunks: Buffer[] = [];
   const words = "lorem ipsum dolor sit amet consectetur adipiscing elit ";
   for (let i = 0; i < count - 1; i++) {
@@ -71,11 +92,26 @@ export function chatSse(count: number, contentBytes = 8, name = `chat-sse-${coun
   return {
     name,
     title,
-    request: chatRequest(true),
+    request: chatRequest(true, askUsage ? CHAT_STREAM_BODY : CHAT_STREAM_NO_USAGE_BODY),
     response: { headers: [[":status", "200"], ["content-type", "text/event-stream"], ["cache-control", "no-cache"]], chunks },
     expectStatus: 200,
     metered: true,
   };
+}
+
+/**
+ * The same stream for a client that did not ask for usage: the plugin adds stream_options to the
+ * request (rewriting its body) and takes out of the answer what that added (each chunk's
+ * `"usage":null`, the usage event). The upstream answers as OpenAI does with include_usage.
+ */
+export function chatSseInject(count: number): Scenario {
+  return chatSse(count, 8, `chat-sse-${count}-inject`, `chat, streaming ${count} chunks, usage not asked (added, then hidden)`, false);
+}
+
+export function requestBytes(s: Scenario): number {
+  const b = s.request.body;
+  if (b === undefined) return 0;
+  return Array.isArray(b) ? b.reduce((n, c) => n + c.length, 0) : b.length;
 }
 
 /** The admin query, answered by the plugin from Redis. */

@@ -47,7 +47,8 @@ export function defaultFront(root: string): FrontKind {
 }
 
 function startFront(root: string, kind: FrontKind, wasm: string, redisPort: number): Promise<Front> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, FRONTS[kind].script), "--wasm", wasm, "--redis", String(redisPort)], {
+  // TurboFan only, as Envoy runs wasm (proxy-wasm-cpp-host src/v8/v8.cc).
+  const child = spawn(process.execPath, ["--no-liftoff", "--import", "tsx", path.join(root, FRONTS[kind].script), "--wasm", wasm, "--redis", String(redisPort)], {
     cwd: root,
     stdio: ["ignore", "pipe", "inherit"],
   });

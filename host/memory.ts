@@ -1,12 +1,25 @@
 // The plugin's linear memory as the host sees it. Every pointer the plugin hands over is checked
 // here, so a bad one becomes a status code (InvalidMemoryAccess), never a host exception.
-// Views are re-created on every access: an allocation in the plugin may grow (and detach) memory.
+// A view is re-made whenever the buffer changed: an allocation in the plugin may grow (and detach)
+// memory.
 import { Wasm, WasmMemory } from "./wasm-api";
 
 export class GuestMemory {
   private memory: WasmMemory = new Wasm.Memory({ initial: 0 });
   /** The module's `proxy_on_memory_allocate`; it may trap, which the running callback reports. */
   private allocate: (size: number) => number = () => 0;
+  private view: DataView | null = null;
+
+  /** A DataView of the current buffer (one per buffer, not one per access). */
+  private dataView(): DataView {
+    const buffer = this.memory.buffer;
+    let v = this.view;
+    if (v === null || v.buffer !== buffer) {
+      v = new DataView(buffer);
+      this.view = v;
+    }
+    return v;
+  }
 
   /** Binds the instance's memory and allocator (the host functions exist before the instance). */
   attach(memory: WasmMemory, allocate: (size: number) => number): void {
@@ -42,19 +55,19 @@ export class GuestMemory {
 
   writeU32(ptr: number, value: number): boolean {
     if (!this.inBounds(ptr, 4)) return false;
-    new DataView(this.memory.buffer).setUint32(ptr, value >>> 0, true);
+    this.dataView().setUint32(ptr, value >>> 0, true);
     return true;
   }
 
   writeU64(ptr: number, value: bigint): boolean {
     if (!this.inBounds(ptr, 8)) return false;
-    new DataView(this.memory.buffer).setBigUint64(ptr, BigInt.asUintN(64, value), true);
+    this.dataView().setBigUint64(ptr, BigInt.asUintN(64, value), true);
     return true;
   }
 
   readU32(ptr: number): number | null {
     if (!this.inBounds(ptr, 4)) return null;
-    return new DataView(this.memory.buffer).getUint32(ptr, true);
+    return this.dataView().getUint32(ptr, true);
   }
 
   /**

@@ -5,7 +5,7 @@
 // callout id; the reply (or a failure: status 1, no bytes) is delivered later, asynchronously.
 import { Status } from "./abi-types";
 import { RedisConnection, RedisEndpoint } from "./redis-connection";
-import { decodeCommand } from "./resp";
+import { decodeCommand, isPlainCommand } from "./resp";
 import { pushBounded } from "./history";
 import { ClusterRouter, ClusterRouting } from "./redis-cluster-bridge";
 
@@ -43,6 +43,21 @@ export interface RedisCallRecord {
 /** Redis's timeout when the plugin passes 0: Higress's own default. */
 const DEFAULT_TIMEOUT_MS = 1000;
 
+/** Cluster names by the full name the plugin passes (it passes the same few on every call). */
+const clusterOfName = new Map<string, string>();
+const CLUSTER_NAMES_KEPT = 256;
+
+/** The cluster part of a full name, without parsing the options on every call. */
+export function clusterOf(full: string): string {
+  let cluster = clusterOfName.get(full);
+  if (cluster === undefined) {
+    cluster = parseClusterName(full).cluster;
+    if (clusterOfName.size >= CLUSTER_NAMES_KEPT) clusterOfName.clear();
+    clusterOfName.set(full, cluster);
+  }
+  return cluster;
+}
+
 export function parseClusterName(full: string): { cluster: string; options: Record<string, string> } {
   const q = full.indexOf("?");
   if (q < 0) return { cluster: full, options: {} };
@@ -53,6 +68,21 @@ export function parseClusterName(full: string): { cluster: string; options: Reco
     options[eq < 0 ? part : part.slice(0, eq)] = eq < 0 ? "" : part.slice(eq + 1);
   }
   return { cluster: full.slice(0, q), options };
+}
+
+/** A call's record; its arguments are decoded when someone looks (tests, tools), not on every call. */
+class CallRecord implements RedisCallRecord {
+  status?: number;
+  reply?: Buffer;
+  failure?: string;
+  private decoded: string[] | null = null;
+
+  constructor(readonly calloutId: number, readonly cluster: string, readonly contextId: number, readonly query: Buffer) {}
+
+  get command(): string[] {
+    if (this.decoded === null) this.decoded = decodeCommand(this.query) ?? [];
+    return this.decoded;
+  }
 }
 
 function sameEndpoint(a: RedisClusterSettings, b: RedisClusterSettings): boolean {
@@ -96,7 +126,7 @@ export class RedisBridge {
   }
 
   call(fullName: string, query: Buffer, calloutId: number, contextId: number): Status {
-    const { cluster } = parseClusterName(fullName);
+    const cluster = clusterOf(fullName);
     let settings = this.clusters.get(cluster);
     if (settings === undefined) {
       // Never initialised: a known cluster still works, with no auth and database 0.
@@ -107,9 +137,8 @@ export class RedisBridge {
     }
     // Exactly one command per call: Higress matches one reply per call, so a second command in
     // the same query would hand every later caller someone else's reply.
-    const command = decodeCommand(query);
-    if (command === null) return Status.BadArgument;
-    const record: RedisCallRecord = { calloutId, cluster, contextId, query: Buffer.from(query), command };
+    if (!isPlainCommand(query) && decodeCommand(query) === null) return Status.BadArgument;
+    const record: RedisCallRecord = new CallRecord(calloutId, cluster, contextId, query);
     pushBounded(this.calls, record, this.historyLimit);
     const sender = settings.routing !== undefined ? this.router(settings) : this.connection(settings);
     sender.send(query, settings.timeoutMs, (outcome) => {

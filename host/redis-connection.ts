@@ -21,7 +21,9 @@ interface Waiting {
   /** Set for the AUTH/SELECT the connection sends itself; their replies are only noted. */
   setup?: string;
   settle(outcome: RedisOutcome): void;
-  timer?: NodeJS.Timeout;
+  /** When the command times out (Date.now() ms) and after how long; none for the setup commands. */
+  deadline?: number;
+  timeoutMs?: number;
 }
 
 export class RedisConnection {
@@ -29,6 +31,10 @@ export class RedisConnection {
   private readonly framer = new RespFramer();
   private readonly waiting: Waiting[] = [];
   private dead = false;
+  /** One timer for every command waiting, set for the earliest deadline (not a timer per command). */
+  private watchdog: NodeJS.Timeout | null = null;
+  /** Commands written in this turn of the event loop go out in one write after it (see send). */
+  private corked = false;
 
   constructor(
     endpoint: RedisEndpoint,
@@ -72,10 +78,40 @@ export class RedisConnection {
       setImmediate(() => settle({ ok: false, reason: "connection is dead" }));
       return;
     }
-    const w: Waiting = { settle };
-    w.timer = setTimeout(() => this.fail(`no reply within ${timeoutMs} ms`), timeoutMs);
-    this.waiting.push(w);
+    this.waiting.push({ settle, deadline: Date.now() + timeoutMs, timeoutMs });
+    if (this.watchdog === null) this.armWatchdog(timeoutMs);
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      // Flushed after this turn of the event loop: the commands of every request handled in it go
+      // out in one write, as Higress's client flushes its buffer every few milliseconds.
+      setImmediate(() => {
+        this.corked = false;
+        if (!this.dead) this.socket.uncork();
+      });
+    }
     this.socket.write(query);
+  }
+
+  private armWatchdog(ms: number): void {
+    this.watchdog = setTimeout(() => this.checkDeadlines(), Math.max(0, ms));
+  }
+
+  /** Fails the connection when any command is past its deadline, else waits for the earliest one. */
+  private checkDeadlines(): void {
+    this.watchdog = null;
+    if (this.dead) return;
+    const now = Date.now();
+    let earliest = Infinity;
+    for (const w of this.waiting) {
+      if (w.deadline === undefined) continue;
+      if (w.deadline <= now) {
+        this.fail(`no reply within ${w.timeoutMs} ms`);
+        return;
+      }
+      if (w.deadline < earliest) earliest = w.deadline;
+    }
+    if (earliest !== Infinity) this.armWatchdog(earliest - now);
   }
 
   private onData(chunk: Buffer): void {
@@ -92,7 +128,6 @@ export class RedisConnection {
         this.fail("reply without a request");
         return;
       }
-      if (w.timer) clearTimeout(w.timer);
       w.settle({ ok: true, reply: Buffer.from(reply) });
     }
   }
@@ -101,10 +136,9 @@ export class RedisConnection {
     if (this.dead) return;
     this.dead = true;
     this.socket.destroy();
-    for (const w of this.waiting.splice(0)) {
-      if (w.timer) clearTimeout(w.timer);
-      w.settle({ ok: false, reason });
-    }
+    if (this.watchdog !== null) clearTimeout(this.watchdog);
+    this.watchdog = null;
+    for (const w of this.waiting.splice(0)) w.settle({ ok: false, reason });
     this.onDead(reason);
   }
 

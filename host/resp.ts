@@ -138,6 +138,30 @@ export function decodeValue(buf: Buffer, pos = 0): { value: RespValue; end: numb
   }
 }
 
+/**
+ * Whether `query` is one array of bulk strings, each closed by CRLF, and nothing else: checked on
+ * the bytes, without decoding (a query this accepts, decodeCommand accepts too; for the rest, ask
+ * decodeCommand).
+ */
+export function isPlainCommand(query: Buffer): boolean {
+  if (query.length < 4 || query[0] !== 0x2a) return false;
+  const head = lineEnd(query, 0);
+  if (head < 0) return false;
+  const n = headerNumber(query, 0, head);
+  if (!Number.isInteger(n) || n < 0) return false;
+  let pos = head;
+  for (let i = 0; i < n; i++) {
+    if (pos >= query.length || query[pos] !== 0x24) return false;
+    const end = lineEnd(query, pos);
+    if (end < 0) return false;
+    const len = headerNumber(query, pos, end);
+    if (!Number.isInteger(len) || len < 0 || end + len + 2 > query.length) return false;
+    if (query[end + len] !== 0x0d || query[end + len + 1] !== 0x0a) return false;
+    pos = end + len + 2;
+  }
+  return pos === query.length;
+}
+
 /** A command as its arguments, or null when `query` is not exactly one array of bulk strings. */
 export function decodeCommand(query: Buffer): string[] | null {
   if (countValues(query) !== 1) return null;

@@ -79,6 +79,8 @@ export interface PluginVmOptions {
   historyLimit?: number;
   /** Sees every host call the plugin makes, with its raw arguments and status (for debugging). */
   onHostCall?: (name: string, args: Array<number | bigint>, result: number) => void;
+  /** Wraps every host function the module imports (the bench times them); applied after onHostCall. */
+  wrapHostCall?: (name: string, impl: HostFunction["impl"]) => HostFunction["impl"];
 }
 
 export interface LogEntry {
@@ -212,6 +214,8 @@ export class PluginVm implements AbiHost, StreamHost {
     checkCallbacks(shape);
     const vm = new PluginVm(options, shape, flavour, abi);
     const env = linkImports(shape, vm.hostFunctions, options.onHostCall);
+    const wrap = options.wrapHostCall;
+    if (wrap !== undefined) for (const name of Object.keys(env)) env[name] = wrap(name, env[name]);
     const { instance } = await Wasm.instantiate(bytes, { env });
     vm.exports = instance.exports as unknown as Record<string, ExportFn>;
     const memory = instance.exports.memory as WasmMemory;
@@ -221,6 +225,13 @@ export class PluginVm implements AbiHost, StreamHost {
 
   get failed(): boolean {
     return this.trapped !== null;
+  }
+
+  /** The value of a global the module exports (the bench's counting builds export counters). */
+  exportedGlobal(name: string): number | bigint | undefined {
+    const g = (this.exports as Record<string, unknown>)[name] as { value?: unknown } | undefined;
+    const v = typeof g === "object" && g !== null ? g.value : undefined;
+    return typeof v === "number" || typeof v === "bigint" ? v : undefined;
   }
 
   /**

@@ -1,6 +1,7 @@
 // Compiles every wasm module the project ships or tests with `asc`.
 // `node scripts/build.mjs --if-needed` skips the work when no source is newer than the outputs,
-// so `npm start` and the bench can call it cheaply.
+// so `npm start` and the bench can call it cheaply. `--bench` adds the bench's counting variants
+// (build/bench/*.counting.wasm: the release code with counters, scripts/counting-build.mjs).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -8,6 +9,10 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const asc = join(root, "node_modules", "assemblyscript", "bin", "asc.js");
+// Gives assembly/abi/gc.ts the runtime's managed byte count (see the transform). An absolute path:
+// asc resolves a relative one as a package name.
+const transform = join(root, "scripts", "asc-transform.mjs");
+const countingScript = join(root, "scripts", "counting-build.mjs");
 
 /** Each module: entry file, output, asconfig target, and extra flags. */
 const modules = [
@@ -17,10 +22,15 @@ const modules = [
 ];
 // The benchmark's baseline: a plugin built from the same ABI layer that continues everything.
 if (existsSync(join(root, "assembly/noop.ts"))) modules.push({ entry: "assembly/noop.ts", out: "build/noop.wasm", target: "release" });
+// The benchmark's floor: the least a metering plugin must do (two header values, a GET, a byte
+// search of each response chunk, a DECRBY), from the same ABI layer.
+if (existsSync(join(root, "assembly/floor.ts"))) modules.push({ entry: "assembly/floor.ts", out: "build/floor.wasm", target: "release" });
 // Test-only modules: small entry points that expose pure logic (parsers) to jest.
 for (const file of existsSync(join(root, "assembly/testing")) ? readdirSync(join(root, "assembly/testing")) : []) {
   if (!file.endsWith(".ts") || file.startsWith("_")) continue;
-  modules.push({ entry: `assembly/testing/${file}`, out: `build/test/${file.replace(/\.ts$/, ".wasm")}`, target: "release" });
+  // Their exports are called directly, not through the ABI callbacks that collect garbage
+  // (assembly/abi/gc.ts), so they keep the runtime that collects by itself.
+  modules.push({ entry: `assembly/testing/${file}`, out: `build/test/${file.replace(/\.ts$/, ".wasm")}`, target: "release", flags: ["--runtime", "incremental"] });
 }
 
 function newestSource(dir) {
@@ -34,19 +44,36 @@ function newestSource(dir) {
 }
 
 const ifNeeded = process.argv.includes("--if-needed");
-const sourcesChanged = Math.max(newestSource(join(root, "assembly")), statSync(join(root, "asconfig.json")).mtimeMs);
+if (process.argv.includes("--bench")) {
+  // A release build with a name section (--debug keeps names, not the optimizer's work), then the
+  // counters added to it.
+  for (const [entry, name] of [["assembly/index.ts", "ai-quota"], ["assembly/floor.ts", "floor"], ["assembly/noop.ts", "noop"]]) {
+    modules.push({ entry, out: `build/bench/${name}.names.wasm`, target: "release", flags: ["--debug"], counting: `build/bench/${name}.counting.wasm` });
+  }
+}
+const sourcesChanged = Math.max(newestSource(join(root, "assembly")), statSync(join(root, "asconfig.json")).mtimeMs, statSync(transform).mtimeMs);
 
 let failed = false;
 for (const m of modules) {
   const out = join(root, m.out);
-  if (ifNeeded && existsSync(out) && statSync(out).mtimeMs >= sourcesChanged) continue;
+  const counting = m.counting === undefined ? null : join(root, m.counting);
+  const final = counting ?? out;
+  if (ifNeeded && existsSync(final) && statSync(final).mtimeMs >= Math.max(sourcesChanged, statSync(countingScript).mtimeMs)) continue;
   mkdirSync(dirname(out), { recursive: true });
-  const args = [asc, m.entry, "--config", "asconfig.json", "--target", m.target, "--outFile", m.out, ...(m.flags ?? [])];
+  const args = [asc, m.entry, "--config", "asconfig.json", "--target", m.target, "--outFile", m.out, "--transform", transform, ...(m.flags ?? [])];
   const r = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" });
   if (r.status !== 0) {
     console.error(`build failed: ${m.entry} -> ${m.out}`);
     failed = true;
     break;
+  }
+  if (counting !== null) {
+    const c = spawnSync(process.execPath, [countingScript, out, counting], { cwd: root, stdio: "inherit" });
+    if (c.status !== 0) {
+      console.error(`build failed: ${m.out} -> ${m.counting}`);
+      failed = true;
+      break;
+    }
   }
 }
 process.exit(failed ? 1 : 0);

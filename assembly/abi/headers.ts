@@ -63,3 +63,67 @@ export function deserializeHeaders(buf: ArrayBuffer): Array<HeaderPair> {
   }
   return pairs;
 }
+
+/**
+ * Walks a serialized header map where it lies (a host block), without decoding anything: after
+ * each next(), the pair's name and value as (pointer, length). A malformed map ends the walk where
+ * deserializeHeaders stops. One reader is reused: read a map fully before walking another.
+ */
+export class HeaderMapReader {
+  private data: usize = 0;
+  private sizes: usize = 0;
+  private end: usize = 0;
+  private left: usize = 0;
+  name: usize = 0;
+  nameLen: usize = 0;
+  value: usize = 0;
+  valueLen: usize = 0;
+
+  /** Starts a walk of the map serialized at [base, base + len); false when it has no pairs. */
+  reset(base: usize, len: usize): bool {
+    this.left = 0;
+    if (base == 0 || len < 4) return false;
+    const n = <usize>load<u32>(base);
+    if (n > (len - 4) / 8) return false;
+    this.sizes = base + 4;
+    this.data = base + 4 + n * 8;
+    this.end = base + len;
+    this.left = n;
+    return n > 0;
+  }
+
+  next(): bool {
+    if (this.left == 0) return false;
+    const ks = <usize>load<u32>(this.sizes);
+    const vs = <usize>load<u32>(this.sizes + 4);
+    const data = this.data;
+    const end = this.end;
+    if (ks > end - data || vs > end - data - ks || end - data - ks - vs < 2) {
+      this.left = 0;
+      return false;
+    }
+    this.left--;
+    this.sizes += 8;
+    this.name = data;
+    this.nameLen = ks;
+    this.value = data + ks + 1;
+    this.valueLen = vs;
+    this.data = data + ks + vs + 2;
+    return true;
+  }
+
+  /** The current name is exactly these bytes. */
+  @inline
+  nameIs(bytes: ArrayBuffer): bool {
+    const n = <usize>bytes.byteLength;
+    return this.nameLen == n && memory.compare(this.name, changetype<usize>(bytes), n) == 0;
+  }
+}
+
+/** The reader the request flow shares (callbacks never nest). */
+export const headerMapReader = new HeaderMapReader();
+
+/** The UTF-8 bytes of a name the plugin passes to the host on every request: made once, at start. */
+export function nameBytes(s: string): ArrayBuffer {
+  return String.UTF8.encode(s);
+}

@@ -2,7 +2,7 @@
 // results, never pointers. A failed host call comes back as a Status or a null value; nothing here traps.
 import * as raw from "./imports";
 import { BufferType, LogLevel, MapType, MetricType, Status, StreamType } from "./types";
-import { RETURN_PTR, RETURN_SIZE, takeHostBytes } from "./memory";
+import { RETURN_PTR, RETURN_SIZE, takeHostBlock, takeHostBytes } from "./memory";
 import { HeaderPair, deserializeHeaders, serializeHeaders } from "./headers";
 
 function utf8(s: string): ArrayBuffer {
@@ -116,6 +116,31 @@ export function replaceHeader(map: MapType, name: string, value: string): Status
 export function removeHeader(map: MapType, name: string): Status {
   const k = utf8(name);
   return <Status>raw.proxy_remove_header_map_value(map, ptr(k), size(k));
+}
+
+// ---- the same, allocation-free: names encoded once by the caller, answers read in place ----
+
+/** The whole map serialized in a host block (free it with heap.free), its size hostBlockBytes(); 0: none. */
+export function headerMapBlock(map: MapType): usize {
+  clearReturn();
+  if (raw.proxy_get_header_map_pairs(map, RETURN_PTR, RETURN_SIZE) != Status.Ok) return 0;
+  return takeHostBlock();
+}
+
+export function removeHeaderNamed(map: MapType, name: ArrayBuffer): Status {
+  return <Status>raw.proxy_remove_header_map_value(map, ptr(name), size(name));
+}
+
+/** A property (path already joined and encoded) in a host block (free it with heap.free); 0: none. */
+export function propertyBlock(path: ArrayBuffer): usize {
+  clearReturn();
+  if (raw.proxy_get_property(ptr(path), size(path), RETURN_PTR, RETURN_SIZE) != Status.Ok) return 0;
+  return takeHostBlock();
+}
+
+/** A property path's bytes (segments joined by NUL), made once by the caller. */
+export function propertyPathBytes(segments: Array<string>): ArrayBuffer {
+  return propertyPath(segments);
 }
 
 // ---- properties ----

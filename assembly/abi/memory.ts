@@ -24,3 +24,31 @@ export function takeHostBytes(ptr: usize, size: usize): ArrayBuffer {
   if (ptr != 0) heap.free(ptr);
   return out;
 }
+
+/** The size of the block takeHostBlock() last answered. */
+let hostBlockSize: usize = 0;
+
+/**
+ * The block a host call wrote its (pointer, size) answer for, to be read in place: its pointer, or
+ * 0 when there is none (empty, absent, not inside linear memory, or past MAX_HOST_BYTES; such a
+ * block is freed here). The caller frees a non-zero answer with heap.free once done; its size is
+ * hostBlockBytes(). Saves the copy into a managed buffer that takeHostBytes makes.
+ */
+export function takeHostBlock(): usize {
+  const ptr = <usize>load<u32>(RETURN_PTR);
+  const size = <usize>load<u32>(RETURN_SIZE);
+  hostBlockSize = 0;
+  if (ptr == 0) return 0;
+  const inMemory = <u64>ptr + <u64>size <= (<u64>memory.size() << 16);
+  if (!inMemory) return 0; // not a block of ours: nothing to read or free
+  if (size == 0 || size > MAX_HOST_BYTES) {
+    heap.free(ptr);
+    return 0;
+  }
+  hostBlockSize = size;
+  return ptr;
+}
+
+export function hostBlockBytes(): usize {
+  return hostBlockSize;
+}

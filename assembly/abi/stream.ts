@@ -1,8 +1,46 @@
 // What an HTTP stream's code needs from the host, in its own words: no map types, buffer types
 // or stream types above this file.
 import { BufferType, MapType, Status, StreamType } from "./types";
-import { bufferBytes, continueStream, getHeader, getHeaders, getProperty, removeHeader, replaceHeader, setProperty } from "./hostcalls";
+import { bufferBytes, continueStream, getHeader, getHeaders, getProperty, headerMapBlock, propertyBlock, propertyPathBytes, removeHeader, removeHeaderNamed, replaceHeader, setProperty } from "./hostcalls";
 import { HeaderPair } from "./headers";
+import { hostBlockBytes } from "./memory";
+
+/**
+ * The request headers serialized in a host block, to be read in place (abi/headers.ts
+ * HeaderMapReader): its pointer (0: none; free it with heap.free), its size hostBlockBytes().
+ */
+export function requestHeaderBlock(): usize {
+  return headerMapBlock(MapType.HttpRequestHeaders);
+}
+
+/** The response headers the same way. */
+export function responseHeaderBlock(): usize {
+  return headerMapBlock(MapType.HttpResponseHeaders);
+}
+
+/** The size of the block the last *Block() call answered. */
+export function blockBytes(): usize {
+  return hostBlockBytes();
+}
+
+/** Removes a request header named by bytes made once (abi/headers.ts nameBytes). */
+export function removeRequestHeaderNamed(name: ArrayBuffer): void {
+  removeHeaderNamed(MapType.HttpRequestHeaders, name);
+}
+
+export function removeResponseHeaderNamed(name: ArrayBuffer): void {
+  removeHeaderNamed(MapType.HttpResponseHeaders, name);
+}
+
+/** A property path made once, for streamPropertyBlock. */
+export function propertyPath(segments: Array<string>): ArrayBuffer {
+  return propertyPathBytes(segments);
+}
+
+/** A property in a host block (0: none; free it with heap.free), its size blockBytes(). */
+export function streamPropertyBlock(path: ArrayBuffer): usize {
+  return propertyBlock(path);
+}
 
 /**
  * All request headers. Envoy's single-header lookup returns only the first of repeated values,

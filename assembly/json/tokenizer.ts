@@ -16,6 +16,7 @@
 // string, is validated and its decoded UTF-8 length added to countedBytes as its bytes arrive, with
 // no string() call) and measureValue() (the next value is skipped and its length as written is
 // added to countedBytes).
+import { plainEnd } from "./plain";
 
 /** Receives tokens. Override what you need; read the text of keys, strings and numbers from the tokenizer. */
 export class JsonHandler {
@@ -215,24 +216,6 @@ function utf8Lead(c: u32): u32 {
   return 0;
 }
 
-/** From p: the first byte that is '"', '\\', a control character or not ASCII (end if none). */
-@inline
-function plainRun(p: usize, end: usize): usize {
-  while (p + 8 <= end) {
-    const w = load<u64>(p);
-    const q = w ^ 0x2222222222222222;
-    const b = w ^ 0x5c5c5c5c5c5c5c5c;
-    const stop = ((q - 0x0101010101010101) & ~q) | ((b - 0x0101010101010101) & ~b) | ((w - 0x2020202020202020) & ~w) | w;
-    if ((stop & 0x8080808080808080) != 0) break;
-    p += 8;
-  }
-  while (p < end) {
-    const c = <u32>load<u8>(p);
-    if (c == 0x22 || c == 0x5c || c < 0x20 || c >= 0x80) break;
-    p++;
-  }
-  return p;
-}
 
 /**
  * A string body from p (after the opening quote) of printable ASCII without a backslash, closed
@@ -362,8 +345,36 @@ export class JsonTokenizer {
     this.emptyArray = false;
   }
 
+  /**
+   * As new (same handler, limits and skipPastMaxDepth; allowConcatenated off), keeping the buffers:
+   * for a tokenizer reused by a pooled reader.
+   */
+  recycle(): void {
+    this.reset();
+    this.countedBytes = 0;
+    this.keyLen = 0;
+    this.allowConcatenated = false;
+    this.filterCountIn = 0;
+    this.filterCountKeys = 0;
+    this.pieceStart = 0;
+  }
+
   get depth(): i32 {
     return this.depthNow;
+  }
+
+  /** Nothing has been fed since reset()/recycle(). */
+  get fresh(): bool {
+    return this.offset == 0 && this.state == S_VALUE && this.depthNow == 0;
+  }
+
+  /**
+   * A whole top-level value of n bytes was read elsewhere (usage/fast_path.ts), and found valid: the
+   * state is as after feeding it (the handler saw nothing of it).
+   */
+  readElsewhere(n: usize): void {
+    this.offset += <i64>n;
+    this.state = S_DONE;
   }
 
   get failed(): bool {
@@ -731,7 +742,7 @@ export class JsonTokenizer {
     // Fast path: printable ASCII other than '"' and '\'.
     let q = p;
     if (this.counting) {
-      q = plainRun(p, end);
+      q = plainEnd(p, end);
       this.countedBytes += <i64>(q - p);
     } else {
       while (q < end) {
@@ -956,20 +967,7 @@ export class JsonTokenizer {
           p = this.countedRun(p, end, isKey);
         } else {
           // Plain bytes in a tight loop: eight at a time while no byte can stop it.
-          while (p + 8 <= end) {
-            const w = load<u64>(p);
-            // A byte is '"' or '\' (its XOR with the byte is 0), < 0x20, or >= 0x80.
-            const q = w ^ 0x2222222222222222;
-            const b = w ^ 0x5c5c5c5c5c5c5c5c;
-            const stop = ((q - 0x0101010101010101) & ~q) | ((b - 0x0101010101010101) & ~b) | ((w - 0x2020202020202020) & ~w) | w;
-            if ((stop & 0x8080808080808080) != 0) break;
-            p += 8;
-          }
-          while (p < end) {
-            const b = <u32>load<u8>(p);
-            if (b == 0x22 || b == 0x5c || b < 0x20 || b >= 0x80) break;
-            p++;
-          }
+          p = plainEnd(p, end);
         }
         if (p >= end) break;
         const c = <u32>load<u8>(p);
@@ -1229,7 +1227,7 @@ export class JsonTokenizer {
 
   /** skim()'s string run while counting: counts a counted string's bytes, keeps a key's. */
   private countedRun(p: usize, end: usize, isKey: bool): usize {
-    const q = plainRun(p, end);
+    const q = plainEnd(p, end);
     if (q > p) {
       if (this.countStr) { this.countedBytes += <i64>(q - p); this.afterHigh = false; }
       else if (isKey) this.keyPiece(p, q);

@@ -8,7 +8,8 @@
 import { StoreCallback, Store, StoreReply } from "../store/store";
 import { RespType } from "../redis/resp";
 import { ADMIT_SCRIPT, ADMIT_SCRIPT_SHA, MAX_AMOUNT, WINDOW_ADMIT_SCRIPT, WINDOW_ADMIT_SCRIPT_SHA, capAmount } from "./scripts";
-import { evalScript } from "../store/eval";
+import { beginScript, sendScript } from "../store/eval";
+import { argBuffer, argInt, argString, beginCommand, endCommand } from "../redis/command";
 import { isPermanentError } from "../store/errors";
 import { logError, logWarn } from "../abi/log";
 import { count, metrics } from "./metrics";
@@ -39,24 +40,64 @@ export class Admission {
   ) {}
 }
 
-/** The stream waiting for its admission. */
-export class AdmissionListener {
-  constructor(public contextId: u32) {}
+/**
+ * The stream waiting for its admission: also the store's callback, which reads the reply (the GET's
+ * balance or the script's verdict) into an Admission.
+ */
+export class AdmissionListener extends StoreCallback {
+  /** The balance key, for messages. */
+  key: string = "";
+  /** The windows the script counted (null: none). */
+  windows: Array<WindowSpan> | null = null;
+  /** The reply is a script's verdict (else a GET's balance). */
+  script: bool = false;
+
+  constructor(contextId: u32) { super(contextId); }
   onAdmission(admission: Admission): void {}
   /** The verdict came after the stream ended: whatever the admission took must be given back. */
   onAdmissionAfterEnd(admission: Admission): void {}
+
+  onReply(reply: StoreReply): void {
+    this.onAdmission(this.verdict(reply));
+  }
+
+  onStreamGone(reply: StoreReply): void {
+    this.onAdmissionAfterEnd(this.verdict(reply));
+  }
+
+  private verdict(reply: StoreReply): Admission {
+    return this.script ? readScriptReply(reply, this.key, this.windows) : readBalance(reply, this.key);
+  }
 }
+
+const GET = String.UTF8.encode("GET");
+const ADMIT_SHA = String.UTF8.encode(ADMIT_SCRIPT_SHA);
+const WINDOW_ADMIT_SHA = String.UTF8.encode(WINDOW_ADMIT_SCRIPT_SHA);
 
 /**
  * Starts an admission; false when the command could not be sent (treat as a Redis failure).
- * `marker`/`markerSeconds`: the request's marker key and its lifetime ("0": none), see scripts.ts.
+ * `marker`/`markerSeconds`: the request's marker key and its lifetime (0: none), see scripts.ts.
  */
-export function admit(store: Store, key: string, marker: string, markerSeconds: string, reservation: i64, minimum: i64, listener: AdmissionListener): bool {
-  if (reservation == 0 && minimum <= 1 && markerSeconds == "0") {
-    return store.command(["GET", key], new BalanceReply(listener, key));
+export function admit(store: Store, key: string, marker: string, markerSeconds: i64, reservation: i64, minimum: i64, listener: AdmissionListener): bool {
+  listener.key = key;
+  listener.windows = null;
+  if (reservation == 0 && minimum <= 1 && markerSeconds == 0) {
+    listener.script = false;
+    beginCommand();
+    argBuffer(GET);
+    argString(key);
+    return store.send(endCommand(), listener);
   }
-  const args = ["2", key, marker, capReservation(reservation, key).toString(), capAmount(minimum).toString(), markerSeconds];
-  return evalScript(store, ADMIT_SCRIPT_SHA, ADMIT_SCRIPT, args, new ScriptReply(listener, key, null));
+  const reserve = capReservation(reservation, key);
+  listener.script = true;
+  beginScript(ADMIT_SHA);
+  argInt(2);
+  argString(key);
+  argString(marker);
+  argInt(reserve);
+  argInt(capAmount(minimum));
+  argInt(markerSeconds);
+  return sendScript(store, ADMIT_SCRIPT, listener);
 }
 
 /**
@@ -70,20 +111,27 @@ function capReservation(reservation: i64, key: string): i64 {
 }
 
 /** Admission that also counts the consumer's windows; `checkBalance` false skips the balance key. */
-export function admitWithWindows(store: Store, key: string, marker: string, markerSeconds: string, windows: Array<WindowSpan>, now: i64, checkBalance: bool, reservation: i64, minimum: i64, listener: AdmissionListener): bool {
-  const args = [(windows.length + 2).toString(), key, marker];
-  for (let i = 0; i < windows.length; i++) args.push(windows[i].key);
-  args.push(checkBalance ? "1" : "0");
-  args.push(capReservation(reservation, key).toString());
-  args.push(capAmount(minimum).toString());
-  args.push(markerSeconds);
+export function admitWithWindows(store: Store, key: string, marker: string, markerSeconds: i64, windows: Array<WindowSpan>, now: i64, checkBalance: bool, reservation: i64, minimum: i64, listener: AdmissionListener): bool {
+  const reserve = capReservation(reservation, key);
+  listener.key = key;
+  listener.windows = windows;
+  listener.script = true;
+  beginScript(WINDOW_ADMIT_SHA);
+  argInt(windows.length + 2);
+  argString(key);
+  argString(marker);
+  for (let i = 0; i < windows.length; i++) argString(windows[i].key);
+  argInt(checkBalance ? 1 : 0);
+  argInt(reserve);
+  argInt(capAmount(minimum));
+  argInt(markerSeconds);
   for (let i = 0; i < windows.length; i++) {
     const w = windows[i];
-    args.push(w.limit.unit == LimitUnit.Requests ? "r" : "t");
-    args.push(w.limit.limit.toString());
-    args.push(w.remaining(now).toString());
+    argString(w.limit.unit == LimitUnit.Requests ? "r" : "t");
+    argInt(w.limit.limit);
+    argInt(w.remaining(now));
   }
-  return evalScript(store, WINDOW_ADMIT_SCRIPT_SHA, WINDOW_ADMIT_SCRIPT, args, new ScriptReply(listener, key, windows));
+  return sendScript(store, WINDOW_ADMIT_SCRIPT, listener);
 }
 
 function failed(reason: string): Admission {
@@ -107,39 +155,15 @@ function refused(key: string, why: string): Admission {
 }
 
 /** Higress's check: the key must hold an integer above zero. */
-class BalanceReply extends StoreCallback {
-  constructor(public listener: AdmissionListener, public key: string) { super(listener.contextId); }
-
-  onReply(reply: StoreReply): void {
-    this.listener.onAdmission(readBalance(reply, this.key));
-  }
-
-  onStreamGone(reply: StoreReply): void {
-    this.listener.onAdmissionAfterEnd(readBalance(reply, this.key));
-  }
-}
-
 function readBalance(reply: StoreReply, key: string): Admission {
   if (isPermanentError(reply)) return refused(key, reply.error);
   if (reply.isError()) return failed(reply.error);
   const v = reply.value!;
   if (v.type == RespType.Null) return denied("no quota set");
-  const n = v.toInteger();
-  if (!n.ok) return denied("balance is not an integer");
-  if (n.value <= 0) return new Admission(AdmissionKind.Denied, n.value, true, "no quota left");
-  return new Admission(AdmissionKind.Admitted, n.value, true, "");
-}
-
-class ScriptReply extends StoreCallback {
-  constructor(public listener: AdmissionListener, public key: string, public windows: Array<WindowSpan> | null) { super(listener.contextId); }
-
-  onReply(reply: StoreReply): void {
-    this.listener.onAdmission(readScriptReply(reply, this.key, this.windows));
-  }
-
-  onStreamGone(reply: StoreReply): void {
-    this.listener.onAdmissionAfterEnd(readScriptReply(reply, this.key, this.windows));
-  }
+  if (!v.hasInteger()) return denied("balance is not an integer");
+  const n = v.integer;
+  if (n <= 0) return new Admission(AdmissionKind.Denied, n, true, "no quota left");
+  return new Admission(AdmissionKind.Admitted, n, true, "");
 }
 
 function readScriptReply(reply: StoreReply, key: string, windows: Array<WindowSpan> | null): Admission {
@@ -152,9 +176,10 @@ function readScriptReply(reply: StoreReply, key: string, windows: Array<WindowSp
   const v = reply.value!;
   if (v.type != RespType.Array || v.items.length < 2 || v.items[0].type != RespType.Integer) return failed("unexpected admission reply");
   const status = v.items[0].integer;
-  const balance = v.items[1].toInteger();
-  if (status == 1 && balance.ok) return new Admission(AdmissionKind.Admitted, balance.value, true, "");
-  if (status == 0 && balance.ok) return new Admission(AdmissionKind.Denied, balance.value, true, "balance below the reservation");
+  const hasBalance = v.items[1].hasInteger();
+  const balance = v.items[1].integer;
+  if (status == 1 && hasBalance) return new Admission(AdmissionKind.Admitted, balance, true, "");
+  if (status == 0 && hasBalance) return new Admission(AdmissionKind.Denied, balance, true, "balance below the reservation");
   if (status == -1) return denied("no quota set");
   if (status == -2) return denied("balance is not an integer");
   if (status == -4) return refused(key, "the admission script refused its arguments");

@@ -4,6 +4,7 @@
 import { JsonType, JsonValue, parseJson } from "../json/parser";
 import { RedisEndpoint } from "../redis/endpoint";
 import { parseInt64Strict } from "../util/int64";
+import { asciiLower } from "../util/text";
 import { DEFAULT_RESERVATION_CAP, RESERVATION_LIMIT } from "./estimate";
 import { Routes, parseRoutes } from "./routes";
 import { Weights, parseWeights } from "./weights";
@@ -254,7 +255,7 @@ function readPolicy(root: JsonValue, top: FieldReader, p: Policy, warnings: Arra
   if (header !== null && header.type == JsonType.Bool) {
     p.remainingHeader = header.boolValue ? DEFAULT_REMAINING_HEADER : "";
   } else {
-    p.remainingHeader = top.str("remaining_header").toLowerCase();
+    p.remainingHeader = asciiLower(top.str("remaining_header"));
   }
   const missing = top.choice("missing_usage", ["estimate", "reservation", "none"], "estimate");
   p.missingUsage = missing == "estimate" ? MissingUsage.Estimate : missing == "reservation" ? MissingUsage.Reservation : MissingUsage.None;

@@ -5,6 +5,7 @@
 //
 // The facts come from the streaming reader (request_body.ts): nothing here holds the body.
 import { RequestBodyReader, RequestFacts, readRequestFacts } from "./request_body";
+import { Weights } from "./weights";
 
 /** The prompt is estimated as one token per this many bytes of the whole request body. */
 export const BYTES_PER_TOKEN: i64 = 4;
@@ -55,6 +56,21 @@ export function reservationForFacts(facts: RequestFacts, fallbackOutput: i64, ca
   if (e.atCap) return most;
   const total = addSaturating(e.input, e.output);
   return total < most ? total : most;
+}
+
+/**
+ * reservationFor in the units the balance is charged in: with weights, the prompt estimate and the
+ * output limit are weighted as the request's model (the answer's model, known later, decides the
+ * charge), rounded up, and capped as before. `cap` and the unreadable-body reservation are units.
+ */
+export function weightedReservationFor(body: RequestBodyReader | null, fallbackOutput: i64, cap: i64, weights: Weights): i64 {
+  if (weights.isIdentity()) return reservationFor(body, fallbackOutput, cap);
+  const most = clampCap(cap);
+  if (body === null) return most;
+  const e = estimateFor(body.facts, fallbackOutput);
+  if (e.atCap) return most;
+  const units = weights.cost(body.facts.model, e.input, e.output);
+  return units < most ? units : most;
 }
 
 /** A configured cap kept where the scripts accept it. */

@@ -1,10 +1,15 @@
 // Who is calling. Higress's auth plugins *add* `x-mse-consumer`; they do not remove one the client
 // sent. Envoy's single-header lookup returns the first value, which would be the client's: so we
 // read every value, and a request carrying the header more than once names nobody.
-import { HeaderPair } from "../abi/headers";
+import { HeaderPair, headerMapReader, nameBytes, serializeHeaders } from "../abi/headers";
+import { decodeUtf8 } from "../util/utf8";
 
 const CONSUMER_HEADER = "x-mse-consumer";
 const MAX_CONSUMER_BYTES = 256;
+const CONSUMER_NAME = nameBytes(CONSUMER_HEADER);
+const PATH_NAME = nameBytes(":path");
+const FORWARDED_FOR_NAME = nameBytes("x-forwarded-for");
+const REQUEST_ID_NAME = nameBytes("x-request-id");
 
 export enum IdentityKind {
   /** No consumer header at all (Higress: 401). */
@@ -20,53 +25,96 @@ export class Identity {
   constructor(public kind: IdentityKind, public consumer: string, public problem: string) {}
 }
 
+/** What the request headers say; the one instance is refilled by each read (use it at once). */
 export class RequestLine {
-  constructor(
-    public identity: Identity,
-    public path: string,
-    /** Every x-forwarded-for value, joined with ',' in order (as Envoy joins a repeated header). */
-    public forwardedFor: string,
-    public requestId: string,
-    /** The request carried x-mse-consumer and it was ignored (trustConsumerHeader false). */
-    public consumerIgnored: bool,
-  ) {}
+  identity: Identity = new Identity(IdentityKind.Missing, "", "");
+  /** `:path` as text: set by readRequestLine only (the request flow routes pathPtr/pathLen). */
+  path: string = "";
+  /** `:path`'s bytes, inside the header map's block (valid while it is). */
+  pathPtr: usize = 0;
+  pathLen: usize = 0;
+  /** Every x-forwarded-for value, joined with ',' in order (as Envoy joins a repeated header). */
+  forwardedFor: string = "";
+  requestId: string = "";
+  /** The request carried x-mse-consumer and it was ignored (trustConsumerHeader false). */
+  consumerIgnored: bool = false;
 }
 
+const line = new RequestLine();
+
 /**
- * Reads the consumer and the `:path` from one pass over the request headers. With
+ * Reads the consumer and the `:path` from one pass over the request headers, serialized as the
+ * host hands them over ([block, block + len)), in place: only what is used is decoded. With
  * `trustConsumerHeader` false (a route with anonymous clients and no declared auth stage) the
  * consumer header is the client's own words: it is ignored and the request is anonymous.
  */
-export function readRequestLine(headers: Array<HeaderPair>, trustConsumerHeader: bool): RequestLine {
+export function readRequestLineAt(block: usize, len: usize, trustConsumerHeader: bool): RequestLine {
   let count = 0;
-  let consumer = "";
-  let path = "";
+  let consumerPtr: usize = 0;
+  let consumerLen: usize = 0;
   let forwardedFor = "";
   let requestId = "";
-  for (let i = 0; i < headers.length; i++) {
-    const name = headers[i].name;
-    if (name == CONSUMER_HEADER) {
-      count++;
-      consumer = headers[i].value;
-    } else if (name == ":path") {
-      path = headers[i].value;
-    } else if (name == "x-forwarded-for") {
-      forwardedFor = forwardedFor.length == 0 ? headers[i].value : forwardedFor + "," + headers[i].value;
-    } else if (name == "x-request-id" && headers[i].value.length <= 128) {
-      requestId = headers[i].value;
+  line.pathPtr = 0;
+  line.pathLen = 0;
+  line.path = "";
+  const r = headerMapReader;
+  if (r.reset(block, len)) {
+    while (r.next()) {
+      if (r.nameIs(CONSUMER_NAME)) {
+        count++;
+        consumerPtr = r.value;
+        consumerLen = r.valueLen;
+      } else if (r.nameIs(PATH_NAME)) {
+        line.pathPtr = r.value;
+        line.pathLen = r.valueLen;
+      } else if (r.nameIs(FORWARDED_FOR_NAME)) {
+        const v = decodeUtf8(r.value, <i32>r.valueLen);
+        forwardedFor = forwardedFor.length == 0 ? v : forwardedFor + "," + v;
+      } else if (r.nameIs(REQUEST_ID_NAME) && r.valueLen <= 512) {
+        const v = decodeUtf8(r.value, <i32>r.valueLen);
+        if (v.length <= 128) requestId = v;
+      }
     }
   }
-  if (!trustConsumerHeader) return new RequestLine(new Identity(IdentityKind.Missing, "", ""), path, forwardedFor, requestId, count > 0);
-  return new RequestLine(identityOf(count, consumer), path, forwardedFor, requestId, false);
+  line.forwardedFor = forwardedFor;
+  line.requestId = requestId;
+  const id = line.identity;
+  if (!trustConsumerHeader) {
+    setIdentity(id, IdentityKind.Missing, "", "");
+    line.consumerIgnored = count > 0;
+  } else {
+    identityOf(id, count, consumerPtr, consumerLen);
+    line.consumerIgnored = false;
+  }
+  return line;
 }
 
-function identityOf(count: i32, consumer: string): Identity {
-  if (count == 0) return new Identity(IdentityKind.Missing, "", "");
-  if (count > 1) return new Identity(IdentityKind.Invalid, "", "x-mse-consumer sent more than once");
-  if (consumer.length == 0) return new Identity(IdentityKind.Empty, "", "");
+/** The same over pairs (tests), with `path` decoded as well. */
+export function readRequestLine(headers: Array<HeaderPair>, trustConsumerHeader: bool): RequestLine {
+  const map = serializeHeaders(headers);
+  const l = readRequestLineAt(changetype<usize>(map), <usize>map.byteLength, trustConsumerHeader);
+  l.path = decodeUtf8(l.pathPtr, <i32>l.pathLen);
+  return l;
+}
+
+@inline
+function setIdentity(id: Identity, kind: IdentityKind, consumer: string, problem: string): void {
+  id.kind = kind;
+  id.consumer = consumer;
+  id.problem = problem;
+}
+
+function identityOf(id: Identity, count: i32, ptr: usize, len: usize): void {
+  if (count == 0) { setIdentity(id, IdentityKind.Missing, "", ""); return; }
+  if (count > 1) { setIdentity(id, IdentityKind.Invalid, "", "x-mse-consumer sent more than once"); return; }
+  if (len == 0) { setIdentity(id, IdentityKind.Empty, "", ""); return; }
+  // Longer than the limit in bytes is refused without decoding: decoding never shortens it (an
+  // invalid subpart of 1 to 3 bytes becomes U+FFFD, 3 bytes), and consumerProblem checks this first.
+  if (len > <usize>MAX_CONSUMER_BYTES) { setIdentity(id, IdentityKind.Invalid, "", "consumer name longer than 256 bytes"); return; }
+  const consumer = decodeUtf8(ptr, <i32>len);
   const problem = consumerProblem(consumer);
-  if (problem.length > 0) return new Identity(IdentityKind.Invalid, "", problem);
-  return new Identity(IdentityKind.Valid, consumer, "");
+  if (problem.length > 0) { setIdentity(id, IdentityKind.Invalid, "", problem); return; }
+  setIdentity(id, IdentityKind.Valid, consumer, "");
 }
 
 /** "" when the name is acceptable, else what is wrong with it. */

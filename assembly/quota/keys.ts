@@ -23,6 +23,7 @@
 // address: their own braces are never honoured, the slot is always that of the whole subject.
 
 import { nowNanos } from "../abi/clock";
+import { addInt, addText, beginText, endText, textFrom, textLength } from "../util/text";
 
 /** Where window counters live. */
 export const STATE_NAMESPACE = "ai_quota_state:";
@@ -36,12 +37,39 @@ const CLOSE_BRACE: i32 = 0x7d;
 
 /** A consumer's (or an anonymous client's) keys. */
 export class ConsumerKeys {
+  private stemText: string | null = null;
+
   constructor(
     /** Higress's balance key; for an anonymous client, a key in its slot that is never written. */
     public balance: string,
-    /** `{<tag>}:<kind>:<n>:<subject>`, shared by every derived key of this subject. */
-    public stem: string,
+    /** The hash tag's content, the kind (`c` or `a`) and the subject the derived keys name. */
+    private tag: string,
+    private kind: string,
+    private subject: string,
   ) {}
+
+  /** `{<tag>}:<kind>:<n>:<subject>`, shared by every derived key of this subject (made when first asked). */
+  get stem(): string {
+    let s = this.stemText;
+    if (s === null) {
+      beginText();
+      this.addStem();
+      s = endText();
+      this.stemText = s;
+    }
+    return s;
+  }
+
+  private addStem(): void {
+    addText("{");
+    addText(this.tag);
+    addText("}:");
+    addText(this.kind);
+    addText(":");
+    addInt(String.UTF8.byteLength(this.subject));
+    addText(":");
+    addText(this.subject);
+  }
 
   /** The counter of one window: `unit` requests|tokens, `window` as configured, `start` epoch seconds. */
   window(unit: string, window: string, start: i64): string {
@@ -53,31 +81,33 @@ export class ConsumerKeys {
     return SETTLED_NAMESPACE + this.stem + ":" + id;
   }
 
-  /** A fresh marker key for one request (unique among every VM writing to this Redis). */
+  /** A fresh marker key for one request (unique among every VM writing to this Redis), made in one go. */
   newMarker(contextId: u32, requestId: string): string {
-    return this.marker(settlementId(contextId, requestId));
+    beginText();
+    addText(SETTLED_NAMESPACE);
+    this.addStem();
+    addText(":");
+    addSettlementId(contextId, requestId);
+    return endText();
   }
 }
 
 /** A consumer's keys; the balance key is `prefix + consumer`. */
 export function consumerKeys(prefix: string, consumer: string): ConsumerKeys {
   const balance = prefix + consumer;
-  return new ConsumerKeys(balance, stemOf(balanceTag(balance), "c", balance));
+  return new ConsumerKeys(balance, balanceTag(balance), "c", balance);
 }
 
 /** An anonymous client's keys (`client` is "anonymous:<address>"); it has no balance. */
 export function anonymousKeys(prefix: string, client: string): ConsumerKeys {
   const subject = prefix + client;
-  const stem = stemOf(wholeKeyTag(subject), "a", subject);
-  return new ConsumerKeys(STATE_NAMESPACE + stem, stem);
+  const keys = new ConsumerKeys("", wholeKeyTag(subject), "a", subject);
+  keys.balance = STATE_NAMESPACE + keys.stem;
+  return keys;
 }
 
 export function keysFor(prefix: string, name: string, anonymous: bool): ConsumerKeys {
   return anonymous ? anonymousKeys(prefix, name) : consumerKeys(prefix, name);
-}
-
-function stemOf(tag: string, kind: string, subject: string): string {
-  return "{" + tag + "}:" + kind + ":" + String.UTF8.byteLength(subject).toString() + ":" + subject;
 }
 
 /** "" when `prefix` may be used as redis_key_prefix, else why not. */
@@ -237,8 +267,21 @@ let vmStamp: string = "";
  * and Envoy's x-request-id. Two VMs can start in the same clock tick, so the stamp alone is not
  * enough; a client-sent x-request-id alone is not either (it could repeat one to settle for free).
  */
-function settlementId(contextId: u32, requestId: string): string {
-  if (vmStamp.length == 0) vmStamp = nowNanos().toString(36);
+function addSettlementId(contextId: u32, requestId: string): void {
+  if (vmStamp.length == 0) {
+    // (Made before anything is added: the text scratch is in use.)
+    const t = nowNanos();
+    const start = textLength();
+    addInt(<i64>t, 36);
+    vmStamp = textFrom(start);
+  } else {
+    addText(vmStamp);
+  }
   settlements++;
-  return vmStamp + "-" + contextId.toString(36) + "-" + settlements.toString(36) + "-" + requestId;
+  addText("-");
+  addInt(<i64>contextId, 36);
+  addText("-");
+  addInt(<i64>settlements, 36);
+  addText("-");
+  addText(requestId);
 }

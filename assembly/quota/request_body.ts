@@ -54,6 +54,7 @@
 // source/extensions/common/wasm/context.cc). When the body is complete, streams, asks nothing and
 // has no stream_options, the edit drops everything up to the root `{` and puts it back followed by
 // `"stream_options":{"include_usage":true},`; otherwise there is no edit.
+import { plainEnd } from "../json/plain";
 
 /** What the reader learnt about the request. */
 export class RequestFacts {
@@ -77,6 +78,20 @@ export class RequestFacts {
   complete: bool = false;
   /** Body bytes read. */
   bytes: i64 = 0;
+
+  /** As new (a pooled reader's facts). */
+  clear(): void {
+    this.stream = -1;
+    this.usageAsked = false;
+    this.hasStreamOptions = false;
+    this.model = "";
+    this.outputLimit = -1;
+    this.outputLimitUnreadable = false;
+    this.choices = 1;
+    this.background = false;
+    this.complete = false;
+    this.bytes = 0;
+  }
 }
 
 /** The buffered path's edit: drop `drain` bytes from the front of the body, then prepend `prepend`. */
@@ -541,8 +556,66 @@ export class RequestBodyReader {
 
   private frontEditValue: FrontEdit | null = null;
 
+  /** Decode the model (else facts.model stays ""): only weights look at it. */
+  wantModel: bool = true;
+
   constructor(injectUsage: bool) {
     this.inject = injectUsage;
+  }
+
+  /**
+   * As new (constructed with injectUsage), keeping the buffers: what the pool does. Every field is
+   * set back to its initial value; the buffers need no clearing (each is written before it is read).
+   */
+  recycle(injectUsage: bool, wantModel: bool): void {
+    this.facts.clear();
+    this.injected = false;
+    this.inject = injectUsage;
+    this.wantModel = wantModel;
+    this.streaming = false;
+    this.ended = false;
+    this.st = S_LEAD;
+    this.depth = 0;
+    this.deep = 0;
+    this.unverified = false;
+    this.skimming = false;
+    this.skimBase = 0;
+    this.isKey = false;
+    this.numState = 0;
+    this.literal = 0;
+    this.literalPos = 0;
+    this.uDigits = 0;
+    this.uValue = 0;
+    this.utfNeed = 0;
+    this.utfLo = 0x80;
+    this.utfHi = 0xbf;
+    this.leadLen = 0;
+    this.bom = 0;
+    this.capturing = false;
+    this.capLimit = 0;
+    this.capLen = 0;
+    this.capOver = false;
+    this.pendingHigh = 0;
+    this.rootKey = K_OTHER;
+    this.innerKind = C_OTHER;
+    this.innerKey = K_OTHER;
+    this.target = K_OTHER;
+    this.rootMembers = 0;
+    this.soMembers = 0;
+    this.soUsage = U_ABSENT;
+    this.soOutcome = O_NONE;
+    this.limitMax = -1;
+    this.nMax = 1;
+    this.bestOfMax = 1;
+    this.candidatesMax = 1;
+    this.base = 0;
+    this.edits = 0;
+    this.chunkEdits = 0;
+    this.replacing = false;
+    this.replaceText = 0;
+    this.fragmentAt = 0;
+    this.fragmentFrom = 0;
+    this.frontEditValue = null;
   }
 
   /**
@@ -557,6 +630,11 @@ export class RequestBodyReader {
     if (end) this.finish();
     if (this.chunkEdits == 0) return null;
     return this.applyEdits(ptr, <i32>len);
+  }
+
+  /** rewriteChunk under the name body_view.ts's rewriters have. */
+  rewrite(ptr: usize, len: usize, last: bool): Uint8Array | null {
+    return this.rewriteChunk(ptr, len, last);
   }
 
   /** The buffered path: reads one piece, changes nothing. */
@@ -911,20 +989,7 @@ export class RequestBodyReader {
   /** String bytes from p: plain ones in a tight loop, then the byte that stopped it. */
   private scanString(p: usize, end: usize): usize {
     let q = p;
-    while (q + 8 <= end) {
-      const w = load<u64>(q);
-      // A byte is '"' or '\' (XOR gives 0), below 0x20, or 0x80 and up.
-      const a = w ^ 0x2222222222222222;
-      const b = w ^ 0x5c5c5c5c5c5c5c5c;
-      const stop = ((a - 0x0101010101010101) & ~a) | ((b - 0x0101010101010101) & ~b) | ((w - 0x2020202020202020) & ~w) | w;
-      if ((stop & 0x8080808080808080) != 0) break;
-      q += 8;
-    }
-    while (q < end) {
-      const c = <u32>load<u8>(q);
-      if (c == 0x22 || c == 0x5c || c < 0x20 || c >= 0x80) break;
-      q++;
-    }
+    q = plainEnd(q, end);
     if (this.capturing && q > p) this.capRange(p, q);
     if (q >= end) return q;
     const c = <u32>load<u8>(q);
@@ -1124,7 +1189,7 @@ export class RequestBodyReader {
     const p = changetype<usize>(this.capBuf);
     const n = this.capLen;
     if (t == K_MODEL) {
-      this.facts.model = this.capOver ? "" : String.UTF8.decodeUnsafe(p, <usize>n);
+      this.facts.model = this.capOver || !this.wantModel ? "" : String.UTF8.decodeUnsafe(p, <usize>n);
       return;
     }
     if (this.capOver) { this.scalar(t, UNREADABLE, -1, false); return; }
@@ -1210,21 +1275,9 @@ export class RequestBodyReader {
     let tooDeep = false;
     while (p < end) {
       if (st == S_STRING) {
-        while (p + 8 <= end) {
-          const w = load<u64>(p);
-          const a = w ^ 0x2222222222222222;
-          const b = w ^ 0x5c5c5c5c5c5c5c5c;
-          const stop = ((a - 0x0101010101010101) & ~a) | ((b - 0x0101010101010101) & ~b) | ((w - 0x2020202020202020) & ~w) | w;
-          if ((stop & 0x8080808080808080) != 0) break;
-          p += 8;
-        }
-        let c: u32 = 0;
-        while (p < end) {
-          c = <u32>load<u8>(p);
-          if (c == 0x22 || c == 0x5c || c < 0x20 || c >= 0x80) break;
-          p++;
-        }
+        p = plainEnd(p, end);
         if (p >= end) break;
+        const c = <u32>load<u8>(p);
         p++;
         if (c == 0x22) {
           st = isKey ? S_COLON : S_AFTER;
@@ -1437,4 +1490,27 @@ export function readRequestFacts(body: Uint8Array): RequestFacts {
   r.read(body.dataStart, <usize>body.length);
   r.finish();
   return r.facts;
+}
+
+// ---- a pool of readers: a reader per metered request, its buffers reused ----
+
+/** Readers waiting to be reused, at most POOL_SIZE (more streams at once allocate their own). */
+const POOL_SIZE = 64;
+const pool = new Array<RequestBodyReader>();
+
+/** A reader as new (see the constructor), from the pool when one is free. */
+export function takeRequestBodyReader(injectUsage: bool, wantModel: bool): RequestBodyReader {
+  if (pool.length > 0) {
+    const r = pool.pop();
+    r.recycle(injectUsage, wantModel);
+    return r;
+  }
+  const r = new RequestBodyReader(injectUsage);
+  r.wantModel = wantModel;
+  return r;
+}
+
+/** Gives a reader back; nothing may use it afterwards. */
+export function giveBackRequestBodyReader(r: RequestBodyReader): void {
+  if (pool.length < POOL_SIZE) pool.push(r);
 }

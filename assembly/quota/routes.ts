@@ -3,9 +3,9 @@
 // endpoint passes unmetered. The admin API lives at `/v1/chat/completions` + `admin_path` whatever
 // `enable_path_suffixes` says, and is tried first, as in Higress (PR 3748).
 import { JsonType, JsonValue } from "../json/parser";
-import { MATCH_ACROSS_DOTS, MATCH_CUT, NO_MATCH, NormalPath, canonicalSuffix, matchSuffix, normalizePath } from "../util/path";
+import { MATCH_ACROSS_DOTS, MATCH_CUT, NO_MATCH, NormalPath, canonicalSuffix, isSimplePath, matchSuffix, normalizePath } from "../util/path";
 import { splitPath } from "../util/urlencoded";
-import { utf8Bytes } from "../util/utf8";
+import { decodeUtf8, isValidUtf8, utf8Bytes } from "../util/utf8";
 
 export enum Operation {
   /** Not ours: passes through untouched. */
@@ -60,6 +60,10 @@ const KINDS: Array<ApiKind> = [
 let kindSuffixes: Array<Uint8Array> | null = null;
 
 function kindOf(canonical: Uint8Array): ApiKind {
+  return kindAt(canonical.dataStart, <usize>canonical.length);
+}
+
+function kindAt(p: usize, n: usize): ApiKind {
   let table = kindSuffixes;
   if (table === null) {
     table = new Array<Uint8Array>();
@@ -67,9 +71,7 @@ function kindOf(canonical: Uint8Array): ApiKind {
     kindSuffixes = table;
   }
   for (let i = 0; i < table.length; i++) {
-    const s = table[i];
-    if (s.length <= canonical.length &&
-        memory.compare(canonical.dataStart + <usize>(canonical.length - s.length), s.dataStart, <usize>s.length) == 0) return KINDS[i];
+    if (endsWithAt(p, n, table[i])) return KINDS[i];
   }
   return ApiKind.Other;
 }
@@ -103,6 +105,19 @@ export class Route {
   constructor(public operation: Operation, public api: ApiKind, public rawQuery: string) {}
 }
 
+/** The answer of routeOf / routeOfAt: one instance, refilled by each call (use it at once). */
+const route = new Route(Operation.None, ApiKind.None, "");
+
+function routed(operation: Operation, api: ApiKind, rawQuery: string): Route {
+  route.operation = operation;
+  route.api = api;
+  route.rawQuery = rawQuery;
+  return route;
+}
+
+/** Where a simple path is lowered (grown to the longest seen; paths are bounded by the host's header limit). */
+let scratch = new StaticArray<u8>(256);
+
 /**
  * Routes a request target (`:path`): admin paths first, then the metered suffixes. The path is
  * everything before the first '?' or '#', read literally: a target in absolute form
@@ -111,24 +126,71 @@ export class Route {
  */
 export function routeOf(target: string, routes: Routes): Route {
   const bytes = utf8Bytes(target);
-  const base = bytes.dataStart;
-  const n = bytes.length;
-  let end = 0;
+  return routeOfAt(bytes.dataStart, <usize>bytes.length, routes);
+}
+
+/**
+ * routeOf on the target's UTF-8 bytes where they lie (the request's header map). Bytes that are not
+ * UTF-8 are routed as the text they decode to (U+FFFD for each invalid part), as routeOf would.
+ */
+export function routeOfAt(base: usize, n: usize, routes: Routes): Route {
+  if (!isValidUtf8(base, <i32>n)) return routeOf(decodeUtf8(base, <i32>n), routes);
+  let end: usize = 0;
   while (end < n) {
-    const c = load<u8>(base + <usize>end);
+    const c = load<u8>(base + end);
     if (c == 0x3f || c == 0x23) break;
     end++;
   }
-  const path = normalizePath(bytes, 0, end);
+  if (!isSimplePath(base, <i32>end)) return routeNormalized(base, n, end, routes);
+  // A path that reads the same every way (normalizePath's fast case): lower case, no trailing '/'.
+  let buf = scratch;
+  if (<usize>buf.length < end) {
+    buf = new StaticArray<u8>(<i32>end);
+    scratch = buf;
+  }
+  const p = changetype<usize>(buf);
+  for (let i: usize = 0; i < end; i++) {
+    const c = load<u8>(base + i);
+    store<u8>(p + i, c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+  }
+  let w = end;
+  while (w > 0 && load<u8>(p + w - 1) == 0x2f) w--;
+  const admin = adminOperationAt(p, w, routes);
+  if (admin != Operation.None) return routed(admin, ApiKind.None, admin == Operation.AdminQuery ? splitPath(decodeUtf8(base, <i32>n)).rawQuery : "");
+  const suffixes = routes.suffixes;
+  for (let i = 0; i < suffixes.length; i++) {
+    if (endsWithAt(p, w, suffixes[i])) return routed(Operation.Chat, kindAt(p, w), "");
+  }
+  return routed(Operation.None, ApiKind.None, "");
+}
+
+/** Any other path: read every way at once (util/path.ts). */
+function routeNormalized(base: usize, n: usize, end: usize, routes: Routes): Route {
+  const bytes = new Uint8Array(<i32>end);
+  memory.copy(bytes.dataStart, base, end);
+  const path = normalizePath(bytes, 0, <i32>end);
   const admin = adminOperation(path.plain, routes);
-  if (admin != Operation.None) return new Route(admin, ApiKind.None, admin == Operation.AdminQuery ? splitPath(target).rawQuery : "");
+  if (admin != Operation.None) return routed(admin, ApiKind.None, admin == Operation.AdminQuery ? splitPath(decodeUtf8(base, <i32>n)).rawQuery : "");
   const suffixes = routes.suffixes;
   for (let i = 0; i < suffixes.length; i++) {
     const how = matchSuffix(path, suffixes[i]);
     if (how == NO_MATCH) continue;
-    return new Route(Operation.Chat, apiKind(path, how, suffixes[i]), "");
+    return routed(Operation.Chat, apiKind(path, how, suffixes[i]), "");
   }
-  return new Route(Operation.None, ApiKind.None, "");
+  return routed(Operation.None, ApiKind.None, "");
+}
+
+function adminOperationAt(p: usize, n: usize, routes: Routes): Operation {
+  if (endsWithAt(p, n, routes.adminRefresh)) return Operation.AdminRefresh;
+  if (endsWithAt(p, n, routes.adminDelta)) return Operation.AdminDelta;
+  if (endsWithAt(p, n, routes.adminQuery)) return Operation.AdminQuery;
+  return Operation.None;
+}
+
+@inline
+function endsWithAt(p: usize, n: usize, b: Uint8Array): bool {
+  const m = <usize>b.length;
+  return m <= n && memory.compare(p + n - m, b.dataStart, m) == 0;
 }
 
 function apiKind(path: NormalPath, how: i32, suffix: Uint8Array): ApiKind {

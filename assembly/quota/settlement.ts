@@ -13,9 +13,9 @@
 // (ai_quota.settlements.failed, ai_quota.redis.rejected). Amounts are capped at MAX_AMOUNT.
 import { logError, logWarn } from "../abi/log";
 import { StoreCallback, Store, StoreReply } from "../store/store";
-import { subChecked } from "../util/int64";
 import { count, countBy, gauge, metrics } from "./metrics";
-import { evalScript } from "../store/eval";
+import { beginScript } from "../store/eval";
+import { argBuffer, argInt, argString, beginCommand, endCommand } from "../redis/command";
 import { isTransientError } from "../store/errors";
 import { RespType } from "../redis/resp";
 import { MAX_AMOUNT, SETTLE_SCRIPT, SETTLE_SCRIPT_SHA, capAmount } from "./scripts";
@@ -45,44 +45,55 @@ export class Charge {
   ) {}
 }
 
-class Settlement {
+/** One settlement: its command (kept to send again), and the store's callback for it. */
+class Settlement extends StoreCallback {
   attempts: i32 = 0;
   constructor(
     public charge: Charge,
-    public args: Array<string>,
+    public query: ArrayBuffer,
     public script: bool,
-    /** The commands that apply this settlement by hand, for the log when Redis refuses it. */
-    public manual: string,
-  ) {}
+    /** What goes to the balance, and each window's key and increment (for the by-hand commands). */
+    public balanceAdd: i64,
+    public windowKeys: Array<string>,
+    public windowAdds: Array<i64>,
+  ) { super(0); }
 
   send(): bool {
     const store = this.charge.store;
-    const reply = new SettlementReply(this);
-    if (this.script) return evalScript(store, SETTLE_SCRIPT_SHA, SETTLE_SCRIPT, this.args, reply);
-    return store.command(this.args, reply);
+    if (this.script) return store.evalsha(this.query, SETTLE_SCRIPT, this);
+    return store.send(this.query, this);
   }
-}
 
-let pending = new Array<Settlement>();
+  /** The commands that apply this settlement by hand, for the log when Redis refuses it. */
+  manual(): string {
+    const c = this.charge;
+    if (!this.script) {
+      return c.reserved == 0 ? "DECRBY " + c.key + " " + c.used.toString() : "INCRBY " + c.key + " " + this.balanceAdd.toString();
+    }
+    let manual = this.balanceAdd != 0 ? "INCRBY " + c.key + " " + this.balanceAdd.toString() : "";
+    for (let i = 0; i < this.windowKeys.length; i++) {
+      if (manual.length > 0) manual += "; ";
+      manual += "INCRBY " + this.windowKeys[i] + " " + this.windowAdds[i].toString();
+    }
+    return manual;
+  }
 
-/** Not tied to its stream: a settlement must land even when the client is gone. */
-class SettlementReply extends StoreCallback {
-  constructor(public settlement: Settlement) { super(0); }
-
+  /** Not tied to its stream: a settlement must land even when the client is gone. */
   onReply(reply: StoreReply): void {
-    const s = this.settlement;
     if (!reply.isError()) {
       // The script checks before it writes; a negative answer means it wrote nothing.
       const v = reply.value!;
-      if (s.script && v.type == RespType.Integer && v.integer < 0) refused(s, scriptRefusal(v.integer));
+      if (this.script && v.type == RespType.Integer && v.integer < 0) refused(this, scriptRefusal(v.integer));
       return;
     }
     // A value means Redis answered with an error: sending it again would get the same answer,
     // unless Redis said it is only busy for now (loading after a restart, failing over…).
-    if (reply.value !== null && !isTransientError(reply.error)) refused(s, reply.error);
-    else keepForRetry(s, reply.error);
+    if (reply.value !== null && !isTransientError(reply.error)) refused(this, reply.error);
+    else keepForRetry(this, reply.error);
   }
 }
+
+let pending = new Array<Settlement>();
 
 function scriptRefusal(code: i64): string {
   if (code == -2) return "the balance is not an integer Redis can add to";
@@ -93,7 +104,7 @@ function scriptRefusal(code: i64): string {
 /** Redis refused the settlement for good: nothing was applied; say how to apply it by hand. */
 function refused(s: Settlement, reason: string): void {
   count(metrics().redisRejected);
-  logLost(s.charge, reason, s.manual);
+  logLost(s.charge, reason, s.manual());
 }
 
 function logLost(c: Charge, reason: string, manual: string = ""): void {
@@ -111,7 +122,7 @@ function keepForRetry(s: Settlement, reason: string): void {
     return;
   }
   if (s.attempts >= c.retrySeconds || pending.length >= MAX_PENDING) {
-    logLost(c, reason + "; gave up after " + s.attempts.toString() + " retries", s.manual);
+    logLost(c, reason + "; gave up after " + s.attempts.toString() + " retries", s.manual());
     return;
   }
   gauge(metrics().settlementsPending, pending.length + 1);
@@ -133,6 +144,12 @@ export function retryPendingSettlements(): void {
   gauge(metrics().settlementsPending, pending.length);
 }
 
+const NO_KEYS = new Array<string>(0);
+const NO_ADDS = new Array<i64>(0);
+const DECRBY = String.UTF8.encode("DECRBY");
+const INCRBY = String.UTF8.encode("INCRBY");
+const SETTLE_SHA = String.UTF8.encode(SETTLE_SCRIPT_SHA);
+
 /** Sends what `c` owes; nothing when it owes nothing. */
 export function settle(c: Charge): void {
   // The admission reserved at most MAX_AMOUNT (admission.ts caps the same way).
@@ -141,44 +158,65 @@ export function settle(c: Charge): void {
     logWarn("ai-quota: charge of " + c.used.toString() + " tokens to " + c.key + " capped at " + MAX_AMOUNT.toString());
     c.used = MAX_AMOUNT;
   }
-  const back = subChecked(c.reserved, c.used);
-  if (!back.ok) {
+  const back = c.reserved - c.used;
+  // Overflow when the operands' signs differ and the result's sign differs from reserved's.
+  if (((c.reserved ^ c.used) & (c.reserved ^ back)) < 0) {
     logLost(c, "amount out of range");
     return;
   }
-  const balanceAdd: i64 = c.checkBalance ? back.value : 0;
-  const windowKeys = new Array<string>();
-  const windowArgs = new Array<string>();
+  const balanceAdd: i64 = c.checkBalance ? back : 0;
+  let windowKeys = NO_KEYS;
+  let windowAdds = NO_ADDS;
+  let windowTtls = NO_ADDS;
   for (let i = 0; i < c.windows.length; i++) {
     const w = c.windows[i];
-    const add: i64 = w.limit.unit == LimitUnit.Tokens ? -back.value : c.undoRequestCounts ? -1 : 0;
+    const add: i64 = w.limit.unit == LimitUnit.Tokens ? -back : c.undoRequestCounts ? -1 : 0;
     if (add == 0) continue;
+    if (windowKeys.length == 0) {
+      windowKeys = new Array<string>();
+      windowAdds = new Array<i64>();
+      windowTtls = new Array<i64>();
+    }
     windowKeys.push(w.key);
-    windowArgs.push(add.toString());
-    windowArgs.push((w.end - c.now).toString());
+    windowAdds.push(add);
+    windowTtls.push(w.end - c.now);
   }
-  const marker = c.retrySeconds == 0 ? "0" : c.admissionMarked ? "d" : (c.retrySeconds + 60).toString();
+  // The marker argument: "0" none (Higress's commands), "d" consume the admission's, else a lifetime.
+  const noMarker = c.retrySeconds == 0;
+  const consumeMarker = !noMarker && c.admissionMarked;
   // With an admission marker the settlement must run even when it moves nothing: it removes the marker.
-  if (balanceAdd == 0 && windowKeys.length == 0 && marker != "d") return;
+  if (balanceAdd == 0 && windowKeys.length == 0 && !consumeMarker) return;
   countBy(metrics().tokensCharged, c.used);
 
-  let manual = balanceAdd != 0 ? "INCRBY " + c.key + " " + balanceAdd.toString() : "";
-  for (let i = 0; i < windowKeys.length; i++) {
-    if (manual.length > 0) manual += "; ";
-    manual += "INCRBY " + windowKeys[i] + " " + windowArgs[2 * i];
-  }
   let s: Settlement;
-  if (marker == "0" && windowKeys.length == 0) {
+  if (noMarker && windowKeys.length == 0) {
     // Higress's own commands, byte for byte.
-    const args = c.reserved == 0 ? ["DECRBY", c.key, c.used.toString()] : ["INCRBY", c.key, back.value.toString()];
-    s = new Settlement(c, args, false, args.join(" "));
+    beginCommand();
+    if (c.reserved == 0) {
+      argBuffer(DECRBY);
+      argString(c.key);
+      argInt(c.used);
+    } else {
+      argBuffer(INCRBY);
+      argString(c.key);
+      argInt(back);
+    }
+    s = new Settlement(c, endCommand(), false, balanceAdd, windowKeys, windowAdds);
   } else {
-    const args = [(windowKeys.length + 2).toString(), c.key, marker == "0" ? c.key : c.markerKey];
-    for (let i = 0; i < windowKeys.length; i++) args.push(windowKeys[i]);
-    args.push(balanceAdd.toString());
-    args.push(marker);
-    for (let i = 0; i < windowArgs.length; i++) args.push(windowArgs[i]);
-    s = new Settlement(c, args, true, manual);
+    beginScript(SETTLE_SHA);
+    argInt(windowKeys.length + 2);
+    argString(c.key);
+    argString(noMarker ? c.key : c.markerKey);
+    for (let i = 0; i < windowKeys.length; i++) argString(windowKeys[i]);
+    argInt(balanceAdd);
+    if (noMarker) argString("0");
+    else if (consumeMarker) argString("d");
+    else argInt(c.retrySeconds + 60);
+    for (let i = 0; i < windowKeys.length; i++) {
+      argInt(windowAdds[i]);
+      argInt(windowTtls[i]);
+    }
+    s = new Settlement(c, endCommand(), true, balanceAdd, windowKeys, windowAdds);
   }
   if (!s.send()) keepForRetry(s, "cannot connect to redis cluster");
 }

@@ -16,24 +16,25 @@
 import { Action, DataAction } from "../abi/types";
 import { HttpContext } from "../abi/context";
 import { debugEnabled, logDebug, logWarn } from "../abi/log";
-import { removeRequestHeader, removeResponseHeader, requestHeaders, responseHeader, resumeRequest, setResponseHeader, setStreamProperty, streamProperty } from "../abi/stream";
+import { blockBytes, propertyPath, removeRequestHeaderNamed, removeResponseHeaderNamed, requestHeaderBlock, responseHeaderBlock, resumeRequest, setResponseHeader, setStreamProperty, streamProperty, streamPropertyBlock } from "../abi/stream";
+import { headerMapReader, nameBytes } from "../abi/headers";
 import { bufferLimitRaisable, defaultHeldBodyLimit, headersMayWaitForBody } from "../abi/host_traits";
 import { readRequestBody, readResponseBody, rewriteRequestBody, rewriteResponseBody } from "../abi/body_view";
 import { Store } from "../store/store";
 import { decodeUtf8 } from "../util/utf8";
 import { TokenUsage, usageFromAiLog } from "../usage/index";
-import { ResponseReader } from "../usage/response_reader";
+import { ResponseReader, giveBackResponseReader, takeResponseReader } from "../usage/response_reader";
 import { estimateUsage } from "../usage/estimate";
 import { MissingUsage, QuotaConfig, ReservationMode } from "./config";
-import { ApiKind, Operation, routeOf } from "./routes";
-import { IdentityKind, RequestLine, anonymousKey, readRequestLine } from "./identity";
+import { ApiKind, Operation, routeOfAt } from "./routes";
+import { IdentityKind, RequestLine, anonymousKey, readRequestLineAt } from "./identity";
 import { WindowSpan, windowsAt } from "./windows";
 import { ConsumerKeys, keysFor } from "./keys";
 import { nowSeconds } from "../abi/clock";
 import { AdminCaller, deltaQuota, queryQuota, refreshQuota } from "./admin";
 import { Admission, AdmissionKind, AdmissionListener, admit, admitWithWindows } from "./admission";
-import { reservationFor } from "./estimate";
-import { RequestBodyReader } from "./request_body";
+import { weightedReservationFor } from "./estimate";
+import { RequestBodyReader, giveBackRequestBodyReader, takeRequestBodyReader } from "./request_body";
 import { Charge, settle } from "./settlement";
 import { count, metrics } from "./metrics";
 import * as answers from "./answers";
@@ -42,6 +43,17 @@ import { QuotaPlugin } from "./plugin";
 /** What a stream holds before its request picks a config: never used (an unmatched stream does nothing). */
 const UNBOUND_CONFIG = new QuotaConfig();
 const UNBOUND_STORE = new Store();
+/** A stream's keys and windows before admission (never written to). */
+const NO_KEYS = new ConsumerKeys("", "", "", "");
+const NO_WINDOWS = new Array<WindowSpan>(0);
+
+// Header names and property paths the request flow passes to the host, encoded once.
+const ACCEPT_ENCODING = nameBytes("accept-encoding");
+const CONTENT_LENGTH = nameBytes("content-length");
+const STATUS = nameBytes(":status");
+const CONTENT_TYPE = nameBytes("content-type");
+const CONTENT_ENCODING = nameBytes("content-encoding");
+const AI_LOG = propertyPath(["ai_log"]);
 
 /** Admin form bodies are a few dozen bytes; anything this large is not one. */
 const MAX_ADMIN_BODY: u32 = 64 * 1024;
@@ -94,7 +106,7 @@ export class QuotaStream extends HttpContext {
   /** The upstream answered before the request was admitted (it never got the whole request). */
   upstreamAnsweredEarly: bool = false;
   /** Every Redis key of this request's consumer (or anonymous client), see keys.ts. */
-  keys: ConsumerKeys = new ConsumerKeys("", "");
+  keys: ConsumerKeys = NO_KEYS;
   /** This request's marker key in Redis, and whether its admission wrote it (see scripts.ts). */
   marker: string = "";
   admissionMarked: bool = false;
@@ -103,10 +115,7 @@ export class QuotaStream extends HttpContext {
   /** Keyed by address; only the anonymous limits apply, never a balance. */
   anonymousClient: bool = false;
   /** The windows this request was counted in (empty when no limits apply). */
-  windows: Array<WindowSpan> = new Array<WindowSpan>();
-  private rewriter: RequestRewriter | null = null;
-  private responseRewriter: ResponseRewriter | null = null;
-  private responseFeeder: ResponseFeeder | null = null;
+  windows: Array<WindowSpan> = NO_WINDOWS;
 
   /** Given when the request headers arrive (plugin.ts picks the rule); inert until then. */
   config: QuotaConfig = UNBOUND_CONFIG;
@@ -156,10 +165,14 @@ export class QuotaStream extends HttpContext {
     this.config = binding.config;
     this.store = binding.store;
     const c = this.config;
-    const line = readRequestLine(requestHeaders(), c.trustConsumerHeader);
-    const route = routeOf(line.path, c.routes);
+    // The header map is read where the host wrote it; only what is used is decoded.
+    const block = requestHeaderBlock();
+    const line = readRequestLineAt(block, block == 0 ? 0 : blockBytes(), c.trustConsumerHeader);
+    const route = routeOfAt(line.pathPtr, line.pathLen, c.routes);
+    if (block != 0) heap.free(block);
     this.operation = route.operation;
     this.api = route.api;
+    const rawQuery = route.rawQuery;
     this.requestId = line.requestId;
     const identity = line.identity;
     switch (identity.kind) {
@@ -184,7 +197,7 @@ export class QuotaStream extends HttpContext {
     count(metrics().adminCalls);
     if (this.operation == Operation.AdminQuery) {
       // No body is needed: stopping everything (what cpp-host makes of StopIteration) is right.
-      this.phase = queryQuota(this.store, c.redisKeyPrefix, c.limits, new AdminStream(this), route.rawQuery) ? Phase.Waiting : Phase.Answered;
+      this.phase = queryQuota(this.store, c.redisKeyPrefix, c.limits, new AdminStream(this), rawQuery) ? Phase.Waiting : Phase.Answered;
       return Action.StopIteration;
     }
     // Refresh and delta carry a form body; a request that ends here has an empty one.
@@ -228,12 +241,12 @@ export class QuotaStream extends HttpContext {
   private meteredHeaders(endOfStream: bool): Action {
     const policy = this.config.policy;
     // Usage cannot be read from compressed bytes (Higress's AI plugins drop it too).
-    removeRequestHeader("accept-encoding");
+    removeRequestHeaderNamed(ACCEPT_ENCODING);
     if (!endOfStream) {
       const inject = policy.injectStreamUsage && (this.api == ApiKind.OpenAIChat || this.api == ApiKind.OpenAICompletions);
-      this.body = new RequestBodyReader(inject);
+      this.body = takeRequestBodyReader(inject, !this.config.weights.isIdentity());
       // The body may grow by the option we add: its length is no longer known (chunked upstream).
-      if (inject) removeRequestHeader("content-length");
+      if (inject) removeRequestHeaderNamed(CONTENT_LENGTH);
     }
     if (policy.reservation == ReservationMode.MaxTokens && !endOfStream) {
       this.phase = Phase.ReadingBody;
@@ -283,12 +296,7 @@ export class QuotaStream extends HttpContext {
 
   /** Reads a request chunk, editing it where the usage option goes. */
   private passChunk(size: u32, endOfStream: bool): void {
-    let rewriter = this.rewriter;
-    if (rewriter === null) {
-      rewriter = new RequestRewriter(this.body!);
-      this.rewriter = rewriter;
-    }
-    rewriteRequestBody<RequestRewriter>(size, endOfStream, rewriter);
+    rewriteRequestBody<RequestBodyReader>(size, endOfStream, this.body!);
   }
 
   private refusesBackground(): bool {
@@ -366,7 +374,7 @@ export class QuotaStream extends HttpContext {
     const checkBalance = c.useBalance && !this.anonymousClient;
     let reservation: i64 = 0;
     if (policy.reservation == ReservationMode.Fixed) reservation = policy.reservationTokens;
-    else if (policy.reservation == ReservationMode.MaxTokens) reservation = reservationFor(this.body, policy.reservationTokens, policy.reservationCap);
+    else if (policy.reservation == ReservationMode.MaxTokens) reservation = weightedReservationFor(this.body, policy.reservationTokens, policy.reservationCap, this.config.weights);
     const minimum: i64 = policy.requireFullReservation && reservation > 1 ? reservation : 1;
     this.reserved = reservation;
     this.keys = keysFor(c.redisKeyPrefix, this.consumer, this.anonymousClient);
@@ -377,7 +385,7 @@ export class QuotaStream extends HttpContext {
     const scripted = reservation > 0 || minimum > 1 || limits.length > 0;
     this.admissionMarked = scripted && c.settlementRetrySeconds > 0;
     this.marker = this.keys.newMarker(this.id, this.requestId);
-    const markerSeconds = this.admissionMarked ? (3600 + c.settlementRetrySeconds).toString() : "0";
+    const markerSeconds: i64 = this.admissionMarked ? 3600 + <i64>c.settlementRetrySeconds : 0;
     this.phase = Phase.Waiting;
     let sent: bool;
     if (limits.length == 0) {
@@ -480,21 +488,50 @@ export class QuotaStream extends HttpContext {
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): Action {
     if (!this.admitted) return this.earlyAnswer();
-    const status = responseHeader(":status");
-    this.responseStatus = status === null ? 0 : I32.parseInt(status);
-    const contentType = responseHeader("content-type");
-    const sse = contentType !== null && contentType.toLowerCase().includes("text/event-stream");
-    const encoding = responseHeader("content-encoding");
-    this.encodedResponse = encoding !== null && encoding.length > 0 && encoding.toLowerCase() != "identity";
+    // One host call for the three headers read (the map is walked in place).
+    const block = responseHeaderBlock();
+    const sse = this.readResponseHeaders(block, block == 0 ? 0 : blockBytes());
+    if (block != 0) heap.free(block);
     const body = this.body;
     const hide = body !== null && body.injected && !this.encodedResponse;
-    this.response = new ResponseReader(sse, hide);
+    this.response = takeResponseReader(sse, hide, !this.config.weights.isIdentity());
     // Hiding the usage event we asked for changes the body's length.
-    if (hide) removeResponseHeader("content-length");
+    if (hide) removeResponseHeaderNamed(CONTENT_LENGTH);
     const header = this.config.policy.remainingHeader;
     if (header.length > 0 && this.hasBalance) setResponseHeader(header, this.balance.toString());
     if (endOfStream) this.endResponse();
     return Action.Continue;
+  }
+
+  /**
+   * `:status`, and whether the answer is encoded, from the response headers; answers whether the
+   * content type says SSE. As Envoy's single-header lookup does, the first of repeated values counts.
+   */
+  private readResponseHeaders(block: usize, len: usize): bool {
+    let status: i32 = 0;
+    let sse = false;
+    let encoded = false;
+    let seenStatus = false;
+    let seenType = false;
+    let seenEncoding = false;
+    const r = headerMapReader;
+    if (r.reset(block, len)) {
+      while (r.next()) {
+        if (!seenStatus && r.nameIs(STATUS)) {
+          seenStatus = true;
+          status = parseStatus(r.value, r.valueLen);
+        } else if (!seenType && r.nameIs(CONTENT_TYPE)) {
+          seenType = true;
+          sse = containsEventStream(r.value, r.valueLen);
+        } else if (!seenEncoding && r.nameIs(CONTENT_ENCODING)) {
+          seenEncoding = true;
+          encoded = r.valueLen > 0 && !isIdentity(r.value, r.valueLen);
+        }
+      }
+    }
+    this.responseStatus = status;
+    this.encodedResponse = encoded;
+    return sse;
   }
 
   /**
@@ -516,19 +553,9 @@ export class QuotaStream extends HttpContext {
     if (this.encodedResponse) {
       reader.bodyBytes += <i64>size;
     } else if (reader.hideUsageEvents) {
-      let rewriter = this.responseRewriter;
-      if (rewriter === null) {
-        rewriter = new ResponseRewriter(reader);
-        this.responseRewriter = rewriter;
-      }
-      rewriteResponseBody<ResponseRewriter>(size, endOfStream, rewriter);
+      rewriteResponseBody<ResponseReader>(size, endOfStream, reader);
     } else {
-      let feeder = this.responseFeeder;
-      if (feeder === null) {
-        feeder = new ResponseFeeder(reader);
-        this.responseFeeder = feeder;
-      }
-      readResponseBody<ResponseFeeder>(size, feeder);
+      readResponseBody<ResponseReader>(size, reader);
     }
     if (endOfStream) this.endResponse();
     return DataAction.Continue;
@@ -554,6 +581,17 @@ export class QuotaStream extends HttpContext {
 
   onDelete(): void {
     if (this.admitted && !this.settled) this.settleOnce();
+    // The readers go back to their pools: nothing reads them after the settlement.
+    const body = this.body;
+    if (body !== null) {
+      this.body = null;
+      giveBackRequestBodyReader(body);
+    }
+    const response = this.response;
+    if (response !== null) {
+      this.response = null;
+      giveBackResponseReader(response);
+    }
   }
 
   // ---- settlement ----
@@ -662,14 +700,19 @@ export class QuotaStream extends HttpContext {
   private charge(key: string, used: i64, undoAdmission: bool): void {
     const c = this.config;
     const checkBalance = c.useBalance && !this.anonymousClient;
-    settle(new Charge(this.store, key, this.marker, checkBalance, this.windows, nowSeconds(), this.reserved, used,
+    // The clock is read only where windows need it.
+    const now: i64 = this.windows.length > 0 ? nowSeconds() : 0;
+    settle(new Charge(this.store, key, this.marker, checkBalance, this.windows, now, this.reserved, used,
       c.settlementRetrySeconds, this.admissionMarked, undoAdmission));
   }
 
   /** ai-statistics' `ai_log` when it has counted the tokens; else what the body scan found. */
   private reportedUsage(): TokenUsage | null {
-    const aiLog = streamProperty(["ai_log"]);
-    if (aiLog !== null) {
+    const block = streamPropertyBlock(AI_LOG);
+    if (block != 0) {
+      const aiLog = new Uint8Array(<i32>blockBytes());
+      memory.copy(aiLog.dataStart, block, <usize>aiLog.length);
+      heap.free(block);
       const fromLog = usageFromAiLog(aiLog);
       if (fromLog !== null && fromLog.found) return fromLog;
     }
@@ -697,42 +740,66 @@ class AdminStream extends AdminCaller {
   }
 }
 
-/** An admin form body, collected chunk by chunk up to its cap. */
+/** An admin form body, collected chunk by chunk up to its cap (the buffer grows as it comes). */
 class FormCollector {
-  private buffer: Uint8Array;
+  private buffer: Uint8Array = new Uint8Array(256);
   private length: i32 = 0;
-  constructor(cap: u32) { this.buffer = new Uint8Array(<i32>cap); }
+  constructor(public cap: u32) {}
   feedBytes(ptr: usize, len: usize): void {
-    const n = min<i32>(<i32>len, this.buffer.length - this.length);
+    const n = min<i32>(<i32>len, <i32>this.cap - this.length);
     if (n <= 0) return;
+    const need = this.length + n;
+    if (need > this.buffer.length) {
+      const grown = new Uint8Array(min<i32>(max<i32>(need, this.buffer.length << 1), <i32>this.cap));
+      memory.copy(grown.dataStart, this.buffer.dataStart, <usize>this.length);
+      this.buffer = grown;
+    }
     memory.copy(this.buffer.dataStart + <usize>this.length, ptr, <usize>n);
-    this.length += n;
+    this.length = need;
   }
   bytes(): Uint8Array {
     return this.buffer.subarray(0, this.length);
   }
 }
 
-/** A passing request body through its reader, which may add the usage option. */
-class RequestRewriter {
-  constructor(public reader: RequestBodyReader) {}
-  rewrite(ptr: usize, len: usize, last: bool): Uint8Array | null {
-    return this.reader.rewriteChunk(ptr, len, last);
+/** The status code's digits (3 of them, as Envoy writes it); 0 when it is not a number. */
+function parseStatus(p: usize, n: usize): i32 {
+  if (n == 0 || n > 9) return 0;
+  let v = 0;
+  for (let i: usize = 0; i < n; i++) {
+    const d = <i32>load<u8>(p + i) - 0x30;
+    if (d < 0 || d > 9) return 0;
+    v = v * 10 + d;
   }
+  return v;
 }
 
-/** Feeds response chunks to the usage reader. */
-class ResponseFeeder {
-  constructor(public reader: ResponseReader) {}
-  feedBytes(ptr: usize, len: usize): void {
-    this.reader.feed(ptr, len, false);
+/** ASCII case-insensitively, `text/event-stream` anywhere in the value. */
+function containsEventStream(p: usize, n: usize): bool {
+  const m = <usize>EVENT_STREAM.byteLength;
+  if (n < m) return false;
+  const e = changetype<usize>(EVENT_STREAM);
+  for (let i: usize = 0; i + m <= n; i++) {
+    let k: usize = 0;
+    while (k < m && lowerAscii(load<u8>(p + i + k)) == load<u8>(e + k)) k++;
+    if (k == m) return true;
   }
+  return false;
 }
 
-/** Response chunks through the reader that hides the usage event the plugin asked for. */
-class ResponseRewriter {
-  constructor(public reader: ResponseReader) {}
-  rewrite(ptr: usize, len: usize, last: bool): Uint8Array | null {
-    return this.reader.feed(ptr, len, last);
-  }
+/** The value is `identity`, ASCII case-insensitively. */
+function isIdentity(p: usize, n: usize): bool {
+  const m = <usize>IDENTITY.byteLength;
+  if (n != m) return false;
+  const e = changetype<usize>(IDENTITY);
+  for (let k: usize = 0; k < m; k++) if (lowerAscii(load<u8>(p + k)) != load<u8>(e + k)) return false;
+  return true;
 }
+
+@inline
+function lowerAscii(c: u8): u8 {
+  return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+}
+
+const EVENT_STREAM = nameBytes("text/event-stream");
+const IDENTITY = nameBytes("identity");

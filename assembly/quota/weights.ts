@@ -1,6 +1,7 @@
 // Cost weights: how many quota units a model's input and output tokens cost. Weights are kept as
 // integers in millionths so that the charge is exact and rounds up the same way everywhere.
 import { JsonType, JsonValue } from "../json/parser";
+import { asciiLower } from "../util/text";
 
 const SCALE: i64 = 1_000_000;
 
@@ -71,7 +72,7 @@ export class Weights {
    */
   weightFor(model: string): Weight {
     if (model.length == 0 || this.models.size == 0) return this.defaultWeight;
-    const name = model.toLowerCase();
+    const name = asciiLower(model);
     if (this.models.has(name)) return this.models.get(name);
     let best: ModelPattern | null = null;
     const patterns = this.patterns;
@@ -131,8 +132,8 @@ export function parseWeights(v: JsonValue): WeightsResult {
       const field = "weights.models." + key;
       const r = parseWeight(models.values[i], field);
       if (r.weight === null) return new WeightsResult(null, r.error);
-      const name = key.toLowerCase();
-      if (name.length == 0 || name.replaceAll("*", "").length == 0) return new WeightsResult(null, field + ": a model name or pattern needs some text besides '*'");
+      const name = asciiLower(key);
+      if (name.length == 0 || onlyStars(name)) return new WeightsResult(null, field + ": a model name or pattern needs some text besides '*'");
       if (w.models.has(name)) return new WeightsResult(null, field + " is listed twice (names are compared without regard to case)");
       w.models.set(name, r.weight!);
       w.patterns.push(new ModelPattern(name, r.weight!));
@@ -177,4 +178,10 @@ function micros(v: JsonValue | null): i64 {
   }
   for (let i = fracDigits; i < 6; i++) frac *= 10;
   return whole * SCALE + frac;
+}
+
+/** Empty, or nothing but `*`. */
+function onlyStars(name: string): bool {
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) != 0x2a) return false;
+  return true;
 }

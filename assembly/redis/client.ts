@@ -4,9 +4,11 @@
 // as cluster clients do, while the waits add up to less than `redis.timeout` (see retry.ts).
 import { Status } from "../abi/types";
 import { logError, logWarn } from "../abi/log";
-import { redisCall, redisInit, redisReply } from "../abi/redis_hostcalls";
-import { RespResult, RespType, decodeReply, encodeCommand } from "./resp";
-import { Store, StoreCallback, StoreReply, deliver } from "../store/store";
+import { lastCalloutId, readRedisReply, redisInit, redisSend, replyBlock } from "../abi/redis_hostcalls";
+import { hostBlockBytes } from "../abi/memory";
+import { liveHttpContext } from "../abi/dispatcher";
+import { RespType, decodeError, decodeReplyAt, evalQueryFor } from "./resp";
+import { Store, StoreCallback, StoreReply, deliver, isNoScript } from "../store/store";
 import { RedisEndpoint } from "./endpoint";
 import { Delayed, FAST_TICK_MS, delayTicks, runLater } from "./retry";
 import { isTryAgain } from "../store/errors";
@@ -19,6 +21,8 @@ class PendingCall {
   /** TRYAGAIN answers so far, and the milliseconds waited for them. */
   tries: i32 = 0;
   waitedMs: u32 = 0;
+  /** An EVALSHA's script, sent as EVAL when Redis answers NOSCRIPT (then null). */
+  script: string | null = null;
   constructor(public query: ArrayBuffer, public callback: StoreCallback, public retried: bool) {}
 }
 
@@ -32,12 +36,15 @@ class SendAgain extends Delayed {
 
 export class RedisClient extends Store {
   readonly cluster: string;
+  /** The cluster name's bytes, made once (every command names it). */
+  private clusterBytes: ArrayBuffer = new ArrayBuffer(0);
   private ready: bool = false;
   private pending: Map<u32, PendingCall> = new Map<u32, PendingCall>();
 
   constructor(public endpoint: RedisEndpoint) {
     super();
     this.cluster = endpoint.clusterName();
+    this.clusterBytes = String.UTF8.encode(this.cluster);
   }
 
   describe(): string {
@@ -53,23 +60,26 @@ export class RedisClient extends Store {
     return this.ready;
   }
 
-  /** Sends a command; false when it could not be sent (then the callback never runs). */
-  command(args: Array<string>, callback: StoreCallback): bool {
-    return this.send(encodeCommand(args), callback, false);
+  /** Sends a RESP-encoded command; false when it could not be sent (then the callback never runs). */
+  send(query: ArrayBuffer, callback: StoreCallback): bool {
+    return this.sendCall(new PendingCall(query, callback, false));
   }
 
-  private send(query: ArrayBuffer, callback: StoreCallback, retried: bool): bool {
-    return this.sendCall(new PendingCall(query, callback, retried));
+  /** EVALSHA, with the NOSCRIPT fallback kept in the pending call (no object of its own). */
+  evalsha(query: ArrayBuffer, script: string, callback: StoreCallback): bool {
+    const call = new PendingCall(query, callback, false);
+    call.script = script;
+    return this.sendCall(call);
   }
 
   private sendCall(call: PendingCall): bool {
     if (!this.ready && !this.init()) return false;
-    const r = redisCall(this.cluster, call.query);
-    if (r.status != Status.Ok) {
-      logError("ai-quota: redis call to " + this.cluster + " could not be sent (status " + (<i32>r.status).toString() + ")");
+    const st = redisSend(this.clusterBytes, call.query);
+    if (st != Status.Ok) {
+      logError("ai-quota: redis call to " + this.cluster + " could not be sent (status " + (<i32>st).toString() + ")");
       return false;
     }
-    this.pending.set(r.calloutId, call);
+    this.pending.set(lastCalloutId(), call);
     return true;
   }
 
@@ -100,21 +110,40 @@ export class RedisClient extends Store {
       // Redis restarted with a password, or the host's connection lost its AUTH: authenticate once more.
       logWarn("ai-quota: redis answered NOAUTH, re-authenticating and retrying once");
       this.ready = false;
-      if (this.send(call.query, call.callback, true)) return;
+      const again = new PendingCall(call.query, call.callback, true);
+      again.script = call.script;
+      if (this.sendCall(again)) return;
     }
     if (isTryAgain(reply) && this.tryAgainLater(call)) return;
+    const script = call.script;
+    if (script !== null && isNoScript(reply) && streamLive(call.callback)) {
+      // Redis forgot the script: the same keys and arguments as EVAL, once.
+      const q = evalQueryFor(call.query, script);
+      if (q !== null) {
+        if (this.sendCall(new PendingCall(q, call.callback, false))) return;
+      }
+      deliver(call.callback, new StoreReply(null, "cannot connect to redis cluster"));
+      return;
+    }
     deliver(call.callback, reply);
   }
+}
+
+/** Whether a reply would reach the callback's stream (deliver's test, without switching context). */
+function streamLive(callback: StoreCallback): bool {
+  const id = callback.contextId;
+  return id == 0 || liveHttpContext(id) !== null;
 }
 
 function readReply(status: u32, size: u32): StoreReply {
   if (status != 0) return new StoreReply(null, "cannot connect to redis cluster");
   if (size > MAX_REPLY_BYTES) return new StoreReply(null, "redis reply too large");
-  const bytes = redisReply(size);
-  if (bytes === null) return new StoreReply(null, "cannot get redis response");
-  const parsed: RespResult = decodeReply(Uint8Array.wrap(bytes));
-  const value = parsed.value;
-  if (value === null) return new StoreReply(null, "cannot read redis response: " + parsed.error);
+  if (!readRedisReply(size)) return new StoreReply(null, "cannot get redis response");
+  // Decoded where the host wrote it.
+  const block = replyBlock;
+  const value = decodeReplyAt(block, block == 0 ? 0 : hostBlockBytes());
+  if (block != 0) heap.free(block);
+  if (value === null) return new StoreReply(null, "cannot read redis response: " + decodeError);
   // An error reply is an error even when Redis sends no text ("-\r\n").
   if (value.type == RespType.Error) return new StoreReply(value, value.text.length > 0 ? value.text : "ERR (empty error reply)");
   return new StoreReply(value, "");

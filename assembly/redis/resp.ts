@@ -1,8 +1,9 @@
 // RESP2, the Redis wire format: commands out (an array of bulk strings), one reply in.
 // The reply comes from the network: every length is checked against the bytes present before
 // anything is allocated, nesting is bounded, and every failure is an error value.
-import { ParsedInt, parseInt64At, parseInt64Strict } from "../util/int64";
+import { ParsedInt, parseI64At, parseInt64At, parseInt64Strict, parsedI64 } from "../util/int64";
 import { decodeUtf8 } from "../util/utf8";
+import { argString, beginCommand, endCommand } from "./command";
 
 export enum RespType {
   SimpleString,
@@ -13,7 +14,13 @@ export enum RespType {
   Null,
 }
 
+/** The elements of every value that is not an array (never written to). */
+const NO_ITEMS = new Array<RespValue>(0);
+
 export class RespValue {
+  /** SimpleString and BulkString decoded from bytes: the bytes were an Atoi-valid integer, in `integer`. */
+  textIsInteger: bool = false;
+
   constructor(
     public type: RespType = RespType.Null,
     /** SimpleString, Error and BulkString: the UTF-8 decoded text (invalid bytes as U+FFFD). */
@@ -21,7 +28,7 @@ export class RespValue {
     /** Integer: the value. */
     public integer: i64 = 0,
     /** Array: the elements. */
-    public items: Array<RespValue> = new Array<RespValue>(),
+    public items: Array<RespValue> = NO_ITEMS,
   ) {}
 
   get isNull(): bool {
@@ -34,9 +41,20 @@ export class RespValue {
 
   /** An Integer reply, or a simple/bulk string holding an Atoi-valid integer (what GET returns). */
   toInteger(): ParsedInt {
-    if (this.type == RespType.Integer) return new ParsedInt(true, this.integer);
+    if (this.hasInteger()) return new ParsedInt(true, this.integer);
     if (this.type == RespType.BulkString || this.type == RespType.SimpleString) return parseInt64Strict(this.text);
     return new ParsedInt();
+  }
+
+  /** toInteger().ok without the result object: the value is then in `integer`. */
+  hasInteger(): bool {
+    if (this.type == RespType.Integer || this.textIsInteger) return true;
+    if (this.type != RespType.BulkString && this.type != RespType.SimpleString) return false;
+    const n = parseInt64Strict(this.text);
+    if (!n.ok) return false;
+    this.integer = n.value;
+    this.textIsInteger = true;
+    return true;
   }
 }
 
@@ -46,47 +64,116 @@ export class RespResult {
 
 // ---- encoding ----
 
-function writeAscii(p: usize, s: string): usize {
-  for (let i = 0, n = s.length; i < n; i++) store<u8>(p + <usize>i, <u8>s.charCodeAt(i));
-  return p + <usize>s.length;
+/** `*N\r\n` then `$len\r\n<utf8>\r\n` per argument (command.ts writes it). */
+export function encodeCommand(args: Array<string>): ArrayBuffer {
+  beginCommand();
+  for (let i = 0, n = args.length; i < n; i++) argString(args[i]);
+  return endCommand();
 }
 
-/** `*N\r\n` then `$len\r\n<utf8>\r\n` per argument. */
-export function encodeCommand(args: Array<string>): ArrayBuffer {
-  const n = args.length;
-  const encoded = new Array<ArrayBuffer>(n);
-  const header = "*" + n.toString() + "\r\n";
-  let size = header.length;
-  for (let i = 0; i < n; i++) {
-    const b = String.UTF8.encode(args[i], false, String.UTF8.ErrorMode.REPLACE);
-    encoded[i] = b;
-    size += 1 + b.byteLength.toString().length + 2 + b.byteLength + 2;
+/**
+ * An EVALSHA command (`EVALSHA <sha> <numkeys> …`) as the EVAL of `script` with the same keys and
+ * arguments; null when `query` is not a RESP array whose first two elements are bulk strings.
+ */
+export function evalQueryFor(query: ArrayBuffer, script: string): ArrayBuffer | null {
+  const base = changetype<usize>(query);
+  const end = base + <usize>query.byteLength;
+  // `*N\r\n`
+  if (end - base < 4 || load<u8>(base) != 0x2a) return null;
+  const countAt = base + 1;
+  let p = lineEnd(countAt, end);
+  if (p == 0) return null;
+  const count = parseInt64At(countAt, <i32>(p - countAt));
+  if (!count.ok || count.value < 2) return null;
+  p += 2;
+  // Skip the first two bulk strings (EVALSHA, the SHA).
+  for (let k = 0; k < 2; k++) {
+    if (p >= end || load<u8>(p) != 0x24) return null;
+    const le = lineEnd(p + 1, end);
+    if (le == 0) return null;
+    const n = parseInt64At(p + 1, <i32>(le - p - 1));
+    if (!n.ok || n.value < 0 || <u64>n.value + 2 > <u64>(end - le - 2)) return null;
+    p = le + 2 + <usize>n.value + 2;
   }
-  const out = new ArrayBuffer(size);
-  let p = writeAscii(changetype<usize>(out), header);
-  for (let i = 0; i < n; i++) {
-    const b = encoded[i];
-    p = writeAscii(p, "$" + b.byteLength.toString() + "\r\n");
-    memory.copy(p, changetype<usize>(b), <usize>b.byteLength);
-    p += <usize>b.byteLength;
-    store<u8>(p, 0x0d);
-    store<u8>(p + 1, 0x0a);
-    p += 2;
-  }
+  beginCommand();
+  argString("EVAL");
+  argString(script);
+  const head = endCommand();
+  // head is `*2\r\n…`: the same count as the query, then head's two arguments, then the rest.
+  const headBase = changetype<usize>(head);
+  const headArgs = headBase + 4;
+  const headArgsLen = <usize>head.byteLength - 4;
+  const countLen = lineEnd(countAt, end) - countAt;
+  const restLen = end - p;
+  const out = new ArrayBuffer(<i32>(<usize>3 + countLen + headArgsLen + restLen));
+  const o = changetype<usize>(out);
+  memory.copy(o, base, 1 + countLen + 2);
+  memory.copy(o + 1 + countLen + 2, headArgs, headArgsLen);
+  memory.copy(o + 1 + countLen + 2 + headArgsLen, p, restLen);
   return out;
+}
+
+/** The position of the CR of the line starting at p (CR LF ended), or 0. */
+function lineEnd(p: usize, end: usize): usize {
+  while (p + 1 < end) {
+    if (load<u8>(p) == 0x0d) return load<u8>(p + 1) == 0x0a ? p : 0;
+    p++;
+  }
+  return 0;
+}
+
+/** The arguments of a RESP command (an array of bulk strings) as text; null when it is not one. */
+export function commandArgs(query: ArrayBuffer): Array<string> | null {
+  const base = changetype<usize>(query);
+  const end = base + <usize>query.byteLength;
+  if (end - base < 4 || load<u8>(base) != 0x2a) return null;
+  let p = lineEnd(base + 1, end);
+  if (p == 0) return null;
+  const count = parseInt64At(base + 1, <i32>(p - base - 1));
+  if (!count.ok || count.value < 0 || count.value > 1 << 20) return null;
+  p += 2;
+  const args = new Array<string>();
+  for (let k: i64 = 0; k < count.value; k++) {
+    if (p >= end || load<u8>(p) != 0x24) return null;
+    const le = lineEnd(p + 1, end);
+    if (le == 0) return null;
+    const n = parseInt64At(p + 1, <i32>(le - p - 1));
+    if (!n.ok || n.value < 0 || <u64>n.value + 2 > <u64>(end - le - 2)) return null;
+    args.push(decodeUtf8(le + 2, <i32>n.value));
+    p = le + 2 + <usize>n.value + 2;
+  }
+  return p == end ? args : null;
 }
 
 // ---- decoding ----
 
 const MAX_DEPTH_CAP: i32 = 256;
 
+/** A string value's bytes [p, end) as its integer, when Atoi-valid (what toInteger would find). */
+function readInteger(v: RespValue, p: usize, end: usize): void {
+  if (!parseI64At(p, <i32>(end - p))) return;
+  v.integer = parsedI64;
+  v.textIsInteger = true;
+}
+
 class Decoder {
-  pos: usize;
+  pos: usize = 0;
   error: string = "";
   elements: i32 = 0;
+  start: usize = 0;
+  end: usize = 0;
+  maxDepth: i32 = 0;
+  maxElements: i32 = 0;
 
-  constructor(public start: usize, public end: usize, public maxDepth: i32, public maxElements: i32) {
+  reset(start: usize, end: usize, maxDepth: i32, maxElements: i32): Decoder {
+    this.start = start;
+    this.end = end;
+    this.maxDepth = maxDepth;
+    this.maxElements = maxElements;
     this.pos = start;
+    this.error = "";
+    this.elements = 0;
+    return this;
   }
 
   fail(message: string): RespValue | null {
@@ -118,10 +205,9 @@ class Decoder {
   lineInteger(what: string): i64 {
     const eol = this.lineEnd();
     if (eol == 0) return i64.MIN_VALUE;
-    const parsed = parseInt64At(this.pos, <i32>(eol - this.pos));
-    if (!parsed.ok) { this.fail("bad " + what); return i64.MIN_VALUE; }
+    if (!parseI64At(this.pos, <i32>(eol - this.pos))) { this.fail("bad " + what); return i64.MIN_VALUE; }
     this.pos = eol + 2;
-    return parsed.value;
+    return parsedI64;
   }
 
   value(depth: i32): RespValue | null {
@@ -136,8 +222,10 @@ class Decoder {
         const eol = this.lineEnd();
         if (eol == 0) return null;
         const text = decodeUtf8(this.pos, <i32>(eol - this.pos));
+        const v = new RespValue(t == 0x2b ? RespType.SimpleString : RespType.Error, text);
+        if (t == 0x2b) readInteger(v, this.pos, eol);
         this.pos = eol + 2;
-        return new RespValue(t == 0x2b ? RespType.SimpleString : RespType.Error, text);
+        return v;
       }
       case 0x3a: { // ':'
         const v = this.lineInteger("integer");
@@ -153,9 +241,10 @@ class Decoder {
         if (<u64>n > avail || avail - <u64>n < 2) return this.fail("truncated bulk string");
         const p = this.pos + <usize>n;
         if (load<u8>(p) != 0x0d || load<u8>(p + 1) != 0x0a) return this.fail("bulk length mismatch");
-        const text = decodeUtf8(this.pos, <i32>n);
+        const v = new RespValue(RespType.BulkString, decodeUtf8(this.pos, <i32>n));
+        readInteger(v, this.pos, p);
         this.pos = p + 2;
-        return new RespValue(RespType.BulkString, text);
+        return v;
       }
       case 0x2a: { // '*'
         const n = this.lineInteger("array length");
@@ -199,13 +288,27 @@ class Decoder {
  * array is depth 1), more than maxElements values in all, RESP3 types — is an error value.
  */
 export function decodeReply(data: Uint8Array, maxDepth: i32 = 8, maxElements: i32 = 4096): RespResult {
+  const v = decodeReplyAt(data.dataStart, <usize>data.length, maxDepth, maxElements);
+  return new RespResult(v, v === null ? decodeError : "");
+}
+
+const decoder = new Decoder();
+/** Why the last decodeReplyAt answered null. */
+export let decodeError: string = "";
+
+/** decodeReply on `len` bytes at `start` (read during the call only); null with decodeError set. */
+export function decodeReplyAt(start: usize, len: usize, maxDepth: i32 = 8, maxElements: i32 = 4096): RespValue | null {
   const depth = maxDepth < 0 ? 0 : (maxDepth > MAX_DEPTH_CAP ? MAX_DEPTH_CAP : maxDepth);
-  const start = data.dataStart;
-  const d = new Decoder(start, start + <usize>data.length, depth, maxElements < 1 ? 1 : maxElements);
+  const d = decoder.reset(start, start + len, depth, maxElements < 1 ? 1 : maxElements);
   const v = d.value(0);
-  if (v === null) return new RespResult(null, d.error);
-  if (d.pos != d.end) {
-    return new RespResult(null, "resp: trailing bytes at offset " + (d.pos - start).toString());
+  if (v === null) {
+    decodeError = d.error;
+    return null;
   }
-  return new RespResult(v, "");
+  if (d.pos != d.end) {
+    decodeError = "resp: trailing bytes at offset " + (d.pos - start).toString();
+    return null;
+  }
+  decodeError = "";
+  return v;
 }

@@ -1,29 +1,27 @@
 // Running a Lua script by its SHA-1, falling back to sending the script itself once when Redis
 // answers NOSCRIPT (after a restart or SCRIPT FLUSH); EVAL caches it again for the next call.
-import { Store, StoreCallback, StoreReply } from "./store";
+// The command is written with redis/command.ts; the store does the fallback (Store.evalsha).
+import { Store, StoreCallback } from "./store";
+import { argBuffer, argString, beginCommand, endCommand } from "../redis/command";
+
+const EVALSHA = String.UTF8.encode("EVALSHA");
 
 /** `keysAndArgs` starts with the number of keys, as EVAL's arguments do. */
 export function evalScript(store: Store, sha: string, script: string, keysAndArgs: Array<string>, callback: StoreCallback): bool {
-  const args = ["EVALSHA", sha].concat(keysAndArgs);
-  return store.command(args, new NoScriptFallback(store, script, keysAndArgs, callback));
+  beginCommand();
+  argBuffer(EVALSHA);
+  argString(sha);
+  for (let i = 0; i < keysAndArgs.length; i++) argString(keysAndArgs[i]);
+  return store.evalsha(endCommand(), script, callback);
 }
 
-class NoScriptFallback extends StoreCallback {
-  constructor(public store: Store, public script: string, public keysAndArgs: Array<string>, public inner: StoreCallback) {
-    super(inner.contextId);
-  }
+/** Starts an EVALSHA command: add the keys and arguments (command.ts), then send it with sendScript. */
+export function beginScript(sha: ArrayBuffer): void {
+  beginCommand();
+  argBuffer(EVALSHA);
+  argBuffer(sha);
+}
 
-  onReply(reply: StoreReply): void {
-    if (reply.isError() && reply.error.startsWith("NOSCRIPT")) {
-      const args = ["EVAL", this.script].concat(this.keysAndArgs);
-      if (this.store.command(args, this.inner)) return;
-      this.inner.onReply(new StoreReply(null, "cannot connect to redis cluster"));
-      return;
-    }
-    this.inner.onReply(reply);
-  }
-
-  onStreamGone(reply: StoreReply): void {
-    this.inner.onStreamGone(reply);
-  }
+export function sendScript(store: Store, script: string, callback: StoreCallback): bool {
+  return store.evalsha(endCommand(), script, callback);
 }

@@ -19,7 +19,7 @@ import { JsonType, JsonValue, parseJson } from "../json/parser";
 import { quoteJsonString } from "../json/quote";
 import { HttpStoreSettings, QuotaConfig } from "../quota/config";
 import { StoreOpening } from "../quota/plugin";
-import { RespType, RespValue } from "../redis/resp";
+import { RespType, RespValue, commandArgs } from "../redis/resp";
 import { decodeUtf8 } from "../util/utf8";
 import { Store, StoreCallback, StoreReply, deliver } from "./store";
 
@@ -56,7 +56,18 @@ export class HttpStore extends Store {
 
   /** Sends a command; false when it could not be sent (then the callback never runs). */
   command(args: Array<string>, callback: StoreCallback): bool {
-    const body = String.UTF8.encode(encodeCommandJson(args));
+    return this.post(encodeCommandJson(args), callback);
+  }
+
+  /** A RESP-encoded command (redis/command.ts) goes out as the same JSON array. */
+  send(query: ArrayBuffer, callback: StoreCallback): bool {
+    const args = commandArgs(query);
+    if (args === null) return false;
+    return this.post(encodeCommandJson(args), callback);
+  }
+
+  private post(json: string, callback: StoreCallback): bool {
+    const body = String.UTF8.encode(json);
     const r = httpCall(this.settings.cluster, this.headers, body, this.settings.timeoutMs);
     if (r.status != Status.Ok) {
       logError("ai-quota: call to quota store " + this.settings.cluster + " could not be sent (status " + (<i32>r.status).toString() + ")");

@@ -5,8 +5,56 @@ import "../abi/abort";
 export { input_alloc, output_ptr } from "./_io";
 import { input, clamp, emit, emitView } from "./_io";
 import { quoteJsonString } from "../json";
-import { ResponseReader, TokenUsage, estimateUsage } from "../usage";
+import { ResponseReader, TokenUsage, UsageScanner, estimateUsage } from "../usage";
 import { removeNullUsage } from "../usage/hider";
+import { keySetsAgree, quickReads, readQuickly, setQuickReads } from "../usage/fast_path";
+
+/** readQuickly over input[0, len), `times` times (a micro-bench); answers how many succeeded. */
+export function usage_quick_bench(len: i32, times: i32, wantModel: i32): i32 {
+  let ok = 0;
+  const p = input.dataStart;
+  for (let i = 0; i < times; i++) if (readQuickly(p, p + <usize>clamp(len), wantModel != 0)) ok++;
+  return ok;
+}
+
+/** Whether the quick path tells input[0, len) apart as the extractor's key sets do (1) or not (0). */
+export function usage_key_sets_agree(len: i32): i32 {
+  return keySetsAgree(input.dataStart, <usize>clamp(len)) ? 1 : 0;
+}
+
+// A bare UsageScanner with a chosen maxEventBytes (the reader passes 0: no limit), so that tests
+// can compare the quick path with the usual way on events past that limit.
+let scanner: UsageScanner | null = null;
+
+export function scanner_new(sse: i32, maxEventBytes: i32, noModel: i32): void {
+  const s = new UsageScanner(sse != 0, maxEventBytes);
+  s.setWantModel(noModel == 0);
+  scanner = s;
+}
+
+/** Feeds input[0, len) to the scanner. */
+export function scanner_feed(len: i32): void {
+  const s = scanner;
+  if (s !== null) s.feedBytes(input.dataStart, <usize>clamp(len));
+}
+
+/** finish(), then the scanner's state as JSON. */
+export function scanner_finish(): i32 {
+  const s = scanner;
+  if (s === null) return emit("null");
+  s.finish();
+  return emit(`{"usage":${usageJson(s.usage)},"contentBytes":"${s.contentBytes.toString()}","contentAfterOutput":"${s.contentAfterOutput.toString()}","events":${s.events.toString()},"malformed":${s.malformedEvents.toString()},"oversized":${s.oversizedEvents.toString()},"done":${s.sawDone ? "true" : "false"},"jsonFailed":${s.jsonFailed ? "true" : "false"},"sse":${s.isSse ? "true" : "false"}}`);
+}
+
+/** How many documents the quick path has read. */
+export function usage_quick_reads(): u32 {
+  return quickReads;
+}
+
+/** Turns the quick path of whole documents (usage/fast_path.ts) on or off, to compare the two. */
+export function usage_quick(on: i32): void {
+  setQuickReads(on != 0);
+}
 import { estimateFrom, CONTENT_BYTES_PER_TOKEN, ENCODED_JSON_BYTES_PER_TOKEN, ENCODED_SSE_BYTES_PER_TOKEN, OUTPUT_BASE_TOKENS, REQUEST_BYTES_PER_TOKEN } from "../usage/estimate";
 
 
@@ -16,8 +64,12 @@ function usageJson(u: TokenUsage): string {
 
 let reader: ResponseReader | null = null;
 
-export function reader_new(sse: i32, hide: i32): void {
-  reader = new ResponseReader(sse != 0, hide != 0);
+/** noModel != 0: the model's name is not read (as takeResponseReader when no weights need it). */
+export function reader_new(sse: i32, hide: i32, noModel: i32): void {
+  const r = new ResponseReader(sse != 0, hide != 0);
+  // 0 (also when a caller leaves it out) keeps the constructor's default: the model is read.
+  if (noModel != 0) r.scan.setWantModel(false);
+  reader = r;
 }
 
 /** Feeds input[0, len): -1 when the chunk goes out unchanged, else the length of what goes instead (at output_ptr). */

@@ -32,7 +32,7 @@
 // event only once its JSON is complete and valid, and a plain JSON body as each usage object closes.
 // Content bytes count as they arrive (a cut or malformed event's content was still sent).
 import { JsonHandler, JsonKeySet, JsonTokenizer } from "../json/tokenizer";
-import { addSaturating, parseInt64At } from "../util/int64";
+import { addSaturating, parseI64At, parsedI64 } from "../util/int64";
 import { TokenUsage } from "./token_usage";
 
 // Where a value sits (the first six are the roles of the usage paths).
@@ -114,14 +114,14 @@ export const DOC_USAGE_NULL: u32 = 8;
 // The keys whose values can hold a count, the model or content, by the role of the object they are
 // in. Nothing under any other key can matter, so the tokenizer passes over those values without
 // reporting them. Each key here is one classify() knows.
-const ROOT_KEYS = new JsonKeySet(["usage", "usageMetadata", "response", "message", "model", "modelVersion", "delta", "content", "output", "candidates"]);
+export const ROOT_KEYS = new JsonKeySet(["usage", "usageMetadata", "response", "message", "model", "modelVersion", "delta", "content", "output", "candidates"]);
 /** Root keys passed over while their content is counted: choices (the tokenizer follows the chain of skipped keys through it). */
-const ROOT_COUNTED = new JsonKeySet(["choices"]);
+export const ROOT_COUNTED = new JsonKeySet(["choices"]);
 const WRAPPER_KEYS = new JsonKeySet(["usage", "model"]);
 const USAGE_KEYS = new JsonKeySet(["prompt_tokens", "input_tokens", "completion_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]);
 const GEMINI_USAGE_KEYS = new JsonKeySet(["promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount"]);
 /** Counted anywhere inside root.choices (passed over, see skipContainer). */
-const CHOICES_CONTENT_KEYS = new JsonKeySet(["content", "reasoning_content", "reasoning", "refusal", "arguments", "text"]);
+export const CHOICES_CONTENT_KEYS = new JsonKeySet(["content", "reasoning_content", "reasoning", "refusal", "arguments", "text"]);
 const DELTA_KEYS = new JsonKeySet(["text", "partial_json", "thinking"]);
 const BLOCK_KEYS = new JsonKeySet(["text", "thinking", "refusal", "input"]);
 const OUTPUT_ITEM_KEYS = new JsonKeySet(["content", "summary", "arguments"]);
@@ -226,6 +226,23 @@ export class UsageExtractor extends JsonHandler {
   private committed: StaticArray<i64> = new StaticArray<i64>(SLOTS);
   private committedMask: u32 = 0;
 
+  /** Decode the model's name (else usage.model stays ""): only weights look at it. */
+  wantModel: bool = true;
+
+  /** As new, keeping the buffers (a pooled reader's extractor). */
+  recycle(wantModel: bool): void {
+    this.usage.clear();
+    this.wantModel = wantModel;
+    this.commitOnClose = false;
+    this.docFlags = 0;
+    this.contentAtOutput = 0;
+    this.level = 0;
+    this.currentKey = K_OTHER;
+    this.pendingMask = 0;
+    this.pendingModel = null;
+    this.committedMask = 0;
+  }
+
   /** A new document (an SSE event): forget the path and anything pending. */
   beginDocument(): void {
     this.level = 0;
@@ -237,6 +254,18 @@ export class UsageExtractor extends JsonHandler {
   discard(): void {
     this.pendingMask = 0;
     this.pendingModel = null;
+  }
+
+  /** A model name read elsewhere (fast_path.ts: valid UTF-8, no escapes), pending as string() would leave it. */
+  pendingModelBytes(p: usize, n: usize): void {
+    const known = this.usage.model;
+    this.pendingModel = known.length > 0 && asciiEquals(known, p, n) ? known : String.UTF8.decodeUnsafe(p, n);
+  }
+
+  /** A count read elsewhere (fast_path.ts), pending as number() would leave it. */
+  pendingCount(slot: i32, value: i64): void {
+    this.pending[slot] = value;
+    this.pendingMask |= 1 << slot;
   }
 
   /** Makes the pending values visible; contentNow: the content bytes read so far (the tokenizer's countedBytes). */
@@ -355,9 +384,8 @@ export class UsageExtractor extends JsonHandler {
     // Only "0" or [1-9][0-9]*: no sign, fraction or exponent; the range is checked by the parse.
     if (!tok.numberIsInteger || tok.textTruncated || tok.textLen == 0) return;
     if (load<u8>(tok.text.dataStart) == 0x2d) return;
-    const parsed = parseInt64At(tok.text.dataStart, tok.textLen);
-    if (!parsed.ok) return;
-    this.pending[slot] = parsed.value;
+    if (!parseI64At(tok.text.dataStart, tok.textLen)) return;
+    this.pending[slot] = parsedI64;
     this.pendingMask |= 1 << slot;
   }
 
@@ -365,7 +393,7 @@ export class UsageExtractor extends JsonHandler {
     const role = this.role();
     const k = this.currentKey;
     const isModel = (role == R_ROOT && (k == K_MODEL || k == K_MODEL_VERSION)) || (role == R_WRAPPER && k == K_MODEL);
-    if (!isModel || tok.textTruncated) return;
+    if (!isModel || tok.textTruncated || !this.wantModel) return;
     // Streams repeat the model in every event: reuse the string when it has not changed.
     const known = this.usage.model;
     this.pendingModel = known.length > 0 && tok.textEquals(known) ? known : tok.textString();
@@ -374,6 +402,17 @@ export class UsageExtractor extends JsonHandler {
   null(tok: JsonTokenizer): void {
     if (this.level == 1 && this.currentKey == K_USAGE && this.role() == R_ROOT) this.docFlags |= DOC_USAGE_NULL;
   }
+}
+
+/** s is ASCII and its bytes are the n at p (as JsonTokenizer#textEquals compares). */
+function asciiEquals(s: string, p: usize, n: usize): bool {
+  if (<usize>s.length != n) return false;
+  const q = changetype<usize>(s);
+  for (let i: usize = 0; i < n; i++) {
+    const c = <u32>load<u16>(q + (i << 1));
+    if (c >= 0x80 || <u32>load<u8>(p + i) != c) return false;
+  }
+  return true;
 }
 
 /** The key in the tokenizer's text, as one of the K_ constants. */

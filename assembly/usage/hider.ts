@@ -20,6 +20,7 @@
 // end(). Positions are pointers into the chunk being fed; held and output bytes are in buffers
 // owned here (the output is valid until the next chunk).
 import { BLOCK_KEEP, BLOCK_USAGE_NULL, BLOCK_USAGE_ONLY, SseBlockSink } from "./scanner";
+import { quick } from "./fast_path";
 
 // What to do with an LF that follows a block's closing CR in the next chunk (the CR LF is one line end).
 const LF_NONE: u8 = 0;
@@ -53,7 +54,16 @@ class Bytes {
   get ptr(): usize {
     return this.data.dataStart;
   }
+
+  /** Empty; a buffer grown past `keep` bytes is let go (a pooled hider keeps little). */
+  clear(keep: i32): void {
+    this.length = 0;
+    if (this.data.length > keep) this.data = new Uint8Array(0);
+  }
 }
+
+/** What a pooled hider's buffers may keep between responses. */
+const KEEP_BYTES: i32 = 16384;
 
 export class UsageEventHider extends SseBlockSink {
   /** Usage-only events removed, and `"usage":null` members removed. */
@@ -72,6 +82,23 @@ export class UsageEventHider extends SseBlockSink {
   private blockStart: usize = 0; // where the current block starts in this chunk
   private passthrough: bool = false; // the current block is going out unfiltered
   private lfAfterCR: u8 = LF_NONE; // a block ended with CR at the end of the last chunk: an LF first in this one is its
+
+  /** As new, keeping small buffers: for a pooled reader. */
+  recycle(): void {
+    this.removedEvents = 0;
+    this.removedNulls = 0;
+    this.oversizedBlocks = 0;
+    this.held.clear(KEEP_BYTES);
+    this.out.clear(KEEP_BYTES);
+    this.scratch.clear(KEEP_BYTES);
+    this.chunk = 0;
+    this.chunkEnd = 0;
+    this.copying = false;
+    this.same = 0;
+    this.blockStart = 0;
+    this.passthrough = false;
+    this.lfAfterCR = LF_NONE;
+  }
 
   /** A chunk [ptr, ptr + len) is about to be read. */
   begin(ptr: usize, len: usize): void {
@@ -129,6 +156,26 @@ export class UsageEventHider extends SseBlockSink {
     }
     this.flushHeld();
     this.keep(from, at);
+  }
+
+  quickBlockEnd(at: usize, kind: u8): void {
+    // The quick path validated the event and knows where its one `usage` member is: cut it there
+    // instead of walking the block again (same cut as removeNullUsage's).
+    const q = quick;
+    const from = this.blockStart;
+    if (kind != BLOCK_USAGE_NULL || this.passthrough || this.held.length > 0 || q.usageMembers != 1 || q.usageSep < from || q.usageValueEnd > at) {
+      this.blockEnd(at, kind, false);
+      return;
+    }
+    this.blockStart = at;
+    const s = this.scratch;
+    s.length = 0;
+    s.append(from, <i32>(at - from));
+    const base = s.ptr;
+    const n = cutMember(base, <i32>(at - from), base + (at - from), base + (q.usageSep - from), base + (q.usageKeyAt - from), base + (q.usageValueEnd - from));
+    this.diverge();
+    this.out.append(base, n);
+    this.removedNulls++;
   }
 
   /**
@@ -242,25 +289,7 @@ export function removeNullUsage(p: usize, n: i32): i32 {
         v++;
         while (v < je && isSpace(load<u8>(v))) v++;
         if (v + 4 > je || load<u32>(v) != 0x6c6c756e) continue; // not null: look further ("null" little-endian)
-        const valueEnd = v + 4;
-        let after = valueEnd;
-        while (after < je && isSpace(load<u8>(after))) after++;
-        if (after >= je || (load<u8>(after) != 0x2c && load<u8>(after) != 0x7d)) return -1;
-        let from: usize;
-        let to: usize;
-        if (load<u8>(sep) == 0x2c) {
-          from = sep; // ',"usage":null', and the blanks after it (those before the comma stay)
-          to = after;
-        } else {
-          // The first member: take the comma after it (and the blanks up to the next key) instead.
-          let a = valueEnd;
-          while (a < je && isSpace(load<u8>(a))) a++;
-          from = keyAt;
-          to = a < je && load<u8>(a) == 0x2c ? a + 1 : valueEnd;
-          if (to != valueEnd) while (to < je && isSpace(load<u8>(to))) to++;
-        }
-        memory.copy(from, to, end - to);
-        return n - <i32>(to - from);
+        return cutMember(p, n, je, sep, keyAt, v + 4);
       }
       continue;
     }
@@ -276,4 +305,29 @@ export function removeNullUsage(p: usize, n: i32): i32 {
     q++;
   }
   return -1;
+}
+
+/**
+ * Removes the top-level member whose key starts at keyAt and whose value ends at valueEnd from the
+ * block [p, p + n) (its data line ending at je; `sep`: the '{' or ',' before the member), with the
+ * comma that joins it: the block's new length, or -1 when no ',' or '}' follows the value.
+ */
+function cutMember(p: usize, n: i32, je: usize, sep: usize, keyAt: usize, valueEnd: usize): i32 {
+  const end = p + <usize>n;
+  let after = valueEnd;
+  while (after < je && isSpace(load<u8>(after))) after++;
+  if (after >= je || (load<u8>(after) != 0x2c && load<u8>(after) != 0x7d)) return -1;
+  let from: usize;
+  let to: usize;
+  if (load<u8>(sep) == 0x2c) {
+    from = sep; // ',"usage":null', and the blanks after it (those before the comma stay)
+    to = after;
+  } else {
+    // The first member: take the comma after it (and the blanks up to the next key) instead.
+    from = keyAt;
+    to = load<u8>(after) == 0x2c ? after + 1 : valueEnd;
+    if (to != valueEnd) while (to < je && isSpace(load<u8>(to))) to++;
+  }
+  memory.copy(from, to, end - to);
+  return n - <i32>(to - from);
 }

@@ -22,10 +22,11 @@ export class ResponseReader {
   private hider: UsageEventHider | null = null;
   private ended: bool = false;
   private tail: Uint8Array | null = null; // finish()'s held bytes, for takeHeld()
+  private spareHider: UsageEventHider | null = null; // a pooled reader's hider, kept while not hiding
   /** The constructor's sse: what the content type said. */
-  readonly sseHint: bool;
+  sseHint: bool;
   /** The constructor's hideUsageEvents. */
-  readonly hideUsageEvents: bool;
+  hideUsageEvents: bool;
 
   /**
    * sse: the content type says text/event-stream (a hint: the first byte decides).
@@ -41,6 +42,29 @@ export class ResponseReader {
       const hider = new UsageEventHider();
       this.hider = hider;
       scanner.sink = hider;
+    }
+  }
+
+  /** As new (constructed with sse and hideUsageEvents), keeping the buffers: what the pool does. */
+  recycle(sse: bool, hideUsageEvents: bool, wantModel: bool): void {
+    this.bodyBytes = 0;
+    this.ended = false;
+    this.tail = null;
+    this.sseHint = sse;
+    this.hideUsageEvents = hideUsageEvents;
+    this.scanner.recycle(sse, wantModel);
+    const hider = this.hider;
+    if (hider !== null) {
+      this.spareHider = hider;
+      this.hider = null;
+    }
+    if (hideUsageEvents) {
+      let h = this.spareHider;
+      if (h === null) h = new UsageEventHider();
+      else h.recycle();
+      this.spareHider = null;
+      this.hider = h;
+      this.scanner.sink = h;
     }
   }
 
@@ -105,6 +129,16 @@ export class ResponseReader {
     return hider.end(false, BLOCK_KEEP, scanner.isDecided && scanner.isSse);
   }
 
+  /** body_view.ts's reader: a chunk that goes out unchanged (no hiding). */
+  feedBytes(ptr: usize, len: usize): void {
+    this.feed(ptr, len, false);
+  }
+
+  /** body_view.ts's rewriter: a chunk, and what to send instead of it (null: itself). */
+  rewrite(ptr: usize, len: usize, last: bool): Uint8Array | null {
+    return this.feed(ptr, len, last);
+  }
+
   /**
    * The body ended without an end-of-stream chunk (a reset, trailers): what was read so far is
    * final. When hiding, what was held back is judged as the last block and kept for takeHeld().
@@ -131,4 +165,27 @@ export class ResponseReader {
     this.tail = null;
     return t;
   }
+}
+
+// ---- a pool of readers: a reader per metered answer, its buffers reused ----
+
+/** Readers waiting to be reused, at most POOL_SIZE (more answers at once allocate their own). */
+const POOL_SIZE = 64;
+const pool = new Array<ResponseReader>();
+
+/** A reader as new (see the constructor), from the pool when one is free. */
+export function takeResponseReader(sse: bool, hideUsageEvents: bool, wantModel: bool): ResponseReader {
+  if (pool.length > 0) {
+    const r = pool.pop();
+    r.recycle(sse, hideUsageEvents, wantModel);
+    return r;
+  }
+  const r = new ResponseReader(sse, hideUsageEvents);
+  r.scan.setWantModel(wantModel);
+  return r;
+}
+
+/** Gives a reader back; nothing may use it (or its usage) afterwards. */
+export function giveBackResponseReader(r: ResponseReader): void {
+  if (pool.length < POOL_SIZE) pool.push(r);
 }

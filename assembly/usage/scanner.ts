@@ -24,6 +24,7 @@
 // (a blank line) and what the event in it was: see SseBlockSink.
 import { JsonTokenizer } from "../json/tokenizer";
 import { DOC_TOP_OBJECT, DOC_USAGE_NULL, DOC_USAGE_OBJECT, UsageExtractor } from "./extractor";
+import { USAGE_NULL, USAGE_OBJECT, quick, quickReadTaken, readQuickly, readQuicklyLine } from "./fast_path";
 import { TokenUsage } from "./token_usage";
 
 // Everything a response path needs, from one module.
@@ -56,6 +57,14 @@ export const BLOCK_USAGE_NULL: u8 = 2;
 export class SseBlockSink {
   /** at: right after the blank line's CR or LF; cr: that byte was a CR (an LF may follow, same line). */
   blockEnd(at: usize, kind: u8, cr: bool): void {}
+
+  /**
+   * A block of one event read whole by the quick path (fast_path.ts), ending at `at` with LF LF;
+   * `quick` says where its root `usage` member is.
+   */
+  quickBlockEnd(at: usize, kind: u8): void {
+    this.blockEnd(at, kind, false);
+  }
 }
 const DATA_WORD: u32 = 0x61746164; // "data", little-endian
 const DONE_MARKER = "[DONE]";
@@ -113,6 +122,35 @@ export class UsageScanner {
     this.usage = extractor.usage;
     this.tok = new JsonTokenizer(extractor, MAX_DEPTH, MAX_TOKEN_BYTES);
     this.tok.skipPastMaxDepth = true;
+  }
+
+  /** Whether the model's name is decoded (only weights need it). */
+  setWantModel(yes: bool): void {
+    this.extractor.wantModel = yes;
+  }
+
+  /** As new (constructed with `sse` and the same maxEventBytes), keeping the buffers: for a pooled reader. */
+  recycle(sse: bool, wantModel: bool): void {
+    this.events = 0;
+    this.malformedEvents = 0;
+    this.oversizedEvents = 0;
+    this.sawDone = false;
+    this.jsonFailed = false;
+    this.sse = sse;
+    this.decided = false;
+    this.finished = false;
+    this.extractor.recycle(wantModel);
+    this.tok.recycle();
+    this.line = L_START;
+    this.fieldMatch = 0;
+    this.skipLF = false;
+    this.inEvent = false;
+    this.eventBytes = 0;
+    this.eventDropped = false;
+    this.prefix = 0;
+    this.dataLines = 0;
+    this.blockKind = BLOCK_KEEP;
+    this.sink = null;
   }
 
   /** Bytes of generated content read so far (see extractor.ts). */
@@ -188,10 +226,67 @@ export class UsageScanner {
 
   private feedJson(p: usize, end: usize): void {
     if (this.jsonFailed) return;
+    // A whole body in this piece, of the usual shape: read in one quick pass (fast_path.ts).
+    if (this.tok.fresh && readQuickly(p, end, this.extractor.wantModel)) {
+      this.tok.countedBytes += quick.counted;
+      this.applyCounts(this.tok.countedBytes - quick.counted, true);
+      // The root's close commits the model (and anything else pending).
+      if (quick.modelAt != 0) this.extractor.pendingModelBytes(quick.modelAt, quick.modelLen);
+      this.extractor.commit(this.tok.countedBytes);
+      this.tok.readElsewhere(end - p);
+      return;
+    }
     if (!this.tok.feedRaw(p, end)) {
       this.jsonFailed = true;
       this.extractor.discard();
     }
+  }
+
+  /**
+   * The counts fast_path.ts read, as the extractor would have taken them: committed as each usage
+   * object closed (plain JSON: `base` is the content counted before the document), or left pending
+   * for the event's commit (SSE).
+   */
+  private applyCounts(base: i64, commitOnClose: bool): void {
+    const q = quick;
+    const x = this.extractor;
+    let from = 0;
+    for (let u = 0; u < q.usages; u++) {
+      const to = unchecked(q.usageCloses[u]);
+      for (let i = from; i < to; i++) x.pendingCount(unchecked(q.countSlots[i]), unchecked(q.countValues[i]));
+      from = to;
+      if (commitOnClose) x.commit(base + unchecked(q.usageCloseAt[u]));
+    }
+  }
+
+  /**
+   * An event whose one data line starts at `js` (after "data:") and is followed by a blank line,
+   * all in [js, end), of the usual shape: read in one quick pass and dispatched as dispatch() would.
+   * Returns where reading goes on (after the blank line), or 0 when the event goes the usual way.
+   */
+  private quickEvent(js: usize, end: usize): usize {
+    if (js < end && load<u8>(js) == 0x20) js++;
+    // One document, then the line's end: an LF and the blank line's LF.
+    const q = readQuicklyLine(js, end, this.extractor.wantModel);
+    if (q == 0 || q + 2 > end || load<u8>(q) != 0x0a || load<u8>(q + 1) != 0x0a) return 0;
+    if (this.maxEventBytes > 0 && q - js > <usize>this.maxEventBytes) return 0;
+    quickReadTaken();
+    // As dispatch(): a valid top-level object.
+    this.events++;
+    this.tok.countedBytes += quick.counted;
+    let kind = BLOCK_KEEP;
+    if (quick.usage == USAGE_OBJECT && quick.choicesSeen && quick.choicesEmpty) kind = BLOCK_USAGE_ONLY;
+    else if (quick.usage == USAGE_NULL) kind = BLOCK_USAGE_NULL;
+    this.blockKind = kind;
+    this.extractor.beginDocument();
+    this.applyCounts(0, false);
+    if (quick.modelAt != 0) this.extractor.pendingModelBytes(quick.modelAt, quick.modelLen);
+    this.extractor.commit(this.tok.countedBytes);
+    this.line = L_START;
+    const next = q + 2;
+    const sink = this.sink;
+    if (sink !== null) sink.quickBlockEnd(next, kind);
+    return next;
   }
 
   // ---- SSE ----
@@ -235,6 +330,14 @@ export class UsageScanner {
         }
         if (c == 0x3a) { this.line = L_IGNORE; p++; continue; } // ":" comment
         if (c == 0x64 && p + 5 <= end && load<u32>(p) == DATA_WORD && load<u8>(p + 4) == 0x3a) {
+          if (!this.inEvent) {
+            // A whole event here, of the usual shape: one quick pass.
+            const next = this.quickEvent(p + 5, end);
+            if (next != 0) {
+              p = next;
+              continue;
+            }
+          }
           // "data:" in one step, as the field states below would read it
           p += 5;
           this.startDataLine();

@@ -15,6 +15,16 @@ export class TokenUsage {
   /** The model the upstream says answered ("" when not seen). */
   model: string = "";
 
+  /** As new (a pooled reader's usage). */
+  clear(): void {
+    this.input = 0;
+    this.output = 0;
+    this.found = false;
+    this.hasInput = false;
+    this.hasOutput = false;
+    this.model = "";
+  }
+
   /** input + output, saturating at i64.MAX_VALUE. */
   total(): i64 {
     return addSaturating(this.input, this.output);

@@ -35,6 +35,15 @@ export function parseInt64Bytes(data: Uint8Array, start: i32, end: i32): ParsedI
 
 /** The same on `len` raw bytes at `ptr`; the caller guarantees they are readable. */
 export function parseInt64At(ptr: usize, len: i32): ParsedInt {
+  if (!parseI64At(ptr, len)) return new ParsedInt();
+  return new ParsedInt(true, parsedI64);
+}
+
+/** parseI64At's value when it answered true. */
+export let parsedI64: i64 = 0;
+
+/** parseInt64At without a result object: true with the value in parsedI64. */
+export function parseI64At(ptr: usize, len: i32): bool {
   let i = 0;
   let negative = false;
   if (len > 0) {
@@ -44,19 +53,20 @@ export function parseInt64At(ptr: usize, len: i32): ParsedInt {
       i = 1;
     }
   }
-  if (i >= len) return new ParsedInt();
+  if (i >= len) return false;
   let acc: i64 = 0;
   for (; i < len; i++) {
     const d = <i64>load<u8>(ptr + <usize>i) - 0x30;
-    if (<u64>d > 9) return new ParsedInt();
-    if (acc < CUTOFF || (acc == CUTOFF && d > CUTOFF_DIGIT)) return new ParsedInt();
+    if (<u64>d > 9) return false;
+    if (acc < CUTOFF || (acc == CUTOFF && d > CUTOFF_DIGIT)) return false;
     acc = accumulate(acc, d);
   }
   if (!negative) {
-    if (acc == i64.MIN_VALUE) return new ParsedInt();
+    if (acc == i64.MIN_VALUE) return false;
     acc = -acc;
   }
-  return new ParsedInt(true, acc);
+  parsedI64 = acc;
+  return true;
 }
 
 export function addChecked(a: i64, b: i64): CheckedI64 {

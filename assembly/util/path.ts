@@ -139,7 +139,7 @@ function applySegment(kind: i32, src: usize, s: i32, e: i32, out: usize, w: i32)
  * True when the path reads the same every way: it starts with '/' (or is empty) and has no '%',
  * '\\', ';', non-ASCII byte, "//", or segment starting with '.'.
  */
-function isSimple(src: usize, len: i32): bool {
+export function isSimplePath(src: usize, len: i32): bool {
   if (len > 0 && load<u8>(src) != 0x2f) return false;
   let prev: u32 = 0;
   for (let i = 0; i < len; i++) {
@@ -159,7 +159,7 @@ export function normalizePath(bytes: Uint8Array, start: i32, end: i32): NormalPa
   const buf = new Uint8Array(len);
   const p = buf.dataStart;
   const src = bytes.dataStart + <usize>start;
-  if (isSimple(src, len)) {
+  if (isSimplePath(src, len)) {
     // Nothing to decode, fold beyond ASCII case, merge, resolve or cut: lower case, no trailing '/'.
     let w = len;
     for (let i = 0; i < len; i++) {

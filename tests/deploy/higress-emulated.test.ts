@@ -107,6 +107,7 @@ describe.each(variants)("$name: $plugin in the emulated Higress", (v) => {
     });
     expect(r.status).toBe(200);
     expect(r.upstream).not.toBeNull();
+    await vm.idle();
     expect(await client.command("GET", "chat_quota:consumer1")).toBe("988");
   });
 

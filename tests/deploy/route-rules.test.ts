@@ -103,6 +103,7 @@ describe("three rules and a global config", () => {
     const r = await chat(vm, "u", where);
     expect(r.status).toBe(200);
     const client = store === "store-b.dns" ? cb : ca;
+    await vm.idle();
     expect(await client.command("GET", `${prefix}u`)).toBe("88");
     const calls = vm.redisCalls.slice(before);
     expect(calls.length).toBeGreaterThan(0);

@@ -72,3 +72,38 @@ test("reservation.cap: between 1 and 2^50 − 1", async () => {
     if (!ok) expect(vm.logText()).toMatch(/reservation.cap must be/);
   }
 });
+
+describe("reservation: max_tokens in weighted units", () => {
+  const weights = { default: { input: 1, output: 1 }, models: { "gpt-x": { input: 2, output: 10 }, "free-*": { input: 0, output: 0 } } };
+  const config = { ...BASE_CONFIG, weights, reservation: { mode: "max_tokens", tokens: 16, require_full: true, cap: 100000 } };
+
+  test("the request's model weights the prompt estimate and the output limit, rounded up", async () => {
+    const vm = await fx.plugin(config);
+    const body = '{"model":"gpt-x","max_tokens":100,"messages":[{"role":"user","content":"hello"}]}';
+    const reserved = 2 * prompt(body) + 10 * 100;
+    // require_full: a balance one unit below the weighted reservation is refused, not the token count.
+    await fx.setBalance("c1", reserved - 1);
+    const refused = await openChat(vm, "c1", body);
+    expect(refused.localResponse).not.toBeNull();
+    expect(await fx.balance("c1")).toBe(String(reserved - 1));
+    await fx.setBalance("c1", reserved);
+    const s = await openChat(vm, "c1", body);
+    expect(s.upstream.ended).toBe(true);
+    expect(await fx.balance("c1")).toBe("0");
+    s.responseHeaders([[":status", "200"], ["content-type", "application/json"]]);
+    s.responseBody(openAiJson(7, 3, "gpt-x"), true);
+    await vm.idle();
+    expect(await fx.balance("c1")).toBe(String(reserved - (2 * 7 + 10 * 3)));
+  });
+
+  test("a model that weighs nothing reserves nothing; an unreadable body still reserves the cap", async () => {
+    const vm = await fx.plugin(config);
+    await fx.setBalance("c1", 5);
+    const free = await openChat(vm, "c1", '{"model":"free-1","max_tokens":100000,"messages":[]}');
+    expect(free.upstream.ended).toBe(true);
+    expect(await fx.balance("c1")).toBe("5");
+    const unreadable = await openChat(vm, "c1", '{"model":"free-1","max_tokens":-1}');
+    expect(unreadable.localResponse).not.toBeNull();
+    expect(await fx.balance("c1")).toBe("5");
+  });
+});

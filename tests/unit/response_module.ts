@@ -68,9 +68,9 @@ export class ResponseModule {
     return JSON.parse(this.output(this.ex[fn](...args)).toString("utf8"));
   }
 
-  /** A fresh reader. */
-  start(sse: boolean, hide: boolean): void {
-    this.ex.reader_new(sse ? 1 : 0, hide ? 1 : 0);
+  /** A fresh reader; wantModel false: the model's name is not read (no weights need it). */
+  start(sse: boolean, hide: boolean, wantModel = true): void {
+    this.ex.reader_new(sse ? 1 : 0, hide ? 1 : 0, wantModel ? 0 : 1);
   }
 
   /** One chunk; returns what the client gets for it. */
@@ -89,10 +89,10 @@ export class ResponseModule {
    * the last chunk carries end of stream unless `finish` (then finish() is called after it, and
    * what takeHeld() gives is added to the output).
    */
-  run(body: Uint8Array | string, sse: boolean, hide: boolean, cuts: number[] | "bytes" = [], finish = false): ReaderRun {
+  run(body: Uint8Array | string, sse: boolean, hide: boolean, cuts: number[] | "bytes" = [], finish = false, wantModel = true): ReaderRun {
     const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : Buffer.from(body);
     const chunks = splitAt(bytes, cuts);
-    this.start(sse, hide);
+    this.start(sse, hide, wantModel);
     const outs: Buffer[] = [];
     let unchanged = 0;
     chunks.forEach((c, i) => {

@@ -26,7 +26,18 @@ describe("cost weights", () => {
     ["", "", "3000"],
     ["", "gpt-4o", "12500"], // no reported model: the request's
     ["gpt-4o-mini", "gpt-4o", "750"], // the reported model wins over the request's
+    ["CLAUDE-3-OPUS-SONNET", "", "18000"], // patterns compare without regard to ASCII case too
   ])("reported %j, requested %j → %s", (reported, requested, want) => {
     expect(cost(reported, requested)).toBe(want);
   });
+});
+
+test("only ASCII letters fold: a non-ASCII capital is its own name", () => {
+  const weights = JSON.stringify({ default: { input: 1, output: 1 }, models: { "\u00e9t\u00e9": { input: 5, output: 5 } } });
+  const cost = (model: string): string => {
+    const r = m.json("cost", `${weights}\u0000${model}\u0000`, 10n, 10n);
+    return r.cost ?? r.error;
+  };
+  expect(cost("\u00e9T\u00c9")).toBe("20"); // É is not é here: the default weight
+  expect(cost("\u00e9T\u00e9")).toBe("100"); // T is t
 });
