@@ -59,6 +59,25 @@ class Bytes {
   clear(keep: i32): void {
     this.length = 0;
     if (this.data.length > keep) this.data = new Uint8Array(0);
+    this.shown = null;
+  }
+
+  private shown: Uint8Array | null = null;
+
+  /**
+   * The content as a Uint8Array valid until the next change: one view object per buffer, its length
+   * set in place, so a rewritten chunk costs no allocation (the view never reaches past the buffer).
+   */
+  view(): Uint8Array {
+    const buffer = this.data.buffer;
+    let v = this.shown;
+    if (v === null || v.buffer !== buffer) {
+      v = Uint8Array.wrap(buffer, 0, this.length);
+      this.shown = v;
+    } else {
+      store<i32>(changetype<usize>(v), this.length, offsetof<Uint8Array>("byteLength"));
+    }
+    return v;
   }
 }
 
@@ -203,8 +222,7 @@ export class UsageEventHider extends SseBlockSink {
     }
     if (!this.copying && this.same == end) return null;
     this.diverge();
-    const o = this.out;
-    return Uint8Array.wrap(o.data.buffer, 0, o.length);
+    return this.out.view();
   }
 
   /** The output goes on with chunk bytes [from, to). */
