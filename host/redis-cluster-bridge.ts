@@ -27,7 +27,7 @@
 // AsyncClientImpl::send) picks a host with a load-balancer context that has no hash key and has
 // redirection off (ConfigImpl::enableRedirection() false), so it is not slot-aware. What this
 // bridge models is the cluster-aware Redis proxy a Higress deployment puts in front of a cluster
-// (see docs/notes/redis.md).
+// (see docs/redis.md, "Redis Cluster").
 import type { RedisClusterSettings } from "./redis-bridge";
 import { RedisConnection, RedisOutcome } from "./redis-connection";
 import { CLUSTER_SLOTS, keySlot, parseRedirect, routingKey } from "./redis-cluster";

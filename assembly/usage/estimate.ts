@@ -10,7 +10,7 @@
 //           ENCODED_*_BYTES_PER_TOKEN) — or a reported count if larger. Never below what was reported.
 // The constants come from the corpus in tests/unit/estimate_corpus.ts (real requests and answers of
 // OpenAI, Anthropic, Gemini and OpenAI-compatible servers, scripts/estimate-corpus.ts);
-// docs/notes/response.md has the measurement. Each errs on the side of the quota.
+// docs/metering.md ("Measured error") has the measurement. Each errs on the side of the quota.
 import { addSaturating } from "../util/int64";
 import { ResponseReader } from "./response_reader";
 import { TokenUsage } from "./token_usage";

@@ -1,6 +1,6 @@
 // assembly/usage/estimate.ts: what an answer costs when its usage is missing or partial, through
 // build/test/usage.wasm: the rules on real stream shapes, never below what was reported, and the
-// measured error on the corpus of real answers (the figures docs/notes/response.md reports).
+// measured error on the corpus of real answers (the figures docs/metering.md reports).
 import fc from "fast-check";
 import { ResponseModule } from "./response_module";
 import { measure } from "./estimate_stats";
@@ -104,7 +104,7 @@ describe("the measured error on real answers", () => {
     for (const r of estimateCorpus) expect(r.source).toMatch(/^test_[\w-]+\/.+\.yaml#\d+$/);
   });
 
-  // The figures docs/notes/response.md gives (a change to the estimate or the corpus shows here).
+  // The figures docs/metering.md gives (a change to the estimate or the corpus shows here).
   test("the table", () => {
     const g = measure(m);
     expect(g).toEqual(EXPECTED);

@@ -1,6 +1,6 @@
 // The estimate's error on the corpus of real answers (tests/unit/estimate_corpus.ts), computed by
 // the plugin's own estimate (estimateFrom in assembly/usage/estimate.ts, through usage.wasm).
-// Used by tests/unit/estimate.test.ts (which pins the figures docs/notes/response.md reports) and by
+// Used by tests/unit/estimate.test.ts (which pins the figures docs/metering.md reports) and by
 // `npx tsx tests/unit/estimate_stats.ts`, which prints the table.
 import { EstimateRow, estimateCorpus } from "./estimate_corpus";
 import { ResponseModule } from "./response_module";
