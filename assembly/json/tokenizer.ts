@@ -17,6 +17,7 @@
 // no string() call) and measureValue() (the next value is skipped and its length as written is
 // added to countedBytes).
 import { plainEnd } from "./plain";
+import { hexDigit } from "../util/hex";
 
 /** Receives tokens. Override what you need; read the text of keys, strings and numbers from the tokenizer. */
 export class JsonHandler {
@@ -138,13 +139,6 @@ function isWhitespace(c: u32): bool {
   return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09;
 }
 
-@inline
-function hexDigit(c: u32): i32 {
-  if (c >= 0x30 && c <= 0x39) return <i32>(c - 0x30);
-  const l = c | 0x20;
-  if (l >= 0x61 && l <= 0x66) return <i32>(l - 0x61 + 10);
-  return -1;
-}
 
 @inline
 function isDigit(c: u32): bool {

@@ -55,6 +55,7 @@
 // has no stream_options, the edit drops everything up to the root `{` and puts it back followed by
 // `"stream_options":{"include_usage":true},`; otherwise there is no edit.
 import { plainEnd } from "../json/plain";
+import { hexDigit } from "../util/hex";
 
 /** What the reader learnt about the request. */
 export class RequestFacts {
@@ -236,13 +237,6 @@ function isDigit(c: u32): bool {
   return c - 0x30 <= 9;
 }
 
-@inline
-function hexDigit(c: u32): i32 {
-  if (c >= 0x30 && c <= 0x39) return <i32>(c - 0x30);
-  const l = c | 0x20;
-  if (l >= 0x61 && l <= 0x66) return <i32>(l - 0x61 + 10);
-  return -1;
-}
 
 /** The number sub-state after c, or 0xff when c does not continue the number (RFC 8259 grammar). */
 @inline

@@ -5,6 +5,7 @@
 // (pkg/wrapper/plugin_wrapper.go WriteUserAttributeToLogWithKey, which writes MarshalStr(json);
 // pkg/wrapper/utils.go MarshalStr/UnmarshalStr). Both that form and the raw object are read; they
 // cannot be confused: an object's first key starts with '"', the escaped form's with '\'.
+import { hexDigit } from "../util/hex";
 import { JsonHandler, JsonTokenizer } from "../json/tokenizer";
 import { parseInt64At } from "../util/int64";
 import { TokenUsage } from "./token_usage";
@@ -133,19 +134,12 @@ function isEscapedObject(data: Uint8Array): bool {
 /** How many bytes of decoded text are handed to the tokenizer at a time. */
 const UNESCAPE_CHUNK = 1024;
 
-function hexValue(c: u8): i32 {
-  if (c >= 0x30 && c <= 0x39) return <i32>c - 0x30;
-  if (c >= 0x61 && c <= 0x66) return <i32>c - 0x61 + 10;
-  if (c >= 0x41 && c <= 0x46) return <i32>c - 0x41 + 10;
-  return -1;
-}
-
 /** The code unit of `\uXXXX` whose `u` is at data[at], or -1. */
 function hex4(data: Uint8Array, at: i32): i32 {
   if (at + 4 >= data.length) return -1;
   let v = 0;
   for (let k = 1; k <= 4; k++) {
-    const d = hexValue(data[at + k]);
+    const d = hexDigit(data[at + k]);
     if (d < 0) return -1;
     v = (v << 4) | d;
   }

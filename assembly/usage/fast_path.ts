@@ -7,6 +7,7 @@
 // an escaped or non-ASCII root key, deep nesting) makes it answer false before anything is
 // changed, and the document then goes the usual way (scanner.ts, tokenizer.ts, extractor.ts).
 import { plainEnd } from "../json/plain";
+import { hexDigit } from "../util/hex";
 import { CHOICES_CONTENT_KEYS, ROOT_COUNTED, ROOT_KEYS } from "./extractor";
 
 // The keys the extractor reads (extractor.ts ROOT_KEYS, ROOT_COUNTED, CHOICES_CONTENT_KEYS), told
@@ -547,13 +548,6 @@ function utf8Length(p: usize, end: usize): i32 {
   return need + 1;
 }
 
-@inline
-function hexDigit(c: u32): i32 {
-  if (c >= 0x30 && c <= 0x39) return <i32>(c - 0x30);
-  const l = c | 0x20;
-  if (l >= 0x61 && l <= 0x66) return <i32>(l - 0x61 + 10);
-  return -1;
-}
 
 /**
  * A JSON number from p: the position after it, or 0. What follows it is the caller's to judge: a

@@ -15,14 +15,7 @@
 //      segments appear in order among the path's non-dot segments. This over-approximates every
 //      such reading; a path that needs it is never sent by an ordinary client.
 // Everything works on bytes in linear time and allocates only buffers the size of the path.
-
-@inline
-function hexValue(c: u32): i32 {
-  if (c >= 0x30 && c <= 0x39) return <i32>(c - 0x30);
-  if (c >= 0x61 && c <= 0x66) return <i32>(c - 0x61 + 10);
-  if (c >= 0x41 && c <= 0x46) return <i32>(c - 0x41 + 10);
-  return -1;
-}
+import { hexDigit } from "./hex";
 
 /**
  * Percent-decodes [src, src+len) into out (room for len bytes) until no escape is left, in one
@@ -36,8 +29,8 @@ function decodeAll(src: usize, len: i32, out: usize): i32 {
     store<u8>(out + <usize>n, load<u8>(src + <usize>i));
     n++;
     while (n >= 3 && load<u8>(out + <usize>(n - 3)) == 0x25) {
-      const h = hexValue(<u32>load<u8>(out + <usize>(n - 2)));
-      const l = hexValue(<u32>load<u8>(out + <usize>(n - 1)));
+      const h = hexDigit(<u32>load<u8>(out + <usize>(n - 2)));
+      const l = hexDigit(<u32>load<u8>(out + <usize>(n - 1)));
       if (h < 0 || l < 0) break;
       store<u8>(out + <usize>(n - 3), <u8>(h << 4 | l));
       n -= 2;

@@ -1,6 +1,7 @@
 // Query strings and form bodies with Go net/url semantics (url.ParseQuery, url.Parse(raw).Path),
 // which is what Higress's ai-quota uses for the admin API. Work is on UTF-8 bytes; decoded values
 // that are not valid UTF-8 come back with U+FFFD (Go would keep the raw bytes).
+import { hexDigit } from "./hex";
 import { decodeUtf8, utf8Bytes } from "./utf8";
 
 /** The decoded pairs of a query string, in order. */
@@ -48,14 +49,6 @@ export class FormValues {
 const MODE_QUERY: i32 = 0; // QueryUnescape: '+' is a space
 const MODE_PATH: i32 = 1; // PathUnescape: '+' stays
 
-@inline
-function hexValue(c: u32): i32 {
-  if (c >= 0x30 && c <= 0x39) return <i32>(c - 0x30);
-  if (c >= 0x61 && c <= 0x66) return <i32>(c - 0x61 + 10);
-  if (c >= 0x41 && c <= 0x46) return <i32>(c - 0x41 + 10);
-  return -1;
-}
-
 /** Unescapes bytes [p, end) into out (capacity >= end - p); returns the length, or -1 on a bad escape. */
 function unescapeInto(p: usize, end: usize, out: usize, mode: i32): i32 {
   let n: usize = 0;
@@ -63,8 +56,8 @@ function unescapeInto(p: usize, end: usize, out: usize, mode: i32): i32 {
     const c = <u32>load<u8>(p);
     if (c == 0x25) {
       if (end - p < 3) return -1;
-      const h = hexValue(<u32>load<u8>(p + 1));
-      const l = hexValue(<u32>load<u8>(p + 2));
+      const h = hexDigit(<u32>load<u8>(p + 1));
+      const l = hexDigit(<u32>load<u8>(p + 2));
       if (h < 0 || l < 0) return -1;
       store<u8>(out + n, <u8>(h << 4 | l));
       p += 3;

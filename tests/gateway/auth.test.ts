@@ -58,8 +58,12 @@ describe("key-auth stage", () => {
   });
 
   test("a good credential is charged to its consumer (3 prompt words + 16)", async () => {
+    const from = gw.lines.length;
     const r = await send(gw.url + "/v1/chat/completions", { headers: { ...JSON_TYPE, authorization: "Bearer credential1" }, body: CHAT });
     expect(r.status).toBe(200);
+    // The charge is sent when the stream completes, which the access line marks; the admin query
+    // after it goes to Redis behind the charge, on the same connection.
+    await gw.waitForLine(/^POST \/v1\/chat\/completions 200 consumer1$/, 10_000, from);
     const q = await send(gw.url + "/v1/chat/completions/quota?consumer=consumer1", { headers: { authorization: "Bearer credential3" } });
     expect(q.body).toBe('{"consumer":"consumer1","quota":981}');
     expect(await redis.command("GET", "chat_quota:consumer1")).toBe("981");
@@ -106,11 +110,9 @@ describe("auth: false (an auth plugin elsewhere, or a trusted network)", () => {
     expect(refresh.status).toBe(200);
     const chat = await send(open.url + "/v1/chat/completions", { headers: { ...JSON_TYPE, "x-mse-consumer": "consumer2" }, body: CHAT });
     expect(chat.status).toBe(200);
+    // The charge is sent when the stream completes (the access line); the admin query goes to Redis
+    // behind it, on the same connection.
     await open.waitForLine(/^POST \/v1\/chat\/completions 200 consumer2$/);
-    // The charge is sent when the answer has gone out; wait for it to land (bounded), then ask.
-    for (let i = 0; i < 100 && (await openRedis.command("GET", "chat_quota:consumer2")) !== "31"; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
     const q = await send(open.url + "/v1/chat/completions/quota?consumer=consumer2", { headers: { "x-mse-consumer": "consumer3" } });
     expect(q.body).toBe('{"consumer":"consumer2","quota":31}');
     expect(await openRedis.command("GET", "chat_quota:consumer2")).toBe("31");

@@ -56,6 +56,7 @@ describe("proxying a scripted upstream", () => {
   }
 
   test("each SSE event reaches the client before the upstream has written the next one", async () => {
+    const from = gw.lines.length;
     const client = StreamedAnswer.open(gw.url + "/v1/chat/completions", { headers: USER, body: STREAM_CHAT });
     const held = await upstream.next();
     expect(JSON.parse(held.body).stream).toBe(true);
@@ -73,6 +74,9 @@ describe("proxying a scripted upstream", () => {
     const usage = sseEvent({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 } });
     held.res.end(usage + sseEvent("[DONE]"));
     expect(await s.end()).toBe(first + second + usage + sseEvent("[DONE]"));
+    // The charge goes out when the stream completes, which the access line marks (the client can
+    // have the whole answer a moment before); the admin query then reaches Redis behind it.
+    await gw.waitForLine(/^POST \/v1\/chat\/completions 200 consumer1$/, 10_000, from);
     expect(await quota()).toBe('{"consumer":"consumer1","quota":988}');
   });
 

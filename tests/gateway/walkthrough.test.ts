@@ -56,12 +56,20 @@ async function balance(consumer: string): Promise<string | null> {
 
 /** The admin query goes over the plugin's own Redis connection, after any charge it sent: then Redis is read directly. */
 async function expectBalance(consumer: string, quota: number): Promise<void> {
+  // A chat's charge goes out when its stream completes, which its access line marks (the client can
+  // have the whole answer a moment before); the admin query then reaches Redis behind it.
+  if (chatFrom !== null) await gw.waitForLine(/^POST \/v1\/chat\/completions \S+ consumer1( |$)/, 10_000, chatFrom);
+  chatFrom = null;
   expect(await query(consumer)).toEqual({ consumer, quota });
   expect(await balance(consumer)).toBe(String(quota));
   shown.push(quota);
 }
 
+/** Where the log stood when the last chat was sent (null: its access line was seen). */
+let chatFrom: number | null = null;
+
 function chat(extra: Record<string, unknown> = {}) {
+  chatFrom = gw.lines.length;
   return send(url("/v1/chat/completions"), {
     headers: { ...USER, ...JSON_TYPE },
     body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: MESSAGE }], ...extra }),
@@ -104,6 +112,7 @@ test("3. a plain chat costs 6 prompt + 16 completion tokens", async () => {
 });
 
 test("4. a streamed chat (max_tokens 8) that does not ask for usage: SSE without usage, charged 6 + 8 all the same", async () => {
+  chatFrom = gw.lines.length;
   const s = await StreamedAnswer.open(url("/v1/chat/completions"), {
     headers: { ...USER, ...JSON_TYPE },
     body: JSON.stringify({ model: "gpt-4o", stream: true, max_tokens: 8, messages: [{ role: "user", content: MESSAGE }] }),
