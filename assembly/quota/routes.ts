@@ -3,7 +3,7 @@
 // endpoint passes unmetered. The admin API lives at `/v1/chat/completions` + `admin_path` whatever
 // `enable_path_suffixes` says, and is tried first, as in Higress (PR 3748).
 import { JsonType, JsonValue } from "../json/parser";
-import { MATCH_ACROSS_DOTS, MATCH_CUT, NO_MATCH, NormalPath, canonicalSuffix, isSimplePath, matchSuffix, normalizePath } from "../util/path";
+import { MATCH_ACROSS_DOTS, MATCH_CUT, NO_MATCH, NormalPath, canonicalSuffix, matchSuffix, normalizePath } from "../util/path";
 import { splitPath } from "../util/urlencoded";
 import { decodeUtf8, isValidUtf8, utf8Bytes } from "../util/utf8";
 
@@ -134,25 +134,35 @@ export function routeOf(target: string, routes: Routes): Route {
  * UTF-8 are routed as the text they decode to (U+FFFD for each invalid part), as routeOf would.
  */
 export function routeOfAt(base: usize, n: usize, routes: Routes): Route {
-  if (!isValidUtf8(base, <i32>n)) return routeOf(decodeUtf8(base, <i32>n), routes);
-  let end: usize = 0;
-  while (end < n) {
-    const c = load<u8>(base + end);
-    if (c == 0x3f || c == 0x23) break;
-    end++;
-  }
-  if (!isSimplePath(base, <i32>end)) return routeNormalized(base, n, end, routes);
-  // A path that reads the same every way (normalizePath's fast case): lower case, no trailing '/'.
+  // One pass over the path (up to '?' or '#'), as every ordinary request has it: ASCII, where it
+  // ends, whether it reads the same every way (isSimplePath's rule, util/path.ts), and its lower-case
+  // copy. A path with a byte beyond ASCII goes the general way.
   let buf = scratch;
-  if (<usize>buf.length < end) {
-    buf = new StaticArray<u8>(<i32>end);
+  if (<usize>buf.length < n) {
+    buf = new StaticArray<u8>(<i32>n);
     scratch = buf;
   }
   const p = changetype<usize>(buf);
-  for (let i: usize = 0; i < end; i++) {
-    const c = load<u8>(base + i);
-    store<u8>(p + i, c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+  let simple = true;
+  let prev: u32 = 0;
+  let end: usize = 0;
+  while (end < n) {
+    const c = <u32>load<u8>(base + end);
+    if (c >= 0x80) return routeOfAtAnyBytes(base, n, routes);
+    if (c == 0x3f || c == 0x23) break;
+    if (c == 0x25 || c == 0x5c || c == 0x3b || (end == 0 && c != 0x2f) || (prev == 0x2f && (c == 0x2f || c == 0x2e))) simple = false;
+    prev = c;
+    store<u8>(p + end, <u8>(c >= 0x41 && c <= 0x5a ? c | 0x20 : c));
+    end++;
   }
+  // The path is ASCII; the query or fragment after it is routed as the text it decodes to.
+  if (end < n && !isValidUtf8(base + end, <i32>(n - end))) return routeOf(decodeUtf8(base, <i32>n), routes);
+  if (!simple) return routeNormalized(base, n, end, routes);
+  return routeSimple(base, n, p, end, routes);
+}
+
+/** A path that reads the same every way (normalizePath's fast case), lowered at p: no trailing '/'. */
+function routeSimple(base: usize, n: usize, p: usize, end: usize, routes: Routes): Route {
   let w = end;
   while (w > 0 && load<u8>(p + w - 1) == 0x2f) w--;
   const admin = adminOperationAt(p, w, routes);
@@ -162,6 +172,19 @@ export function routeOfAt(base: usize, n: usize, routes: Routes): Route {
     if (endsWithAt(p, w, suffixes[i])) return routed(Operation.Chat, kindAt(p, w), "");
   }
   return routed(Operation.None, ApiKind.None, "");
+}
+
+/** routeOfAt for a target with bytes beyond ASCII in its path. */
+function routeOfAtAnyBytes(base: usize, n: usize, routes: Routes): Route {
+  if (!isValidUtf8(base, <i32>n)) return routeOf(decodeUtf8(base, <i32>n), routes);
+  let end: usize = 0;
+  while (end < n) {
+    const c = load<u8>(base + end);
+    if (c == 0x3f || c == 0x23) break;
+    end++;
+  }
+  // Not simple (a byte beyond ASCII): read every way.
+  return routeNormalized(base, n, end, routes);
 }
 
 /** Any other path: read every way at once (util/path.ts). */
