@@ -148,6 +148,24 @@ function ws(p: usize, end: usize): usize {
   return p;
 }
 
+/** After a key's closing quote at q: whitespace, ':', whitespace: where the value starts, or 0. */
+@inline
+function valueAfterKey(q: usize, end: usize): usize {
+  let p = ws(q, end);
+  if (p >= end || load<u8>(p) != 0x3a) return 0;
+  p = ws(p + 1, end);
+  return p < end ? p : 0;
+}
+
+/** After a value at p: whitespace, then ',' or the container's `close`: that byte's position, or 0. */
+@inline
+function separatorAfter(p: usize, end: usize, close: u8): usize {
+  p = ws(p, end);
+  if (p >= end) return 0;
+  const c = load<u8>(p);
+  return c == close || c == 0x2c ? p : 0;
+}
+
 /** The root object's members from p (after `{`): the position after its `}`, or 0. */
 function rootObject(p: usize, end: usize, wantModel: bool): usize {
   let sep = p - 1; // the '{', then each ','
@@ -159,10 +177,8 @@ function rootObject(p: usize, end: usize, wantModel: bool): usize {
     const ke = plainKey(k, end);
     if (ke == 0) return 0; // escaped, non-ASCII or unclosed: the extractor decodes such keys
     const klen = ke - k;
-    p = ws(ke + 1, end);
-    if (p >= end || load<u8>(p) != 0x3a) return 0;
-    p = ws(p + 1, end);
-    if (p >= end) return 0;
+    p = valueAfterKey(ke + 1, end);
+    if (p == 0) return 0;
     const kind = rootKey(k, klen);
     if (kind == ROOT_USAGE) {
       p = usageValue(p, end);
@@ -184,11 +200,9 @@ function rootObject(p: usize, end: usize, wantModel: bool): usize {
       p = value(p, end, 1, false, false);
     }
     if (p == 0) return 0;
-    p = ws(p, end);
-    if (p >= end) return 0;
-    const c = load<u8>(p);
-    if (c == 0x7d) return p + 1;
-    if (c != 0x2c) return 0;
+    p = separatorAfter(p, end, 0x7d);
+    if (p == 0) return 0;
+    if (load<u8>(p) == 0x7d) return p + 1;
     sep = p;
     p = ws(p + 1, end);
   }
@@ -309,10 +323,8 @@ function usageValue(p: usize, end: usize): usize {
     // A key the extractor would compare decoded (escaped, or not ASCII) goes the usual way.
     if (ke == 0) return 0;
     const slot = usageSlot(k, ke - k);
-    p = ws(ke + 1, end);
-    if (p >= end || load<u8>(p) != 0x3a) return 0;
-    p = ws(p + 1, end);
-    if (p >= end) return 0;
+    p = valueAfterKey(ke + 1, end);
+    if (p == 0) return 0;
     const v = load<u8>(p);
     if (slot >= 0 && (v == 0x2d || (v >= 0x30 && v <= 0x39))) {
       const ne = number(p, end);
@@ -323,11 +335,9 @@ function usageValue(p: usize, end: usize): usize {
       p = value(p, end, 2, false, false);
     }
     if (p == 0) return 0;
-    p = ws(p, end);
-    if (p >= end) return 0;
-    const c2 = load<u8>(p);
-    if (c2 == 0x7d) return closeUsage(p + 1);
-    if (c2 != 0x2c) return 0;
+    p = separatorAfter(p, end, 0x7d);
+    if (p == 0) return 0;
+    if (load<u8>(p) == 0x7d) return closeUsage(p + 1);
     p = ws(p + 1, end);
   }
   return 0; // (not reached)
@@ -426,17 +436,13 @@ function object(p: usize, end: usize, depth: i32, counting: bool): usize {
       p = stringBody(k, end, false);
       if (p == 0) return 0;
     }
-    p = ws(p, end);
-    if (p >= end || load<u8>(p) != 0x3a) return 0;
-    p = ws(p + 1, end);
-    if (p >= end) return 0;
+    p = valueAfterKey(p, end);
+    if (p == 0) return 0;
     p = value(p, end, depth, counting, countNext && load<u8>(p) == 0x22);
     if (p == 0) return 0;
-    p = ws(p, end);
-    if (p >= end) return 0;
-    const c = load<u8>(p);
-    if (c == 0x7d) return p + 1;
-    if (c != 0x2c) return 0;
+    p = separatorAfter(p, end, 0x7d);
+    if (p == 0) return 0;
+    if (load<u8>(p) == 0x7d) return p + 1;
     p = ws(p + 1, end);
   }
   return 0; // (not reached)
@@ -450,11 +456,9 @@ function array(p: usize, end: usize, depth: i32, counting: bool): usize {
     if (p >= end) return 0;
     p = value(p, end, depth, counting, false);
     if (p == 0) return 0;
-    p = ws(p, end);
-    if (p >= end) return 0;
-    const c = load<u8>(p);
-    if (c == 0x5d) return p + 1;
-    if (c != 0x2c) return 0;
+    p = separatorAfter(p, end, 0x5d);
+    if (p == 0) return 0;
+    if (load<u8>(p) == 0x5d) return p + 1;
     p = ws(p + 1, end);
   }
   return 0; // (not reached)

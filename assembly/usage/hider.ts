@@ -186,14 +186,14 @@ export class UsageEventHider extends SseBlockSink {
       this.blockEnd(at, kind, false);
       return;
     }
+    if (!memberCut(at, q.usageSep, q.usageKeyAt, q.usageValueEnd)) {
+      this.blockEnd(at, kind, false);
+      return;
+    }
+    // The block goes out around the cut, straight from the chunk (no copy to edit in place).
     this.blockStart = at;
-    const s = this.scratch;
-    s.length = 0;
-    s.append(from, <i32>(at - from));
-    const base = s.ptr;
-    const n = cutMember(base, <i32>(at - from), base + (at - from), base + (q.usageSep - from), base + (q.usageKeyAt - from), base + (q.usageValueEnd - from));
-    this.diverge();
-    this.out.append(base, n);
+    this.keep(from, cutFrom);
+    this.keep(cutTo, at);
     this.removedNulls++;
   }
 
@@ -307,7 +307,9 @@ export function removeNullUsage(p: usize, n: i32): i32 {
         v++;
         while (v < je && isSpace(load<u8>(v))) v++;
         if (v + 4 > je || load<u32>(v) != 0x6c6c756e) continue; // not null: look further ("null" little-endian)
-        return cutMember(p, n, je, sep, keyAt, v + 4);
+        if (!memberCut(je, sep, keyAt, v + 4)) return -1;
+        memory.copy(cutFrom, cutTo, end - cutTo);
+        return n - <i32>(cutTo - cutFrom);
       }
       continue;
     }
@@ -325,27 +327,28 @@ export function removeNullUsage(p: usize, n: i32): i32 {
   return -1;
 }
 
+// The bytes memberCut() chose to remove: [cutFrom, cutTo).
+let cutFrom: usize = 0;
+let cutTo: usize = 0;
+
 /**
- * Removes the top-level member whose key starts at keyAt and whose value ends at valueEnd from the
- * block [p, p + n) (its data line ending at je; `sep`: the '{' or ',' before the member), with the
- * comma that joins it: the block's new length, or -1 when no ',' or '}' follows the value.
+ * The bytes to remove with the top-level member whose key starts at keyAt and whose value ends at
+ * valueEnd (on a data line ending at je; `sep`: the '{' or ',' before the member), with the comma
+ * that joins it: sets [cutFrom, cutTo); false when no ',' or '}' follows the value.
  */
-function cutMember(p: usize, n: i32, je: usize, sep: usize, keyAt: usize, valueEnd: usize): i32 {
-  const end = p + <usize>n;
+function memberCut(je: usize, sep: usize, keyAt: usize, valueEnd: usize): bool {
   let after = valueEnd;
   while (after < je && isSpace(load<u8>(after))) after++;
-  if (after >= je || (load<u8>(after) != 0x2c && load<u8>(after) != 0x7d)) return -1;
-  let from: usize;
-  let to: usize;
+  if (after >= je || (load<u8>(after) != 0x2c && load<u8>(after) != 0x7d)) return false;
   if (load<u8>(sep) == 0x2c) {
-    from = sep; // ',"usage":null', and the blanks after it (those before the comma stay)
-    to = after;
+    cutFrom = sep; // ',"usage":null', and the blanks after it (those before the comma stay)
+    cutTo = after;
   } else {
     // The first member: take the comma after it (and the blanks up to the next key) instead.
-    from = keyAt;
-    to = load<u8>(after) == 0x2c ? after + 1 : valueEnd;
+    cutFrom = keyAt;
+    let to = load<u8>(after) == 0x2c ? after + 1 : valueEnd;
     if (to != valueEnd) while (to < je && isSpace(load<u8>(to))) to++;
+    cutTo = to;
   }
-  memory.copy(from, to, end - to);
-  return n - <i32>(to - from);
+  return true;
 }
