@@ -4,7 +4,7 @@
 // cluster is mapped to an address by the test's resolver. proxy_redis_call answers at once with a
 // callout id; the reply (or a failure: status 1, no bytes) is delivered later, asynchronously.
 import { Status } from "./abi-types";
-import { RedisConnection, RedisEndpoint } from "./redis-connection";
+import { higressRedisTiming, RedisConnection, RedisEndpoint } from "./redis-connection";
 import { decodeCommand, isPlainCommand } from "./resp";
 import { pushBounded } from "./history";
 import { ClusterRouter, ClusterRouting } from "./redis-cluster-bridge";
@@ -87,6 +87,8 @@ class CallRecord implements RedisCallRecord {
 
 function sameEndpoint(a: RedisClusterSettings, b: RedisClusterSettings): boolean {
   return a.host === b.host && a.port === b.port && a.username === b.username && a.password === b.password && a.db === b.db &&
+    // The op timeout belongs to the connection (Envoy's connect_or_op_timer_), so a new one needs a new connection.
+    a.timeoutMs === b.timeoutMs &&
     (a.routing === undefined) === (b.routing === undefined);
 }
 
@@ -141,7 +143,7 @@ export class RedisBridge {
     const record: RedisCallRecord = new CallRecord(calloutId, cluster, contextId, query);
     pushBounded(this.calls, record, this.historyLimit);
     const sender = settings.routing !== undefined ? this.router(settings) : this.connection(settings);
-    sender.send(query, settings.timeoutMs, (outcome) => {
+    sender.send(query, (outcome) => {
       if (this.closed) return;
       record.status = outcome.ok ? 0 : 1;
       record.reply = outcome.ok ? outcome.reply : Buffer.alloc(0);
@@ -160,6 +162,7 @@ export class RedisBridge {
     if (existing?.alive) return existing;
     const conn = new RedisConnection(
       settings,
+      higressRedisTiming(settings.timeoutMs),
       (reason) => {
         pushBounded(this.notes, `${settings.cluster}: ${reason}`, this.historyLimit);
         if (this.connections.get(settings.cluster) === conn) this.connections.delete(settings.cluster);

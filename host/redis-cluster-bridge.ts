@@ -20,8 +20,8 @@
 //   last reply.
 // - CLUSTERDOWN is a failure, not a reply (ClientImpl::onRespValue). Every other reply, TRYAGAIN
 //   included, goes to the caller as it is.
-// - One connection per node, an operation timeout per command, AUTH on connect
-//   (redis-connection.ts, as for a single Redis).
+// - One connection per node, with Envoy's client timing (one op timer per connection, writes
+//   buffered for buffer_flush_timeout) and AUTH on connect (redis-connection.ts, as for a single Redis).
 //
 // Not Higress: Higress's own proxy_redis_call client (source/common/redis/async_client_impl.cc,
 // AsyncClientImpl::send) picks a host with a load-balancer context that has no hash key and has
@@ -29,7 +29,7 @@
 // bridge models is the cluster-aware Redis proxy a Higress deployment puts in front of a cluster
 // (see docs/redis.md, "Redis Cluster").
 import type { RedisClusterSettings } from "./redis-bridge";
-import { RedisConnection, RedisOutcome } from "./redis-connection";
+import { higressRedisTiming, RedisConnection, RedisOutcome } from "./redis-connection";
 import { CLUSTER_SLOTS, keySlot, parseRedirect, routingKey } from "./redis-cluster";
 import { decodeCommand, decodeValue, encodeCommand } from "./resp";
 
@@ -65,14 +65,14 @@ export class ClusterRouter {
   ) {}
 
   /** Sends one command (as RedisConnection.send does); `settle` is called exactly once, asynchronously. */
-  send(query: Buffer, timeoutMs: number, settle: (outcome: RedisOutcome) => void): void {
+  send(query: Buffer, settle: (outcome: RedisOutcome) => void): void {
     const command = decodeCommand(query) ?? [];
     if (this.mapped) {
-      this.dispatch(query, command, timeoutMs, settle, null, false, 0);
+      this.dispatch(query, command, settle, null, false, 0);
       return;
     }
     this.discover().then(
-      () => this.dispatch(query, command, timeoutMs, settle, null, false, 0),
+      () => this.dispatch(query, command, settle, null, false, 0),
       (err: Error) => settle({ ok: false, reason: `cluster discovery failed: ${err.message}` }),
     );
   }
@@ -83,7 +83,7 @@ export class ClusterRouter {
     this.connections.clear();
   }
 
-  private dispatch(query: Buffer, command: string[], timeoutMs: number, settle: (o: RedisOutcome) => void, to: string | null, ask: boolean, hops: number): void {
+  private dispatch(query: Buffer, command: string[], settle: (o: RedisOutcome) => void, to: string | null, ask: boolean, hops: number): void {
     if (this.closed) {
       setImmediate(() => settle({ ok: false, reason: "closed by host" }));
       return;
@@ -97,8 +97,8 @@ export class ClusterRouter {
     }
     this.routing.onRoute?.({ command, via: to === null ? (slot === null ? "any" : "slot") : ask ? "ask" : "moved", address, slot });
     const conn = this.connection(address);
-    if (ask) conn.send(ASKING, timeoutMs, () => undefined);
-    conn.send(query, timeoutMs, (outcome) => {
+    if (ask) conn.send(ASKING, () => undefined);
+    conn.send(query, (outcome) => {
       if (!outcome.ok) {
         settle(outcome);
         return;
@@ -107,7 +107,7 @@ export class ClusterRouter {
       const redirect = error === null ? null : parseRedirect(error);
       if (redirect !== null && hops < MAX_REDIRECTS) {
         if (!redirect.ask) this.refresh();
-        this.dispatch(query, command, timeoutMs, settle, this.absolute(redirect.address, address), redirect.ask, hops + 1);
+        this.dispatch(query, command, settle, this.absolute(redirect.address, address), redirect.ask, hops + 1);
         return;
       }
       if (error !== null && error.split(" ")[0] === "CLUSTERDOWN") {
@@ -134,6 +134,7 @@ export class ClusterRouter {
     const endpoint = { ...this.settings, host: address.slice(0, colon).replace(/^\[|\]$/g, ""), port: Number(address.slice(colon + 1)) };
     const conn = new RedisConnection(
       endpoint,
+      higressRedisTiming(this.settings.timeoutMs),
       (reason) => {
         this.note(`${address}: ${reason}`);
         if (this.connections.get(address) === conn) this.connections.delete(address);
@@ -156,7 +157,7 @@ export class ClusterRouter {
     const candidates = [seed, ...new Set(this.slots.filter((a): a is string => a !== undefined && a !== seed))];
     const attempt = (i: number): Promise<void> => {
       if (i >= candidates.length) return Promise.reject(new Error("no node answered CLUSTER SLOTS"));
-      return new Promise<RedisOutcome>((resolve) => this.connection(candidates[i]).send(CLUSTER_SLOTS_COMMAND, this.settings.timeoutMs, resolve))
+      return new Promise<RedisOutcome>((resolve) => this.connection(candidates[i]).send(CLUSTER_SLOTS_COMMAND, resolve))
         .then((outcome) => (outcome.ok && this.load(outcome.reply, candidates[i]) ? undefined : attempt(i + 1)));
     };
     const p = attempt(0).finally(() => {
