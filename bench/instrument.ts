@@ -147,24 +147,6 @@ export function instrumentTiming(vm: PluginVm, meter = new Meter()): Meter {
   return meter;
 }
 
-/** What the wrapper itself costs per timed callback: an empty function timed the same way. */
-export function timerOverheadNs(samples = 200_000): number {
-  let acc = 0;
-  const empty = (): number => 0;
-  for (let round = 0; round < 3; round++) {
-    acc = 0;
-    for (let i = 0; i < samples; i++) {
-      const t0 = process.hrtime.bigint();
-      try {
-        empty();
-      } finally {
-        acc += Number(process.hrtime.bigint() - t0);
-      }
-    }
-  }
-  return acc / samples;
-}
-
 export interface TimerCosts {
   /** Per timed callback: what an empty callback measures. */
   callbackNs: number;

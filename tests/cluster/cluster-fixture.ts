@@ -4,7 +4,7 @@
 import { PluginVm, PluginVmOptions } from "../../host";
 import { ClusterClient, RedisCluster, startRedisCluster } from "../../host/redis-cluster";
 import { ClusterRouteEvent } from "../../host/redis-cluster-bridge";
-import { BASE_CONFIG, PLUGIN_WASM } from "../quota/fixture";
+import { BASE_CONFIG, PLUGIN_WASM, watchVm } from "../quota/fixture";
 
 export class ClusterFixture {
   /** Every hop of every command the VMs sent (cleared by flush). */
@@ -27,6 +27,8 @@ export class ClusterFixture {
       ...options,
     });
     this.vms.push(vm);
+    // The host-rule violation check after each test (tests/quota/fixture.ts), as for QuotaFixture's VMs.
+    watchVm(vm);
     const configured = await vm.start("", typeof config === "string" ? config : JSON.stringify(config));
     return { vm, configured };
   }

@@ -29,6 +29,13 @@ test("the plugin's commands go to each key's master: admin refresh and query for
     expect(JSON.parse((await adminGet(vm, "admin", `?consumer=${c}`)).local!.body.toString())).toEqual({ consumer: c, quota: 100 + i });
   }
   expect(fx.routes.every((r) => r.via === "slot")).toBe(true);
+  // One command per refresh and per query, each sent to the master that owns its key's slot.
+  expect(fx.routes.length).toBe(2 * consumers.length);
+  expect(new Set(fx.routes.map((r) => r.slot))).toEqual(new Set(consumers.map((c) => keySlot("chat_quota:" + c))));
+  for (const r of fx.routes) {
+    expect(r.slot).not.toBeNull();
+    expect(r.address).toBe(`127.0.0.1:${(await fx.cluster.ownerOf(r.slot!)).port}`);
+  }
 });
 
 test("MOVED after a slot moved: followed to the new master, and the slot map refreshed", async () => {

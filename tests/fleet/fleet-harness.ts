@@ -19,13 +19,20 @@ export function startUpstream(cutPoint: CutPoint): Promise<{ url: string; close:
     const parts: Buffer[] = [];
     req.on("data", (c: Buffer) => parts.push(c));
     req.on("end", () => {
-      const plan = JSON.parse(Buffer.concat(parts).toString()).x_test as Plan;
+      const asked = JSON.parse(Buffer.concat(parts).toString()) as { x_test: Plan; stream_options?: { include_usage?: unknown } };
+      const plan = asked.x_test;
+      // As stingy as OpenAI (API reference, ChatCompletionStreamOptions.include_usage): the usage
+      // chunk (empty choices) comes only when the request set stream_options.include_usage to true,
+      // and then every other chunk carries "usage": null. Without it no chunk has a usage field.
+      const includeUsage = asked.stream_options?.include_usage === true;
       res.writeHead(200, { "content-type": "text/event-stream" });
       const chunk = (o: object) => res.write(`data: ${JSON.stringify(o)}\n\n`);
-      chunk({ object: "chat.completion.chunk", choices: [{ index: 0, delta: { role: "assistant" } }] });
-      chunk({ object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: "hello" } }] });
+      const content = (delta: object) =>
+        chunk({ object: "chat.completion.chunk", choices: [{ index: 0, delta }], ...(includeUsage ? { usage: null } : {}) });
+      content({ role: "assistant" });
+      content({ content: "hello" });
       if (plan.cut && cutPoint === "before-usage") return;
-      chunk({ object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: plan.input, completion_tokens: plan.output } });
+      if (includeUsage) chunk({ object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: plan.input, completion_tokens: plan.output } });
       if (plan.cut) return;
       res.end("data: [DONE]\n\n");
     });
@@ -34,6 +41,9 @@ export function startUpstream(cutPoint: CutPoint): Promise<{ url: string; close:
     resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() });
   }));
 }
+
+/** The usage event's usage (an object); the content chunks' "usage": null is not it. */
+const USAGE_OBJECT = /"usage":\s*\{/;
 
 /** One streaming chat; a cut plan's client hangs up at its cut point. */
 export function send(gatewayUrl: string, plan: Plan, cutPoint: CutPoint): Promise<Outcome> {
@@ -50,7 +60,7 @@ export function send(gatewayUrl: string, plan: Plan, cutPoint: CutPoint): Promis
       res.setEncoding("utf8");
       res.on("data", (d: string) => {
         text += d;
-        const reached = cutPoint === "before-usage" || text.includes('"usage"');
+        const reached = cutPoint === "before-usage" || USAGE_OBJECT.test(text);
         if (plan.cut && res.statusCode === 200 && reached) {
           req.destroy();
           resolve("cut");
@@ -58,7 +68,7 @@ export function send(gatewayUrl: string, plan: Plan, cutPoint: CutPoint): Promis
       });
       res.on("end", () => {
         if (res.statusCode === 403) resolve("denied");
-        else if (res.statusCode === 200 && text.includes('"usage"') && text.includes("[DONE]")) resolve("charged");
+        else if (res.statusCode === 200 && USAGE_OBJECT.test(text) && text.includes("[DONE]")) resolve("charged");
         else resolve("other");
       });
       res.on("error", () => resolve(plan.cut ? "cut" : "other"));

@@ -2,7 +2,7 @@
 // released or kept for cut streams, and the failure policy for Redis on the request path.
 import { createHash } from "node:crypto";
 import { PluginVm } from "../../host";
-import { BASE_CONFIG, QuotaFixture, chat, header, jsonResponse, openAiJson, openAiSse, openChat, request, sseResponse } from "./fixture";
+import { BASE_CONFIG, QuotaFixture, chat, header, jsonResponse, openAiJson, openAiSse, openChat, request } from "./fixture";
 
 let fx: QuotaFixture;
 beforeAll(async () => { fx = await QuotaFixture.start(); });

@@ -2,14 +2,21 @@
 // settlement script leaves a key half-updated, amounts are capped at 2^50 on both sides, and an
 // error Redis answers for good is neither "Redis is down" (redis_failure: allow) nor a silent loss.
 import * as fc from "fast-check";
-import { LogLevel, PluginVm, RespError } from "../../host";
+import { LogLevel, ManualClock, PluginVm, RespError } from "../../host";
 import { loadKeys } from "../cluster/keys-module";
 import { BASE_CONFIG, QuotaFixture, chat, jsonResponse, openAiJson, openChat, request } from "./fixture";
 
+/** The VMs' time (proxy_get_current_time_nanoseconds), fixed mid-day: a run that crosses UTC midnight keeps one day window. */
+const TEST_NOW = Date.UTC(2026, 10, 23, 10, 0, 0);
+
 let fx: QuotaFixture;
+let clock: ManualClock;
 beforeAll(async () => { fx = await QuotaFixture.start(); });
 afterAll(async () => fx.stop());
-beforeEach(async () => fx.flush());
+beforeEach(async () => {
+  await fx.flush();
+  clock = new ManualClock(TEST_NOW);
+});
 
 const MAX = 2n ** 50n;
 const I64_MAX = 2n ** 63n - 1n;
@@ -19,8 +26,9 @@ function windowKey(consumer: string, unit: string, windowName: string, start: nu
   return `ai_quota_state:{${subject}}:c:${Buffer.byteLength(subject)}:${subject}:${unit}:${windowName}:${start}`;
 }
 
+/** The start of the day window the VMs' clock is in (TEST_NOW's UTC day), in seconds. */
 function dayStart(): number {
-  const now = Math.floor(Date.now() / 1000);
+  const now = Math.floor(TEST_NOW / 1000);
   return now - (now % 86400);
 }
 
@@ -51,7 +59,7 @@ async function usageAnswer(vm: PluginVm, consumer: string, body: string, usageJs
 
 describe("amounts are capped at 2^50, all or nothing", () => {
   test("max_tokens 2^63−1 with a token window: the same capped reservation from balance and window, the settlement restores both exactly", async () => {
-    const vm = await fx.plugin({ ...BASE_CONFIG, reservation: { mode: "max_tokens" }, limits: [{ unit: "tokens", limit: 10 ** 15, window: "day" }] });
+    const vm = await fx.plugin({ ...BASE_CONFIG, reservation: { mode: "max_tokens" }, limits: [{ unit: "tokens", limit: 10 ** 15, window: "day" }] }, { clock });
     await fx.setBalance("c1", 1000);
     const r = await usageAnswer(vm, "c1", `{"max_tokens":${I64_MAX},"messages":[]}`, openAiJson(10, 20));
     expect(r.stream.upstream.ended).toBe(true);
@@ -119,7 +127,7 @@ describe("errors retrying cannot fix", () => {
   });
 
   test("a window counter Redis cannot add to: denied even with redis_failure: allow, nothing written, the key named", async () => {
-    const vm = await fx.plugin({ ...allow, reservation: { mode: "fixed", tokens: 10 }, limits: [{ unit: "requests", limit: 5, window: "day" }] });
+    const vm = await fx.plugin({ ...allow, reservation: { mode: "fixed", tokens: 10 }, limits: [{ unit: "requests", limit: 5, window: "day" }] }, { clock });
     await fx.setBalance("c1", 100);
     await fx.client.command("SET", windowKey("c1", "requests", "day", dayStart()), "007");
     const before = await snapshot();

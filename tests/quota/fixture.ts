@@ -79,6 +79,12 @@ export function sseResponse(body: string | string[]): ResponseSpec {
  * a continue for a direction that is not stopped) fails the test in which it happened.
  */
 const watched = new Map<PluginVm, number>();
+
+/** Registers a VM made outside QuotaFixture for the same after-each host-rule check. */
+export function watchVm(vm: PluginVm): void {
+  if (!watched.has(vm)) watched.set(vm, 0);
+}
+
 afterEach(() => {
   const found: string[] = [];
   for (const [vm, seen] of watched) {

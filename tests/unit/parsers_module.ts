@@ -82,10 +82,3 @@ export function loadParsers(name = "parsers", wasmPath = join(__dirname, "..", "
   };
   return mod;
 }
-
-/** Every way to cut `bytes` into two pieces, plus the whole: [[a, b], ...]. */
-export function twoWaySplits(bytes: Uint8Array): Array<[Uint8Array, Uint8Array]> {
-  const out: Array<[Uint8Array, Uint8Array]> = [];
-  for (let i = 0; i <= bytes.length; i++) out.push([bytes.subarray(0, i), bytes.subarray(i)]);
-  return out;
-}
