@@ -3,6 +3,8 @@
 // read every value, and a request carrying the header more than once names nobody.
 import { HeaderPair, headerMapReader, nameBytes, serializeHeaders } from "../abi/headers";
 import { decodeUtf8 } from "../util/utf8";
+import { hexDigit } from "../util/hex";
+import { addText, beginText, endText } from "../util/text";
 
 const CONSUMER_HEADER = "x-mse-consumer";
 const MAX_CONSUMER_BYTES = 256;
@@ -48,11 +50,11 @@ const line = new RequestLine();
  * `trustConsumerHeader` false (a route with anonymous clients and no declared auth stage) the
  * consumer header is the client's own words: it is ignored and the request is anonymous.
  */
-export function readRequestLineAt(block: usize, len: usize, trustConsumerHeader: bool): RequestLine {
+export function readRequestLineAt(block: usize, len: usize, trustConsumerHeader: bool, wantForwardedFor: bool = true): RequestLine {
   let count = 0;
   let consumerPtr: usize = 0;
   let consumerLen: usize = 0;
-  let forwardedFor = "";
+  let forwardedCount = 0;
   let requestId = "";
   line.pathPtr = 0;
   line.pathLen = 0;
@@ -67,16 +69,19 @@ export function readRequestLineAt(block: usize, len: usize, trustConsumerHeader:
       } else if (r.nameIs(PATH_NAME)) {
         line.pathPtr = r.value;
         line.pathLen = r.valueLen;
-      } else if (r.nameIs(FORWARDED_FOR_NAME)) {
-        const v = decodeUtf8(r.value, <i32>r.valueLen);
-        forwardedFor = forwardedFor.length == 0 ? v : forwardedFor + "," + v;
+      } else if (wantForwardedFor && r.nameIs(FORWARDED_FOR_NAME)) {
+        // Repeated headers join in one builder: a request with many of them costs their size, once.
+        if (forwardedCount == 0) beginText();
+        else addText(",");
+        addText(decodeUtf8(r.value, <i32>r.valueLen));
+        forwardedCount++;
       } else if (r.nameIs(REQUEST_ID_NAME) && r.valueLen <= 512) {
         const v = decodeUtf8(r.value, <i32>r.valueLen);
         if (v.length <= 128) requestId = v;
       }
     }
   }
-  line.forwardedFor = forwardedFor;
+  line.forwardedFor = forwardedCount == 0 ? "" : endText();
   line.requestId = requestId;
   const id = line.identity;
   if (!trustConsumerHeader) {
@@ -274,7 +279,7 @@ function parseIpv6(s: string): Array<i32> | null {
     const from = i;
     while (i < n && i - from < 4) {
       const c = s.charCodeAt(i);
-      const h = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
+      const h = hexDigit(<u32>c);
       if (h < 0) break;
       v = v << 4 | h;
       i++;

@@ -637,6 +637,11 @@ export class RequestBodyReader {
     this.readBytes(ptr, len);
   }
 
+  /** The root value has closed and only whitespace followed so far: an upstream could parse what was sent. */
+  get rootClosed(): bool {
+    return this.st == S_TAIL;
+  }
+
   /** The end of the body: settles `complete`, `usageAsked`, `injected` and the buffered edit. */
   finish(): void {
     if (this.ended) return;

@@ -138,11 +138,7 @@ export function routeOfAt(base: usize, n: usize, routes: Routes): Route {
   // ends, whether it reads the same every way (isSimplePath's rule, util/path.ts), and its lower-case
   // copy. A path with a byte beyond ASCII goes the general way.
   let buf = scratch;
-  if (<usize>buf.length < n) {
-    buf = new StaticArray<u8>(<i32>n);
-    scratch = buf;
-  }
-  const p = changetype<usize>(buf);
+  let p = changetype<usize>(buf);
   let simple = true;
   let prev: u32 = 0;
   let end: usize = 0;
@@ -152,11 +148,19 @@ export function routeOfAt(base: usize, n: usize, routes: Routes): Route {
     if (c == 0x3f || c == 0x23) break;
     if (c == 0x25 || c == 0x5c || c == 0x3b || (end == 0 && c != 0x2f) || (prev == 0x2f && (c == 0x2f || c == 0x2e))) simple = false;
     prev = c;
+    if (end == <usize>buf.length) {
+      // Grown to the longest path seen (not its query), bounded by the host's header limit.
+      const grown = new StaticArray<u8>(buf.length << 1);
+      memory.copy(changetype<usize>(grown), p, end);
+      buf = grown;
+      scratch = grown;
+      p = changetype<usize>(grown);
+    }
     store<u8>(p + end, <u8>(c >= 0x41 && c <= 0x5a ? c | 0x20 : c));
     end++;
   }
-  // The path is ASCII; the query or fragment after it is routed as the text it decodes to.
-  if (end < n && !isValidUtf8(base + end, <i32>(n - end))) return routeOf(decodeUtf8(base, <i32>n), routes);
+  // The path is ASCII, so the query after it cannot change the route (an admin query's raw query
+  // is decoded on its own).
   if (!simple) return routeNormalized(base, n, end, routes);
   return routeSimple(base, n, p, end, routes);
 }

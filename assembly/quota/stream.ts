@@ -33,7 +33,7 @@ import { ConsumerKeys, keysFor } from "./keys";
 import { nowSeconds } from "../abi/clock";
 import { AdminCaller, deltaQuota, queryQuota, refreshQuota } from "./admin";
 import { Admission, AdmissionKind, AdmissionListener, admit, admitWithWindows } from "./admission";
-import { weightedReservationFor } from "./estimate";
+import { reservationFor } from "./estimate";
 import { RequestBodyReader, giveBackRequestBodyReader, takeRequestBodyReader } from "./request_body";
 import { Charge, settle } from "./settlement";
 import { count, metrics } from "./metrics";
@@ -167,7 +167,7 @@ export class QuotaStream extends HttpContext {
     const c = this.config;
     // The header map is read where the host wrote it; only what is used is decoded.
     const block = requestHeaderBlock();
-    const line = readRequestLineAt(block, block == 0 ? 0 : blockBytes(), c.trustConsumerHeader);
+    const line = readRequestLineAt(block, block == 0 ? 0 : blockBytes(), c.trustConsumerHeader, c.anonymousLimits !== null && c.xffNumTrustedHops > 0);
     const route = routeOfAt(line.pathPtr, line.pathLen, c.routes);
     if (block != 0) heap.free(block);
     this.operation = route.operation;
@@ -374,7 +374,7 @@ export class QuotaStream extends HttpContext {
     const checkBalance = c.useBalance && !this.anonymousClient;
     let reservation: i64 = 0;
     if (policy.reservation == ReservationMode.Fixed) reservation = policy.reservationTokens;
-    else if (policy.reservation == ReservationMode.MaxTokens) reservation = weightedReservationFor(this.body, policy.reservationTokens, policy.reservationCap, this.config.weights);
+    else if (policy.reservation == ReservationMode.MaxTokens) reservation = reservationFor(this.body, policy.reservationTokens, policy.reservationCap, this.config.weights);
     const minimum: i64 = policy.requireFullReservation && reservation > 1 ? reservation : 1;
     this.reserved = reservation;
     this.keys = keysFor(c.redisKeyPrefix, this.consumer, this.anonymousClient);
@@ -622,8 +622,10 @@ export class QuotaStream extends HttpContext {
       this.releaseOrKeep(key, "upstream error without usage");
       return;
     }
-    if (!found && reader === null && !this.requestEnded) {
-      // The client left before its request was complete: the model never had it.
+    if (!found && reader === null && !this.requestEnded && !this.sentWholeDocument()) {
+      // The client left before its request ended, and what it sent is not one whole JSON document:
+      // no upstream can have parsed it. (A whole document without END_STREAM can be: an upstream
+      // that has the bytes its content-length announced reads them, so that costs the estimate.)
       this.releaseOrKeep(key, "request never complete");
       return;
     }
@@ -690,6 +692,12 @@ export class QuotaStream extends HttpContext {
   private chargeUsage(key: string, used: i64): void {
     if (debugEnabled()) logDebug("ai-quota: charging " + this.consumer + " " + used.toString() + " tokens (reserved " + this.reserved.toString() + ")");
     this.charge(key, used, false);
+  }
+
+  /** The body sent so far is one whole JSON document (a request that ended at its headers has none). */
+  private sentWholeDocument(): bool {
+    const body = this.body;
+    return body !== null && body.rootClosed;
   }
 
   private requestBytes(): i64 {

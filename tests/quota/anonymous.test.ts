@@ -132,6 +132,26 @@ describe("client addresses: x-forwarded-for rotation", () => {
     expect((await call(vm, lb, xff("198.51.100.8", "10.0.0.2"))).local).toBeNull();
   });
 
+  test("1 trusted hop: repeated x-forwarded-for headers read as one list, in order", async () => {
+    const vm = await plugin({ xff_num_trusted_hops: 1 });
+    await call(vm, "10.0.0.2:40000", [["x-forwarded-for", "203.0.113.50"], ["x-forwarded-for", "198.51.100.9, 10.0.0.2"]]);
+    expect(await requestsToday("anonymous:198.51.100.9")).toBe("1");
+    expect(await requestsToday("anonymous:203.0.113.50")).toBeNull();
+  });
+
+  test("many repeated x-forwarded-for headers cost their size once, not their count squared", async () => {
+    const vm = await plugin({ xff_num_trusted_hops: 1 });
+    await call(vm, "10.0.0.2:40000", xff("198.51.100.7", "10.0.0.2"));
+    const before = vm.memoryBytes();
+    // 120 headers of ~500 bytes (within Envoy's 60 KiB header limit): joined by concatenation this
+    // made ~7 MB of strings inside one callback, and linear memory never gives it back.
+    const entry = Array.from({ length: 40 }, (_, i) => `10.1.${i}.1`).join(", ");
+    const many: Headers = Array.from({ length: 120 }, () => ["x-forwarded-for", entry] as [string, string]);
+    const r = await call(vm, "10.0.0.2:40000", [...many, ["x-forwarded-for", "198.51.100.7, 10.0.0.2"]]);
+    expect(r.local).toBeNull();
+    expect(vm.memoryBytes() - before).toBeLessThan(1 << 20);
+  });
+
   test("1 trusted hop: fewer entries than that, or an entry that is not an address, fall back to the peer (as Envoy)", async () => {
     const vm = await plugin({ xff_num_trusted_hops: 1 });
     await call(vm, "10.0.0.2:40000", xff("10.0.0.2"));

@@ -177,3 +177,36 @@ describe("Responses API background mode", () => {
     expect(await fx.balance("c1")).toBe(String(10_000 - Math.ceil(req.body.length / 2) - 500));
   });
 });
+
+describe("a client that leaves before its request has ended", () => {
+  const BODY = '{"model":"gpt-4o","messages":[{"role":"user","content":"Say hello to the benchmark, at length."}]}';
+
+  async function leaveAfter(vm: Awaited<ReturnType<QuotaFixture["plugin"]>>, consumer: string, body: string, endOfStream: boolean): Promise<void> {
+    const s = vm.newStream();
+    s.requestHeaders(request("POST", "/v1/chat/completions", consumer, [["content-type", "application/json"]]), false);
+    await vm.idle(); // admitted
+    s.requestBody(body, endOfStream);
+    // No answer yet (a non-streaming call answers only when the whole generation is done).
+    s.finish("downstream_remote_disconnect");
+    await vm.idle();
+  }
+
+  test("a whole JSON document without END_STREAM costs what the same request with it costs", async () => {
+    const vm = await fx.plugin(BASE_CONFIG);
+    await fx.setBalance("ended", 1000);
+    await fx.setBalance("held", 1000);
+    await leaveAfter(vm, "ended", BODY, true);
+    await leaveAfter(vm, "held", BODY + "\n", false);
+    const ended = 1000 - Number(await fx.balance("ended"));
+    expect(ended).toBeGreaterThanOrEqual(Math.ceil(Buffer.byteLength(BODY) / 2));
+    expect(1000 - Number(await fx.balance("held"))).toBeGreaterThanOrEqual(ended);
+  });
+
+  test("part of a document (no upstream can parse it) costs nothing", async () => {
+    const vm = await fx.plugin(BASE_CONFIG);
+    await fx.setBalance("c1", 1000);
+    await leaveAfter(vm, "c1", BODY.slice(0, 40), false);
+    await leaveAfter(vm, "c1", BODY + " trailing", false);
+    expect(await fx.balance("c1")).toBe("1000");
+  });
+});
