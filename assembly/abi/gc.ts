@@ -29,7 +29,6 @@ const FALLBACK_CALLBACKS: u32 = 256;
 
 let depth: i32 = 0;
 let threshold: usize = GROWTH_FLOOR;
-let collections: u32 = 0;
 let callbacks: u32 = 0;
 
 /** Bytes of all managed objects now (the runtime's count; see the top of this file). */
@@ -59,7 +58,6 @@ function maybeCollect(): void {
 
 function collect(): void {
   __collect();
-  collections++;
   callbacks = 0;
   const live = managedBytes();
   let limit = live + max<usize>(live, GROWTH_FLOOR);
@@ -68,9 +66,4 @@ function collect(): void {
   if (capacity > live + GARBAGE_FLOOR && capacity < limit) limit = capacity;
   else if (capacity <= live + GARBAGE_FLOOR) limit = min<usize>(limit, live + GARBAGE_FLOOR * 4);
   threshold = limit;
-}
-
-/** Collections so far (for tests and the bench). */
-export function collectionCount(): u32 {
-  return collections;
 }

@@ -1,8 +1,7 @@
 // What an HTTP stream's code needs from the host, in its own words: no map types, buffer types
 // or stream types above this file.
 import { BufferType, MapType, Status, StreamType } from "./types";
-import { bufferBytes, continueStream, getHeader, getHeaders, getProperty, headerMapBlock, propertyBlock, propertyPathBytes, removeHeader, removeHeaderNamed, replaceHeader, setProperty } from "./hostcalls";
-import { HeaderPair } from "./headers";
+import { bufferBytes, continueStream, getHeader, getProperty, headerMapBlock, propertyBlock, propertyPathBytes, removeHeaderNamed, replaceHeader, setProperty } from "./hostcalls";
 import { hostBlockBytes } from "./memory";
 
 /**
@@ -42,29 +41,9 @@ export function streamPropertyBlock(path: ArrayBuffer): usize {
   return propertyBlock(path);
 }
 
-/**
- * All request headers. Envoy's single-header lookup returns only the first of repeated values,
- * so a check that must see every value (an identity header) reads the whole map.
- */
-export function requestHeaders(): Array<HeaderPair> {
-  return getHeaders(MapType.HttpRequestHeaders);
-}
-
 /** One request header (the first value when repeated). */
 export function requestHeader(name: string): string | null {
   return getHeader(MapType.HttpRequestHeaders, name);
-}
-
-export function removeRequestHeader(name: string): void {
-  removeHeader(MapType.HttpRequestHeaders, name);
-}
-
-export function removeResponseHeader(name: string): void {
-  removeHeader(MapType.HttpResponseHeaders, name);
-}
-
-export function responseHeader(name: string): string | null {
-  return getHeader(MapType.HttpResponseHeaders, name);
 }
 
 export function setResponseHeader(name: string, value: string): void {

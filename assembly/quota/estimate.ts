@@ -44,33 +44,22 @@ export function estimateFor(facts: RequestFacts, fallbackOutput: i64): Reservati
  * output limit × choices, at most `cap` (itself kept within [1, RESERVATION_LIMIT]); the cap itself
  * when the body could not be read, or there was none.
  */
-export function reservationFor(body: RequestBodyReader | null, fallbackOutput: i64, cap: i64): i64 {
+export function reservationFor(body: RequestBodyReader | null, fallbackOutput: i64, cap: i64, weights: Weights | null = null): i64 {
   if (body === null) return clampCap(cap);
-  return reservationForFacts(body.facts, fallbackOutput, cap);
-}
-
-/** reservationFor from the facts alone. */
-export function reservationForFacts(facts: RequestFacts, fallbackOutput: i64, cap: i64): i64 {
-  const most = clampCap(cap);
-  const e = estimateFor(facts, fallbackOutput);
-  if (e.atCap) return most;
-  const total = addSaturating(e.input, e.output);
-  return total < most ? total : most;
+  return reservationForFacts(body.facts, fallbackOutput, cap, weights);
 }
 
 /**
- * reservationFor in the units the balance is charged in: with weights, the prompt estimate and the
- * output limit are weighted as the request's model (the answer's model, known later, decides the
- * charge), rounded up, and capped as before. `cap` and the unreadable-body reservation are units.
+ * reservationFor from the facts alone. With `weights` the amount is in the units the balance is
+ * charged in: both parts weighted as the request's model (the answer's model, known later, decides
+ * the charge), rounded up; `cap` and the unreadable-body reservation are units too.
  */
-export function weightedReservationFor(body: RequestBodyReader | null, fallbackOutput: i64, cap: i64, weights: Weights): i64 {
-  if (weights.isIdentity()) return reservationFor(body, fallbackOutput, cap);
+export function reservationForFacts(facts: RequestFacts, fallbackOutput: i64, cap: i64, weights: Weights | null = null): i64 {
   const most = clampCap(cap);
-  if (body === null) return most;
-  const e = estimateFor(body.facts, fallbackOutput);
+  const e = estimateFor(facts, fallbackOutput);
   if (e.atCap) return most;
-  const units = weights.cost(body.facts.model, e.input, e.output);
-  return units < most ? units : most;
+  const total = weights === null || weights.isIdentity() ? addSaturating(e.input, e.output) : weights.cost(facts.model, e.input, e.output);
+  return total < most ? total : most;
 }
 
 /** A configured cap kept where the scripts accept it. */

@@ -58,11 +58,6 @@ export function runLater(d: Delayed, ticks: i32): bool {
   return true;
 }
 
-/** How many commands wait (for tests and metrics). */
-export function waitingCount(): i32 {
-  return waiting.length;
-}
-
 /**
  * Called on every tick of the root context: runs what is due. True when this tick is also one of
  * the once-a-second ticks (every tick when the tick is not fast).
