@@ -278,7 +278,12 @@ class ProxiedRequest {
     }
     this.ctx.plugin.noticeFailure(this.ctx.warn);
     const status = this.res.headersSent ? this.res.statusCode : "-";
-    this.ctx.log(accessLine(this.method, this.path, status, this.consumer, this.note));
+    const line = accessLine(this.method, this.path, status, this.consumer, this.note);
+    // The access line is written once the stream's callouts (its charge among them, which may take
+    // more than one Redis round trip) are answered or timed out: a line read means the request is
+    // accounted for.
+    if (s === null) this.ctx.log(line);
+    else void s.settled().then(() => this.ctx.log(line), () => this.ctx.log(line));
   }
 
   private abortUpstream(): void {

@@ -61,8 +61,7 @@ describe("key-auth stage", () => {
     const from = gw.lines.length;
     const r = await send(gw.url + "/v1/chat/completions", { headers: { ...JSON_TYPE, authorization: "Bearer credential1" }, body: CHAT });
     expect(r.status).toBe(200);
-    // The charge is sent when the stream completes, which the access line marks; the admin query
-    // after it goes to Redis behind the charge, on the same connection.
+    // The gateway writes the access line once the stream's charge is answered by Redis.
     await gw.waitForLine(/^POST \/v1\/chat\/completions 200 consumer1$/, 10_000, from);
     const q = await send(gw.url + "/v1/chat/completions/quota?consumer=consumer1", { headers: { authorization: "Bearer credential3" } });
     expect(q.body).toBe('{"consumer":"consumer1","quota":981}');
@@ -110,8 +109,7 @@ describe("auth: false (an auth plugin elsewhere, or a trusted network)", () => {
     expect(refresh.status).toBe(200);
     const chat = await send(open.url + "/v1/chat/completions", { headers: { ...JSON_TYPE, "x-mse-consumer": "consumer2" }, body: CHAT });
     expect(chat.status).toBe(200);
-    // The charge is sent when the stream completes (the access line); the admin query goes to Redis
-    // behind it, on the same connection.
+    // The gateway writes the access line once the stream's charge is answered by Redis.
     await open.waitForLine(/^POST \/v1\/chat\/completions 200 consumer2$/);
     const q = await send(open.url + "/v1/chat/completions/quota?consumer=consumer2", { headers: { "x-mse-consumer": "consumer3" } });
     expect(q.body).toBe('{"consumer":"consumer2","quota":31}');

@@ -74,8 +74,8 @@ describe("proxying a scripted upstream", () => {
     const usage = sseEvent({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 } });
     held.res.end(usage + sseEvent("[DONE]"));
     expect(await s.end()).toBe(first + second + usage + sseEvent("[DONE]"));
-    // The charge goes out when the stream completes, which the access line marks (the client can
-    // have the whole answer a moment before); the admin query then reaches Redis behind it.
+    // The client can have the whole answer before the stream completes; the gateway writes the
+    // access line once the stream's charge is answered by Redis.
     await gw.waitForLine(/^POST \/v1\/chat\/completions 200 consumer1$/, 10_000, from);
     expect(await quota()).toBe('{"consumer":"consumer1","quota":988}');
   });

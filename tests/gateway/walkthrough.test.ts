@@ -56,8 +56,8 @@ async function balance(consumer: string): Promise<string | null> {
 
 /** The admin query goes over the plugin's own Redis connection, after any charge it sent: then Redis is read directly. */
 async function expectBalance(consumer: string, quota: number): Promise<void> {
-  // A chat's charge goes out when its stream completes, which its access line marks (the client can
-  // have the whole answer a moment before); the admin query then reaches Redis behind it.
+  // The client can have the whole answer before its stream completes; the gateway writes the
+  // access line once the stream's charge is answered by Redis.
   if (chatFrom !== null) await gw.waitForLine(/^POST \/v1\/chat\/completions \S+ consumer1( |$)/, 10_000, chatFrom);
   chatFrom = null;
   expect(await query(consumer)).toEqual({ consumer, quota });
