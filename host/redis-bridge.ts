@@ -48,7 +48,7 @@ const clusterOfName = new Map<string, string>();
 const CLUSTER_NAMES_KEPT = 256;
 
 /** The cluster part of a full name, without parsing the options on every call. */
-export function clusterOf(full: string): string {
+function clusterOf(full: string): string {
   let cluster = clusterOfName.get(full);
   if (cluster === undefined) {
     cluster = parseClusterName(full).cluster;

@@ -14,7 +14,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { RedisClient } from "./redis-client";
-import { REDIS_MISSING } from "./redis-server";
+import { REDIS_MISSING, spawnRedisServer, waitForExit } from "./redis-server";
 import { RespError, RespValue } from "./resp";
 
 const HOST = "127.0.0.1";
@@ -105,43 +105,7 @@ function launchNode(binary: string, port: number, dir: string, timeoutMs: number
     "--port", String(port), "--bind", HOST, "--dir", dir, "--daemonize", "no", "--save", "", "--appendonly", "no",
     "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
   ];
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`cluster node on port ${port} not ready after ${timeoutMs} ms:\n${output}`));
-    }, timeoutMs);
-    const settle = (err?: Error) => {
-      clearTimeout(timer);
-      child.removeAllListeners("exit");
-      for (const pipe of [child.stdout, child.stderr]) {
-        pipe?.removeAllListeners("data");
-        pipe?.resume();
-      }
-      if (err) reject(err);
-      else resolve(child);
-    };
-    child.once("error", (err: NodeJS.ErrnoException) => settle(err.code === "ENOENT" ? new Error(REDIS_MISSING) : err));
-    child.once("exit", (code) => settle(new Error(`cluster node exited (code ${code}) before it was ready:\n${output}`)));
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes("Ready to accept connections")) settle();
-    });
-    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  });
-}
-
-function stopProcess(child: ChildProcess, timeoutMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
+  return spawnRedisServer(binary, args, `cluster node on port ${port}`, timeoutMs);
 }
 
 function runCli(args: string[], timeoutMs: number): Promise<void> {
@@ -205,7 +169,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const children: ChildProcess[] = [];
   const ports: number[] = [];
   const stop = async () => {
-    await Promise.all(children.map((c) => stopProcess(c, 5_000)));
+    await Promise.all(children.map((c) => waitForExit(c, 5_000)));
     fs.rmSync(root, { recursive: true, force: true });
   };
   try {
@@ -276,8 +240,6 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
  */
 export class SlotMigration {
   private source: ClusterNode | null = null;
-  /** Keys moved so far. */
-  readonly moved: string[] = [];
 
   constructor(private readonly nodes: readonly ClusterNode[], readonly slot: number, readonly target: ClusterNode) {}
 
@@ -300,7 +262,6 @@ export class SlotMigration {
         const keys = (await c.command("CLUSTER", "GETKEYSINSLOT", this.slot, batch)) as string[];
         if (keys.length === 0) return;
         await c.command("MIGRATE", this.target.host, this.target.port, "", 0, 5000, "KEYS", ...keys);
-        this.moved.push(...keys);
         total += keys.length;
       }
     });

@@ -48,12 +48,20 @@ function launch(binary: string, port: number, password: string | undefined, time
   const args = ["--port", String(port), "--bind", HOST, "--save", "", "--dir", dir, "--daemonize", "no"];
   args.push(...(persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]));
   if (password !== undefined) args.push("--requirepass", password);
+  return spawnRedisServer(binary, args, `redis-server on port ${port}`, timeoutMs);
+}
+
+/**
+ * Starts `binary` with `args` and resolves once it says it accepts connections; `label` names it in
+ * errors (the server's output included). Shared by single servers and cluster nodes.
+ */
+export function spawnRedisServer(binary: string, args: string[], label: string, timeoutMs: number): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`redis-server on port ${port} not ready after ${timeoutMs} ms:\n${output}`));
+      reject(new Error(`${label} not ready after ${timeoutMs} ms:\n${output}`));
     }, timeoutMs);
     const settle = (err?: Error) => {
       clearTimeout(timer);
@@ -67,7 +75,7 @@ function launch(binary: string, port: number, password: string | undefined, time
       else resolve(child);
     };
     child.once("error", (err: NodeJS.ErrnoException) => settle(err.code === "ENOENT" ? new Error(REDIS_MISSING) : err));
-    child.once("exit", (code) => settle(new Error(`redis-server exited (code ${code}) before it was ready:\n${output}`)));
+    child.once("exit", (code) => settle(new Error(`${label} exited (code ${code}) before it was ready:\n${output}`)));
     child.stdout?.on("data", (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes("Ready to accept connections")) settle();
@@ -76,7 +84,8 @@ function launch(binary: string, port: number, password: string | undefined, time
   });
 }
 
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<void> {
+/** SIGTERM, then SIGKILL after timeoutMs; resolves when the process has exited. */
+export function waitForExit(child: ChildProcess, timeoutMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);

@@ -59,3 +59,33 @@ test.each([
   expect({ status: r.local?.status, details: r.local?.details, upstream: r.upstream !== null }).toEqual({ status: 401, details: "ai-quota.bad_consumer", upstream: false });
   expect(balance).toBe("100");
 });
+
+/** A chat by c1 whose `:path` has `marker` replaced by raw bytes: the balance after it and whether it reached the upstream. */
+async function chatOnPath(path: string, marker: string, raw: number[]) {
+  const { client } = await env.redis();
+  await client.command("SET", KEY_PREFIX + "c1", "100");
+  const ref: { vm?: PluginVm } = {};
+  const { vm } = await env.vm(CONFIG, "real", rawHeaderBytes(marker, raw, ref));
+  ref.vm = vm;
+  const r = await vm.newStream().run({
+    request: { headers: requestHeaders("POST", path, "c1"), body: "{}" },
+    response: () => jsonResponse(usageJson(1, 1)),
+  });
+  await vm.idle();
+  const balance = await client.command("GET", KEY_PREFIX + "c1");
+  await env.dispose(vm);
+  return { upstream: r.upstream !== null, balance, trapped: vm.trapped };
+}
+
+test.each([
+  ["in the query: still the chat path, metered", `${CHAT_PATH}?x=@@`, "@@", [0xff, 0xfe], "98"],
+  ["in the fragment: metered", `${CHAT_PATH}#@`, "@", [0x80], "98"],
+  ["valid UTF-8 in the query: metered", `${CHAT_PATH}?q=@@`, "@@", [0xc3, 0xa9], "98"],
+  ["in a segment before the suffix, valid: metered (read every way)", `/v1/@@${CHAT_PATH.slice(3)}`, "@@", [0xc3, 0xa9], "98"],
+  ["at the end of the path: not the chat path", `${CHAT_PATH}@`, "@", [0xff], "100"],
+])("a :path with raw bytes %s", async (_what, path, marker, raw, balance) => {
+  const r = await chatOnPath(path as string, marker as string, raw as number[]);
+  expect(r.trapped).toBeNull();
+  expect(r.upstream).toBe(true);
+  expect(r.balance).toBe(balance);
+});
