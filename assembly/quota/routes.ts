@@ -28,8 +28,30 @@ export enum ApiKind {
   AnthropicMessages,
   GeminiGenerate,
   GeminiStream,
-  /** A metered suffix that is none of the above (an operator's own, `/invocations`, `/generate`). */
+  /** A metered suffix that is none of the above (an operator's own, `/invocations`). */
   Other,
+  // Self-hosted servers' native APIs (usage read by extractor.ts; see docs/metering.md).
+  /** Ollama `/api/chat` (NDJSON stream unless `"stream": false`). */
+  OllamaChat,
+  /** Ollama `/api/generate`. */
+  OllamaGenerate,
+  /** Ollama `/api/embed` and the older `/api/embeddings`. */
+  OllamaEmbed,
+  /** `/generate`: TGI's or SGLang's native API (both read; a top-level array is a batch). */
+  NativeGenerate,
+  /** TGI `/generate_stream` (SSE). */
+  TgiGenerateStream,
+  /** llama.cpp server `/completion` (a top-level array is a batch). */
+  LlamaCompletion,
+  /** llama.cpp server `/infill`. */
+  LlamaInfill,
+  /** SGLang `/encode`. */
+  SglangEncode,
+}
+
+/** Whether a top-level JSON array in the answer is a batch (one answer per prompt, each counted) rather than one answer's stream. */
+export function answersBatch(kind: ApiKind): bool {
+  return kind == ApiKind.NativeGenerate || kind == ApiKind.LlamaCompletion || kind == ApiKind.LlamaInfill || kind == ApiKind.SglangEncode;
 }
 
 /** The admin API's base, fixed as in Higress. */
@@ -43,6 +65,8 @@ export const CHAT_PATH = "/v1/chat/completions";
 export const DEFAULT_SUFFIXES: Array<string> = [
   "/chat/completions", "/completions", "/responses", "/embeddings", "/v1/messages",
   ":generateContent", ":streamGenerateContent", "/invocations", "/generate",
+  // self-hosted servers (Ollama, TGI, llama.cpp server, SGLang native); "/api/generate" ends with "/generate"
+  "/api/chat", "/api/embed", "/generate_stream", "/completion", "/infill", "/encode",
 ];
 
 /** Higress's default, for reference in the docs and tests. */
@@ -50,12 +74,17 @@ export const HIGRESS_DEFAULT_SUFFIXES: Array<string> = [CHAT_PATH, "/v1/messages
 
 // The kinds, most specific first: a path is the first whose canonical suffix it ends with.
 const KIND_SUFFIXES: Array<string> = [
+  "/api/embeddings", // (Ollama's, before OpenAI's "/embeddings")
   "/chat/completions", "/completions", "/responses", "/embeddings", "/v1/messages",
   ":streamgeneratecontent", ":generatecontent",
+  "/api/chat", "/api/generate", "/api/embed", "/generate", "/generate_stream", "/completion", "/infill", "/encode",
 ];
 const KINDS: Array<ApiKind> = [
+  ApiKind.OllamaEmbed,
   ApiKind.OpenAIChat, ApiKind.OpenAICompletions, ApiKind.OpenAIResponses, ApiKind.OpenAIEmbeddings,
   ApiKind.AnthropicMessages, ApiKind.GeminiStream, ApiKind.GeminiGenerate,
+  ApiKind.OllamaChat, ApiKind.OllamaGenerate, ApiKind.OllamaEmbed, ApiKind.NativeGenerate, ApiKind.TgiGenerateStream,
+  ApiKind.LlamaCompletion, ApiKind.LlamaInfill, ApiKind.SglangEncode,
 ];
 let kindSuffixes: Array<Uint8Array> | null = null;
 
@@ -85,6 +114,14 @@ export function apiKindName(kind: ApiKind): string {
     case ApiKind.AnthropicMessages: return "anthropic-messages";
     case ApiKind.GeminiGenerate: return "gemini-generate";
     case ApiKind.GeminiStream: return "gemini-stream";
+    case ApiKind.OllamaChat: return "ollama-chat";
+    case ApiKind.OllamaGenerate: return "ollama-generate";
+    case ApiKind.OllamaEmbed: return "ollama-embed";
+    case ApiKind.NativeGenerate: return "native-generate";
+    case ApiKind.TgiGenerateStream: return "tgi-generate-stream";
+    case ApiKind.LlamaCompletion: return "llamacpp-completion";
+    case ApiKind.LlamaInfill: return "llamacpp-infill";
+    case ApiKind.SglangEncode: return "sglang-encode";
     case ApiKind.None: return "none";
     default: return "other";
   }

@@ -12,6 +12,14 @@
 //   usageMetadata.promptTokenCount                           -> input   (Gemini)
 //   usageMetadata.{candidatesTokenCount, thoughtsTokenCount} -> output, added
 //   model, response.model, message.model, modelVersion       -> model
+// Self-hosted servers' native APIs (their counts are root members or in one object of their own):
+//   prompt_eval_count -> input, eval_count -> output         Ollama (/api/chat, /api/generate, /api/embed)
+//   tokens_evaluated -> input, tokens_predicted -> output     llama.cpp server (/completion, /infill)
+//   details.generated_tokens -> output; details.prompt_tokens, or the length of a non-empty
+//     details.prefill (TGI sends it with decoder_input_details) -> input      TGI (/generate, /generate_stream)
+//   meta_info.{prompt_tokens -> input, completion_tokens -> output}           SGLang native (/generate, /encode)
+//   With sumRoots (a batch: the route's API answers an array of prompts with an array of answers),
+//   the elements of a top-level array add up instead of each replacing the last.
 // Generated content (contentBytes: decoded UTF-8 bytes of these strings; the written bytes of the
 // two JSON values marked "as written"):
 //   choices: every string value of a key content, reasoning_content, reasoning, refusal, arguments
@@ -23,6 +31,9 @@
 //   delta.{text, partial_json, thinking}                Anthropic content_block_delta
 //   content[].{text, thinking}, content[].input (as written)   Anthropic message (JSON)
 //   candidates[].content.parts[].text, ...parts[].functionCall.args (as written)   Gemini
+//   message.{content, thinking}, response (a string)     Ollama chat / generate
+//   content (a string)                                  llama.cpp server
+//   token.text, generated_text                          TGI (stream events, answer)
 // Streams repeat nothing here: Responses' *.done events, output_item events and response.completed
 // (response.output) and Anthropic's content_block_start are not counted.
 // Values under any other key are passed over by the tokenizer, validated but never reported
@@ -42,6 +53,10 @@ const R_ROOT_ARRAY: u8 = 2; // a top-level array (its object elements are roots)
 const R_WRAPPER: u8 = 3; // root.response or root.message
 const R_USAGE: u8 = 4; // an OpenAI/Anthropic usage object
 const R_GEMINI_USAGE: u8 = 5; // root.usageMetadata
+const R_TGI_DETAILS: u8 = 6; // root.details (TGI)
+const R_META_INFO: u8 = 7; // root.meta_info (SGLang)
+const R_TGI_TOKEN: u8 = 8; // root.token (TGI stream event)
+const R_TGI_PREFILL: u8 = 9; // root.details.prefill (array; its objects are counted, not entered)
 const R_DELTA: u8 = 12; // root.delta as an object (Anthropic)
 const R_BLOCKS: u8 = 13; // root.content (Anthropic), output[].content, output[].summary (arrays)
 const R_BLOCK: u8 = 14; // an element of those
@@ -85,6 +100,16 @@ const K_SUMMARY: u8 = 32;
 const K_PARTS: u8 = 33;
 const K_GEMINI_CALL: u8 = 34; // functionCall
 const K_ARGS: u8 = 35;
+const K_PROMPT_EVAL_COUNT: u8 = 36;
+const K_EVAL_COUNT: u8 = 37;
+const K_TOKENS_EVALUATED: u8 = 38;
+const K_TOKENS_PREDICTED: u8 = 39;
+const K_DETAILS: u8 = 40;
+const K_META_INFO: u8 = 41;
+const K_GENERATED_TEXT: u8 = 42;
+const K_TOKEN: u8 = 43;
+const K_GENERATED_TOKENS: u8 = 44;
+const K_PREFILL: u8 = 45;
 
 // Counters kept apart so that a later event overwrites each one on its own.
 const SLOT_INPUT: i32 = 0;
@@ -114,10 +139,11 @@ export const DOC_USAGE_NULL: u32 = 8;
 // The keys whose values can hold a count, the model or content, by the role of the object they are
 // in. Nothing under any other key can matter, so the tokenizer passes over those values without
 // reporting them. Each key here is one classify() knows.
-export const ROOT_KEYS = new JsonKeySet(["usage", "usageMetadata", "response", "message", "model", "modelVersion", "delta", "content", "output", "candidates"]);
+export const ROOT_KEYS = new JsonKeySet(["usage", "usageMetadata", "response", "message", "model", "modelVersion", "delta", "content", "output", "candidates",
+  "prompt_eval_count", "eval_count", "tokens_evaluated", "tokens_predicted", "details", "meta_info", "generated_text", "token"]);
 /** Root keys passed over while their content is counted: choices (the tokenizer follows the chain of skipped keys through it). */
 export const ROOT_COUNTED = new JsonKeySet(["choices"]);
-const WRAPPER_KEYS = new JsonKeySet(["usage", "model"]);
+const WRAPPER_KEYS = new JsonKeySet(["usage", "model", "content", "thinking"]);
 const USAGE_KEYS = new JsonKeySet(["prompt_tokens", "input_tokens", "completion_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]);
 const GEMINI_USAGE_KEYS = new JsonKeySet(["promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount"]);
 /** Counted anywhere inside root.choices (passed over, see skipContainer). */
@@ -129,6 +155,9 @@ const CANDIDATE_KEYS = new JsonKeySet(["content"]);
 const GEMINI_CONTENT_KEYS = new JsonKeySet(["parts"]);
 const PART_KEYS = new JsonKeySet(["text", "functionCall"]);
 const GEMINI_CALL_KEYS = new JsonKeySet(["args"]);
+const TGI_DETAILS_KEYS = new JsonKeySet(["generated_tokens", "prompt_tokens", "prefill"]);
+const META_INFO_KEYS = new JsonKeySet(["prompt_tokens", "completion_tokens"]);
+const TGI_TOKEN_KEYS = new JsonKeySet(["text"]);
 
 /** The tokenizer's filter for an object of this role (or for the array or nothing it is in). */
 @inline
@@ -152,6 +181,9 @@ function keysFor(role: u8): JsonKeySet | null {
     case R_GEMINI_CONTENT: return GEMINI_CONTENT_KEYS;
     case R_PART: return PART_KEYS;
     case R_GEMINI_CALL: return GEMINI_CALL_KEYS;
+    case R_TGI_DETAILS: return TGI_DETAILS_KEYS;
+    case R_META_INFO: return META_INFO_KEYS;
+    case R_TGI_TOKEN: return TGI_TOKEN_KEYS;
     default: return null;
   }
 }
@@ -165,6 +197,9 @@ function objectRole(parent: u8, k: u8): u8 {
       if (k == K_USAGE_METADATA) return R_GEMINI_USAGE;
       if (k == K_RESPONSE || k == K_MESSAGE) return R_WRAPPER;
       if (k == K_DELTA) return R_DELTA;
+      if (k == K_DETAILS) return R_TGI_DETAILS;
+      if (k == K_META_INFO) return R_META_INFO;
+      if (k == K_TOKEN) return R_TGI_TOKEN;
       return R_OTHER;
     case R_WRAPPER: return k == K_USAGE ? R_USAGE : R_OTHER;
     case R_BLOCKS: return R_BLOCK;
@@ -187,6 +222,7 @@ function arrayRole(parent: u8, k: u8): u8 {
       return R_OTHER;
     case R_OUTPUT_ITEM: return k == K_CONTENT || k == K_SUMMARY ? R_BLOCKS : R_OTHER;
     case R_GEMINI_CONTENT: return k == K_PARTS ? R_PARTS : R_OTHER;
+    case R_TGI_DETAILS: return k == K_PREFILL ? R_TGI_PREFILL : R_OTHER;
     default: return R_OTHER;
   }
 }
@@ -194,7 +230,9 @@ function arrayRole(parent: u8, k: u8): u8 {
 /** How the value of key k in an object of role r is measured: 1 a string counted, 2 written bytes, 0 not. */
 function contentOf(r: u8, k: u8): i32 {
   switch (r) {
-    case R_ROOT: return k == K_DELTA ? 1 : 0;
+    case R_ROOT: return k == K_DELTA || k == K_CONTENT || k == K_RESPONSE || k == K_GENERATED_TEXT ? 1 : 0;
+    case R_WRAPPER: return k == K_CONTENT || k == K_THINKING ? 1 : 0;
+    case R_TGI_TOKEN: return k == K_TEXT ? 1 : 0;
     case R_DELTA: return k == K_TEXT || k == K_PARTIAL_JSON || k == K_THINKING ? 1 : 0;
     case R_BLOCK:
       if (k == K_INPUT) return 2;
@@ -228,11 +266,18 @@ export class UsageExtractor extends JsonHandler {
 
   /** Decode the model's name (else usage.model stays ""): only weights look at it. */
   wantModel: bool = true;
+  /** The elements of a top-level array are a batch's answers: their counts add up (plain JSON). */
+  sumRoots: bool = false;
+  private carried: StaticArray<i64> = new StaticArray<i64>(SLOTS);
+  private carriedMask: u32 = 0;
+  private prefillTokens: i64 = 0;
 
   /** As new, keeping the buffers (a pooled reader's extractor). */
   recycle(wantModel: bool): void {
     this.usage.clear();
     this.wantModel = wantModel;
+    this.sumRoots = false;
+    this.carriedMask = 0;
     this.commitOnClose = false;
     this.docFlags = 0;
     this.contentAtOutput = 0;
@@ -285,12 +330,24 @@ export class UsageExtractor extends JsonHandler {
     u.input = addSaturating(addSaturating(this.slot(SLOT_INPUT), this.slot(SLOT_CACHE_CREATION)), this.slot(SLOT_CACHE_READ));
     u.output = addSaturating(this.slot(SLOT_OUTPUT), this.slot(SLOT_THOUGHTS));
     u.found = true;
-    u.hasInput = (this.committedMask & INPUT_SLOTS) != 0;
-    u.hasOutput = (this.committedMask & OUTPUT_SLOTS) != 0;
+    const seen = this.committedMask | this.carriedMask;
+    u.hasInput = (seen & INPUT_SLOTS) != 0;
+    u.hasOutput = (seen & OUTPUT_SLOTS) != 0;
   }
 
   private slot(i: i32): i64 {
-    return (this.committedMask & (1 << i)) != 0 ? this.committed[i] : 0;
+    const own = (this.committedMask & (1 << i)) != 0 ? this.committed[i] : 0;
+    return (this.carriedMask & (1 << i)) != 0 ? addSaturating(this.carried[i], own) : own;
+  }
+
+  /** A batch element closed (committed): its counts are kept, and the next element's add to them. */
+  private carry(): void {
+    const mask = this.committedMask;
+    for (let i = 0; i < SLOTS; i++) {
+      if ((mask & (1 << i)) != 0) this.carried[i] = (this.carriedMask & (1 << i)) != 0 ? addSaturating(this.carried[i], this.committed[i]) : this.committed[i];
+    }
+    this.carriedMask |= mask;
+    this.committedMask = 0;
   }
 
   @inline
@@ -311,8 +368,13 @@ export class UsageExtractor extends JsonHandler {
     const role = this.role();
     if (this.level > 0) this.level--;
     this.currentKey = K_OTHER;
-    filterFor(tok, this.role()); // back in the parent: its keys
-    if (this.commitOnClose && role != R_OTHER && role != R_ROOT_ARRAY && role <= R_GEMINI_USAGE) this.commit(tok.countedBytes);
+    const parent = this.role();
+    filterFor(tok, parent); // back in the parent: its keys
+    if (role == R_TGI_PREFILL && this.prefillTokens > 0) this.pendingCount(SLOT_INPUT, this.prefillTokens); // [] : not reported
+    if (this.commitOnClose && role != R_OTHER && role != R_ROOT_ARRAY && role <= R_META_INFO) {
+      this.commit(tok.countedBytes);
+      if (role == R_ROOT && parent == R_ROOT_ARRAY && this.sumRoots) this.carry();
+    }
   }
 
   beginObject(tok: JsonTokenizer): void {
@@ -320,8 +382,13 @@ export class UsageExtractor extends JsonHandler {
     if (this.level == 0) {
       this.docFlags |= DOC_TOP_OBJECT;
     } else {
-      role = objectRole(this.role(), this.currentKey);
-      if (role == R_OTHER) { tok.skipContainer(); return; }
+      const parent = this.role();
+      role = objectRole(parent, this.currentKey);
+      if (role == R_OTHER) {
+        if (parent == R_TGI_PREFILL) this.prefillTokens++;
+        tok.skipContainer();
+        return;
+      }
       if (role == R_USAGE && this.level == 1) this.docFlags = (this.docFlags & ~DOC_USAGE_NULL) | DOC_USAGE_OBJECT;
     }
     this.enter(role);
@@ -338,6 +405,7 @@ export class UsageExtractor extends JsonHandler {
     if (this.level > 0) {
       role = arrayRole(this.role(), this.currentKey);
       if (role == R_OTHER) { tok.skipContainer(); return; }
+      if (role == R_TGI_PREFILL) this.prefillTokens = 0;
     }
     this.enter(role);
   }
@@ -379,6 +447,8 @@ export class UsageExtractor extends JsonHandler {
       if (k == K_PROMPT_TOKEN_COUNT) slot = SLOT_INPUT;
       else if (k == K_CANDIDATES_TOKEN_COUNT) slot = SLOT_OUTPUT;
       else if (k == K_THOUGHTS_TOKEN_COUNT) slot = SLOT_THOUGHTS;
+    } else {
+      slot = selfHostedSlot(role, k);
     }
     if (slot < 0) return;
     // Only "0" or [1-9][0-9]*: no sign, fraction or exponent; the range is checked by the parse.
@@ -402,6 +472,21 @@ export class UsageExtractor extends JsonHandler {
   null(tok: JsonTokenizer): void {
     if (this.level == 1 && this.currentKey == K_USAGE && this.role() == R_ROOT) this.docFlags |= DOC_USAGE_NULL;
   }
+}
+
+/** The slot of a count of the self-hosted servers' formats (see the top of this file), -1: none. */
+function selfHostedSlot(role: u8, k: u8): i32 {
+  if (role == R_ROOT) {
+    if (k == K_PROMPT_EVAL_COUNT || k == K_TOKENS_EVALUATED) return SLOT_INPUT;
+    if (k == K_EVAL_COUNT || k == K_TOKENS_PREDICTED) return SLOT_OUTPUT;
+  } else if (role == R_TGI_DETAILS) {
+    if (k == K_GENERATED_TOKENS) return SLOT_OUTPUT;
+    if (k == K_PROMPT_TOKENS) return SLOT_INPUT;
+  } else if (role == R_META_INFO) {
+    if (k == K_PROMPT_TOKENS) return SLOT_INPUT;
+    if (k == K_COMPLETION_TOKENS) return SLOT_OUTPUT;
+  }
+  return -1;
 }
 
 /** s is ASCII and its bytes are the n at p (as JsonTokenizer#textEquals compares). */
@@ -429,6 +514,7 @@ function classify(tok: JsonTokenizer): u8 {
       if (tok.textEquals("delta")) return K_DELTA;
       if (tok.textEquals("input")) return K_INPUT;
       if (tok.textEquals("parts")) return K_PARTS;
+      if (tok.textEquals("token")) return K_TOKEN;
       break;
     case 6:
       if (tok.textEquals("output")) return K_OUTPUT;
@@ -438,6 +524,8 @@ function classify(tok: JsonTokenizer): u8 {
       if (tok.textEquals("content")) return K_CONTENT;
       if (tok.textEquals("refusal")) return K_REFUSAL;
       if (tok.textEquals("summary")) return K_SUMMARY;
+      if (tok.textEquals("details")) return K_DETAILS;
+      if (tok.textEquals("prefill")) return K_PREFILL;
       break;
     case 8:
       if (tok.textEquals("response")) return K_RESPONSE;
@@ -445,9 +533,11 @@ function classify(tok: JsonTokenizer): u8 {
       break;
     case 9:
       if (tok.textEquals("arguments")) return K_ARGUMENTS;
+      if (tok.textEquals("meta_info")) return K_META_INFO;
       break;
     case 10:
       if (tok.textEquals("candidates")) return K_CANDIDATES;
+      if (tok.textEquals("eval_count")) return K_EVAL_COUNT;
       break;
     case 12:
       if (tok.textEquals("input_tokens")) return K_INPUT_TOKENS;
@@ -460,11 +550,18 @@ function classify(tok: JsonTokenizer): u8 {
       if (tok.textEquals("output_tokens")) return K_OUTPUT_TOKENS;
       if (tok.textEquals("usageMetadata")) return K_USAGE_METADATA;
       break;
+    case 14:
+      if (tok.textEquals("generated_text")) return K_GENERATED_TEXT;
+      break;
     case 16:
       if (tok.textEquals("promptTokenCount")) return K_PROMPT_TOKEN_COUNT;
+      if (tok.textEquals("tokens_evaluated")) return K_TOKENS_EVALUATED;
+      if (tok.textEquals("tokens_predicted")) return K_TOKENS_PREDICTED;
+      if (tok.textEquals("generated_tokens")) return K_GENERATED_TOKENS;
       break;
     case 17:
       if (tok.textEquals("completion_tokens")) return K_COMPLETION_TOKENS;
+      if (tok.textEquals("prompt_eval_count")) return K_PROMPT_EVAL_COUNT;
       break;
     case 18:
       if (tok.textEquals("thoughtsTokenCount")) return K_THOUGHTS_TOKEN_COUNT;

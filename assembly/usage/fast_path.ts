@@ -9,9 +9,9 @@
 import { plainEnd } from "../json/plain";
 import { hexDigit } from "../util/hex";
 import { CHOICES_CONTENT_KEYS, ROOT_COUNTED, ROOT_KEYS } from "./extractor";
+import { isSelfHostedRootKey } from "./self_hosted_keys";
 
-// The keys the extractor reads (extractor.ts ROOT_KEYS, ROOT_COUNTED, CHOICES_CONTENT_KEYS), told
-// apart here by length and 8-byte loads; the tests check that the sets agree.
+// The keys the extractor reads (extractor.ts ROOT_KEYS, ROOT_COUNTED, CHOICES_CONTENT_KEYS), told apart here by length and 8-byte loads; the tests check that the sets agree.
 
 /** Nesting followed here; deeper documents go the usual way. */
 const MAX_DEPTH: i32 = 64;
@@ -240,21 +240,21 @@ export function rootKey(k: usize, n: usize): u8 {
       const w = word(k, 0, 5);
       if (w == 0x6567617375) return ROOT_USAGE; // usage
       if (w == 0x6c65646f6d) return ROOT_MODEL; // model
-      if (w == 0x61746c6564) return ROOT_READ; // delta
+      if (w == 0x61746c6564 || w == 0x6e656b6f74) return ROOT_READ; // delta, token
       return ROOT_OTHER;
     }
     case 6: return word(k, 0, 6) == 0x74757074756f ? ROOT_READ : ROOT_OTHER; // output
     case 7: {
       const w = word(k, 0, 7);
       if (w == 0x736563696f6863) return ROOT_CHOICES; // choices
-      if (w == 0x6567617373656d || w == 0x746e65746e6f63) return ROOT_READ; // message, content
+      if (w == 0x6567617373656d || w == 0x746e65746e6f63 || w == 0x736c6961746564) return ROOT_READ; // message, content, details
       return ROOT_OTHER;
     }
     case 8: return load<u64>(k) == 0x65736e6f70736572 ? ROOT_READ : ROOT_OTHER; // response
-    case 10: return load<u64>(k) == 0x74616469646e6163 && load<u16>(k + 8) == 0x7365 ? ROOT_READ : ROOT_OTHER; // candidates
+    case 10: return (load<u64>(k) == 0x74616469646e6163 && load<u16>(k + 8) == 0x7365) || isSelfHostedRootKey(k, n) ? ROOT_READ : ROOT_OTHER; // candidates
     case 12: return load<u64>(k) == 0x7265566c65646f6d && load<u32>(k + 8) == 0x6e6f6973 ? ROOT_MODEL : ROOT_OTHER; // modelVersion
     case 13: return load<u64>(k) == 0x74654d6567617375 && word(k, 8, 5) == 0x6174616461 ? ROOT_READ : ROOT_OTHER; // usageMetadata
-    default: return ROOT_OTHER;
+    default: return isSelfHostedRootKey(k, n) ? ROOT_READ : ROOT_OTHER; // (self_hosted_keys.ts)
   }
 }
 

@@ -129,6 +129,11 @@ export class UsageScanner {
     this.extractor.wantModel = yes;
   }
 
+  /** The answer's top-level array is a batch (its elements' counts add up): extractor.ts sumRoots. */
+  setBatch(yes: bool): void {
+    this.extractor.sumRoots = yes;
+  }
+
   /** As new (constructed with `sse` and the same maxEventBytes), keeping the buffers: for a pooled reader. */
   recycle(sse: bool, wantModel: bool): void {
     this.events = 0;

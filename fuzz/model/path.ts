@@ -7,15 +7,22 @@
 export const DEFAULT_SUFFIXES = [
   "/chat/completions", "/completions", "/responses", "/embeddings", "/v1/messages",
   ":generateContent", ":streamGenerateContent", "/invocations", "/generate",
+  "/api/chat", "/api/embed", "/generate_stream", "/completion", "/infill", "/encode",
 ];
 
 export type ApiName = "openai-chat" | "openai-completions" | "openai-responses" | "openai-embeddings" |
-  "anthropic-messages" | "gemini-generate" | "gemini-stream" | "other";
+  "anthropic-messages" | "gemini-generate" | "gemini-stream" | "other" |
+  "ollama-chat" | "ollama-generate" | "ollama-embed" | "native-generate" | "tgi-generate-stream" |
+  "llamacpp-completion" | "llamacpp-infill" | "sglang-encode";
 
 const KINDS: Array<[string, ApiName]> = [
+  ["/api/embeddings", "ollama-embed"],
   ["/chat/completions", "openai-chat"], ["/completions", "openai-completions"], ["/responses", "openai-responses"],
   ["/embeddings", "openai-embeddings"], ["/v1/messages", "anthropic-messages"],
   [":streamgeneratecontent", "gemini-stream"], [":generatecontent", "gemini-generate"],
+  ["/api/chat", "ollama-chat"], ["/api/generate", "ollama-generate"], ["/api/embed", "ollama-embed"],
+  ["/generate", "native-generate"], ["/generate_stream", "tgi-generate-stream"],
+  ["/completion", "llamacpp-completion"], ["/infill", "llamacpp-infill"], ["/encode", "sglang-encode"],
 ];
 
 function hexDigit(c: number): number {

@@ -146,7 +146,15 @@ describe("default routes: every generation endpoint of the upstreams, in every s
     ["/v1beta/models/gemini-2.0-flash%3AgenerateContent", "gemini-generate"],
     // vLLM's SageMaker-style dispatcher, SGLang's native API
     ["/invocations", "other"],
-    ["/generate", "other"],
+    ["/generate", "native-generate"], // TGI's or SGLang's (was "other": issue 23 reads their usage)
+    ["/api/generate", "ollama-generate"],
+    ["/api/chat", "ollama-chat"],
+    ["/api/embed", "ollama-embed"],
+    ["/api/embeddings", "ollama-embed"],
+    ["/generate_stream", "tgi-generate-stream"],
+    ["/completion", "llamacpp-completion"],
+    ["/infill", "llamacpp-infill"],
+    ["/encode", "sglang-encode"],
     // What works since Higress: escapes, query, fragment, absolute form
     ["/v1/chat/complet%69ons", "openai-chat"],
     ["/v1/chat%2Fcompletions", "openai-chat"],

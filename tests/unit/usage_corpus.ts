@@ -2,6 +2,8 @@
 // Completions, Completions, Embeddings and Responses; Anthropic Messages; Google Gemini
 // generateContent / streamGenerateContent), with the usage the scanner must read from them.
 
+import { selfHostedCorpus } from "./self_hosted_corpus";
+
 export interface UsageCase {
   name: string;
   /** Whether the response's content type says SSE. */
@@ -303,4 +305,5 @@ export const corpus: UsageCase[] = [
   { name: "Gemini generateContent with thoughts (JSON)", sse: false, body: geminiResponse, input: 8, output: 1192, model: "gemini-2.5-flash" },
   { name: "Gemini streamGenerateContent alt=sse (CRLF)", sse: true, body: geminiStream, input: 10, output: 12, model: "gemini-2.0-flash" },
   { name: "Gemini streamGenerateContent JSON array", sse: false, body: geminiArrayStream, input: 11, output: 37, model: "gemini-2.0-flash" },
+  ...selfHostedCorpus,
 ];
