@@ -614,7 +614,9 @@ export class QuotaStream extends HttpContext {
     if (reader !== null && !this.encodedResponse) reader.finish();
     const reported = this.reportedUsage();
     const found = reported !== null && reported.found;
-    if (found && this.responseEnded) {
+    // An answer that reported no input count (TGI's streams, Ollama's omitted prompt_eval_count)
+    // has its input estimated below, as a cut one has.
+    if (found && this.responseEnded && reported!.hasInput) {
       this.chargeUsage(key, this.cost(reported!));
       return;
     }

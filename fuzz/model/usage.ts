@@ -4,10 +4,15 @@
 //   usage.{prompt_tokens,input_tokens} → input; usage.{completion_tokens,output_tokens} → output;
 //   usage.cache_{creation,read}_input_tokens → input, added; the same under response./message.;
 //   usageMetadata.promptTokenCount → input; .candidatesTokenCount/.thoughtsTokenCount → output;
-// at a root object (the top-level object, or each object element of a top-level array).
+// at a root object (the top-level object, or each object element of a top-level array); and the
+// self-hosted servers' counts: root.{prompt_eval_count,tokens_evaluated} → input,
+// root.{eval_count,tokens_predicted} → output, details.generated_tokens → output,
+// details.prompt_tokens → input, meta_info.{prompt_tokens → input, completion_tokens → output}.
+// (TGI's details.prefill, counted by its length, is left to tests/unit and tests/quota.)
 // A count is a JSON integer literal without sign that fits in i64; anything else is ignored.
-// Each pick is tagged with the byte offset where it becomes visible: the '}' closing its usage
-// object (plain JSON bodies commit there); SSE events commit once complete and valid.
+// Each pick is tagged with the byte offset where it becomes visible: the first '}' after it that
+// closes a usage, details, meta_info, wrapper or root object (plain JSON bodies commit there; picks
+// are applied in the order they were written); SSE events commit once complete and valid.
 import { I64_MAX, saturatingAdd } from "./text";
 
 /** A JSON value with its literals kept as written (so numbers beyond 64 bits stay exact). */
@@ -66,7 +71,19 @@ const GEMINI_SLOTS: Record<string, Slot> = {
   thoughtsTokenCount: "thoughts",
 };
 
-type Role = "other" | "root" | "rootArray" | "wrapper" | "usage" | "gemini";
+const ROOT_SLOTS: Record<string, Slot> = {
+  prompt_eval_count: "input",
+  tokens_evaluated: "input",
+  eval_count: "output",
+  tokens_predicted: "output",
+};
+const DETAILS_SLOTS: Record<string, Slot> = { generated_tokens: "output", prompt_tokens: "input" };
+const META_INFO_SLOTS: Record<string, Slot> = { prompt_tokens: "input", completion_tokens: "output" };
+const SLOTS_OF: Partial<Record<Role, Record<string, Slot>>> = {
+  usage: USAGE_SLOTS, gemini: GEMINI_SLOTS, root: ROOT_SLOTS, details: DETAILS_SLOTS, metaInfo: META_INFO_SLOTS,
+};
+
+type Role = "other" | "root" | "rootArray" | "wrapper" | "usage" | "gemini" | "details" | "metaInfo";
 
 /** The plugin's count rule on a number literal. */
 export function countOf(text: string): bigint | null {
@@ -95,7 +112,8 @@ export function serialize(docs: J[], options: { gap?: string; ws?: (i: number) =
   };
   const ws = () => put(options.ws?.(boundary++) ?? "");
 
-  // `pending` collects the picks inside a usage object until its '}' gives them a commit offset.
+  // `open` collects the picks, in the order written, until a committing '}' gives them its offset.
+  const open: Array<Omit<Pick, "commitAt">> = [];
   const walk = (v: J, role: Role, key: string | null, pending: Array<Omit<Pick, "commitAt">> | null): void => {
     switch (v.t) {
       case "junk":
@@ -109,7 +127,8 @@ export function serialize(docs: J[], options: { gap?: string; ws?: (i: number) =
       }
       case "lit": {
         if (pending !== null && key !== null) {
-          const slot = role === "usage" ? USAGE_SLOTS[key] : role === "gemini" ? GEMINI_SLOTS[key] : undefined;
+          const table = SLOTS_OF[role];
+          const slot = table !== undefined && Object.prototype.hasOwnProperty.call(table, key) ? table[key] : undefined;
           const n = slot === undefined ? null : countOf(v.text);
           if (slot !== undefined && n !== null) pending.push({ slot, value: n });
         }
@@ -135,7 +154,7 @@ export function serialize(docs: J[], options: { gap?: string; ws?: (i: number) =
       case "obj": {
         depth++;
         if (depth > maxDepth && errorAt < 0) errorAt = offset;
-        const mine: Array<Omit<Pick, "commitAt">> | null = role === "usage" || role === "gemini" ? [] : null;
+        const mine: Array<Omit<Pick, "commitAt">> | null = role === "other" || role === "rootArray" ? null : open;
         put("{");
         v.entries.forEach((e, i) => {
           if (i > 0) put(",");
@@ -146,7 +165,10 @@ export function serialize(docs: J[], options: { gap?: string; ws?: (i: number) =
           ws();
           let childRole: Role = "other";
           if (e.value.t === "obj") {
-            if (role === "root") childRole = e.key === "usage" ? "usage" : e.key === "usageMetadata" ? "gemini" : e.key === "response" || e.key === "message" ? "wrapper" : "other";
+            if (role === "root") {
+              childRole = e.key === "usage" ? "usage" : e.key === "usageMetadata" ? "gemini" : e.key === "response" || e.key === "message" ? "wrapper"
+                : e.key === "details" ? "details" : e.key === "meta_info" ? "metaInfo" : "other";
+            }
             else if (role === "wrapper" && e.key === "usage") childRole = "usage";
           }
           // A literal is read in this object's role; a nested container gets its own.
@@ -156,7 +178,7 @@ export function serialize(docs: J[], options: { gap?: string; ws?: (i: number) =
         const closeAt = offset;
         put("}");
         depth--;
-        if (mine !== null) for (const p of mine) picks.push({ ...p, commitAt: closeAt });
+        if (mine !== null) for (const p of open.splice(0)) picks.push({ ...p, commitAt: closeAt });
         return;
       }
     }

@@ -49,6 +49,10 @@ const countLit: fc.Arbitrary<J> = fc.oneof(
 
 const USAGE_KEYS = ["prompt_tokens", "completion_tokens", "input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "total_tokens", "prompt_tokens_details"];
 const GEMINI_KEYS = ["promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "totalTokenCount"];
+// The self-hosted servers' (Ollama, llama.cpp at the root; TGI details; SGLang meta_info), with their neighbours.
+const ROOT_COUNT_KEYS = ["prompt_eval_count", "eval_count", "tokens_evaluated", "tokens_predicted", "tokens_cached", "total_duration"];
+const DETAILS_KEYS = ["generated_tokens", "prompt_tokens", "seed", "input_length"];
+const META_INFO_KEYS = ["prompt_tokens", "completion_tokens", "cached_tokens"];
 
 /** A key, sometimes written with escapes (the plugin must read it decoded). */
 function keyEntry(keys: string[]): fc.Arbitrary<{ key: string; raw: string }> {
@@ -86,6 +90,11 @@ const usagePlacement: fc.Arbitrary<Array<[string, J]>> = fc.oneof(
   { weight: 6, arbitrary: countObject(USAGE_KEYS).map((u): Array<[string, J]> => [["usage", u]]) },
   { weight: 2, arbitrary: fc.tuple(fc.constantFrom("response", "message"), countObject(USAGE_KEYS)).map(([w, u]): Array<[string, J]> => [[w, obj([["model", lit('"m"')], ["usage", u]])]]) },
   { weight: 2, arbitrary: countObject(GEMINI_KEYS).map((u): Array<[string, J]> => [["usageMetadata", u]]) },
+  { weight: 2, arbitrary: fc.array(fc.tuple(keyEntry(ROOT_COUNT_KEYS), countLit), { minLength: 1, maxLength: 4 }).map((es): Array<[string, J]> => es.map(([k, v]) => [k.key, v])) },
+  { weight: 1, arbitrary: countObject(DETAILS_KEYS).map((u): Array<[string, J]> => [["details", u]]) },
+  { weight: 1, arbitrary: countObject(META_INFO_KEYS).map((u): Array<[string, J]> => [["meta_info", u]]) },
+  // Self-hosted counts at the wrong depth or in client text: must not count.
+  { weight: 1, arbitrary: countObject(ROOT_COUNT_KEYS).map((u): Array<[string, J]> => [["message", obj([["content", lit(JSON.stringify('"eval_count":5'))], ["options", u]])], ["generation_settings", u]]) },
   // At the wrong depth: must not count.
   { weight: 1, arbitrary: countObject(USAGE_KEYS).map((u): Array<[string, J]> => [["choices", { t: "arr", items: [obj([["usage", u]])] }]]) },
   { weight: 1, arbitrary: countObject(USAGE_KEYS).map((u): Array<[string, J]> => [["data", obj([["usage", u]])]]) },
