@@ -5,6 +5,7 @@
 //   GET  /v1/responses/{id}
 //   POST /v1/messages                                                            Anthropic (mock-anthropic.ts)
 //   POST /v1beta/models/{model}:generateContent, :streamGenerateContent          Gemini (mock-gemini.ts)
+//   POST /api/chat, /api/generate, /api/embed                                    Ollama (mock-ollama.ts)
 // Paths are routed as permissive upstreams route them (case-insensitive, repeated slashes, `.` and
 // `..` segments, percent-encoded unreserved characters, a trailing slash), so that a gateway test
 // sees what a client gets through a path variant. Anything else: 404 with an OpenAI-style error.
@@ -13,6 +14,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { messages } from "./mock-anthropic";
 import { generateContent } from "./mock-gemini";
+import { ollamaChat, ollamaEmbed, ollamaGenerate } from "./mock-ollama";
 import { chatCompletions, completions, embeddings, openAiError, responses, retrieveResponse } from "./mock-openai";
 import { isObject } from "./mock-usage";
 import { Reply, directivesOf } from "./mock-wire";
@@ -100,6 +102,9 @@ function route(method: string, path: string, query: URLSearchParams): Route | nu
     case "/v1/embeddings": return { kind: "post", model: null, run: embeddings };
     case "/v1/responses": return { kind: "post", model: null, run: responses };
     case "/v1/messages": return { kind: "post", model: null, run: messages };
+    case "/api/chat": return { kind: "post", model: null, run: ollamaChat };
+    case "/api/generate": return { kind: "post", model: null, run: ollamaGenerate };
+    case "/api/embed": return { kind: "post", model: null, run: ollamaEmbed };
   }
   const g = /^\/(v1|v1beta|v1alpha)\/models\/([^/:]+):(generatecontent|streamgeneratecontent)$/i.exec(path);
   if (g === null) return null;
