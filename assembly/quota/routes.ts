@@ -49,6 +49,16 @@ export enum ApiKind {
   SglangEncode,
 }
 
+/** Whether the kind is a self-hosted server's native API (Ollama, TGI, llama.cpp, SGLang). */
+export function isNativeApi(kind: ApiKind): bool {
+  switch (kind) {
+    case ApiKind.OllamaChat: case ApiKind.OllamaGenerate: case ApiKind.OllamaEmbed: case ApiKind.NativeGenerate:
+    case ApiKind.TgiGenerateStream: case ApiKind.LlamaCompletion: case ApiKind.LlamaInfill: case ApiKind.SglangEncode:
+      return true;
+    default: return false;
+  }
+}
+
 /** Whether a top-level JSON array in the answer is a batch (one answer per prompt, each counted) rather than one answer's stream. */
 export function answersBatch(kind: ApiKind): bool {
   return kind == ApiKind.NativeGenerate || kind == ApiKind.LlamaCompletion || kind == ApiKind.LlamaInfill || kind == ApiKind.SglangEncode;

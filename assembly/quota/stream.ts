@@ -26,7 +26,7 @@ import { TokenUsage, usageFromAiLog } from "../usage/index";
 import { ResponseReader, giveBackResponseReader, takeResponseReader } from "../usage/response_reader";
 import { estimateUsage } from "../usage/estimate";
 import { MissingUsage, QuotaConfig, ReservationMode } from "./config";
-import { ApiKind, Operation, answersBatch, routeOfAt } from "./routes";
+import { ApiKind, Operation, answersBatch, isNativeApi, routeOfAt } from "./routes";
 import { IdentityKind, RequestLine, anonymousKey, readRequestLineAt } from "./identity";
 import { WindowSpan, windowsAt } from "./windows";
 import { ConsumerKeys, keysFor } from "./keys";
@@ -495,7 +495,7 @@ export class QuotaStream extends HttpContext {
     const body = this.body;
     const hide = body !== null && body.injected && !this.encodedResponse;
     this.response = takeResponseReader(sse, hide, !this.config.weights.isIdentity());
-    this.response!.scan.setBatch(answersBatch(this.api));
+    this.response!.scan.setNativeApi(isNativeApi(this.api), answersBatch(this.api));
     // Hiding the usage event we asked for changes the body's length.
     if (hide) removeResponseHeaderNamed(CONTENT_LENGTH);
     const header = this.config.policy.remainingHeader;

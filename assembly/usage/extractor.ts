@@ -31,6 +31,7 @@
 //   delta.{text, partial_json, thinking}                Anthropic content_block_delta
 //   content[].{text, thinking}, content[].input (as written)   Anthropic message (JSON)
 //   candidates[].content.parts[].text, ...parts[].functionCall.args (as written)   Gemini
+//   on the self-hosted servers' routes only (nativeContent):
 //   message.{content, thinking}, response (a string)     Ollama chat / generate
 //   content (a string)                                  llama.cpp server
 //   token.text, generated_text                          TGI (stream events, answer)
@@ -230,9 +231,7 @@ function arrayRole(parent: u8, k: u8): u8 {
 /** How the value of key k in an object of role r is measured: 1 a string counted, 2 written bytes, 0 not. */
 function contentOf(r: u8, k: u8): i32 {
   switch (r) {
-    case R_ROOT: return k == K_DELTA || k == K_CONTENT || k == K_RESPONSE || k == K_GENERATED_TEXT ? 1 : 0;
-    case R_WRAPPER: return k == K_CONTENT || k == K_THINKING ? 1 : 0;
-    case R_TGI_TOKEN: return k == K_TEXT ? 1 : 0;
+    case R_ROOT: return k == K_DELTA ? 1 : 0;
     case R_DELTA: return k == K_TEXT || k == K_PARTIAL_JSON || k == K_THINKING ? 1 : 0;
     case R_BLOCK:
       if (k == K_INPUT) return 2;
@@ -268,6 +267,8 @@ export class UsageExtractor extends JsonHandler {
   wantModel: bool = true;
   /** The elements of a top-level array are a batch's answers: their counts add up (plain JSON). */
   sumRoots: bool = false;
+  /** The route is a self-hosted server's native API: its content members count too (nativeContentOf). */
+  nativeContent: bool = false;
   private carried: StaticArray<i64> = new StaticArray<i64>(SLOTS);
   private carriedMask: u32 = 0;
   private prefillTokens: i64 = 0;
@@ -277,6 +278,7 @@ export class UsageExtractor extends JsonHandler {
     this.usage.clear();
     this.wantModel = wantModel;
     this.sumRoots = false;
+    this.nativeContent = false;
     this.carriedMask = 0;
     this.commitOnClose = false;
     this.docFlags = 0;
@@ -429,7 +431,8 @@ export class UsageExtractor extends JsonHandler {
     this.currentKey = k;
     // A later member with the same key replaces what an earlier one said.
     if (k == K_USAGE && role == R_ROOT && this.level == 1) this.docFlags &= ~(DOC_USAGE_NULL | DOC_USAGE_OBJECT);
-    const how = contentOf(role, k);
+    let how = contentOf(role, k);
+    if (how == 0 && this.nativeContent) how = nativeContentOf(role, k);
     if (how == 1) tok.countString();
     else if (how == 2) tok.measureValue();
   }
@@ -472,6 +475,13 @@ export class UsageExtractor extends JsonHandler {
   null(tok: JsonTokenizer): void {
     if (this.level == 1 && this.currentKey == K_USAGE && this.role() == R_ROOT) this.docFlags |= DOC_USAGE_NULL;
   }
+}
+
+/** Content of the self-hosted servers' formats (read only on their routes: nativeContent), 1 or 0 as contentOf. */
+function nativeContentOf(r: u8, k: u8): i32 {
+  if (r == R_ROOT) return k == K_CONTENT || k == K_RESPONSE || k == K_GENERATED_TEXT ? 1 : 0;
+  if (r == R_WRAPPER) return k == K_CONTENT || k == K_THINKING ? 1 : 0;
+  return r == R_TGI_TOKEN && k == K_TEXT ? 1 : 0;
 }
 
 /** The slot of a count of the self-hosted servers' formats (see the top of this file), -1: none. */

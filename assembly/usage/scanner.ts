@@ -129,9 +129,13 @@ export class UsageScanner {
     this.extractor.wantModel = yes;
   }
 
-  /** The answer's top-level array is a batch (its elements' counts add up): extractor.ts sumRoots. */
-  setBatch(yes: bool): void {
-    this.extractor.sumRoots = yes;
+  /**
+   * The route is a self-hosted server's native API (native: its content members count,
+   * extractor.ts nativeContent), whose top-level array is a batch (batch: extractor.ts sumRoots).
+   */
+  setNativeApi(native: bool, batch: bool): void {
+    this.extractor.nativeContent = native;
+    this.extractor.sumRoots = batch;
   }
 
   /** As new (constructed with `sse` and the same maxEventBytes), keeping the buffers: for a pooled reader. */
