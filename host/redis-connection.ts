@@ -37,12 +37,12 @@ export interface RedisTiming {
   /** The operation timeout (Config::opTimeout): the plugin's proxy_redis_init timeout. */
   opTimeoutMs: number;
   /**
-   * Flush at once when this many bytes are buffered (Config::maxBufferSizeBeforeFlush). Higress
-   * fixes it at 1024 (envoy/redis/async_client.h, AsyncClientConfig::max_buffer_size_before_flush_);
-   * 0 flushes every request at once (Envoy's redis_proxy ConnPoolSettings default).
+   * Flush at once when this many bytes are buffered (Config::maxBufferSizeBeforeFlush): Higress's
+   * AsyncClientConfig::max_buffer_size_before_flush_ (see higressRedisTiming); 0 flushes every
+   * request at once (Envoy's redis_proxy ConnPoolSettings default).
    */
   maxBufferSizeBeforeFlush?: number;
-  /** How long a partly filled buffer waits (Config::bufferFlushTimeoutInMs); Higress fixes it at 3. */
+  /** How long a partly filled buffer waits (Config::bufferFlushTimeoutInMs): Higress's buffer_flush_timeout_ (see higressRedisTiming). */
   bufferFlushTimeoutMs?: number;
   /**
    * The cluster's connect timeout (host->cluster().connectTimeout(), armed in the RawClientImpl
@@ -52,7 +52,7 @@ export interface RedisTiming {
   connectTimeoutMs?: number;
 }
 
-/** Higress's values (envoy/redis/async_client.h, AsyncClientConfig): 1024 bytes, 3 ms. */
+/** Higress's values when the name gives none (envoy/redis/async_client.h, AsyncClientConfig): 1024 bytes, 3 ms. */
 export const HIGRESS_MAX_BUFFER_SIZE_BEFORE_FLUSH = 1024;
 export const HIGRESS_BUFFER_FLUSH_TIMEOUT_MS = 3;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
