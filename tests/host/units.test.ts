@@ -172,6 +172,25 @@ describe("filter direction (Envoy's filter-manager rules)", () => {
     expect(passed).toEqual(["headers", "data abcde end"]);
   });
 
+  test("injected data (injectEncodedDataToFilterChain) passes at once: after held headers, before the trailers of the callback that injected it", () => {
+    const { dir, passed } = scripted({ headers: [HeadersAction.StopIteration], trailers: [TrailersAction.Continue] });
+    dir.inject(Buffer.from("early"), false); // no headers yet: nothing to continue, dropped
+    dir.receiveHeaders(H, false);
+    dir.inject(Buffer.from("x"), false); // held headers go first
+    expect(passed).toEqual(["headers", "data x"]);
+    const injecting = scripted({ trailers: [TrailersAction.Continue] });
+    injecting.dir.receiveHeaders(H, false);
+    injecting.dir.receiveData(Buffer.from("ab"), false);
+    // The plugin injects inside its trailers callback: the data goes out, then the trailers.
+    const hooks = (injecting.dir as unknown as { hooks: DirectionHooks }).hooks;
+    const onTrailers = hooks.onTrailers;
+    hooks.onTrailers = (n) => (injecting.dir.inject(Buffer.from("tail"), false), onTrailers(n));
+    injecting.dir.receiveTrailers([["t", "1"]]);
+    expect(injecting.passed).toEqual(["headers", "data ab", "data tail", "trailers"]);
+    injecting.dir.inject(Buffer.from("late"), false); // the direction is over: dropped
+    expect(injecting.passed).toEqual(["headers", "data ab", "data tail", "trailers"]);
+  });
+
   test("StopIterationNoBuffer drops the chunk", () => {
     const { dir, passed } = scripted({ body: [DataAction.StopIterationNoBuffer, DataAction.Continue] });
     dir.receiveHeaders(H, false);
