@@ -457,8 +457,11 @@ export class FilterDirection {
   /**
    * filter_manager.cc ActiveStreamEncoderFilter::injectEncodedDataToFilterChain: held headers go
    * on first (doHeaders), then the data goes to the filters after this one at once (encodeData
-   * from the current filter, CanStartFromCurrent) — inside a trailers callback, ahead of the
-   * trailers, which pass once the callback answers. Nothing before headers arrived (Envoy has no
+   * from the current filter, CanStartFromCurrent; from the next one unless a StopAll left
+   * iterate_from_current_filter_) — inside a trailers callback, ahead of the trailers, which pass
+   * once the callback answers: the later filters have not yet been marked end_stream_ (encodeTrailers
+   * marks each after its callback), as in the path Envoy documents for adding body in trailers
+   * (FilterManager::addEncodedData in EncodeTrailers inlines encodeData from the next filter). Nothing before headers arrived (Envoy has no
    * encoder headers to continue then; not modelled further) or once the direction ended.
    */
   inject(data: Buffer, endOfStream: boolean): void {
