@@ -20,7 +20,7 @@
 import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 
@@ -176,7 +176,7 @@ function main(argv) {
   const results = packageAll({ ...(out ? { outDir: resolve(out) } : {}), ...(revision ? { revision } : {}) });
   if (argv.includes("--json")) console.log(JSON.stringify(results));
   else for (const r of results) {
-    console.log(`${r.build}: ${r.dir} (oci layout, tag ${r.tag})`);
+    console.log(`${r.build}: ${relative(process.cwd(), r.dir) || "."} (oci layout, tag ${r.tag})`);
     console.log(`  image digest ${r.digest}  (plugin.wasm ${r.wasmDigest}, revision ${r.revision})`);
   }
   if (argv.includes("--pin")) {
