@@ -13,8 +13,8 @@
 // digest (the one a WasmPlugin pins): the tar entry has fixed mode, owner and mtime 0, gzip has no
 // name and mtime 0, JSON is written with sorted keys, and nothing records the time of the build.
 //
-// `--pin` also writes the Higress image's manifest digest into higress/wasmplugin.yaml
-// (`sha256:` next to `url:`), which tests/deploy/oci.test.ts checks against this build.
+// `--pin` also writes each image's manifest digest into its WasmPlugin (higress/wasmplugin.yaml,
+// envoy/istio-wasmplugin.yaml: `sha256:` next to `url:`), which tests/deploy/oci.test.ts checks.
 // `--out DIR` writes the layouts under DIR instead of build/oci; `--revision R` overrides the
 // source revision read from git; `--json` prints what was written as JSON.
 import { createHash } from "node:crypto";
@@ -40,7 +40,8 @@ export const BUILDS = [
 /** What the .wasm is made of: the revision names the last commit that changed one of these. */
 const SOURCES = ["assembly", "asconfig.json", "scripts/build.mjs", "scripts/asc-transform.mjs", "package.json", "package-lock.json"];
 
-export const WASMPLUGIN = "higress/wasmplugin.yaml";
+/** The WasmPlugin that pins each build's image by its digest (`--pin` writes them). */
+export const PINNED = { higress: "higress/wasmplugin.yaml", envoy: "envoy/istio-wasmplugin.yaml" };
 
 function git(args) {
   const r = spawnSync("git", args, { cwd: ROOT, encoding: "utf8" });
@@ -180,10 +181,11 @@ function main(argv) {
     console.log(`  image digest ${r.digest}  (plugin.wasm ${r.wasmDigest}, revision ${r.revision})`);
   }
   if (argv.includes("--pin")) {
-    const higress = results.find((r) => r.build === "higress");
-    const file = join(ROOT, WASMPLUGIN);
-    writeFileSync(file, pin(readFileSync(file, "utf8"), higress.digest));
-    console.log(`${WASMPLUGIN}: sha256 ${higress.digest.slice(7)}`);
+    for (const r of results) {
+      const file = join(ROOT, PINNED[r.build]);
+      writeFileSync(file, pin(readFileSync(file, "utf8"), r.digest));
+      console.log(`${PINNED[r.build]}: sha256 ${r.digest.slice(7)}`);
+    }
   }
 }
 

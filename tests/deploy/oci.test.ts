@@ -3,7 +3,7 @@
 // Higress's Wasm image fetcher does (istio/istio pkg/wasm/imagefetcher.go, "compat" variant: the
 // manifest by tag, its last layer by digest, `plugin.wasm` out of that tar.gz), and the digest the
 // gateway compares with the WasmPlugin's `sha256` (the manifest's, cache.go) checked against
-// higress/wasmplugin.yaml.
+// higress/wasmplugin.yaml and envoy/istio-wasmplugin.yaml.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -147,16 +147,19 @@ both("pushed with skopeo into a real registry and pulled back as the fetcher doe
   }
 });
 
-test("higress/wasmplugin.yaml pins the digest of this source's image (sha256 next to url)", () => {
-  const text = readFileSync(path.join(ROOT, "higress/wasmplugin.yaml"), "utf8");
+test.each([
+  ["higress", "higress/wasmplugin.yaml"],
+  ["envoy", "envoy/istio-wasmplugin.yaml"],
+])("the %s image's digest is the one %s pins (sha256 next to url)", (build, file) => {
+  const text = readFileSync(path.join(ROOT, file), "utf8");
   expect(text).toMatch(/^ {2}url: oci:\/\/\S+\n {2}sha256: [0-9a-f]{64}\n/m);
   const pinned = /^ {2}sha256: ([0-9a-f]{64})$/m.exec(text)![1];
-  const higress = packaged.find((p) => p.build === "higress")!;
-  if (`sha256:${pinned}` !== higress.digest) {
+  const image = packaged.find((p) => p.build === build)!;
+  if (`sha256:${pinned}` !== image.digest) {
     throw new Error(
-      `higress/wasmplugin.yaml pins sha256:${pinned}, but this source (revision ${higress.revision}) packages to ${higress.digest}.\n` +
-        "The module or its version changed: run `npm run package -- --pin` and commit higress/wasmplugin.yaml" +
-        (higress.revision.endsWith("-dirty") ? " (after committing the module's sources: the revision is -dirty)." : "."),
+      `${file} pins sha256:${pinned}, but this source (revision ${image.revision}) packages to ${image.digest}.\n` +
+        `The module or its version changed: run \`npm run package -- --pin\` and commit ${file}` +
+        (image.revision.endsWith("-dirty") ? " (after committing the module's sources: the revision is -dirty)." : "."),
     );
   }
 });
