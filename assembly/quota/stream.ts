@@ -613,11 +613,12 @@ export class QuotaStream extends HttpContext {
     if (reader !== null && !this.encodedResponse) reader.finish();
     const reported = this.reportedUsage();
     const found = reported !== null && reported.found;
-    if (found && this.responseEnded) {
+    const produced = reader === null ? 0 : this.encodedResponse ? reader.bodyBytes : reader.contentBytes;
+    // Partial usage (one side only, or Anthropic's provisional output) is estimated for the rest.
+    if (found && this.responseEnded && reported!.complete(produced)) {
       this.chargeUsage(key, this.cost(reported!));
       return;
     }
-    const produced = reader === null ? 0 : this.encodedResponse ? reader.bodyBytes : reader.contentBytes;
     if (!found && produced == 0 && this.responseStatus >= 400) {
       this.releaseOrKeep(key, "upstream error without usage");
       return;

@@ -64,7 +64,8 @@ export function estimateFrom(requestBytes: i64, reported: TokenUsage, contentByt
     u.output = reported.hasOutput && reported.output > wire ? reported.output : wire;
   } else if (!reported.hasOutput) {
     u.output = contentEstimate(contentBytes);
-  } else if (cut) {
+  } else if (cut || reported.provisionalOutput) {
+    // (a provisional count — Anthropic's message_start — covers nothing generated after it)
     u.output = addSaturating(reported.output, contentEstimate(contentAfterOutput));
   } else {
     u.output = reported.output;
