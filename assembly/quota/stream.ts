@@ -22,7 +22,7 @@ import { bufferLimitRaisable, defaultHeldBodyLimit, headersMayWaitForBody } from
 import { readRequestBody, readResponseBody, rewriteRequestBody, rewriteResponseBody } from "../abi/body_view";
 import { Store } from "../store/store";
 import { decodeUtf8 } from "../util/utf8";
-import { TokenUsage, usageFromAiLog } from "../usage/index";
+import { TokenUsage, largerUsage, usageFromAiLog } from "../usage/index";
 import { ResponseReader, giveBackResponseReader, takeResponseReader } from "../usage/response_reader";
 import { estimateUsage } from "../usage/estimate";
 import { MissingUsage, QuotaConfig, ReservationMode } from "./config";
@@ -715,18 +715,19 @@ export class QuotaStream extends HttpContext {
       c.settlementRetrySeconds, this.admissionMarked, undoAdmission));
   }
 
-  /** ai-statistics' `ai_log` when it has counted the tokens; else what the body scan found. */
+  /** What the body scan found, and ai-statistics' `ai_log` where it says more (usage/ailog.ts largerUsage). */
   private reportedUsage(): TokenUsage | null {
+    const reader = this.response;
+    const own: TokenUsage | null = reader === null || this.encodedResponse ? null : reader.usage;
     const block = streamPropertyBlock(AI_LOG);
     if (block != 0) {
       const aiLog = new Uint8Array(<i32>blockBytes());
       memory.copy(aiLog.dataStart, block, <usize>aiLog.length);
       heap.free(block);
       const fromLog = usageFromAiLog(aiLog);
-      if (fromLog !== null && fromLog.found) return fromLog;
+      if (fromLog !== null) return largerUsage(fromLog, own);
     }
-    const reader = this.response;
-    return reader === null || this.encodedResponse ? null : reader.usage;
+    return own;
   }
 }
 

@@ -19,8 +19,9 @@
 //   model, response.model, message.model, modelVersion       -> model
 // Generated content (contentBytes: decoded UTF-8 bytes of these strings; the written bytes of the
 // two JSON values marked "as written"):
-//   choices: every string value of a key content, reasoning_content, reasoning, refusal, arguments
-//            or text, at any depth (OpenAI chat .delta/.message.content, tool_calls[].function.arguments,
+//   choices: every string value of a key content, reasoning_content, reasoning, refusal, arguments,
+//            text or transcript (audio output's, .delta.audio / .message.audio), at any depth
+//            (OpenAI chat .delta/.message.content, tool_calls[].function.arguments,
 //            completions .text; vLLM and SGLang reasoning_content): choices is passed over by the
 //            tokenizer, which counts those strings as it goes (the hot path: no callback per chunk)
 //   delta (a string)                                    Responses *.delta events (text, arguments, reasoning)
@@ -93,9 +94,6 @@ const K_PARTS: u8 = 33;
 const K_GEMINI_CALL: u8 = 34; // functionCall
 const K_ARGS: u8 = 35;
 const K_TOOL_USE_PROMPT_TOKEN_COUNT: u8 = 36;
-const K_AUDIO: u8 = 37;
-const K_TRANSCRIPT: u8 = 38;
-const K_DATA: u8 = 39;
 
 // Counters kept apart so that a later event overwrites each one on its own.
 const SLOT_INPUT: i32 = 0;
@@ -133,7 +131,7 @@ const WRAPPER_KEYS = new JsonKeySet(["usage", "model"]);
 const USAGE_KEYS = new JsonKeySet(["prompt_tokens", "input_tokens", "completion_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]);
 const GEMINI_USAGE_KEYS = new JsonKeySet(["promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount"]);
 /** Counted anywhere inside root.choices (passed over, see skipContainer). */
-export const CHOICES_CONTENT_KEYS = new JsonKeySet(["content", "reasoning_content", "reasoning", "refusal", "arguments", "text"]);
+export const CHOICES_CONTENT_KEYS = new JsonKeySet(["content", "reasoning_content", "reasoning", "refusal", "arguments", "text", "transcript"]);
 const DELTA_KEYS = new JsonKeySet(["text", "partial_json", "thinking"]);
 const BLOCK_KEYS = new JsonKeySet(["text", "thinking", "refusal", "input"]);
 const OUTPUT_ITEM_KEYS = new JsonKeySet(["content", "summary", "arguments"]);
