@@ -76,7 +76,8 @@ describe("partial usage: the side not reported is estimated (item 2)", () => {
 
 describe("every billed count, subsets not added twice (item 3)", () => {
   test("Gemini: Google's documented url_context example (toolUsePromptTokenCount is input) costs its total, 10,412", async () => {
-    // ai.google.dev/gemini-api/docs/url-context, the example response's usageMetadata
+    // the shape of the url_context example in ai.google.dev/gemini-api/docs/url-context: total 10,412, of
+    // which prompt + candidates are 103 (what the plugin charged before it read toolUsePromptTokenCount)
     const usageMetadata = { promptTokenCount: 27, candidatesTokenCount: 76, totalTokenCount: 10412, toolUsePromptTokenCount: 10309, thoughtsTokenCount: 0 };
     const answer = { candidates: [{ content: { parts: [{ text: "The recipes..." }], role: "model" } }], usageMetadata, modelVersion: "gemini-2.5-flash" };
     expect(await charged(jsonResponse(JSON.stringify(answer)), { path: "/v1beta/models/gemini-2.5-flash:generateContent", body: '{"contents":[{"parts":[{"text":"Compare the recipes"}]}]}' })).toBe(10412);
