@@ -59,7 +59,7 @@ import { estimateFrom, CONTENT_BYTES_PER_TOKEN, ENCODED_JSON_BYTES_PER_TOKEN, EN
 
 
 function usageJson(u: TokenUsage): string {
-  return `{"found":${u.found ? "true" : "false"},"input":"${u.input.toString()}","output":"${u.output.toString()}","hasInput":${u.hasInput ? "true" : "false"},"hasOutput":${u.hasOutput ? "true" : "false"},"model":${quoteJsonString(u.model)}}`;
+  return `{"found":${u.found ? "true" : "false"},"input":"${u.input.toString()}","output":"${u.output.toString()}","hasInput":${u.hasInput ? "true" : "false"},"hasOutput":${u.hasOutput ? "true" : "false"},${u.provisionalOutput ? '"provisional":true,' : ""}"model":${quoteJsonString(u.model)}}`;
 }
 
 let reader: ResponseReader | null = null;

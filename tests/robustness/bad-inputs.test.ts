@@ -294,8 +294,9 @@ const ROWS: Row[] = [
   chatRow("Model answers", "counts `-5`, `1.5`, `1e3` (none is a count: the estimate, here the 2-byte request)", "1000",
     { status: "upstream", body: usageJson(-5, "1.5").replace('"completion_tokens":1.5', '"completion_tokens":1.5,"total_tokens":1e3'), after: "999", log: debug("no complete usage for c1, charging the estimate 1") },
     { body: [usageJson(-5, "1.5").replace('"completion_tokens":1.5', '"completion_tokens":1.5,"total_tokens":1e3')] }),
-  chatRow("Model answers", "`prompt_tokens` beyond 64 bits, `completion_tokens` 5", "1000",
-    { status: "upstream", body: usageJson("99999999999999999999", 5), after: "995", log: debug("charging c1 5 tokens") },
+  // (was 5 charged: an answer with an output count only now pays the input estimate too, issue 22 item 2)
+  chatRow("Model answers", "`prompt_tokens` beyond 64 bits, `completion_tokens` 5 (the input estimated from the 2-byte request)", "1000",
+    { status: "upstream", body: usageJson("99999999999999999999", 5), after: "994", log: debug("no complete usage for c1, charging the estimate 6") },
     { body: [usageJson("99999999999999999999", 5)] }),
   chatRow("Model answers", "both counts 2^63-1 (the sum saturates; one charge is at most 2^50)", "1000",
     { status: "upstream", body: usageJson(I64_MAX, I64_MAX), after: String(1000n - 2n ** 50n), log: warn(`charge of ${I64_MAX} tokens to chat_quota:c1 capped at ${2n ** 50n}`) },

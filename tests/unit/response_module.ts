@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-export interface ReaderUsage { found: boolean; input: string; output: string; hasInput: boolean; hasOutput: boolean; model: string }
+export interface ReaderUsage { found: boolean; input: string; output: string; hasInput: boolean; hasOutput: boolean; model: string; /** Only an Anthropic message_start output count so far (present only when true). */ provisional?: boolean }
 export interface ReaderResult {
   usage: ReaderUsage;
   contentBytes: string;
