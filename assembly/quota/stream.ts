@@ -25,6 +25,7 @@ import { decodeUtf8 } from "../util/utf8";
 import { TokenUsage, largerUsage, usageFromAiLog } from "../usage/index";
 import { ResponseReader, giveBackResponseReader, takeResponseReader } from "../usage/response_reader";
 import { estimateUsage } from "../usage/estimate";
+import { API_CHAT, API_GEMINI, API_MESSAGES, API_RESPONSES } from "../usage/text_estimate";
 import { MissingUsage, QuotaConfig, ReservationMode } from "./config";
 import { ApiKind, Operation, routeOfAt } from "./routes";
 import { IdentityKind, RequestLine, anonymousKey, readRequestLineAt } from "./identity";
@@ -646,7 +647,7 @@ export class QuotaStream extends HttpContext {
       this.charge(key, used, false);
       return;
     }
-    const estimate = estimateUsage(this.requestBytes(), reader, this.encodedResponse, !this.responseEnded);
+    const estimate = estimateUsage(this.inputEstimate(), reader, this.encodedResponse, !this.responseEnded);
     if (found) {
       // What was reported is a floor for each count.
       if (reported!.input > estimate.input) estimate.input = reported!.input;
@@ -701,9 +702,14 @@ export class QuotaStream extends HttpContext {
     return body !== null && body.rootClosed;
   }
 
-  private requestBytes(): i64 {
+  /** The request's input tokens estimated from the text its body carried (counted as it streamed). */
+  private inputEstimate(): i64 {
     const body = this.body;
-    return body === null ? 0 : body.facts.bytes;
+    if (body === null) return 0;
+    const api = this.api;
+    const family = api == ApiKind.AnthropicMessages ? API_MESSAGES : api == ApiKind.OpenAIResponses ? API_RESPONSES
+      : api == ApiKind.GeminiGenerate || api == ApiKind.GeminiStream ? API_GEMINI : API_CHAT;
+    return body.facts.text.tokens(family);
   }
 
   private charge(key: string, used: i64, undoAdmission: bool): void {

@@ -123,6 +123,19 @@ export class ResponseModule {
     return { request, content, encodedSse, encodedJson, outputBase };
   }
 
+  /** A request body's text by class (usage/text_estimate.ts), fed in the chunks given; the last counts and tokens. */
+  textCounts(chunks: Array<Uint8Array | string>): { counts: number[]; tools: boolean; tokens: number } {
+    this.ex.text_reset();
+    let r = { counts: [] as number[], tools: false, tokens: 0 };
+    for (const c of chunks.length === 0 ? [""] : chunks) r = this.json("text_add", this.write(typeof c === "string" ? Buffer.from(c, "utf8") : c));
+    return r;
+  }
+
+  /** The input estimate for class counts (as the corpus keeps them), tools declared or not, for an API family (0 chat, 1 messages, 2 responses, 3 gemini). */
+  textTokens(counts: number[], tools: boolean, api: number): number {
+    return Number(this.ex.text_tokens(...counts.map((n) => BigInt(n)), tools ? 1 : 0, api));
+  }
+
   removeNullUsage(block: string): string | null {
     const n = this.ex.run_remove_null_usage(this.write(Buffer.from(block, "latin1")));
     const out = this.output(n).toString("latin1");
