@@ -5,6 +5,7 @@
 import { AiStatistics, AI_LOG_STATE_KEY } from "../../host/ai-statistics";
 import { BASE_CONFIG, QuotaFixture, jsonResponse, request, sseResponse } from "./fixture";
 import { ResponseSpec } from "../../host";
+import { inputEstimateOf } from "../unit/response_module";
 
 let fx: QuotaFixture;
 beforeAll(async () => { fx = await QuotaFixture.start(); });
@@ -44,8 +45,8 @@ describe("partial usage: the side not reported is estimated (item 2)", () => {
     const body = JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: prompt }] });
     const answer = { id: "x", object: "chat.completion", model: "gpt-4o", choices: [{ index: 0, message: { role: "assistant", content: "ok" } }], usage: { completion_tokens: 5 } };
     const c = await charged(jsonResponse(JSON.stringify(answer)), { body });
-    expect(c).toBeGreaterThanOrEqual(5 + 100_000 / 4);
-    expect(c).toBe(5 + Math.ceil(Buffer.byteLength(body) / 2));
+    expect(c).toBeGreaterThanOrEqual(5 + 100_000 / 5);
+    expect(c).toBe(5 + inputEstimateOf(body, 0));
   });
 
   test("the same in a stream (usage event with one side only)", async () => {
@@ -171,5 +172,37 @@ describe("audio output (item 6)", () => {
     const answer = { id: "x", object: "chat.completion", model: "gpt-4o-audio-preview", choices: [{ index: 0, message: { role: "assistant", content: null, audio: { id: "a", data: "UklGR", transcript: "t".repeat(1000) } } }] };
     const c = await charged(jsonResponse(JSON.stringify(answer)));
     expect(c).toBeGreaterThanOrEqual(500 + 16);
+  });
+});
+
+describe("the input estimate reads the request's text (item 8)", () => {
+  const noUsage = jsonResponse('{"id":"x","object":"chat.completion","choices":[]}');
+  const chatBody = (content: string, extra: object = {}) => JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content }], ...extra });
+
+  test("English costs about a token per 4.4 letters, not a token per 2 bytes of JSON", async () => {
+    const body = chatBody("the quick brown fox jumps over the lazy dog ".repeat(200));
+    const c = await charged(noUsage, { body });
+    expect(c).toBeLessThan(Math.ceil(Buffer.byteLength(body) / 2) / 2);
+    expect(c).toBeGreaterThan(7000 / 4.5);
+  });
+
+  test("CJK costs a token a character", async () => {
+    const c = await charged(noUsage, { body: chatBody("你好世界".repeat(500)) });
+    expect(c).toBeGreaterThanOrEqual(2000);
+  });
+
+  test("attack: text moved out of messages (a field we might not have read) costs the same", async () => {
+    const text = "please summarise this document ".repeat(300);
+    const inMessages = await charged(noUsage, { body: chatBody(text) });
+    const hidden = await charged(noUsage, { body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }], metadata: { note: text } }) });
+    expect(hidden).toBeGreaterThanOrEqual(inMessages - 5);
+  });
+
+  test("tools add the tool prompt the upstream renders (Anthropic)", async () => {
+    const body = JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: 10, messages: [{ role: "user", content: "hi" }] });
+    const withTools = JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: 10, messages: [{ role: "user", content: "hi" }], tools: [{ name: "f", input_schema: { type: "object" } }] });
+    const a = await charged(noUsage, { path: "/v1/messages", body });
+    const b = await charged(noUsage, { path: "/v1/messages", body: withTools });
+    expect(b - a).toBeGreaterThanOrEqual(500);
   });
 });

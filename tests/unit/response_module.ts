@@ -156,3 +156,15 @@ export function splitAt(bytes: Buffer, cuts: number[] | "bytes"): Buffer[] {
   if (from < bytes.length || out.length === 0) out.push(bytes.subarray(from));
   return out;
 }
+
+let shared: ResponseModule | null = null;
+
+/**
+ * The plugin's input estimate for a request body (usage/text_estimate.ts through usage.wasm), for
+ * tests that check a charge: API family 0 chat/completions/other, 1 Anthropic, 2 Responses, 3 Gemini.
+ */
+export function inputEstimateOf(body: string | Buffer, family = 0): number {
+  shared ??= new ResponseModule();
+  const t = shared.textCounts([typeof body === "string" ? Buffer.from(body, "utf8") : body]);
+  return shared.textTokens(t.counts, t.tools, family);
+}
