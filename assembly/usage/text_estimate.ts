@@ -25,6 +25,9 @@ export const C_UTF8_3: i32 = 5;
 export const C_UTF8_4: i32 = 6;
 const C_CONTINUATION: i32 = 7; // not counted: part of the character its lead byte counted
 export const C_OBJECT: i32 = 8;
+// In the class table only (never counted): the bytes that end a run of string text.
+const C_QUOTE: u32 = 9;
+const C_BACKSLASH: u32 = 10;
 
 /**
  * Milli-tokens per unit of each class (letters, digits, spaces, other ASCII bytes; 2-, 3-, 4-byte
@@ -59,15 +62,30 @@ function buildClasses(): StaticArray<u8> {
     else if (b >= 0xc2 && b <= 0xdf) c = C_UTF8_2;
     else if (b >= 0xe0 && b <= 0xef) c = C_UTF8_3;
     else if (b >= 0xf0 && b <= 0xf4) c = C_UTF8_4;
+    if (b == 0x22) c = <i32>C_QUOTE;
+    if (b == 0x5c) c = <i32>C_BACKSLASH;
     t[b] = <u8>c;
   }
   return t;
 }
 
-/** JSON structure outside strings that is not text: whitespace, `[`, `]`, `:`, `,`, `}`. */
 @inline
-function isStructure(b: u32): bool {
-  return b == 0x20 || b == 0x0a || b == 0x0d || b == 0x09 || b == 0x5b || b == 0x5d || b == 0x3a || b == 0x2c || b == 0x7d;
+function isWhitespace(b: u32): bool {
+  return b == 0x20 || b == 0x0a || b == 0x0d || b == 0x09;
+}
+
+/** One more of class c. */
+@inline
+function bump(counts: usize, c: u32): void {
+  const at = counts + (<usize>c << 3);
+  store<i64>(at, load<i64>(at) + 1);
+}
+
+/** The class of b as plain text (a quote or backslash is other ASCII). */
+@inline
+function plainClass(classes: usize, b: u32): u32 {
+  const c = <u32>load<u8>(classes + <usize>b);
+  return c >= C_QUOTE ? <u32>C_OTHER : c;
 }
 
 /** A request body's text by class, counted chunk by chunk. */
@@ -97,43 +115,60 @@ export class TextCounts {
     const counts = changetype<usize>(this.counts);
     const classes = changetype<usize>(CLASS_OF);
     let inString = this.inString;
-    let escaped = this.escaped;
     let match = this.match;
-    while (p < end) {
-      const b = <u32>load<u8>(p);
+    if (this.escaped && p < end) {
+      // the byte after a backslash that ended the last chunk: counted as itself
+      this.escaped = false;
+      bump(counts, plainClass(classes, <u32>load<u8>(p)));
       p++;
+    }
+    while (p < end) {
       if (inString) {
-        if (escaped) escaped = false;
-        else if (b == 0x22) {
+        // A run of string bytes: the hot loop (a class lookup and a count per byte).
+        while (p < end) {
+          const b = <u32>load<u8>(p);
+          const c = <u32>load<u8>(classes + <usize>b);
+          if (c >= C_QUOTE) break;
+          if (match <= TOOLS_LEN) match = match < TOOLS_LEN && (b | 0x20) == <u32>load<u8>(TOOLS + <usize>match) ? match + 1 : TOOLS_LEN + 1;
+          bump(counts, c);
+          p++;
+        }
+        if (p >= end) break;
+        const b = <u32>load<u8>(p);
+        p++;
+        if (b == 0x22) {
           inString = false;
           this.toolsString = match == TOOLS_LEN;
           continue;
-        } else if (b == 0x5c) escaped = true; // the backslash counts as other ASCII below
-        // ASCII case ignored (Go upstreams match keys so); an escaped spelling is not matched (it
-        // costs the tool prompt's tokens at most)
-        match = match < TOOLS_LEN && (b | 0x20) == <u32>load<u8>(TOOLS + <usize>match) ? match + 1 : TOOLS_LEN + 1;
-      } else if (b == 0x22) {
+        }
+        // A backslash (other ASCII), then the escaped byte as itself. An escaped spelling of
+        // "tools" is not matched (it costs the tool prompt's tokens at most).
+        bump(counts, C_OTHER);
+        match = TOOLS_LEN + 1;
+        if (p >= end) { this.escaped = true; break; }
+        bump(counts, plainClass(classes, <u32>load<u8>(p)));
+        p++;
+        continue;
+      }
+      const b = <u32>load<u8>(p);
+      p++;
+      if (b == 0x22) {
         inString = true;
         match = 0;
         this.toolsString = false;
         continue;
-      } else if (this.toolsString && b != 0x20 && b != 0x0a && b != 0x0d && b != 0x09) {
+      }
+      if (isWhitespace(b)) continue;
+      if (this.toolsString) {
+        // ASCII case ignored (Go upstreams match keys so)
         if (b == 0x3a) this.tools = true;
         this.toolsString = false;
       }
-      if (inString) {
-        // counted below
-      } else if (b == 0x7b) {
-        store<i64>(counts + (<usize>C_OBJECT << 3), load<i64>(counts + (<usize>C_OBJECT << 3)) + 1);
-        continue;
-      } else if (isStructure(b)) {
-        continue;
-      }
-      const at = counts + (<usize>load<u8>(classes + <usize>b) << 3);
-      store<i64>(at, load<i64>(at) + 1);
+      if (b == 0x7b) { bump(counts, C_OBJECT); continue; }
+      if (b == 0x5b || b == 0x5d || b == 0x3a || b == 0x2c || b == 0x7d) continue;
+      bump(counts, plainClass(classes, b));
     }
     this.inString = inString;
-    this.escaped = escaped;
     this.match = match;
   }
 
