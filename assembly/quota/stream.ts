@@ -18,7 +18,7 @@ import { HttpContext } from "../abi/context";
 import { debugEnabled, logDebug, logWarn } from "../abi/log";
 import { blockBytes, propertyPath, removeRequestHeaderNamed, removeResponseHeaderNamed, requestHeaderBlock, responseHeaderBlock, resumeRequest, setResponseHeader, setStreamProperty, streamProperty, streamPropertyBlock } from "../abi/stream";
 import { headerMapReader, nameBytes } from "../abi/headers";
-import { bufferLimitRaisable, defaultHeldBodyLimit, headersMayWaitForBody } from "../abi/host_traits";
+import { bufferLimitRaisable, defaultHeldBodyLimit, headersMayWaitForBody, injectHeldResponse } from "../abi/host_traits";
 import { readRequestBody, readResponseBody, rewriteRequestBody, rewriteResponseBody } from "../abi/body_view";
 import { Store } from "../store/store";
 import { decodeUtf8 } from "../util/utf8";
@@ -563,7 +563,17 @@ export class QuotaStream extends HttpContext {
   }
 
   onResponseTrailers(numTrailers: u32): Action {
-    if (this.admitted) this.endResponse();
+    if (!this.admitted) return Action.Continue;
+    this.endResponse();
+    // The hider may still hold the start of an unterminated last SSE block: it goes out before the trailers.
+    const reader = this.response;
+    if (reader === null) return Action.Continue;
+    const held = reader.takeHeld();
+    if (held === null) return Action.Continue;
+    const n = held.length;
+    if (n > 0 && !injectHeldResponse(held.dataStart, n)) {
+      logWarn("ai-quota: " + n.toString() + " held response bytes lost: this host cannot send body data at trailers");
+    }
     return Action.Continue;
   }
 
