@@ -178,6 +178,10 @@ describe("--data DIR", () => {
       body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] }),
     });
     expect(chat.status).toBe(403);
+    // What is not metered passes through at 0 (the README's pass-through example).
+    const models = await send(gw.url + "/v1/models", { headers: { authorization: "Bearer credential1" } });
+    expect(models.status).toBe(200);
+    expect(JSON.parse(models.body).object).toBe("list");
     expect((await gw.stop(STOP_BOUND_MS))?.code).toBe(0);
   }, 60_000);
 
