@@ -157,4 +157,17 @@ describe("metrics", () => {
     // Three of them were the admin's own (malformed) calls.
     expect(m["ai_quota.admin.requests"]).toBe(3);
   });
+
+  test("debug logs name each request's operation (not the enum's number)", async () => {
+    const vm: PluginVm = await fx.plugin();
+    await fx.setBalance("c1", 100);
+    await chat(vm, "c1", jsonResponse(openAiJson(1, 1)));
+    await adminGet(vm, "admin", "?consumer=c1");
+    await adminPost(vm, "admin", "refresh", "consumer=c1&quota=5");
+    await adminPost(vm, "admin", "delta", "consumer=c1&value=1");
+    await vm.idle();
+    const logs = vm.logText();
+    for (const op of ["chat", "admin-query", "admin-refresh", "admin-delta"]) expect(logs).toContain(`operation ${op}`);
+    expect(logs).not.toMatch(/operation \d/);
+  });
 });
