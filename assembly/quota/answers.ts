@@ -47,20 +47,26 @@ function openAiError(message: string, type: string): string {
   return "{\"error\":{\"message\":" + quoteJsonString(message) + ",\"type\":\"" + type + "\",\"param\":null,\"code\":\"quota_exceeded\"}}";
 }
 
+// Every 403 whose details are ai-quota.unauthorized (Higress's reason for a refused admin call,
+// malformed ones included) counts in ai_quota.requests.denied.unauthorized: the metric and the
+// reason an operator sees in the access log always agree.
 export function denyNotAdmin(): void {
   count(metrics().deniedUnauthorized);
   send(403, "ai-quota.unauthorized", TEXT, "Request denied by ai quota check. Unauthorized admin consumer.");
 }
 
 export function denyQueryWithoutConsumer(): void {
+  count(metrics().deniedUnauthorized);
   send(403, "ai-quota.unauthorized", TEXT, "Request denied by ai quota check. consumer can't be empty.");
 }
 
 export function denyBadRefresh(): void {
+  count(metrics().deniedUnauthorized);
   send(403, "ai-quota.unauthorized", TEXT, "Request denied by ai quota check. consumer can't be empty and quota must be integer.");
 }
 
 export function denyBadDelta(): void {
+  count(metrics().deniedUnauthorized);
   send(403, "ai-quota.unauthorized", TEXT, "Request denied by ai quota check. consumer can't be empty and value must be integer.");
 }
 

@@ -28,6 +28,7 @@ import { estimateUsage } from "../usage/estimate";
 import { API_CHAT, API_GEMINI, API_MESSAGES, API_RESPONSES } from "../usage/text_estimate";
 import { MissingUsage, QuotaConfig, ReservationMode } from "./config";
 import { ApiKind, Operation, routeOfAt } from "./routes";
+import { operationName } from "./operation-name";
 import { IdentityKind, RequestLine, anonymousKey, readRequestLineAt } from "./identity";
 import { WindowSpan, windowsAt } from "./windows";
 import { ConsumerKeys, keysFor } from "./keys";
@@ -190,7 +191,7 @@ export class QuotaStream extends HttpContext {
         break;
     }
     this.consumer = identity.consumer;
-    if (debugEnabled()) logDebug("ai-quota: consumer " + this.consumer + " operation " + (<i32>this.operation).toString());
+    if (debugEnabled()) logDebug("ai-quota: consumer " + this.consumer + " operation " + operationName(this.operation));
 
     if (this.operation == Operation.None) return Action.Continue;
     if (this.operation == Operation.Chat) return this.meteredHeaders(endOfStream);
