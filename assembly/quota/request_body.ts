@@ -55,6 +55,7 @@
 // has no stream_options, the edit drops everything up to the root `{` and puts it back followed by
 // `"stream_options":{"include_usage":true},`; otherwise there is no edit.
 import { plainEnd } from "../json/plain";
+import { UNREADABLE_FOLDED_KEY, UNREADABLE_SYNTAX, UNREADABLE_USAGE_OPTION } from "./request_verdict";
 import { hexDigit } from "../util/hex";
 
 /** What the reader learnt about the request. */
@@ -79,6 +80,10 @@ export class RequestFacts {
   complete: bool = false;
   /** Body bytes read. */
   bytes: i64 = 0;
+  /** Why the body cannot be read as every upstream reads it (UNREADABLE_*, see request_verdict.ts); 0: it can. */
+  unreadable: u8 = 0;
+  /** A Responses request that names server-side context (previous_response_id, conversation). */
+  stateful: bool = false;
 
   /** As new (a pooled reader's facts). */
   clear(): void {
@@ -92,6 +97,8 @@ export class RequestFacts {
     this.background = false;
     this.complete = false;
     this.bytes = 0;
+    this.unreadable = 0;
+    this.stateful = false;
   }
 }
 
@@ -165,6 +172,7 @@ const K_BEST_OF: u8 = 7;
 const K_GEN: u8 = 8;
 const K_INCLUDE_USAGE: u8 = 9;
 const K_CANDIDATES: u8 = 10;
+const K_STATEFUL: u8 = 11;
 
 // What the object at depth 2 is.
 const C_OTHER: u8 = 0;
@@ -224,6 +232,8 @@ const FOLD_GENERATION_CONFIG_SNAKE = ascii("generation_config");
 const FOLD_MAX_OUTPUT_TOKENS_CAMEL = ascii("maxoutputtokens");
 const FOLD_CANDIDATE_COUNT = ascii("candidatecount");
 const FOLD_CANDIDATE_COUNT_SNAKE = ascii("candidate_count");
+const FOLD_PREVIOUS_RESPONSE_ID = ascii("previous_response_id");
+const FOLD_CONVERSATION = ascii("conversation");
 
 // ---- small helpers ----
 
@@ -490,6 +500,9 @@ export class RequestBodyReader {
   private inject: bool;
   private streaming: bool = false; // rewriteChunk was called (edits are made in place)
   private ended: bool = false;
+  private rootEnded: bool = false; // the root closed (whatever followed it)
+  /** Bytes other than whitespace followed the root (Go's decoder ignores them, Python's json.loads refuses). */
+  trailing: bool = false;
 
   // Syntax.
   private st: u8 = S_LEAD;
@@ -568,6 +581,8 @@ export class RequestBodyReader {
     this.wantModel = wantModel;
     this.streaming = false;
     this.ended = false;
+    this.rootEnded = false;
+    this.trailing = false;
     this.st = S_LEAD;
     this.depth = 0;
     this.deep = 0;
@@ -642,6 +657,11 @@ export class RequestBodyReader {
     return this.st == S_TAIL;
   }
 
+  /** The root value has closed, whatever followed it. */
+  get rootEndedOnce(): bool {
+    return this.rootEnded;
+  }
+
   /** The end of the body: settles `complete`, `usageAsked`, `injected` and the buffered edit. */
   finish(): void {
     if (this.ended) return;
@@ -661,7 +681,9 @@ export class RequestBodyReader {
       this.soOutcome = O_FIXED;
     }
     this.settleUsage();
-    if (!f.complete) this.injected = false;
+    // An edit that went out with a whole root stays asked for, whatever followed the root (Go's
+    // decoder reads the document and ignores the rest): the usage event is ours to hide.
+    if (!f.complete && !this.rootEnded) this.injected = false;
   }
 
   /** After finish() on the buffered path: the one edit to apply, or null. */
@@ -739,8 +761,15 @@ export class RequestBodyReader {
   }
 
   private stop(): void {
+    if (this.st == S_TAIL) this.trailing = true;
     this.st = S_STOP;
     this.capturing = false;
+    this.unreadableBecause(UNREADABLE_SYNTAX);
+  }
+
+  /** The first reason the body cannot be read as its upstream will read it (request_verdict.ts). */
+  private unreadableBecause(reason: u8): void {
+    if (this.facts.unreadable == 0) this.facts.unreadable = reason;
   }
 
   private lead(c: u32): void {
@@ -916,9 +945,16 @@ export class RequestBodyReader {
   }
 
   private closeRoot(at: usize): void {
+    this.rootEnded = true;
     if (this.facts.stream == 1 && !this.facts.hasStreamOptions && this.canEdit()) {
       this.addEdit(at, 0, this.rootMembers > 0 ? E_ROOT : E_ROOT_EMPTY);
       this.soOutcome = O_FIXED;
+    }
+    // A stream whose last stream_options neither asks for usage nor could be made to (include_usage
+    // spelled 0 or "off", stream_options null before "stream", edits used up): no upstream would
+    // report usage, so the body is refused rather than charged a guess.
+    if (this.inject && this.streaming && this.facts.stream == 1 && this.soOutcome != O_ASKED && this.soOutcome != O_FIXED) {
+      this.unreadableBecause(UNREADABLE_USAGE_OPTION);
     }
     this.settleUsage();
   }
@@ -1071,12 +1107,15 @@ export class RequestBodyReader {
       else if (foldedEqual(p, n, FOLD_N)) k = K_N;
       else if (foldedEqual(p, n, FOLD_BEST_OF)) k = K_BEST_OF;
       else if (foldedEqual(p, n, FOLD_GENERATION_CONFIG) || foldedEqual(p, n, FOLD_GENERATION_CONFIG_SNAKE)) k = K_GEN;
+      else if (foldedEqual(p, n, FOLD_PREVIOUS_RESPONSE_ID) || foldedEqual(p, n, FOLD_CONVERSATION)) k = K_STATEFUL;
+      else if (foldedEqual(p, n, KEY_STREAM) || foldedEqual(p, n, KEY_STREAM_OPTIONS) || foldedEqual(p, n, KEY_BACKGROUND)) this.unreadableBecause(UNREADABLE_FOLDED_KEY); // "Stream": Go reads it, Python does not
       this.rootKey = k;
       return;
     }
     let k = K_OTHER;
     if (this.innerKind == C_STREAM_OPTIONS) {
       if (bytesEqual(p, n, KEY_INCLUDE_USAGE)) k = K_INCLUDE_USAGE;
+      else if (foldedEqual(p, n, KEY_INCLUDE_USAGE)) this.unreadableBecause(UNREADABLE_FOLDED_KEY);
     } else if (foldedEqual(p, n, FOLD_MAX_OUTPUT_TOKENS_CAMEL) || foldedEqual(p, n, FOLD_MAX_OUTPUT_TOKENS)) {
       k = K_LIMIT;
     } else if (foldedEqual(p, n, FOLD_CANDIDATE_COUNT) || foldedEqual(p, n, FOLD_CANDIDATE_COUNT_SNAKE)) {
@@ -1208,6 +1247,7 @@ export class RequestBodyReader {
       else if (t == K_MODEL) this.facts.model = "";
       else if (t == K_INCLUDE_USAGE) this.soUsage = replaced ? U_FIXED : U_UNFIXED;
       else if (t == K_STREAM_OPTIONS) this.soOutcome = replaced ? O_FIXED : O_UNFIXED;
+      else if (t == K_STATEFUL) this.facts.stateful = false;
       return;
     }
     if (t == K_INCLUDE_USAGE && kind == L_FALSE) { this.soUsage = replaced ? U_FIXED : U_UNFIXED; return; }
@@ -1226,6 +1266,7 @@ export class RequestBodyReader {
       case K_MODEL: f.model = ""; break;
       case K_INCLUDE_USAGE: this.soUsage = flag == 1 ? U_ASKED : U_UNFIXED; break;
       case K_STREAM_OPTIONS: this.soOutcome = O_UNFIXED; break;
+      case K_STATEFUL: f.stateful = true; break;
       case K_LIMIT: {
         if (literal || number <= 0) { f.outputLimitUnreadable = true; break; }
         if (number > this.limitMax) this.limitMax = number;

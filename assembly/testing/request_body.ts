@@ -48,7 +48,7 @@ function bodyAppend(p: usize, n: i32): void {
 function factsJson(f: RequestFacts, injected: bool): string {
   return `{"stream":${f.stream},"usageAsked":${f.usageAsked},"hasStreamOptions":${f.hasStreamOptions},"model":${quoteJsonString(f.model)},` +
     `"outputLimit":"${f.outputLimit}","outputLimitUnreadable":${f.outputLimitUnreadable},"choices":"${f.choices}",` +
-    `"background":${f.background},"complete":${f.complete},"bytes":"${f.bytes}","injected":${injected}`;
+    `"background":${f.background},"complete":${f.complete},"bytes":"${f.bytes}","injected":${injected},"unreadable":${f.unreadable},"stateful":${f.stateful}`;
 }
 
 /**
