@@ -55,7 +55,7 @@
 // has no stream_options, the edit drops everything up to the root `{` and puts it back followed by
 // `"stream_options":{"include_usage":true},`; otherwise there is no edit.
 import { plainEnd } from "../json/plain";
-import { UNREADABLE_FOLDED_KEY, UNREADABLE_SYNTAX, UNREADABLE_USAGE_OPTION } from "./request_verdict";
+import { UNREADABLE_FOLDED_KEY, UNREADABLE_SYNTAX } from "./request_verdict";
 import { hexDigit } from "../util/hex";
 
 /** What the reader learnt about the request. */
@@ -501,6 +501,13 @@ export class RequestBodyReader {
   private streaming: bool = false; // rewriteChunk was called (edits are made in place)
   private ended: bool = false;
   private rootEnded: bool = false; // the root closed (whatever followed it)
+  private rootSentWhole: bool = false; // it closed in a chunk before the one being read: that chunk went upstream
+  /**
+   * "stream" is true, the reader injects, and the last stream_options neither asks for usage nor
+   * could be made to (UNREADABLE_USAGE_OPTION): kept apart from the facts, which do not depend on
+   * whether the reader injects.
+   */
+  cannotAskUsage: bool = false;
   /** Bytes other than whitespace followed the root (Go's decoder ignores them, Python's json.loads refuses). */
   trailing: bool = false;
 
@@ -582,6 +589,8 @@ export class RequestBodyReader {
     this.streaming = false;
     this.ended = false;
     this.rootEnded = false;
+    this.rootSentWhole = false;
+    this.cannotAskUsage = false;
     this.trailing = false;
     this.st = S_LEAD;
     this.depth = 0;
@@ -633,6 +642,7 @@ export class RequestBodyReader {
    */
   rewriteChunk(ptr: usize, len: usize, end: bool): Uint8Array | null {
     this.streaming = true;
+    if (this.rootEnded) this.rootSentWhole = true;
     this.chunkEdits = 0;
     this.base = ptr;
     this.readBytes(ptr, len);
@@ -683,7 +693,7 @@ export class RequestBodyReader {
     this.settleUsage();
     // An edit that went out with a whole root stays asked for, whatever followed the root (Go's
     // decoder reads the document and ignores the rest): the usage event is ours to hide.
-    if (!f.complete && !this.rootEnded) this.injected = false;
+    if (!f.complete && !this.rootSentWhole) this.injected = false;
   }
 
   /** After finish() on the buffered path: the one edit to apply, or null. */
@@ -954,7 +964,7 @@ export class RequestBodyReader {
     // spelled 0 or "off", stream_options null before "stream", edits used up): no upstream would
     // report usage, so the body is refused rather than charged a guess.
     if (this.inject && this.streaming && this.facts.stream == 1 && this.soOutcome != O_ASKED && this.soOutcome != O_FIXED) {
-      this.unreadableBecause(UNREADABLE_USAGE_OPTION);
+      this.cannotAskUsage = true;
     }
     this.settleUsage();
   }

@@ -39,7 +39,7 @@ import { Charge, settle } from "./settlement";
 import { count, metrics } from "./metrics";
 import * as answers from "./answers";
 import { boundEstimate } from "./estimate_bounds";
-import { unreadableReason } from "./request_verdict";
+import { UNREADABLE_USAGE_OPTION, unreadableReason } from "./request_verdict";
 import { QuotaPlugin } from "./plugin";
 
 /** What a stream holds before its request picks a config: never used (an unmatched stream does nothing). */
@@ -313,8 +313,10 @@ export class QuotaStream extends HttpContext {
   /** The body cannot be read as every upstream will read it (request_verdict.ts). */
   private unreadableBody(): bool {
     const body = this.body;
-    if (body === null || body.facts.unreadable == 0) return false;
-    if (debugEnabled()) logDebug("ai-quota: request body refused: " + unreadableReason(body.facts.unreadable));
+    if (body === null) return false;
+    const reason = body.cannotAskUsage ? UNREADABLE_USAGE_OPTION : body.facts.unreadable;
+    if (reason == 0) return false;
+    if (debugEnabled()) logDebug("ai-quota: request body refused: " + unreadableReason(reason));
     return true;
   }
 

@@ -11,6 +11,12 @@ import { RequestBodyReader, RequestFacts, integralNumber, integralString } from 
 import { ReservationEstimate, estimateFor, reservationFor, reservationForBody, reservationForFacts } from "../quota/estimate";
 
 let cuts = new Int32Array(0);
+let lastCannotAskUsage = false;
+
+/** After a run_rewrite: the reader's cannotAskUsage (a stream the plugin refuses, request_verdict.ts). */
+export function last_cannot_ask_usage(): i32 {
+  return lastCannotAskUsage ? 1 : 0;
+}
 let body = new Uint8Array(0);
 let bodyLen = 0;
 
@@ -73,6 +79,7 @@ function rewrite(len: i32, inject: bool, ncuts: i32): string {
     }
     from = to;
   }
+  lastCannotAskUsage = r.cannotAskUsage;
   return factsJson(r.facts, r.injected) + `,"changed":[${changed}]}`;
 }
 
