@@ -22,8 +22,11 @@
 // and the largest covers whichever applies. Duplicate keys otherwise: the last one wins, as in
 // Python's json, Go's encoding/json and JSON.parse. Limit and multiplier keys also match
 // ASCII-case-insensitively, with Go's folding of U+212A and U+017F (encoding/json matches field
-// names that way): that can only raise the reservation. stream, stream_options and model match
-// exactly (a Python upstream ignores "Stream").
+// names that way): that can only raise the reservation. stream, stream_options, background and
+// include_usage match exactly, and another spelling Go folds onto them ("Stream") makes the body
+// unreadable (facts.unreadable, request_verdict.ts): Go reads it, Python ignores it. So does a stop
+// (not one JSON object as both read it). previous_response_id / conversation (any case, non-null)
+// mark the request stateful.
 //
 // Nesting: bracket kinds are kept for 16384 levels (more than any upstream parser accepts: Go's
 // encoding/json stops at 10000, Python's at its recursion limit); a value nested deeper is passed
