@@ -60,6 +60,7 @@
 import { plainEnd } from "../json/plain";
 import { UNREADABLE_FOLDED_KEY, UNREADABLE_SYNTAX } from "./request_verdict";
 import { hexDigit } from "../util/hex";
+import { TextCounts } from "../usage/text_estimate";
 
 /** What the reader learnt about the request. */
 export class RequestFacts {
@@ -87,6 +88,8 @@ export class RequestFacts {
   unreadable: u8 = 0;
   /** A Responses request that names server-side context (previous_response_id, conversation). */
   stateful: bool = false;
+  /** The body's text by class, for the input estimate (usage/text_estimate.ts). */
+  text: TextCounts = new TextCounts();
 
   /** As new (a pooled reader's facts). */
   clear(): void {
@@ -102,6 +105,7 @@ export class RequestFacts {
     this.bytes = 0;
     this.unreadable = 0;
     this.stateful = false;
+    this.text.clear();
   }
 }
 
@@ -709,6 +713,7 @@ export class RequestBodyReader {
   private readBytes(ptr: usize, len: usize): void {
     if (this.ended) return;
     this.facts.bytes += <i64>len;
+    this.facts.text.add(ptr, len);
     let p = ptr;
     const end = ptr + len;
     while (p < end) {
