@@ -104,6 +104,17 @@ export function denyBackground(): void {
   send(400, "ai-quota.background", JSON_TYPE, body);
 }
 
+/**
+ * Not in Higress: a metered body the plugin cannot read exactly as its upstream will (see
+ * request_verdict.ts). Reading it some way would be a guess at what the model is asked, and at
+ * whether it reports usage.
+ */
+export function denyUnreadableBody(): void {
+  count(metrics().deniedUnreadable);
+  const body = "{\"error\":{\"message\":\"The request body cannot be read unambiguously: send one UTF-8 JSON object with lower-case keys and a boolean stream_options.include_usage.\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"unreadable_body\"}}";
+  send(400, "ai-quota.unreadable_body", JSON_TYPE, body);
+}
+
 /** Not in Higress: a consumer header that cannot name a consumer (sent twice, control bytes, too long). */
 export function denyBadConsumer(problem: string): void {
   count(metrics().deniedBadConsumer);

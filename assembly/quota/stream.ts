@@ -40,6 +40,8 @@ import { RequestBodyReader, giveBackRequestBodyReader, takeRequestBodyReader } f
 import { Charge, settle } from "./settlement";
 import { count, metrics } from "./metrics";
 import * as answers from "./answers";
+import { boundEstimate } from "./estimate_bounds";
+import { UNREADABLE_USAGE_OPTION, unreadableReason } from "./request_verdict";
 import { QuotaPlugin } from "./plugin";
 
 /** What a stream holds before its request picks a config: never used (an unmatched stream does nothing). */
@@ -285,7 +287,16 @@ export class QuotaStream extends HttpContext {
 
   /** An admitted request's body on its way upstream: read it, and add the usage option if it is due. */
   private passBody(size: u32, endOfStream: bool): DataAction {
+    // A root closed in an earlier chunk went upstream whole: what follows it cannot be refused.
+    const rootSentBefore = this.body!.rootEndedOnce;
     this.passChunk(size, endOfStream);
+    if (!rootSentBefore && this.unreadableBody()) {
+      // As for background: this chunk never leaves, so no upstream has the document it shows.
+      answers.denyUnreadableBody();
+      this.phase = Phase.Answered;
+      this.giveBack();
+      return DataAction.StopIterationNoBuffer;
+    }
     if (this.refusesBackground()) {
       // The chunk that says so never leaves; the upstream's half request is reset with the reply.
       answers.denyBackground();
@@ -299,6 +310,16 @@ export class QuotaStream extends HttpContext {
   /** Reads a request chunk, editing it where the usage option goes. */
   private passChunk(size: u32, endOfStream: bool): void {
     rewriteRequestBody<RequestBodyReader>(size, endOfStream, this.body!);
+  }
+
+  /** The body cannot be read as every upstream will read it (request_verdict.ts). */
+  private unreadableBody(): bool {
+    const body = this.body;
+    if (body === null) return false;
+    const reason = body.cannotAskUsage ? UNREADABLE_USAGE_OPTION : body.facts.unreadable;
+    if (reason == 0) return false;
+    if (debugEnabled()) logDebug("ai-quota: request body refused: " + unreadableReason(reason));
+    return true;
   }
 
   private refusesBackground(): bool {
@@ -341,6 +362,10 @@ export class QuotaStream extends HttpContext {
   private bodyComplete(): void {
     const reader = this.body!;
     reader.finish();
+    if (this.unreadableBody()) {
+      this.refuse(Phase.Answered, answers.denyUnreadableBody);
+      return;
+    }
     if (this.refusesBackground()) {
       this.refuse(Phase.Answered, answers.denyBackground);
       return;
@@ -665,6 +690,8 @@ export class QuotaStream extends HttpContext {
       if (reported!.output > estimate.output) estimate.output = reported!.output;
     }
     this.addBackgroundOutput(estimate);
+    const body = this.body;
+    boundEstimate(estimate, found ? reported : null, body === null ? null : body.facts, policy.statefulInputTokens);
     let used = this.cost(estimate);
     if (!policy.releaseIncomplete && this.reserved > used) used = this.reserved;
     count(metrics().estimated);
