@@ -13,8 +13,16 @@ module.exports = {
   maxWorkers: 2,
   testTimeout: 30000,
   projects: [
-    // Everything, against the Higress build (build/ai-quota.wasm, Redis through host calls).
+    // Everything, against the Higress build (build/ai-quota.wasm, Redis through host calls), in the
+    // host's Higress 2.2 profile (higress-group/envoy envoy-1.36).
     { ...project, displayName: "default" },
+    // The behaviour tests again, the Higress build in the host's Higress 2.0–2.1 profile (envoy-1.27).
+    {
+      ...project,
+      displayName: "higress-envoy-1.27",
+      testMatch: ["<rootDir>/tests/quota/**/*.test.ts"],
+      setupFiles: ["<rootDir>/tests/quota/higress-1.27.ts"],
+    },
     // The behaviour tests again, against the plain-Envoy build (build/ai-quota-envoy.wasm) with its
     // HTTP quota store: a Redis REST bridge in front of the same redis-server (tests/quota/fixture.ts).
     {

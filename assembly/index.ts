@@ -6,7 +6,8 @@ export * from "./abi/abi_0_2_100";
 export * from "./abi/redis_exports";
 import "./abi/abort";
 import { setRootContextFactory } from "./abi/dispatcher";
-import { setBufferLimitRaisable, setHeadersMayWaitForBody } from "./abi/host_traits";
+import { setBufferLimitRaisable, setHeadersMayWaitForBody, setResponseInjector } from "./abi/host_traits";
+import { injectResponseBody } from "./abi/inject_response";
 import { newQuotaPlugin, setStoreFactory } from "./quota/plugin";
 import { openHigressStore } from "./store/factories";
 
@@ -15,3 +16,5 @@ setRootContextFactory(newQuotaPlugin);
 setHeadersMayWaitForBody(true);
 setBufferLimitRaisable(true);
 setStoreFactory(openHigressStore);
+// Bytes the hider holds when trailers end the answer go out through Higress's injection.
+setResponseInjector(injectResponseBody);

@@ -36,6 +36,7 @@ export interface AbiHost {
   httpCall(cluster: string, headers: HeaderPairs, body: Buffer, trailers: HeaderPairs, timeoutMs: number): { status: Status; calloutId: number };
   redisInit(cluster: string, username: string, password: string, timeoutMs: number): Status;
   redisCall(cluster: string, query: Buffer): { status: Status; calloutId: number };
+  callForeignFunction(name: string, args: Buffer): Status;
 }
 
 export interface HostFunction {
@@ -240,6 +241,20 @@ export function buildImports(host: AbiHost, options: { redis: boolean }): Record
       const value = read(vPtr, vSize);
       if (key === null || value === null) return Status.InvalidMemoryAccess;
       return host.sharedData.set(text(key), value, cas);
+    }),
+
+    // ---- foreign functions (cpp-host exports.cc call_foreign_function) ----
+    proxy_call_foreign_function: def("iiiiii", "i", (nPtr: number, nSize: number, aPtr: number, aSize: number, rPtr: number, rSizePtr: number) => {
+      const name = read(nPtr, nSize);
+      if (name === null) return Status.InvalidMemoryAccess;
+      const args = read(aPtr, aSize);
+      if (args === null) return Status.InvalidMemoryAccess;
+      const status = host.callForeignFunction(text(name), args);
+      // The modelled functions return no result: cpp-host writes address 0 and size 0 where asked.
+      if (status === Status.NotFound) return status;
+      if (rPtr !== 0 && !mem.writeU32(rPtr, 0)) return Status.InvalidMemoryAccess;
+      if (rSizePtr !== 0 && !mem.writeU32(rSizePtr, 0)) return Status.InvalidMemoryAccess;
+      return status;
     }),
   };
 

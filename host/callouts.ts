@@ -25,8 +25,8 @@ export class Callouts {
   private nextId = 1;
   private readonly inflightByContext = new Map<number, number>();
 
-  constructor(options: { redis?: RedisResolver; http?: HttpOptions }, historyLimit: number, private readonly sink: CalloutSink) {
-    this.redis = new RedisBridge(options.redis, (record) => this.answerRedis(record), historyLimit);
+  constructor(options: { redis?: RedisResolver; http?: HttpOptions }, historyLimit: number, private readonly sink: CalloutSink, readsRedisBufferOptions = false) {
+    this.redis = new RedisBridge(options.redis, (record) => this.answerRedis(record), historyLimit, readsRedisBufferOptions);
     this.http = new HttpBridge(options.http, (record) => this.answerHttp(record), historyLimit);
   }
 

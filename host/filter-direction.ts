@@ -454,6 +454,29 @@ export class FilterDirection {
     }
   }
 
+  /**
+   * filter_manager.cc ActiveStreamEncoderFilter::injectEncodedDataToFilterChain: held headers go
+   * on first (doHeaders), then the data goes to the filters after this one at once (encodeData
+   * from the current filter, CanStartFromCurrent; from the next one unless a StopAll left
+   * iterate_from_current_filter_) — inside a trailers callback, ahead of the trailers, which pass
+   * once the callback answers: the later filters have not yet been marked end_stream_ (encodeTrailers
+   * marks each after its callback), as in the path Envoy documents for adding body in trailers
+   * (FilterManager::addEncodedData in EncodeTrailers inlines encodeData from the next filter). Nothing before headers arrived (Envoy has no
+   * encoder headers to continue then; not modelled further) or once the direction ended.
+   */
+  inject(data: Buffer, endOfStream: boolean): void {
+    if (this.closed || this.headers === null || this.ended) {
+      this.hooks.trace(`${this.name} injected data dropped (${this.headers === null ? "no headers yet" : "direction over"})`);
+      return;
+    }
+    if (!this.headersContinued) {
+      this.headersContinued = true;
+      this.passHeaders(false);
+    }
+    this.hooks.trace(`${this.name} injected ${data.length} bytes${endOfStream ? " (end of stream)" : ""}`);
+    this.passData(data, endOfStream);
+  }
+
   /** filter_manager.cc ActiveStreamFilterBase::commonContinue for the wasm filter. */
   private commonContinue(): void {
     if (this.closed || !(this.hooks.canContinue?.() ?? true)) return;

@@ -105,6 +105,8 @@ export class RedisBridge {
     private readonly resolver: RedisResolver | undefined,
     private readonly deliver: (record: RedisCallRecord) => void,
     private readonly historyLimit: number,
+    /** Higress envoy-1.36: the name's buffer options reach the client (higress-profile.ts). */
+    private readonly readsBufferOptions = false,
   ) {}
 
   private settingsFor(cluster: string, options: Record<string, string>, username: string, password: string, timeoutMs: number): RedisClusterSettings | null {
@@ -162,7 +164,7 @@ export class RedisBridge {
     if (existing?.alive) return existing;
     const conn = new RedisConnection(
       settings,
-      higressRedisTiming(settings.timeoutMs),
+      higressRedisTiming(settings.timeoutMs, this.readsBufferOptions ? settings.options : null),
       (reason) => {
         pushBounded(this.notes, `${settings.cluster}: ${reason}`, this.historyLimit);
         if (this.connections.get(settings.cluster) === conn) this.connections.delete(settings.cluster);

@@ -23,6 +23,7 @@
 //   (makeRawRequest, flushBufferAndResetTimer).
 import * as net from "node:net";
 import { RespFramer, encodeCommand } from "./resp";
+import { parseUint32Like } from "./stoul";
 
 export interface RedisEndpoint {
   host: string;
@@ -36,12 +37,12 @@ export interface RedisTiming {
   /** The operation timeout (Config::opTimeout): the plugin's proxy_redis_init timeout. */
   opTimeoutMs: number;
   /**
-   * Flush at once when this many bytes are buffered (Config::maxBufferSizeBeforeFlush). Higress
-   * fixes it at 1024 (envoy/redis/async_client.h, AsyncClientConfig::max_buffer_size_before_flush_);
-   * 0 flushes every request at once (Envoy's redis_proxy ConnPoolSettings default).
+   * Flush at once when this many bytes are buffered (Config::maxBufferSizeBeforeFlush): Higress's
+   * AsyncClientConfig::max_buffer_size_before_flush_ (see higressRedisTiming); 0 flushes every
+   * request at once (Envoy's redis_proxy ConnPoolSettings default).
    */
   maxBufferSizeBeforeFlush?: number;
-  /** How long a partly filled buffer waits (Config::bufferFlushTimeoutInMs); Higress fixes it at 3. */
+  /** How long a partly filled buffer waits (Config::bufferFlushTimeoutInMs): Higress's buffer_flush_timeout_ (see higressRedisTiming). */
   bufferFlushTimeoutMs?: number;
   /**
    * The cluster's connect timeout (host->cluster().connectTimeout(), armed in the RawClientImpl
@@ -51,7 +52,7 @@ export interface RedisTiming {
   connectTimeoutMs?: number;
 }
 
-/** Higress's values (envoy/redis/async_client.h, AsyncClientConfig): 1024 bytes, 3 ms. */
+/** Higress's values when the name gives none (envoy/redis/async_client.h, AsyncClientConfig): 1024 bytes, 3 ms. */
 export const HIGRESS_MAX_BUFFER_SIZE_BEFORE_FLUSH = 1024;
 export const HIGRESS_BUFFER_FLUSH_TIMEOUT_MS = 3;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
@@ -60,15 +61,26 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
  * The Redis client's timing for a cluster the plugin initialised. Higress's redisInit
  * (higress-group/envoy source/extensions/common/wasm/context.cc, Context::redisInit) builds
  * Redis::AsyncClientConfig(username, password, timeout_milliseconds, parseQueryString(cluster)):
- * the op timeout is the plugin's timeout, and the query's parameters go to params_, of which only
- * `db` is read (RawClientImpl::initialize). The query's buffer_flush_timeout and
- * max_buffer_size_before_flush are not read: AsyncClientConfig fixes max_buffer_size_before_flush_
- * at 1024 and buffer_flush_timeout_ at 3 ms (envoy/redis/async_client.h), and
- * ConfigImpl(const AsyncClientConfig&) copies those (source/common/redis/async_client_impl.h).
- * So the parsed options (RedisClusterSettings.options) do not reach the connection.
+ * the op timeout is the plugin's timeout, and the query's parameters go to params_ (`db` is read by
+ * RawClientImpl::initialize). What the buffer options become depends on the release:
+ * - envoy-1.36 (Higress 2.2; `options` given): AsyncClientConfig reads `max_buffer_size_before_flush`
+ *   and `buffer_flush_timeout` from params_ (parseUint32FromParams: std::stoul, the default 1024 / 3
+ *   when absent, unparsable or above 32 bits; envoy/redis/async_client.h at johnlanni/envoy
+ *   3fe314c698, the commit Higress v2.1.9 pins, alibaba/higress PR 3126);
+ * - envoy-1.27 as in the e9302f5574 snapshot (`options` null): fixed at 1024 bytes and 3 ms
+ *   (envoy/redis/async_client.h there), whatever the name says.
+ * ConfigImpl(const AsyncClientConfig&) copies them to the client (source/common/redis/async_client_impl.h).
  */
-export function higressRedisTiming(opTimeoutMs: number): RedisTiming {
-  return { opTimeoutMs, maxBufferSizeBeforeFlush: HIGRESS_MAX_BUFFER_SIZE_BEFORE_FLUSH, bufferFlushTimeoutMs: HIGRESS_BUFFER_FLUSH_TIMEOUT_MS };
+export function higressRedisTiming(opTimeoutMs: number, options: Record<string, string> | null = null): RedisTiming {
+  const read = (key: string, fallback: number) => {
+    const value = options?.[key];
+    return value === undefined ? fallback : parseUint32Like(value) ?? fallback;
+  };
+  return {
+    opTimeoutMs,
+    maxBufferSizeBeforeFlush: read("max_buffer_size_before_flush", HIGRESS_MAX_BUFFER_SIZE_BEFORE_FLUSH),
+    bufferFlushTimeoutMs: read("buffer_flush_timeout", HIGRESS_BUFFER_FLUSH_TIMEOUT_MS),
+  };
 }
 
 /** ok: the raw reply bytes; failed: the reason, for records. */

@@ -2,6 +2,7 @@
 // (response*), and reads what went upstream, what came back downstream, and any local response.
 // The plugin's asynchronous work (Redis, HTTP callouts) completes on its own; `settled()` waits,
 // event-driven and bounded, until none of it is left for this stream.
+import { parseUint32Like } from "./stoul";
 import { BufferType, MapType, Status, StreamType } from "./abi-types";
 import { Clock } from "./clock";
 import { DirectionRules, FilterDirection } from "./filter-direction";
@@ -78,17 +79,7 @@ const DEFAULT_WAIT_MS = 10_000;
 const SET_DECODER_BUFFER_LIMIT = "set_decoder_buffer_limit";
 const SET_ENCODER_BUFFER_LIMIT = "set_encoder_buffer_limit";
 
-/**
- * higress-group/envoy context.cc stringViewToUint32 (std::stoul): leading blanks, a sign, decimal
- * digits, anything after them ignored; the value must fit in 32 bits. Null when it does not parse.
- */
-export function parseBufferLimit(value: string): number | null {
-  const m = /^[ \t\n\v\f\r]*([+-]?)(\d+)/.exec(value);
-  if (m === null) return null;
-  let n = BigInt(m[2]);
-  if (m[1] === "-") n = BigInt.asUintN(64, -n); // stoul negates in unsigned long
-  return n <= 0xffffffffn ? Number(n) : null;
-}
+export { parseUint32Like as parseBufferLimit } from "./stoul";
 
 function toBuffer(b: BodyInput): Buffer {
   return typeof b === "string" ? Buffer.from(b, "utf8") : Buffer.from(b);
@@ -300,7 +291,7 @@ export class Stream {
     if (this.host.flavour === "higress" && (name === SET_DECODER_BUFFER_LIMIT || name === SET_ENCODER_BUFFER_LIMIT)) {
       // higress-group/envoy context.cc Context::setProperty (HIGRESS only): both call
       // FilterManager::setBufferLimit, the one limit of the stream. Plain Envoy only stores them.
-      const limit = parseBufferLimit(value.toString("utf8"));
+      const limit = parseUint32Like(value.toString("utf8"));
       if (limit !== null) this.setBufferLimit(limit);
     }
     // Envoy keeps the raw path (NULs and all) under the "wasm." prefix.
@@ -347,6 +338,11 @@ export class Stream {
     this.request.forget();
     this.host.afterCall(() => dir.resume());
     return Status.Ok;
+  }
+
+  /** Higress's inject_encoded_data_to_filter_chain (higress-profile.ts): the response's next filters get the bytes now. */
+  injectEncodedData(body: Buffer, endOfStream: boolean): void {
+    this.response.inject(body, endOfStream);
   }
 
   closeStream(type: StreamType): Status {

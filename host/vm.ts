@@ -23,6 +23,8 @@ import { Signal } from "./signal";
 import { LocalResponse } from "./exchange";
 import { Stream, StreamHost, StreamOptions } from "./stream";
 import { Wasm, WasmMemory } from "./wasm-api";
+import { DEFAULT_HIGRESS_ENVOY, HigressEnvoy, HigressProfile, higressProfile } from "./higress-profile";
+import { INJECT_ENCODED_DATA, callForeignFunction } from "./foreign-functions";
 import { ModuleShape, inspectWasm } from "./wasm-binary";
 
 export interface PluginVmOptions {
@@ -66,6 +68,11 @@ export interface PluginVmOptions {
    * higress-group/envoy envoy-1.27 source: the chunk joins the held body only after the callback).
    */
   heldBodyIncludesChunk?: boolean;
+  /**
+   * Which Higress to be (Higress flavour only): "1.36" — Higress 2.2, higress-group/envoy branch
+   * envoy-1.36 (the default) — or "1.27", Higress 2.0–2.1. See higress-profile.ts.
+   */
+  higressEnvoy?: HigressEnvoy;
   pluginName?: string;
   rootId?: string;
   vmId?: string;
@@ -106,6 +113,7 @@ function resolveFlavour(options: PluginVmOptions): HostFlavour {
   const flavour = options.flavour ?? (redis === false ? "envoy" : "higress");
   if (flavour === "envoy" && redis === true) throw new Error("flavour \"envoy\" has no Redis host calls (withRedisImports: true is Higress)");
   if (flavour === "higress" && redis === false) throw new Error("flavour \"higress\" always offers the Redis host calls (withRedisImports: false is plain Envoy)");
+  if (flavour === "envoy" && options.higressEnvoy !== undefined) throw new Error("higressEnvoy picks a Higress release; flavour \"envoy\" is upstream Envoy");
   if (flavour === "higress" && options.allowOnHeadersStopIteration !== undefined) {
     throw new Error("allowOnHeadersStopIteration is an option of upstream Envoy; Higress's cpp-host fork has no such switch");
   }
@@ -137,6 +145,8 @@ export class PluginVm implements AbiHost, StreamHost {
   /** The host functions, callable directly from a test (inside `withContext`). */
   readonly hostFunctions: Record<string, HostFunction>;
   readonly flavour: HostFlavour;
+  /** The Higress release played (null for plain Envoy). */
+  readonly higress: HigressProfile | null;
   /** The ABI the module declared (its first known proxy_abi_version_* export). */
   readonly abiVersion: AbiVersion;
   readonly directionRules: DirectionRules;
@@ -178,6 +188,7 @@ export class PluginVm implements AbiHost, StreamHost {
     this.failOpen = options.failOpen ?? false;
     this.reportedLogLevel = options.logLevel ?? LogLevel.Debug;
     const withRedis = flavour === "higress";
+    this.higress = withRedis ? higressProfile(options.higressEnvoy ?? DEFAULT_HIGRESS_ENVOY) : null;
     this.maxBufferType = withRedis ? BufferType.RedisCallResponse : BufferType.CallData;
     const exportsRequestHeaders = shape.exports.some((e) => e.name === "proxy_on_request_headers" && e.kind === "function");
     this.directionRules = {
@@ -188,7 +199,7 @@ export class PluginVm implements AbiHost, StreamHost {
       translateHeaderStopIteration: flavour === "envoy"
         ? !(options.allowOnHeadersStopIteration ?? false)
         : abi !== "0_2_100" && exportsRequestHeaders,
-      heldBodyIncludesChunk: options.heldBodyIncludesChunk ?? flavour === "envoy",
+      heldBodyIncludesChunk: options.heldBodyIncludesChunk ?? (flavour === "envoy" || this.higress!.heldBodyIncludesChunk),
     };
     this.bufferLimitBytes = options.bufferLimitBytes ?? (flavour === "envoy" ? ENVOY_BUFFER_LIMIT : HIGRESS_BUFFER_LIMIT);
     this.plugin = { name: options.pluginName ?? "ai-quota", rootId: options.rootId ?? "", vmId: options.vmId ?? "" };
@@ -200,7 +211,7 @@ export class PluginVm implements AbiHost, StreamHost {
       callRoot: (name, ...args) => {
         this.invoke(this.rootContextId, name, this.rootContextId, ...args);
       },
-    });
+    }, this.higress?.readsRedisBufferOptions ?? false);
     this.hostFunctions = hostFunctionsForAbi(buildImports(this, { redis: withRedis }), abi);
   }
 
@@ -532,6 +543,13 @@ export class PluginVm implements AbiHost, StreamHost {
     const stream = this.activeStream();
     if (stream !== null) return stream.continueStream(type);
     return type === StreamType.Upstream ? Status.Unimplemented : Status.Ok;
+  }
+
+  callForeignFunction(name: string, args: Buffer): Status {
+    const registered = this.higress?.injectsEncodedData ? [INJECT_ENCODED_DATA] : [];
+    return callForeignFunction(name, args, registered, {
+      injectEncodedData: (body, endStream) => this.activeStream()?.injectEncodedData(body, endStream),
+    });
   }
 
   closeStream(type: StreamType): Status {

@@ -37,3 +37,25 @@ export function bufferLimitRaisable(): bool {
 export function defaultHeldBodyLimit(): u32 {
   return raisableBufferLimit ? 8 * 1024 * 1024 : 1024 * 1024 - 16 * 1024;
 }
+
+/**
+ * How response bytes the plugin held back can still reach the client once the upstream's body is
+ * over and its trailers are being read: no host call outside a body callback reaches the body
+ * (after a body Continue, Envoy's Context::getBuffer answers no buffer: BadArgument), so only a
+ * host that can inject data downstream can send them (Higress: abi/inject_response.ts). Answers
+ * false when it cannot.
+ */
+let responseInjector: (p: usize, n: i32) => bool = cannotInject;
+
+function cannotInject(p: usize, n: i32): bool {
+  return n <= 0;
+}
+
+export function setResponseInjector(f: (p: usize, n: i32) => bool): void {
+  responseInjector = f;
+}
+
+/** Sends the n bytes at p to the client now (before the response trailers); false if impossible. */
+export function injectHeldResponse(p: usize, n: i32): bool {
+  return responseInjector(p, n);
+}

@@ -17,8 +17,9 @@
 // sent as it is, unfiltered, from then on. At the end of the body everything held is sent.
 //
 // Driven by ResponseReader: begin(chunk) → the scanner's blockEnd() calls while it reads the chunk →
-// end(). Positions are pointers into the chunk being fed; held and output bytes are in buffers
-// owned here (the output is valid until the next chunk).
+// end(). Positions are pointers into the chunk being fed; held bytes are the hider's own (at most
+// MAX_HELD_BYTES, let go once sent past KEEP_BYTES); the output is in a buffer all hiders share,
+// valid until any hider's next chunk — the caller sends it before then.
 import { BLOCK_KEEP, BLOCK_USAGE_NULL, BLOCK_USAGE_ONLY, SseBlockSink } from "./scanner";
 import { quick } from "./fast_path";
 
@@ -30,18 +31,21 @@ const LF_DROP: u8 = 2; // the block was removed: so is the LF
 /** The most bytes of an incomplete SSE block held back between chunks. */
 export const MAX_HELD_BYTES: i32 = 65536;
 
-/** A growable byte buffer (never shrinks; grows to the largest content it held). */
+/** A growable byte buffer: grows to the content it holds, doubling up to `cap` (never past `cap` unless the content needs it). */
 class Bytes {
   data: Uint8Array = new Uint8Array(0);
   length: i32 = 0;
+
+  constructor(private readonly cap: i32 = i32.MAX_VALUE) {}
 
   append(p: usize, n: i32): void {
     if (n <= 0) return;
     const need = this.length + n;
     if (need > this.data.length) {
       let size = this.data.length * 2;
-      if (size < need) size = need;
       if (size < 256) size = 256;
+      if (size > this.cap) size = this.cap;
+      if (size < need) size = need;
       const grown = new Uint8Array(size);
       memory.copy(grown.dataStart, this.data.dataStart, <usize>this.length);
       this.data = grown;
@@ -55,7 +59,7 @@ class Bytes {
     return this.data.dataStart;
   }
 
-  /** Empty; a buffer grown past `keep` bytes is let go (a pooled hider keeps little). */
+  /** Empty; a buffer grown past `keep` bytes is let go (a live stream between big events, or a pooled hider, keeps little). */
   clear(keep: i32): void {
     this.length = 0;
     if (this.data.length > keep) this.data = new Uint8Array(0);
@@ -81,8 +85,14 @@ class Bytes {
   }
 }
 
-/** What a pooled hider's buffers may keep between responses. */
+/** What a hider's held buffer may keep once empty (between blocks, and in the pool between responses). */
 const KEEP_BYTES: i32 = 16384;
+
+// A block being edited, and a chunk's output, live only within one call of one hider (the output is
+// sent before the callback returns): one pair for the whole VM, so that a live stream keeps nothing
+// but its held bytes (at most MAX_HELD_BYTES), whatever the size of the events it has seen.
+const sharedOut: Bytes = new Bytes();
+const sharedScratch: Bytes = new Bytes();
 
 export class UsageEventHider extends SseBlockSink {
   /** Usage-only events removed, and `"usage":null` members removed. */
@@ -91,9 +101,9 @@ export class UsageEventHider extends SseBlockSink {
   /** Blocks sent unfiltered because they grew past MAX_HELD_BYTES while incomplete. */
   oversizedBlocks: i32 = 0;
 
-  private held: Bytes = new Bytes(); // the start of the current block, from earlier chunks
-  private out: Bytes = new Bytes(); // this chunk's output, once it differs from the chunk
-  private scratch: Bytes = new Bytes(); // a whole block being edited
+  private held: Bytes = new Bytes(MAX_HELD_BYTES); // the start of the current block, from earlier chunks
+  private out: Bytes = sharedOut; // this chunk's output, once it differs from the chunk (shared: see above)
+  private scratch: Bytes = sharedScratch; // a whole block being edited (shared)
   private chunk: usize = 0;
   private chunkEnd: usize = 0;
   private copying: bool = false; // the output is in `out` (else: it is the chunk's prefix up to `same`)
@@ -108,8 +118,6 @@ export class UsageEventHider extends SseBlockSink {
     this.removedNulls = 0;
     this.oversizedBlocks = 0;
     this.held.clear(KEEP_BYTES);
-    this.out.clear(KEEP_BYTES);
-    this.scratch.clear(KEEP_BYTES);
     this.chunk = 0;
     this.chunkEnd = 0;
     this.copying = false;
@@ -155,7 +163,7 @@ export class UsageEventHider extends SseBlockSink {
     }
     if (kind == BLOCK_USAGE_ONLY) {
       this.diverge();
-      this.held.length = 0;
+      this.held.clear(KEEP_BYTES);
       this.removedEvents++;
       return;
     }
@@ -167,7 +175,7 @@ export class UsageEventHider extends SseBlockSink {
       const n = removeNullUsage(s.ptr, s.length);
       if (n >= 0) {
         this.diverge();
-        this.held.length = 0;
+        this.held.clear(KEEP_BYTES);
         this.out.append(s.ptr, n);
         this.removedNulls++;
         return;
@@ -249,7 +257,7 @@ export class UsageEventHider extends SseBlockSink {
     if (h.length == 0) return;
     this.diverge();
     this.out.append(h.ptr, h.length);
-    h.length = 0;
+    h.clear(KEEP_BYTES);
   }
 }
 

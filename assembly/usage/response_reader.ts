@@ -153,7 +153,9 @@ export class ResponseReader {
     }
     hider.begin(0, 0);
     this.scanner.finish();
-    this.tail = hider.end(true, this.scanner.isSse ? this.scanner.lastBlockKind : BLOCK_KEEP, false);
+    const out = hider.end(true, this.scanner.isSse ? this.scanner.lastBlockKind : BLOCK_KEEP, false);
+    // The hider's output buffer is shared by every stream: keep a copy (taken at trailers, maybe later).
+    this.tail = out === null || out.length == 0 ? null : out.slice(0);
   }
 
   /**

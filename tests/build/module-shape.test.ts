@@ -33,9 +33,11 @@ const CALLBACKS = [
 
 // Exactly one ABI marker each: cpp-host takes the first it finds (src/bytecode_util.cc). Higress's
 // 0.2.100 keeps body callbacks after a header StopIteration; stock Envoy only knows 0.2.1.
-test("Higress build: ABI 0.2.100, the standard host calls plus Higress's Redis calls; no abort, seed or trace", () => {
+// proxy_call_foreign_function: Higress 2.2's inject_encoded_data_to_filter_chain sends held response
+// bytes at trailers time (abi/inject_response.ts); every cpp-host provides the call itself.
+test("Higress build: ABI 0.2.100, the standard host calls plus Higress's Redis calls and the foreign-function call; no abort, seed or trace", () => {
   expect(shape("build/ai-quota.wasm")).toEqual({
-    imports: [...STANDARD_IMPORTS, "env.proxy_redis_call", "env.proxy_redis_init"].sort(),
+    imports: [...STANDARD_IMPORTS, "env.proxy_call_foreign_function", "env.proxy_redis_call", "env.proxy_redis_init"].sort(),
     exports: [...CALLBACKS, "proxy_abi_version_0_2_100", "proxy_on_redis_call_response"].sort(),
   });
 });

@@ -164,6 +164,17 @@ test("shared data: absent keys, compare-and-swap", () => {
   expect(call(root(), "proxy_set_shared_data", ...put("k"), ...put("v2"), token)).toBe(Status.Ok);
 });
 
+test("foreign functions: bad pointers, unknown names, a broken argument message", () => {
+  const [a, al] = put(Buffer.from([0x0a, 1, 0x78]));
+  expect(call(root(), "proxy_call_foreign_function", OOB, 8, a, al, 0, 0)).toBe(Status.InvalidMemoryAccess);
+  expect(call(root(), "proxy_call_foreign_function", ...put("inject_encoded_data_to_filter_chain"), OOB, 8, 0, 0)).toBe(Status.InvalidMemoryAccess);
+  expect(call(root(), "proxy_call_foreign_function", ...put("compress"), a, al, 0, 0)).toBe(Status.NotFound);
+  expect(call(root(), "proxy_call_foreign_function", ...put("inject_encoded_data_to_filter_chain"), ...put(Buffer.from([0x0a, 9])), 0, 0)).toBe(Status.BadArgument);
+  // Without a stream (the root context): Ok, nothing sent (Context::injectEncodedDataToFilterChain).
+  expect(call(root(), "proxy_call_foreign_function", ...put("inject_encoded_data_to_filter_chain"), a, al, slot(), OOB)).toBe(Status.InvalidMemoryAccess);
+  expect(call(root(), "proxy_call_foreign_function", ...put("inject_encoded_data_to_filter_chain"), a, al, 0, 0)).toBe(Status.Ok);
+});
+
 test("after all of that the plugin still serves requests", async () => {
   const r = await vm.newStream().run({ request: { headers: get("/pass") } });
   expect(r.status).toBe(200);

@@ -82,9 +82,11 @@ test("header maps survive a round trip through the plugin's serializer and the h
 test.each([
   // Higress's Envoy (envoy-1.27): after StopIterationAndBuffer a callback sees what was held before
   // its own chunk, which joins the held body only after the answer.
-  { held: "before the chunk", options: {}, sizes: "3,3,7", read: "7", responseSizes: "2,2" },
+  { held: "before the chunk", options: { higressEnvoy: "1.27" as const }, sizes: "3,3,7", read: "7", responseSizes: "2,2" },
   // Envoy >= 1.32: the chunk joins the held body first.
   { held: "with the chunk", options: { heldBodyIncludesChunk: true }, sizes: "3,7,9", read: "9", responseSizes: "2,5" },
+  // Higress 2.2 (envoy-1.36, the Higress default): as Envoy >= 1.32.
+  { held: "with the chunk (Higress 2.2)", options: {}, sizes: "3,7,9", read: "9", responseSizes: "2,5" },
 ])("a buffered body: each callback is told the size of the data held $held, and the plugin can rewrite it", async ({ options, sizes, read, responseSizes }) => {
   const own = await probeVm({ redis, vm: options });
   try {
@@ -104,17 +106,22 @@ test.each([
   }
 });
 
-test("headers held by StopIteration stay back while the body is buffered (Higress, ABI 0_2_100)", () => {
-  const stream = vm.newStream({ autoFinish: false });
+test.each([
+  { envoy: "1.27" as const, sizes: "3,3" },
+  { envoy: "1.36" as const, sizes: "3,5" },
+])("headers held by StopIteration stay back while the body is buffered (Higress on envoy-$envoy, ABI 0_2_100)", async ({ envoy, sizes }) => {
+  const own = await probeVm({ redis, vm: { higressEnvoy: envoy } });
+  const stream = own.newStream({ autoFinish: false });
   stream.requestHeaders(post("/buffer"));
   stream.requestBody("abc");
   expect(stream.upstream.headers).toBeNull();
   expect(stream.paused.request).toBe("headers");
   stream.requestBody("de", true);
-  expect(headerValue(stream.upstream.headers, "x-body-sizes")).toBe("3,3");
+  expect(headerValue(stream.upstream.headers, "x-body-sizes")).toBe(sizes);
   expect(stream.upstream.body.toString()).toBe("seen:abcde");
   expect(stream.upstream.ended).toBe(true);
   stream.finish();
+  await own.close();
 });
 
 test("StopAllIteration holds everything until proxy_continue_stream, then shows the held data in one callback", async () => {

@@ -6,6 +6,9 @@ import { HeaderPairs, RespFramer, decodeCommand, encodeCommand, parseClusterName
 import { Metrics } from "../../host/metrics";
 import { DirectionHooks, FilterDirection, editBuffer } from "../../host/filter-direction";
 import { DataAction, HeadersAction, MetricType, Status, TrailersAction } from "../../host/abi-types";
+import { higressRedisTiming } from "../../host/redis-connection";
+import { parseInjectArguments } from "../../host/foreign-functions";
+import { higressProfile } from "../../host/higress-profile";
 
 describe("header map serialization", () => {
   test("the layout is count, sizes, then NUL-terminated names and values", () => {
@@ -71,6 +74,29 @@ test("Higress cluster names: the part before '?' is the cluster, the rest are op
     options: { db: "1", buffer_flush_timeout: "3", max_buffer_size_before_flush: "1024" },
   });
   expect(parseClusterName("outbound|80||redis.dns")).toEqual({ cluster: "outbound|80||redis.dns", options: {} });
+});
+
+test("Redis write buffering: envoy-1.36 reads the cluster name's options as std::stoul does (default 1024 / 3), envoy-1.27 fixes them", () => {
+  const t = (options: Record<string, string> | null) => {
+    const { maxBufferSizeBeforeFlush, bufferFlushTimeoutMs } = higressRedisTiming(1000, options);
+    return [maxBufferSizeBeforeFlush, bufferFlushTimeoutMs];
+  };
+  expect(t({ buffer_flush_timeout: "0", max_buffer_size_before_flush: "0" })).toEqual([0, 0]);
+  expect(t({ buffer_flush_timeout: " 7ms", max_buffer_size_before_flush: "+4096" })).toEqual([4096, 7]);
+  expect(t({ buffer_flush_timeout: "x", max_buffer_size_before_flush: "4294967296" })).toEqual([1024, 3]);
+  expect(t({ db: "2" })).toEqual([1024, 3]);
+  expect(t(null)).toEqual([1024, 3]);
+  expect(higressProfile("1.36").readsRedisBufferOptions).toBe(true);
+  expect(higressProfile("1.27").readsRedisBufferOptions).toBe(false);
+});
+
+test("inject_encoded_data_to_filter_chain arguments: body = 1, endstream = 2; unknown fields skipped, a broken message refused", () => {
+  expect(parseInjectArguments(Buffer.from([0x0a, 3, 0x61, 0x62, 0x63]))).toEqual({ body: Buffer.from("abc"), endStream: false });
+  expect(parseInjectArguments(Buffer.from([0x10, 1, 0x0a, 1, 0x7a, 0x18, 5]))).toEqual({ body: Buffer.from("z"), endStream: true });
+  expect(parseInjectArguments(Buffer.alloc(0))).toEqual({ body: Buffer.alloc(0), endStream: false });
+  expect(parseInjectArguments(Buffer.from([0x0a, 4, 0x61]))).toBeNull();
+  expect(parseInjectArguments(Buffer.from([0x0a]))).toBeNull();
+  expect(parseInjectArguments(Buffer.from([0x0b, 0]))).toBeNull(); // wire type 3 (groups): not accepted here
 });
 
 test("proxy_set_buffer_bytes is Envoy's Buffer::copyFrom: start 0 drains then prepends, start >= size appends, else refused", () => {
@@ -144,6 +170,25 @@ describe("filter direction (Envoy's filter-manager rules)", () => {
     expect(dir.pauseState).toBe("body");
     dir.resume();
     expect(passed).toEqual(["headers", "data abcde end"]);
+  });
+
+  test("injected data (injectEncodedDataToFilterChain) passes at once: after held headers, before the trailers of the callback that injected it", () => {
+    const { dir, passed } = scripted({ headers: [HeadersAction.StopIteration], trailers: [TrailersAction.Continue] });
+    dir.inject(Buffer.from("early"), false); // no headers yet: nothing to continue, dropped
+    dir.receiveHeaders(H, false);
+    dir.inject(Buffer.from("x"), false); // held headers go first
+    expect(passed).toEqual(["headers", "data x"]);
+    const injecting = scripted({ trailers: [TrailersAction.Continue] });
+    injecting.dir.receiveHeaders(H, false);
+    injecting.dir.receiveData(Buffer.from("ab"), false);
+    // The plugin injects inside its trailers callback: the data goes out, then the trailers.
+    const hooks = (injecting.dir as unknown as { hooks: DirectionHooks }).hooks;
+    const onTrailers = hooks.onTrailers;
+    hooks.onTrailers = (n) => (injecting.dir.inject(Buffer.from("tail"), false), onTrailers(n));
+    injecting.dir.receiveTrailers([["t", "1"]]);
+    expect(injecting.passed).toEqual(["headers", "data ab", "data tail", "trailers"]);
+    injecting.dir.inject(Buffer.from("late"), false); // the direction is over: dropped
+    expect(injecting.passed).toEqual(["headers", "data ab", "data tail", "trailers"]);
   });
 
   test("StopIterationNoBuffer drops the chunk", () => {

@@ -6,6 +6,9 @@
 // bridge in front of the same redis-server and gives every config with a `redis` block a `store`
 // block pointing at it (cluster "quota_store"); `vm.redisCommands()` then lists the commands sent
 // over HTTP. Tests of Redis-host-call details use `testWithRedisHostCalls` and are skipped there.
+//
+// With AI_QUOTA_HIGRESS_ENVOY=1.27 (jest project "higress-envoy-1.27") the Higress build runs in the
+// host's Higress 2.0–2.1 profile (higress-group/envoy envoy-1.27) instead of Higress 2.2's envoy-1.36.
 import * as path from "node:path";
 import * as crypto from "node:crypto";
 import { ExchangeResult, HeaderPairs, PluginVm, PluginVmOptions, RedisClient, RedisRestBridge, RedisServer, ResponseSpec, startRedis, startRedisRestBridge } from "../../host";
@@ -13,6 +16,8 @@ import { ExchangeResult, HeaderPairs, PluginVm, PluginVmOptions, RedisClient, Re
 export const ROOT = path.resolve(__dirname, "../..");
 /** True in the envoy-build project: the plain-Envoy build and an HTTP quota store. */
 export const HTTP_STORE = process.env.AI_QUOTA_STORE === "http";
+/** The Higress profile the Higress build runs under: the host's default (envoy-1.36, Higress 2.2) unless the project picks another. */
+export const HIGRESS_ENVOY = process.env.AI_QUOTA_HIGRESS_ENVOY === "1.27" ? "1.27" as const : undefined;
 export const PLUGIN_WASM = path.join(ROOT, HTTP_STORE ? "build/ai-quota-envoy.wasm" : "build/ai-quota.wasm");
 /** The HTTP store's Envoy cluster name in http mode. */
 export const STORE_CLUSTER = "quota_store";
@@ -130,6 +135,7 @@ export class QuotaFixture {
       ? await PluginVm.load({
         wasmPath: PLUGIN_WASM,
         redis: { resolve: (name) => (name.endsWith("||redis.static") || name.endsWith("||redis") ? { host: redis.host, port: redis.port } : undefined) },
+        ...(HIGRESS_ENVOY !== undefined && options.flavour !== "envoy" && options.withRedisImports !== false ? { higressEnvoy: HIGRESS_ENVOY } : {}),
         ...options,
       })
       : await PluginVm.load({

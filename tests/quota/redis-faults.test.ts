@@ -1,7 +1,7 @@
 // A Redis outage in each phase of a request, and recovery without a restart of the plugin.
 import * as net from "node:net";
 import { LogLevel, PluginVm, RespFramer, decodeCommand } from "../../host";
-import { PLUGIN_WASM, QuotaFixture, STORE_UNREACHABLE, adminGet, adminPost, chat, jsonResponse, openAiJson, request, openChat, testWithRedisHostCalls } from "./fixture";
+import { HIGRESS_ENVOY, PLUGIN_WASM, QuotaFixture, STORE_UNREACHABLE, adminGet, adminPost, chat, jsonResponse, openAiJson, request, openChat, testWithRedisHostCalls } from "./fixture";
 
 let fx: QuotaFixture;
 beforeAll(async () => { fx = await QuotaFixture.start({ password: "pw" }); });
@@ -119,7 +119,7 @@ testWithRedisHostCalls("NOAUTH from Redis: re-initialises the client once and re
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as net.AddressInfo).port;
   try {
-    const vm = await PluginVm.load({ wasmPath: PLUGIN_WASM, redis: { resolve: () => ({ host: "127.0.0.1", port }) } });
+    const vm = await PluginVm.load({ wasmPath: PLUGIN_WASM, higressEnvoy: HIGRESS_ENVOY, redis: { resolve: () => ({ host: "127.0.0.1", port }) } });
     expect(await vm.start("", JSON.stringify(CONFIG))).toBe(true);
     const r = await adminGet(vm, "admin", "?consumer=consumer1");
     expect(r.local?.body.toString()).toBe('{"consumer":"consumer1","quota":42}');
