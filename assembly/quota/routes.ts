@@ -88,9 +88,30 @@ function kindAt(p: usize, n: usize): ApiKind {
     kindSuffixes = table;
   }
   for (let i = 0; i < table.length; i++) {
-    if (endsWithAt(p, n, table[i])) return KINDS[i];
+    if (!endsWithAt(p, n, table[i])) continue;
+    const kind = KINDS[i];
+    // Bedrock's operations only under /model/{modelId}/ (an operator's own "/invoke" stays Other).
+    if (isBedrock(kind) && !hasModelSegment(p, n - <usize>table[i].length)) return ApiKind.Other;
+    return kind;
   }
   return ApiKind.Other;
+}
+
+function isBedrock(kind: ApiKind): bool {
+  return kind == ApiKind.BedrockInvoke || kind == ApiKind.BedrockInvokeStream || kind == ApiKind.BedrockConverse || kind == ApiKind.BedrockConverseStream;
+}
+
+const MODEL_SEGMENT = "/model/";
+
+/** "/model/" occurs in the n bytes at p (the model id may hold '/': an inference-profile ARN). */
+function hasModelSegment(p: usize, n: usize): bool {
+  const m = <usize>MODEL_SEGMENT.length;
+  for (let i: usize = 0; i + m <= n; i++) {
+    let j: usize = 0;
+    while (j < m && <u32>load<u8>(p + i + j) == <u32>MODEL_SEGMENT.charCodeAt(<i32>j)) j++;
+    if (j == m) return true;
+  }
+  return false;
 }
 
 export function apiKindName(kind: ApiKind): string {
