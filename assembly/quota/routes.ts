@@ -30,6 +30,19 @@ export enum ApiKind {
   GeminiStream,
   /** A metered suffix that is none of the above (an operator's own, `/invocations`, `/generate`). */
   Other,
+  // Cohere v2 and AWS Bedrock runtime (docs/metering.md): metered; their own counts are not read yet.
+  /** Cohere `/v2/chat` (SSE when `stream` is true). */
+  CohereChat,
+  /** Cohere `/v2/embed`. */
+  CohereEmbed,
+  /** Bedrock `/model/{modelId}/invoke`: the model's own JSON (Anthropic messages for Claude). */
+  BedrockInvoke,
+  /** Bedrock `/model/{modelId}/invoke-with-response-stream` (AWS event-stream framing). */
+  BedrockInvokeStream,
+  /** Bedrock `/model/{modelId}/converse`. */
+  BedrockConverse,
+  /** Bedrock `/model/{modelId}/converse-stream` (AWS event-stream framing). */
+  BedrockConverseStream,
 }
 
 /** The admin API's base, fixed as in Higress. */
@@ -43,6 +56,8 @@ export const CHAT_PATH = "/v1/chat/completions";
 export const DEFAULT_SUFFIXES: Array<string> = [
   "/chat/completions", "/completions", "/responses", "/embeddings", "/v1/messages",
   ":generateContent", ":streamGenerateContent", "/invocations", "/generate",
+  // Cohere v2; Bedrock runtime (the model id before them is any segment: `%3A`, `:` and `.` included)
+  "/v2/chat", "/v2/embed", "/invoke", "/invoke-with-response-stream", "/converse", "/converse-stream",
 ];
 
 /** Higress's default, for reference in the docs and tests. */
@@ -52,10 +67,12 @@ export const HIGRESS_DEFAULT_SUFFIXES: Array<string> = [CHAT_PATH, "/v1/messages
 const KIND_SUFFIXES: Array<string> = [
   "/chat/completions", "/completions", "/responses", "/embeddings", "/v1/messages",
   ":streamgeneratecontent", ":generatecontent",
+  "/v2/chat", "/v2/embed", "/invoke", "/invoke-with-response-stream", "/converse", "/converse-stream",
 ];
 const KINDS: Array<ApiKind> = [
   ApiKind.OpenAIChat, ApiKind.OpenAICompletions, ApiKind.OpenAIResponses, ApiKind.OpenAIEmbeddings,
   ApiKind.AnthropicMessages, ApiKind.GeminiStream, ApiKind.GeminiGenerate,
+  ApiKind.CohereChat, ApiKind.CohereEmbed, ApiKind.BedrockInvoke, ApiKind.BedrockInvokeStream, ApiKind.BedrockConverse, ApiKind.BedrockConverseStream,
 ];
 let kindSuffixes: Array<Uint8Array> | null = null;
 
@@ -71,9 +88,30 @@ function kindAt(p: usize, n: usize): ApiKind {
     kindSuffixes = table;
   }
   for (let i = 0; i < table.length; i++) {
-    if (endsWithAt(p, n, table[i])) return KINDS[i];
+    if (!endsWithAt(p, n, table[i])) continue;
+    const kind = KINDS[i];
+    // Bedrock's operations only under /model/{modelId}/ (an operator's own "/invoke" stays Other).
+    if (isBedrock(kind) && !hasModelSegment(p, n - <usize>table[i].length)) return ApiKind.Other;
+    return kind;
   }
   return ApiKind.Other;
+}
+
+function isBedrock(kind: ApiKind): bool {
+  return kind == ApiKind.BedrockInvoke || kind == ApiKind.BedrockInvokeStream || kind == ApiKind.BedrockConverse || kind == ApiKind.BedrockConverseStream;
+}
+
+const MODEL_SEGMENT = "/model/";
+
+/** "/model/" occurs in the n bytes at p (the model id may hold '/': an inference-profile ARN). */
+function hasModelSegment(p: usize, n: usize): bool {
+  const m = <usize>MODEL_SEGMENT.length;
+  for (let i: usize = 0; i + m <= n; i++) {
+    let j: usize = 0;
+    while (j < m && <u32>load<u8>(p + i + j) == <u32>MODEL_SEGMENT.charCodeAt(<i32>j)) j++;
+    if (j == m) return true;
+  }
+  return false;
 }
 
 export function apiKindName(kind: ApiKind): string {
@@ -85,6 +123,12 @@ export function apiKindName(kind: ApiKind): string {
     case ApiKind.AnthropicMessages: return "anthropic-messages";
     case ApiKind.GeminiGenerate: return "gemini-generate";
     case ApiKind.GeminiStream: return "gemini-stream";
+    case ApiKind.CohereChat: return "cohere-chat";
+    case ApiKind.CohereEmbed: return "cohere-embed";
+    case ApiKind.BedrockInvoke: return "bedrock-invoke";
+    case ApiKind.BedrockInvokeStream: return "bedrock-invoke-stream";
+    case ApiKind.BedrockConverse: return "bedrock-converse";
+    case ApiKind.BedrockConverseStream: return "bedrock-converse-stream";
     case ApiKind.None: return "none";
     default: return "other";
   }
