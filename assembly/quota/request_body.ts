@@ -56,6 +56,7 @@
 // `"stream_options":{"include_usage":true},`; otherwise there is no edit.
 import { plainEnd } from "../json/plain";
 import { hexDigit } from "../util/hex";
+import { TextCounts } from "../usage/text_estimate";
 
 /** What the reader learnt about the request. */
 export class RequestFacts {
@@ -79,6 +80,8 @@ export class RequestFacts {
   complete: bool = false;
   /** Body bytes read. */
   bytes: i64 = 0;
+  /** The body's text by class, for the input estimate (usage/text_estimate.ts). */
+  text: TextCounts = new TextCounts();
 
   /** As new (a pooled reader's facts). */
   clear(): void {
@@ -92,6 +95,7 @@ export class RequestFacts {
     this.background = false;
     this.complete = false;
     this.bytes = 0;
+    this.text.clear();
   }
 }
 
@@ -674,6 +678,7 @@ export class RequestBodyReader {
   private readBytes(ptr: usize, len: usize): void {
     if (this.ended) return;
     this.facts.bytes += <i64>len;
+    this.facts.text.add(ptr, len);
     let p = ptr;
     const end = ptr + len;
     while (p < end) {

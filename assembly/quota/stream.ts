@@ -22,9 +22,10 @@ import { bufferLimitRaisable, defaultHeldBodyLimit, headersMayWaitForBody, injec
 import { readRequestBody, readResponseBody, rewriteRequestBody, rewriteResponseBody } from "../abi/body_view";
 import { Store } from "../store/store";
 import { decodeUtf8 } from "../util/utf8";
-import { TokenUsage, usageFromAiLog } from "../usage/index";
+import { TokenUsage, largerUsage, usageFromAiLog } from "../usage/index";
 import { ResponseReader, giveBackResponseReader, takeResponseReader } from "../usage/response_reader";
 import { estimateUsage } from "../usage/estimate";
+import { API_CHAT, API_GEMINI, API_MESSAGES, API_RESPONSES } from "../usage/text_estimate";
 import { MissingUsage, QuotaConfig, ReservationMode } from "./config";
 import { ApiKind, Operation, routeOfAt } from "./routes";
 import { IdentityKind, RequestLine, anonymousKey, readRequestLineAt } from "./identity";
@@ -623,11 +624,12 @@ export class QuotaStream extends HttpContext {
     if (reader !== null && !this.encodedResponse) reader.finish();
     const reported = this.reportedUsage();
     const found = reported !== null && reported.found;
-    if (found && this.responseEnded) {
+    const produced = reader === null ? 0 : this.encodedResponse ? reader.bodyBytes : reader.contentBytes;
+    // Partial usage (one side only, or Anthropic's provisional output) is estimated for the rest.
+    if (found && this.responseEnded && reported!.complete(produced)) {
       this.chargeUsage(key, this.cost(reported!));
       return;
     }
-    const produced = reader === null ? 0 : this.encodedResponse ? reader.bodyBytes : reader.contentBytes;
     if (!found && produced == 0 && this.responseStatus >= 400) {
       this.releaseOrKeep(key, "upstream error without usage");
       return;
@@ -655,7 +657,7 @@ export class QuotaStream extends HttpContext {
       this.charge(key, used, false);
       return;
     }
-    const estimate = estimateUsage(this.requestBytes(), reader, this.encodedResponse, !this.responseEnded);
+    const estimate = estimateUsage(this.inputEstimate(), reader, this.encodedResponse, !this.responseEnded);
     if (found) {
       // What was reported is a floor for each count.
       if (reported!.input > estimate.input) estimate.input = reported!.input;
@@ -710,9 +712,14 @@ export class QuotaStream extends HttpContext {
     return body !== null && body.rootClosed;
   }
 
-  private requestBytes(): i64 {
+  /** The request's input tokens estimated from the text its body carried (counted as it streamed). */
+  private inputEstimate(): i64 {
     const body = this.body;
-    return body === null ? 0 : body.facts.bytes;
+    if (body === null) return 0;
+    const api = this.api;
+    const family = api == ApiKind.AnthropicMessages ? API_MESSAGES : api == ApiKind.OpenAIResponses ? API_RESPONSES
+      : api == ApiKind.GeminiGenerate || api == ApiKind.GeminiStream ? API_GEMINI : API_CHAT;
+    return body.facts.text.tokens(family);
   }
 
   private charge(key: string, used: i64, undoAdmission: bool): void {
@@ -724,18 +731,19 @@ export class QuotaStream extends HttpContext {
       c.settlementRetrySeconds, this.admissionMarked, undoAdmission));
   }
 
-  /** ai-statistics' `ai_log` when it has counted the tokens; else what the body scan found. */
+  /** What the body scan found, and ai-statistics' `ai_log` where it says more (usage/ailog.ts largerUsage). */
   private reportedUsage(): TokenUsage | null {
+    const reader = this.response;
+    const own: TokenUsage | null = reader === null || this.encodedResponse ? null : reader.usage;
     const block = streamPropertyBlock(AI_LOG);
     if (block != 0) {
       const aiLog = new Uint8Array(<i32>blockBytes());
       memory.copy(aiLog.dataStart, block, <usize>aiLog.length);
       heap.free(block);
       const fromLog = usageFromAiLog(aiLog);
-      if (fromLog !== null && fromLog.found) return fromLog;
+      if (fromLog !== null) return largerUsage(fromLog, own);
     }
-    const reader = this.response;
-    return reader === null || this.encodedResponse ? null : reader.usage;
+    return own;
   }
 }
 
