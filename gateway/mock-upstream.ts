@@ -88,7 +88,9 @@ type Route =
   | { kind: "retrieve"; id: string }
   | { kind: "models" };
 
-// GET /v1/models as OpenAI answers it (a list object; any model name is served, these are examples).
+// GET /v1/models as OpenAI answers it: openai/openai-openapi `listModels` → ListModelsResponse
+// `{object: "list", data: [Model {id, object: "model", created, owned_by}]}` (any model name is
+// served; these ids are examples).
 const MODEL_LIST = {
   object: "list",
   data: ["mock-model", "gpt-4o", "claude-sonnet-4", "gemini-2.0-flash"].map((id) => ({ id, object: "model", created: 1700000000, owned_by: "ai-quota-mock" })),
