@@ -5,11 +5,12 @@ import { config } from "./props/config";
 import { headers } from "./props/headers";
 import { parsersProperty } from "./props/parsers";
 import { requestBody } from "./props/request-body";
+import { requestVerdict } from "./props/request-verdict";
 import { respReply } from "./props/resp-reply";
 import { responseProperty } from "./props/response";
 import { usageBody } from "./props/usage-body";
 
-export const PROPERTIES: FuzzProperty[] = [respReply, adminForm, usageBody, config, headers, parsersProperty, requestBody, responseProperty];
+export const PROPERTIES: FuzzProperty[] = [respReply, adminForm, usageBody, config, headers, parsersProperty, requestBody, requestVerdict, responseProperty];
 
 export function findProperty(name: string): FuzzProperty {
   const p = PROPERTIES.find((x) => x.name === name);

@@ -1,5 +1,5 @@
 // The command line: `npm start -- [--config <file.yaml>] [--port <n>] [--host <addr>]
-// [--redis <host:port>] [--redis-cluster] [--log-level <level>]`. Every mistake is a ConfigError (exit code 2).
+// [--redis <host:port>] [--redis-cluster] [--data <dir>] [--log-level <level>]`. Every mistake is a ConfigError (exit code 2).
 import { parseArgs } from "node:util";
 import { ConfigError } from "./errors";
 
@@ -14,6 +14,8 @@ export interface CliOptions {
   redis: { host: string; port: number } | null;
   /** Redis is a Redis Cluster: started by the gateway, or the one `redis` names a node of (absent: no). */
   redisCluster?: true;
+  /** Where the gateway's own redis-server keeps its data (an append-only file), so balances survive a restart (absent: nowhere). */
+  dataDir?: string;
   /** The plugin's log level (what proxy_get_log_level answers) and what gets printed. */
   logLevel: PluginLogLevel;
   help: boolean;
@@ -23,12 +25,15 @@ export const DEFAULT_CONFIG = "examples/local.yaml";
 export const DEFAULT_PORT = 8080;
 
 export const USAGE = [
-  "usage: npm start -- [--config <file.yaml>] [--port <n>] [--host <addr>] [--redis <host:port>] [--redis-cluster] [--log-level <level>]",
+  "usage: npm start -- [options]   or   bash scripts/start.sh [options]",
+  "  options: [--config <file.yaml>] [--port <n>] [--host <addr>] [--redis <host:port>] [--redis-cluster] [--data <dir>] [--log-level <level>]",
   `  --config     the gateway config (default ${DEFAULT_CONFIG})`,
   `  --port       the port to listen on, 0 for any free one (default ${DEFAULT_PORT})`,
   "  --host       the address to listen on (default 127.0.0.1)",
   "  --redis      use this Redis instead of starting a redis-server",
   "  --redis-cluster  a Redis Cluster: start one (three masters), or with --redis, a node of yours",
+  "  --data       keep the started redis-server's data (append-only file) in this folder, so balances",
+  "               survive a restart (default: nowhere; every balance is lost when the gateway stops)",
   `  --log-level  the plugin's log level: ${LOG_LEVELS.join(", ")} (default info)`,
 ].join("\n");
 
@@ -57,6 +62,7 @@ export function parseCli(argv: string[]): CliOptions {
         host: { type: "string" },
         redis: { type: "string" },
         "redis-cluster": { type: "boolean" },
+        data: { type: "string" },
         "log-level": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -70,12 +76,19 @@ export function parseCli(argv: string[]): CliOptions {
   if (!LOG_LEVELS.includes(level as PluginLogLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${level}"`);
   const host = (values.host as string | undefined) ?? "127.0.0.1";
   if (host === "") throw new ConfigError("--host must not be empty");
+  const dataDir = values.data as string | undefined;
+  if (dataDir !== undefined) {
+    if (dataDir === "") throw new ConfigError("--data must name a folder");
+    if (values.redis !== undefined) throw new ConfigError("--data keeps the gateway's own redis-server's data: an external Redis (--redis) keeps its own");
+    if (values["redis-cluster"] === true) throw new ConfigError("--data is not supported with --redis-cluster");
+  }
   return {
     configPath: (values.config as string | undefined) ?? DEFAULT_CONFIG,
     port: values.port === undefined ? DEFAULT_PORT : parsePort(values.port as string, "--port"),
     host,
     redis: values.redis === undefined ? null : parseRedisAddress(values.redis as string),
     redisCluster: values["redis-cluster"] === true ? true : undefined,
+    ...(dataDir !== undefined ? { dataDir } : {}),
     logLevel: level as PluginLogLevel,
     help: values.help === true,
   };

@@ -7,6 +7,7 @@ import { GatewayError } from "./errors";
 import { Gateway, startGateway } from "./server";
 
 const NAME = "ai-quota gateway";
+const STOP_BOUND_MS = 1500;
 
 function print(line: string): void {
   process.stdout.write(line + "\n");
@@ -23,13 +24,22 @@ async function main(): Promise<void> {
     return;
   }
   const config = loadConfig(cli.configPath);
-  const gateway: Gateway = await startGateway({ config, host: cli.host, port: cli.port, redis: cli.redis, redisCluster: cli.redisCluster, logLevel: cli.logLevel, print, warn, configPath: cli.configPath });
+  const gateway: Gateway = await startGateway({ config, host: cli.host, port: cli.port, redis: cli.redis, redisCluster: cli.redisCluster, dataDir: cli.dataDir, logLevel: cli.logLevel, print, warn, configPath: cli.configPath });
 
   let stopping = false;
   const stop = (why: string, code: number) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second Ctrl-C: the user does not want to wait (the redis-server gets its PDEATHSIG).
+      if (why.startsWith("SIG")) process.exit(code === 0 ? 1 : code);
+      return;
+    }
     stopping = true;
     print(`${NAME} stopping (${why})`);
+    // Supervisors wait a few seconds before SIGKILL: never hang on a stuck close.
+    setTimeout(() => {
+      warn(`${NAME}: did not stop within ${STOP_BOUND_MS} ms, exiting`);
+      process.exit(code === 0 ? 1 : code);
+    }, STOP_BOUND_MS).unref();
     gateway.close().then(
       () => process.exit(code),
       () => process.exit(code === 0 ? 1 : code),
@@ -45,6 +55,7 @@ async function main(): Promise<void> {
 
   const kind = gateway.redis.cluster ? "a Redis Cluster node" : "redis-server";
   print(`redis: ${gateway.redis.host}:${gateway.redis.port} (${gateway.redis.owned ? `${kind} started by the gateway` : `external${gateway.redis.cluster ? ", Redis Cluster" : ""}`})`);
+  if (gateway.redis.owned) print(cli.dataDir !== undefined ? `balances: kept in ${cli.dataDir} (append-only file)` : "balances: not kept (lost when the gateway stops; --data <dir> keeps them)");
   print(`upstream: ${gateway.upstream}`);
   print(`auth: ${config.auth ? `key-auth, ${config.consumers.length} consumer(s)` : "off (x-mse-consumer is taken from the client)"}`);
   print(`metrics: ${gateway.url}/stats/prometheus`);

@@ -87,11 +87,21 @@ export function routePath(url: string): string {
 
 type Route =
   | { kind: "post"; model: string | null; run: (x: Exchange) => void | Promise<void> }
-  | { kind: "retrieve"; id: string };
+  | { kind: "retrieve"; id: string }
+  | { kind: "models" };
+
+// GET /v1/models as OpenAI answers it: openai/openai-openapi `listModels` → ListModelsResponse
+// `{object: "list", data: [Model {id, object: "model", created, owned_by}]}` (any model name is
+// served; these ids are examples).
+const MODEL_LIST = {
+  object: "list",
+  data: ["mock-model", "gpt-4o", "claude-sonnet-4", "gemini-2.0-flash"].map((id) => ({ id, object: "model", created: 1700000000, owned_by: "ai-quota-mock" })),
+};
 
 function route(method: string, path: string, query: URLSearchParams): Route | null {
   const lower = path.toLowerCase();
   if (method === "GET") {
+    if (lower === "/v1/models") return { kind: "models" };
     const m = /^\/v1\/responses\/([^/]+)$/i.exec(path);
     return m ? { kind: "retrieve", id: decodeURIComponent(m[1]) } : null;
   }
@@ -137,6 +147,10 @@ export function createMockHandler(options: { eventDelayMs?: number } = {}): { ha
     if (r === null) {
       req.resume();
       return plain.json(404, openAiError(`Invalid URL (${method} ${path})`));
+    }
+    if (r.kind === "models") {
+      req.resume();
+      return plain.json(200, MODEL_LIST);
     }
     if (r.kind === "retrieve") {
       req.resume();

@@ -32,7 +32,8 @@ function reachable(host: string, port: number): Promise<string | null> {
   });
 }
 
-export async function openRedis(external: { host: string; port: number } | null, cluster = false): Promise<GatewayRedis> {
+/** `dataDir`: where the gateway's own redis-server keeps an append-only file (absent: nowhere). */
+export async function openRedis(external: { host: string; port: number } | null, cluster = false, dataDir?: string): Promise<GatewayRedis> {
   if (external !== null) {
     const problem = await reachable(external.host, external.port);
     if (problem !== null) throw new GatewayError(`cannot reach Redis at ${external.host}:${external.port}: ${problem}`);
@@ -47,7 +48,7 @@ export async function openRedis(external: { host: string; port: number } | null,
     }
   }
   try {
-    const server = await startRedis();
+    const server = await startRedis(dataDir !== undefined ? { dataDir } : {});
     let stopped: Promise<void> | null = null;
     return { host: server.host, port: server.port, owned: true, cluster: false, stop: () => (stopped ??= server.stop()) };
   } catch (err) {

@@ -22,6 +22,8 @@ export interface GatewayOptions {
   redis: { host: string; port: number } | null;
   /** `redis` (or the one the gateway starts) is a Redis Cluster. */
   redisCluster?: boolean;
+  /** The gateway's own redis-server keeps its data here (absent: nowhere). */
+  dataDir?: string;
   logLevel: PluginLogLevel;
   /** Request lines and plugin logs. */
   print: (line: string) => void;
@@ -68,7 +70,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
   };
   try {
-    const redis: GatewayRedis = await openRedis(options.redis, options.redisCluster ?? false);
+    const redis: GatewayRedis = await openRedis(options.redis, options.redisCluster ?? false, options.dataDir);
     cleanups.push(() => redis.stop());
 
     const plugin: Plugin = await startPlugin({

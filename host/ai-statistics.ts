@@ -15,7 +15,9 @@
 //   - a streamed one: onHttpStreamingBody sets response_type "stream", chat_id, on the first chunk
 //     llm_first_token_duration, writes when a chunk carries usage (total above 0), and at the end
 //     sets llm_service_duration and writes.
-// Only OpenAI-style usage (usage.prompt_tokens / completion_tokens / total_tokens, model) is read.
+// The usage as pkg/tokenusage reads it (every path, in its order: OpenAI, Responses, Gemini,
+// Anthropic), with its quirks: a chunk holding "usage" without counts writes 0/0; Anthropic cache
+// tokens and Gemini thoughts/tool-use/cached counts only in *_details and total_token.
 import { GoValue, goJsonMarshal, goJsonQuote } from "./go-json";
 
 /** The filter-state key of the property wasm-go writes with SetProperty(["ai_log"]). */
@@ -81,9 +83,41 @@ function firstObject(text: string): Record<string, unknown> | null {
   }
 }
 
-function integer(v: unknown): bigint | null {
-  return typeof v === "number" && Number.isFinite(v) ? BigInt(Math.trunc(v)) : null;
+/** gjson's Result.Int(): a number truncated, a numeric string parsed, true 1; anything else 0. */
+function gjsonInt(v: unknown): bigint {
+  if (typeof v === "number" && Number.isFinite(v)) return BigInt(Math.trunc(v));
+  if (typeof v === "string" && /^\s*-?\d+\s*$/.test(v)) return BigInt(v.trim());
+  if (v === true) return 1n;
+  return 0n;
 }
+
+/** gjson's path lookup ("a.b.c"): the value, or undefined where the path does not exist. */
+function at(o: unknown, path: string): unknown {
+  let cur: unknown = o;
+  for (const part of path.split(".")) {
+    if (typeof cur !== "object" || cur === null || Array.isArray(cur)) return undefined;
+    if (!Object.prototype.hasOwnProperty.call(cur, part)) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+/** wrapper.GetValueFromBody: the first path that exists (a JSON null exists). */
+function firstOf(o: unknown, paths: string[]): unknown {
+  for (const p of paths) {
+    const v = at(o, p);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+// pkg/tokenusage's paths, in its order.
+const MODEL_PATHS = ["model", "response.model", "message.model", "modelVersion"];
+const INPUT_PATHS = ["usage.prompt_tokens", "usage.input_tokens", "response.usage.input_tokens", "usageMetadata.promptTokenCount", "message.usage.input_tokens"];
+const OUTPUT_PATHS = ["usage.completion_tokens", "usage.output_tokens", "response.usage.output_tokens", "usageMetadata.candidatesTokenCount", "message.usage.output_tokens"];
+const INPUT_DETAILS_PATHS = ["usage.prompt_tokens_details", "response.usage.input_tokens_details", "usage.input_tokens_details", "usageMetadata.promptTokensDetails"];
+const OUTPUT_DETAILS_PATHS = ["usage.completion_tokens_details", "response.usage.output_tokens_details", "usage.output_tokens_details", "usageMetadata.candidatesTokensDetails"];
+const TOTAL_PATHS = ["usage.total_tokens", "response.usage.total_tokens", "usageMetadata.totalTokenCount"];
 
 /** One stream's ai-statistics, writing into that stream's filter state. */
 export class AiStatistics {
@@ -122,23 +156,50 @@ export class AiStatistics {
     this.write();
   }
 
-  /** The usage of one piece of body, as tokenusage.GetTokenUsage sets it; true when it had usage above 0. */
+  /**
+   * The usage of one piece of body, as tokenusage.GetTokenUsage sets it (model, input_token,
+   * output_token, input_token_details, output_token_details, total_token, every chunk that holds
+   * "usage" or "usageMetadata"); true when its total is above 0.
+   */
   private usageFrom(text: string): boolean {
     let total = 0n;
-    for (const chunk of text.replace(/\r\n?/g, "\n").split("\n\n")) {
-      if (!chunk.includes('"usage"')) continue;
+    let cacheCreation = 0n;
+    let cacheRead = 0n;
+    const a = this.attributes;
+    for (const chunk of text.replace(/\r\n?/g, "\n").trim().split("\n\n")) {
+      if (!chunk.includes('"usage"') && !chunk.includes('"usageMetadata"')) continue;
       const o = firstObject(chunk);
-      if (o === null) continue;
-      const usage = typeof o.usage === "object" && o.usage !== null ? (o.usage as Record<string, unknown>) : {};
-      this.attributes.model = typeof o.model === "string" ? o.model : "unknown";
-      const input = integer(usage.prompt_tokens) ?? 0n;
-      const output = integer(usage.completion_tokens) ?? 0n;
-      this.attributes.input_token = input;
-      this.attributes.output_token = output;
-      this.attributes.input_token_details = {};
-      this.attributes.output_token_details = {};
-      total = integer(usage.total_tokens) ?? input + output;
-      this.attributes.total_token = total;
+      const model = firstOf(o, MODEL_PATHS);
+      if (model !== undefined) a.model = typeof model === "string" ? model : JSON.stringify(model);
+      else if (typeof a.model !== "string" || a.model === "" || a.model === "unknown") a.model = "unknown";
+      // A missing count keeps an earlier one above 0 (ExtractInputTokens/ExtractOutputTokens), else 0.
+      const input = firstOf(o, INPUT_PATHS);
+      const keptInput = typeof a.input_token === "bigint" && a.input_token > 0n ? a.input_token : 0n;
+      a.input_token = input !== undefined ? gjsonInt(input) : keptInput;
+      const output = firstOf(o, OUTPUT_PATHS);
+      const keptOutput = typeof a.output_token === "bigint" && a.output_token > 0n ? a.output_token : 0n;
+      a.output_token = output !== undefined ? gjsonInt(output) : keptOutput;
+      const inDetails: Record<string, GoValue> = {};
+      const d = firstOf(o, INPUT_DETAILS_PATHS);
+      if (typeof d === "object" && d !== null && !Array.isArray(d)) for (const [k, v] of Object.entries(d)) inDetails[k] = gjsonInt(v);
+      const cached = at(o, "usageMetadata.cachedContentTokenCount");
+      if (cached !== undefined) inDetails.cached_content_token_count = gjsonInt(cached);
+      const toolUse = at(o, "usageMetadata.toolUsePromptTokenCount");
+      if (toolUse !== undefined) inDetails.tool_use_prompt_token_count = gjsonInt(toolUse);
+      const cc = at(o, "usage.cache_creation_input_tokens");
+      if (cc !== undefined) { cacheCreation = gjsonInt(cc); inDetails.cache_creation_input_tokens = cacheCreation; }
+      const cr = at(o, "usage.cache_read_input_tokens");
+      if (cr !== undefined) { cacheRead = gjsonInt(cr); inDetails.cache_read_input_tokens = cacheRead; }
+      a.input_token_details = inDetails;
+      const outDetails: Record<string, GoValue> = {};
+      const od = firstOf(o, OUTPUT_DETAILS_PATHS);
+      if (typeof od === "object" && od !== null && !Array.isArray(od)) for (const [k, v] of Object.entries(od)) outDetails[k] = gjsonInt(v);
+      const thoughts = at(o, "usageMetadata.thoughtsTokenCount");
+      if (thoughts !== undefined) outDetails.thoughts_token_count = gjsonInt(thoughts);
+      a.output_token_details = outDetails;
+      const t = firstOf(o, TOTAL_PATHS);
+      total = t !== undefined ? gjsonInt(t) : (a.input_token as bigint) + (a.output_token as bigint) + cacheCreation + cacheRead;
+      a.total_token = total;
     }
     return total > 0n;
   }

@@ -15,6 +15,8 @@ export interface RedisServerOptions {
   readyTimeoutMs?: number;
   /** Keep data across `restart()` (append-only file, fsync on every write). Default false. */
   persistent?: boolean;
+  /** Keep the data in this folder (created when missing, never removed): persistent, and it outlives the process. */
+  dataDir?: string;
 }
 
 export interface RedisServer {
@@ -52,12 +54,44 @@ function launch(binary: string, port: number, password: string | undefined, time
 }
 
 /**
+ * util-linux's setpriv, to start redis-server with PR_SET_PDEATHSIG (which node cannot set): the
+ * kernel sends the server SIGTERM when the process that started it dies, even by SIGKILL, so a
+ * killed gateway or test worker never leaves a redis-server behind. setpriv execs the server, so the
+ * child's pid is the server's. Linux only; elsewhere servers are spawned directly.
+ */
+const SETPRIV: string | null = process.platform !== "linux" ? null : findOnPath("setpriv");
+
+function executable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function findOnPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    if (dir !== "" && executable(path.join(dir, name))) return path.join(dir, name);
+  }
+  return null;
+}
+
+/**
  * Starts `binary` with `args` and resolves once it says it accepts connections; `label` names it in
  * errors (the server's output included). Shared by single servers and cluster nodes.
  */
 export function spawnRedisServer(binary: string, args: string[], label: string, timeoutMs: number): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let child: ChildProcess;
+    if (SETPRIV === null) {
+      child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+    } else {
+      // setpriv reports a missing server as its own exit code: find the server first.
+      const server = binary.includes("/") ? (executable(binary) ? binary : null) : findOnPath(binary);
+      if (server === null) return reject(new Error(REDIS_MISSING));
+      child = spawn(SETPRIV, ["--pdeathsig", "TERM", "--", server, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    }
     let output = "";
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
@@ -102,8 +136,9 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   const timeoutMs = options.readyTimeoutMs ?? 10_000;
   const password = options.password;
   let port = options.port ?? 0;
-  const persistent = options.persistent ?? false;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ai-quota-redis-"));
+  const persistent = (options.persistent ?? false) || options.dataDir !== undefined;
+  const dir = options.dataDir !== undefined ? path.resolve(options.dataDir) : fs.mkdtempSync(path.join(os.tmpdir(), "ai-quota-redis-"));
+  if (options.dataDir !== undefined) fs.mkdirSync(dir, { recursive: true });
   let child: ChildProcess | null = null;
   // A chosen port can be taken between the probe and the launch: try a few.
   for (let attempt = 0; child === null; attempt++) {

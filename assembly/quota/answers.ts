@@ -47,20 +47,26 @@ function openAiError(message: string, type: string): string {
   return "{\"error\":{\"message\":" + quoteJsonString(message) + ",\"type\":\"" + type + "\",\"param\":null,\"code\":\"quota_exceeded\"}}";
 }
 
+// Every 403 whose details are ai-quota.unauthorized (Higress's reason for a refused admin call,
+// malformed ones included) counts in ai_quota.requests.denied.unauthorized: the metric and the
+// reason an operator sees in the access log always agree.
 export function denyNotAdmin(): void {
   count(metrics().deniedUnauthorized);
   send(403, "ai-quota.unauthorized", TEXT, "Request denied by ai quota check. Unauthorized admin consumer.");
 }
 
 export function denyQueryWithoutConsumer(): void {
+  count(metrics().deniedUnauthorized);
   send(403, "ai-quota.unauthorized", TEXT, "Request denied by ai quota check. consumer can't be empty.");
 }
 
 export function denyBadRefresh(): void {
+  count(metrics().deniedUnauthorized);
   send(403, "ai-quota.unauthorized", TEXT, "Request denied by ai quota check. consumer can't be empty and quota must be integer.");
 }
 
 export function denyBadDelta(): void {
+  count(metrics().deniedUnauthorized);
   send(403, "ai-quota.unauthorized", TEXT, "Request denied by ai quota check. consumer can't be empty and value must be integer.");
 }
 
@@ -96,6 +102,17 @@ export function denyBackground(): void {
   count(metrics().deniedBackground);
   const body = "{\"error\":{\"message\":\"Background responses are not available through this gateway.\",\"type\":\"invalid_request_error\",\"param\":\"background\",\"code\":\"background_not_metered\"}}";
   send(400, "ai-quota.background", JSON_TYPE, body);
+}
+
+/**
+ * Not in Higress: a metered body the plugin cannot read exactly as its upstream will (see
+ * request_verdict.ts). Reading it some way would be a guess at what the model is asked, and at
+ * whether it reports usage.
+ */
+export function denyUnreadableBody(): void {
+  count(metrics().deniedUnreadable);
+  const body = "{\"error\":{\"message\":\"The request body cannot be read unambiguously: send one UTF-8 JSON object with lower-case keys and a boolean stream_options.include_usage.\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"unreadable_body\"}}";
+  send(400, "ai-quota.unreadable_body", JSON_TYPE, body);
 }
 
 /** Not in Higress: a consumer header that cannot name a consumer (sent twice, control bytes, too long). */

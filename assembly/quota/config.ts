@@ -43,7 +43,12 @@ export class Policy {
   allowBackground: bool = false;
   /** The most request body the plugin holds where it must read all of it first (413 above); 0: the host's default. */
   maxRequestBodyBytes: u32 = 0;
+  /** The least input an estimated stateful Responses request (previous_response_id, conversation) is charged. */
+  statefulInputTokens: i64 = DEFAULT_STATEFUL_INPUT_TOKENS;
 }
+
+/** `stateful_input_tokens` when not configured (see docs/metering.md, "Stateful requests"). */
+export const DEFAULT_STATEFUL_INPUT_TOKENS: i64 = 8192;
 
 export enum MissingUsage {
   /** The usage seen plus an estimate of what was not reported (never below what was reported). */
@@ -103,7 +108,7 @@ const TOP_LEVEL_KEYS: Array<string> = [
   "admin_consumer", "admin_path", "redis_key_prefix", "redis",
   "reservation", "on_incomplete", "redis_failure", "remaining_header", "enable_path_suffixes", "paths", "weights", "store",
   "limits", "anonymous", "balance", "balance_rejection", "settlement_retry_seconds",
-  "missing_usage", "stream_usage", "responses_background", "max_request_body_bytes",
+  "missing_usage", "stream_usage", "responses_background", "max_request_body_bytes", "stateful_input_tokens",
 ];
 const STORE_KEYS: Array<string> = ["type", "cluster", "path", "authority", "token", "timeout"];
 const RESERVATION_KEYS: Array<string> = ["mode", "tokens", "require_full", "cap"];
@@ -262,6 +267,7 @@ function readPolicy(root: JsonValue, top: FieldReader, p: Policy, warnings: Arra
   p.injectStreamUsage = top.choice("stream_usage", ["inject", "off"], "inject") == "inject";
   p.allowBackground = top.choice("responses_background", ["deny", "estimate"], "deny") == "estimate";
   p.maxRequestBodyBytes = <u32>top.int("max_request_body_bytes", 1024, 256 * 1024 * 1024, 0);
+  p.statefulInputTokens = top.int("stateful_input_tokens", 0, 1_000_000_000, DEFAULT_STATEFUL_INPUT_TOKENS);
   if (top.error.length > 0) return top.error;
 
   const res = root.get("reservation");

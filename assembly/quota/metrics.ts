@@ -12,6 +12,7 @@ export class Metrics {
   deniedWindow: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.window");
   deniedTooLarge: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.body_too_large");
   deniedBackground: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.background");
+  deniedUnreadable: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.unreadable_body");
   /** Settlements that charged an estimate because the answer reported no (or partial) usage. */
   estimated: u32 = defineMetric(MetricType.Counter, "ai_quota.settlements.estimated");
   adminCalls: u32 = defineMetric(MetricType.Counter, "ai_quota.admin.requests");

@@ -22,8 +22,11 @@
 // and the largest covers whichever applies. Duplicate keys otherwise: the last one wins, as in
 // Python's json, Go's encoding/json and JSON.parse. Limit and multiplier keys also match
 // ASCII-case-insensitively, with Go's folding of U+212A and U+017F (encoding/json matches field
-// names that way): that can only raise the reservation. stream, stream_options and model match
-// exactly (a Python upstream ignores "Stream").
+// names that way): that can only raise the reservation. stream, stream_options, background and
+// include_usage match exactly, and another spelling Go folds onto them ("Stream") makes the body
+// unreadable (facts.unreadable, request_verdict.ts): Go reads it, Python ignores it. So does a stop
+// (not one JSON object as both read it). previous_response_id / conversation (any case, non-null)
+// mark the request stateful.
 //
 // Nesting: bracket kinds are kept for 16384 levels (more than any upstream parser accepts: Go's
 // encoding/json stops at 10000, Python's at its recursion limit); a value nested deeper is passed
@@ -55,7 +58,9 @@
 // has no stream_options, the edit drops everything up to the root `{` and puts it back followed by
 // `"stream_options":{"include_usage":true},`; otherwise there is no edit.
 import { plainEnd } from "../json/plain";
+import { UNREADABLE_FOLDED_KEY, UNREADABLE_SYNTAX } from "./request_verdict";
 import { hexDigit } from "../util/hex";
+import { TextCounts } from "../usage/text_estimate";
 
 /** What the reader learnt about the request. */
 export class RequestFacts {
@@ -79,6 +84,12 @@ export class RequestFacts {
   complete: bool = false;
   /** Body bytes read. */
   bytes: i64 = 0;
+  /** Why the body cannot be read as every upstream reads it (UNREADABLE_*, see request_verdict.ts); 0: it can. */
+  unreadable: u8 = 0;
+  /** A Responses request that names server-side context (previous_response_id, conversation). */
+  stateful: bool = false;
+  /** The body's text by class, for the input estimate (usage/text_estimate.ts). */
+  text: TextCounts = new TextCounts();
 
   /** As new (a pooled reader's facts). */
   clear(): void {
@@ -92,6 +103,9 @@ export class RequestFacts {
     this.background = false;
     this.complete = false;
     this.bytes = 0;
+    this.unreadable = 0;
+    this.stateful = false;
+    this.text.clear();
   }
 }
 
@@ -165,6 +179,7 @@ const K_BEST_OF: u8 = 7;
 const K_GEN: u8 = 8;
 const K_INCLUDE_USAGE: u8 = 9;
 const K_CANDIDATES: u8 = 10;
+const K_STATEFUL: u8 = 11;
 
 // What the object at depth 2 is.
 const C_OTHER: u8 = 0;
@@ -224,6 +239,8 @@ const FOLD_GENERATION_CONFIG_SNAKE = ascii("generation_config");
 const FOLD_MAX_OUTPUT_TOKENS_CAMEL = ascii("maxoutputtokens");
 const FOLD_CANDIDATE_COUNT = ascii("candidatecount");
 const FOLD_CANDIDATE_COUNT_SNAKE = ascii("candidate_count");
+const FOLD_PREVIOUS_RESPONSE_ID = ascii("previous_response_id");
+const FOLD_CONVERSATION = ascii("conversation");
 
 // ---- small helpers ----
 
@@ -490,6 +507,16 @@ export class RequestBodyReader {
   private inject: bool;
   private streaming: bool = false; // rewriteChunk was called (edits are made in place)
   private ended: bool = false;
+  private rootEnded: bool = false; // the root closed (whatever followed it)
+  private rootSentWhole: bool = false; // it closed in a chunk before the one being read: that chunk went upstream
+  /**
+   * "stream" is true, the reader injects, and the last stream_options neither asks for usage nor
+   * could be made to (UNREADABLE_USAGE_OPTION): kept apart from the facts, which do not depend on
+   * whether the reader injects.
+   */
+  cannotAskUsage: bool = false;
+  /** Bytes other than whitespace followed the root (Go's decoder ignores them, Python's json.loads refuses). */
+  trailing: bool = false;
 
   // Syntax.
   private st: u8 = S_LEAD;
@@ -568,6 +595,10 @@ export class RequestBodyReader {
     this.wantModel = wantModel;
     this.streaming = false;
     this.ended = false;
+    this.rootEnded = false;
+    this.rootSentWhole = false;
+    this.cannotAskUsage = false;
+    this.trailing = false;
     this.st = S_LEAD;
     this.depth = 0;
     this.deep = 0;
@@ -618,6 +649,7 @@ export class RequestBodyReader {
    */
   rewriteChunk(ptr: usize, len: usize, end: bool): Uint8Array | null {
     this.streaming = true;
+    if (this.rootEnded) this.rootSentWhole = true;
     this.chunkEdits = 0;
     this.base = ptr;
     this.readBytes(ptr, len);
@@ -642,6 +674,11 @@ export class RequestBodyReader {
     return this.st == S_TAIL;
   }
 
+  /** The root value has closed, whatever followed it. */
+  get rootEndedOnce(): bool {
+    return this.rootEnded;
+  }
+
   /** The end of the body: settles `complete`, `usageAsked`, `injected` and the buffered edit. */
   finish(): void {
     if (this.ended) return;
@@ -661,7 +698,9 @@ export class RequestBodyReader {
       this.soOutcome = O_FIXED;
     }
     this.settleUsage();
-    if (!f.complete) this.injected = false;
+    // An edit that went out with a whole root stays asked for, whatever followed the root (Go's
+    // decoder reads the document and ignores the rest): the usage event is ours to hide.
+    if (!f.complete && !this.rootSentWhole) this.injected = false;
   }
 
   /** After finish() on the buffered path: the one edit to apply, or null. */
@@ -674,6 +713,7 @@ export class RequestBodyReader {
   private readBytes(ptr: usize, len: usize): void {
     if (this.ended) return;
     this.facts.bytes += <i64>len;
+    this.facts.text.add(ptr, len);
     let p = ptr;
     const end = ptr + len;
     while (p < end) {
@@ -739,8 +779,15 @@ export class RequestBodyReader {
   }
 
   private stop(): void {
+    if (this.st == S_TAIL) this.trailing = true;
     this.st = S_STOP;
     this.capturing = false;
+    this.unreadableBecause(UNREADABLE_SYNTAX);
+  }
+
+  /** The first reason the body cannot be read as its upstream will read it (request_verdict.ts). */
+  private unreadableBecause(reason: u8): void {
+    if (this.facts.unreadable == 0) this.facts.unreadable = reason;
   }
 
   private lead(c: u32): void {
@@ -916,9 +963,16 @@ export class RequestBodyReader {
   }
 
   private closeRoot(at: usize): void {
+    this.rootEnded = true;
     if (this.facts.stream == 1 && !this.facts.hasStreamOptions && this.canEdit()) {
       this.addEdit(at, 0, this.rootMembers > 0 ? E_ROOT : E_ROOT_EMPTY);
       this.soOutcome = O_FIXED;
+    }
+    // A stream whose last stream_options neither asks for usage nor could be made to (include_usage
+    // spelled 0 or "off", stream_options null before "stream", edits used up): no upstream would
+    // report usage, so the body is refused rather than charged a guess.
+    if (this.inject && this.streaming && this.facts.stream == 1 && this.soOutcome != O_ASKED && this.soOutcome != O_FIXED) {
+      this.cannotAskUsage = true;
     }
     this.settleUsage();
   }
@@ -1071,12 +1125,15 @@ export class RequestBodyReader {
       else if (foldedEqual(p, n, FOLD_N)) k = K_N;
       else if (foldedEqual(p, n, FOLD_BEST_OF)) k = K_BEST_OF;
       else if (foldedEqual(p, n, FOLD_GENERATION_CONFIG) || foldedEqual(p, n, FOLD_GENERATION_CONFIG_SNAKE)) k = K_GEN;
+      else if (foldedEqual(p, n, FOLD_PREVIOUS_RESPONSE_ID) || foldedEqual(p, n, FOLD_CONVERSATION)) k = K_STATEFUL;
+      else if (foldedEqual(p, n, KEY_STREAM) || foldedEqual(p, n, KEY_STREAM_OPTIONS) || foldedEqual(p, n, KEY_BACKGROUND)) this.unreadableBecause(UNREADABLE_FOLDED_KEY); // "Stream": Go reads it, Python does not
       this.rootKey = k;
       return;
     }
     let k = K_OTHER;
     if (this.innerKind == C_STREAM_OPTIONS) {
       if (bytesEqual(p, n, KEY_INCLUDE_USAGE)) k = K_INCLUDE_USAGE;
+      else if (foldedEqual(p, n, KEY_INCLUDE_USAGE)) this.unreadableBecause(UNREADABLE_FOLDED_KEY);
     } else if (foldedEqual(p, n, FOLD_MAX_OUTPUT_TOKENS_CAMEL) || foldedEqual(p, n, FOLD_MAX_OUTPUT_TOKENS)) {
       k = K_LIMIT;
     } else if (foldedEqual(p, n, FOLD_CANDIDATE_COUNT) || foldedEqual(p, n, FOLD_CANDIDATE_COUNT_SNAKE)) {
@@ -1208,6 +1265,7 @@ export class RequestBodyReader {
       else if (t == K_MODEL) this.facts.model = "";
       else if (t == K_INCLUDE_USAGE) this.soUsage = replaced ? U_FIXED : U_UNFIXED;
       else if (t == K_STREAM_OPTIONS) this.soOutcome = replaced ? O_FIXED : O_UNFIXED;
+      else if (t == K_STATEFUL) this.facts.stateful = false;
       return;
     }
     if (t == K_INCLUDE_USAGE && kind == L_FALSE) { this.soUsage = replaced ? U_FIXED : U_UNFIXED; return; }
@@ -1226,6 +1284,7 @@ export class RequestBodyReader {
       case K_MODEL: f.model = ""; break;
       case K_INCLUDE_USAGE: this.soUsage = flag == 1 ? U_ASKED : U_UNFIXED; break;
       case K_STREAM_OPTIONS: this.soOutcome = O_UNFIXED; break;
+      case K_STATEFUL: f.stateful = true; break;
       case K_LIMIT: {
         if (literal || number <= 0) { f.outputLimitUnreadable = true; break; }
         if (number > this.limitMax) this.limitMax = number;

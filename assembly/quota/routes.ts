@@ -47,6 +47,19 @@ export enum ApiKind {
   LlamaInfill,
   /** SGLang `/encode`. */
   SglangEncode,
+  // Cohere v2 and AWS Bedrock runtime (docs/metering.md): metered; their own counts are not read yet.
+  /** Cohere `/v2/chat` (SSE when `stream` is true). */
+  CohereChat,
+  /** Cohere `/v2/embed`. */
+  CohereEmbed,
+  /** Bedrock `/model/{modelId}/invoke`: the model's own JSON (Anthropic messages for Claude). */
+  BedrockInvoke,
+  /** Bedrock `/model/{modelId}/invoke-with-response-stream` (AWS event-stream framing). */
+  BedrockInvokeStream,
+  /** Bedrock `/model/{modelId}/converse`. */
+  BedrockConverse,
+  /** Bedrock `/model/{modelId}/converse-stream` (AWS event-stream framing). */
+  BedrockConverseStream,
 }
 
 /** Whether the kind is a self-hosted server's native API (Ollama, TGI, llama.cpp, SGLang). */
@@ -77,6 +90,8 @@ export const DEFAULT_SUFFIXES: Array<string> = [
   ":generateContent", ":streamGenerateContent", "/invocations", "/generate",
   // self-hosted servers (Ollama, TGI, llama.cpp server, SGLang native); "/api/generate" ends with "/generate"
   "/api/chat", "/api/embed", "/generate_stream", "/completion", "/infill", "/encode",
+  // Cohere v2; Bedrock runtime (the model id before them is any segment: `%3A`, `:` and `.` included)
+  "/v2/chat", "/v2/embed", "/invoke", "/invoke-with-response-stream", "/converse", "/converse-stream",
 ];
 
 /** Higress's default, for reference in the docs and tests. */
@@ -88,6 +103,7 @@ const KIND_SUFFIXES: Array<string> = [
   "/chat/completions", "/completions", "/responses", "/embeddings", "/v1/messages",
   ":streamgeneratecontent", ":generatecontent",
   "/api/chat", "/api/generate", "/api/embed", "/generate", "/generate_stream", "/completion", "/infill", "/encode",
+  "/v2/chat", "/v2/embed", "/invoke", "/invoke-with-response-stream", "/converse", "/converse-stream",
 ];
 const KINDS: Array<ApiKind> = [
   ApiKind.OllamaEmbed,
@@ -95,6 +111,7 @@ const KINDS: Array<ApiKind> = [
   ApiKind.AnthropicMessages, ApiKind.GeminiStream, ApiKind.GeminiGenerate,
   ApiKind.OllamaChat, ApiKind.OllamaGenerate, ApiKind.OllamaEmbed, ApiKind.NativeGenerate, ApiKind.TgiGenerateStream,
   ApiKind.LlamaCompletion, ApiKind.LlamaInfill, ApiKind.SglangEncode,
+  ApiKind.CohereChat, ApiKind.CohereEmbed, ApiKind.BedrockInvoke, ApiKind.BedrockInvokeStream, ApiKind.BedrockConverse, ApiKind.BedrockConverseStream,
 ];
 let kindSuffixes: Array<Uint8Array> | null = null;
 
@@ -110,9 +127,30 @@ function kindAt(p: usize, n: usize): ApiKind {
     kindSuffixes = table;
   }
   for (let i = 0; i < table.length; i++) {
-    if (endsWithAt(p, n, table[i])) return KINDS[i];
+    if (!endsWithAt(p, n, table[i])) continue;
+    const kind = KINDS[i];
+    // Bedrock's operations only under /model/{modelId}/ (an operator's own "/invoke" stays Other).
+    if (isBedrock(kind) && !hasModelSegment(p, n - <usize>table[i].length)) return ApiKind.Other;
+    return kind;
   }
   return ApiKind.Other;
+}
+
+function isBedrock(kind: ApiKind): bool {
+  return kind == ApiKind.BedrockInvoke || kind == ApiKind.BedrockInvokeStream || kind == ApiKind.BedrockConverse || kind == ApiKind.BedrockConverseStream;
+}
+
+const MODEL_SEGMENT = "/model/";
+
+/** "/model/" occurs in the n bytes at p (the model id may hold '/': an inference-profile ARN). */
+function hasModelSegment(p: usize, n: usize): bool {
+  const m = <usize>MODEL_SEGMENT.length;
+  for (let i: usize = 0; i + m <= n; i++) {
+    let j: usize = 0;
+    while (j < m && <u32>load<u8>(p + i + j) == <u32>MODEL_SEGMENT.charCodeAt(<i32>j)) j++;
+    if (j == m) return true;
+  }
+  return false;
 }
 
 export function apiKindName(kind: ApiKind): string {
@@ -132,6 +170,12 @@ export function apiKindName(kind: ApiKind): string {
     case ApiKind.LlamaCompletion: return "llamacpp-completion";
     case ApiKind.LlamaInfill: return "llamacpp-infill";
     case ApiKind.SglangEncode: return "sglang-encode";
+    case ApiKind.CohereChat: return "cohere-chat";
+    case ApiKind.CohereEmbed: return "cohere-embed";
+    case ApiKind.BedrockInvoke: return "bedrock-invoke";
+    case ApiKind.BedrockInvokeStream: return "bedrock-invoke-stream";
+    case ApiKind.BedrockConverse: return "bedrock-converse";
+    case ApiKind.BedrockConverseStream: return "bedrock-converse-stream";
     case ApiKind.None: return "none";
     default: return "other";
   }

@@ -22,11 +22,13 @@ import { bufferLimitRaisable, defaultHeldBodyLimit, headersMayWaitForBody, injec
 import { readRequestBody, readResponseBody, rewriteRequestBody, rewriteResponseBody } from "../abi/body_view";
 import { Store } from "../store/store";
 import { decodeUtf8 } from "../util/utf8";
-import { TokenUsage, usageFromAiLog } from "../usage/index";
+import { TokenUsage, largerUsage, usageFromAiLog } from "../usage/index";
 import { ResponseReader, giveBackResponseReader, takeResponseReader } from "../usage/response_reader";
 import { estimateUsage } from "../usage/estimate";
+import { API_CHAT, API_GEMINI, API_MESSAGES, API_RESPONSES } from "../usage/text_estimate";
 import { MissingUsage, QuotaConfig, ReservationMode } from "./config";
 import { ApiKind, Operation, answersBatch, isNativeApi, routeOfAt } from "./routes";
+import { operationName } from "./operation-name";
 import { IdentityKind, RequestLine, anonymousKey, readRequestLineAt } from "./identity";
 import { WindowSpan, windowsAt } from "./windows";
 import { ConsumerKeys, keysFor } from "./keys";
@@ -38,6 +40,8 @@ import { RequestBodyReader, giveBackRequestBodyReader, takeRequestBodyReader } f
 import { Charge, settle } from "./settlement";
 import { count, metrics } from "./metrics";
 import * as answers from "./answers";
+import { boundEstimate } from "./estimate_bounds";
+import { UNREADABLE_USAGE_OPTION, unreadableReason } from "./request_verdict";
 import { QuotaPlugin } from "./plugin";
 
 /** What a stream holds before its request picks a config: never used (an unmatched stream does nothing). */
@@ -189,7 +193,7 @@ export class QuotaStream extends HttpContext {
         break;
     }
     this.consumer = identity.consumer;
-    if (debugEnabled()) logDebug("ai-quota: consumer " + this.consumer + " operation " + (<i32>this.operation).toString());
+    if (debugEnabled()) logDebug("ai-quota: consumer " + this.consumer + " operation " + operationName(this.operation));
 
     if (this.operation == Operation.None) return Action.Continue;
     if (this.operation == Operation.Chat) return this.meteredHeaders(endOfStream);
@@ -283,7 +287,16 @@ export class QuotaStream extends HttpContext {
 
   /** An admitted request's body on its way upstream: read it, and add the usage option if it is due. */
   private passBody(size: u32, endOfStream: bool): DataAction {
+    // A root closed in an earlier chunk went upstream whole: what follows it cannot be refused.
+    const rootSentBefore = this.body!.rootEndedOnce;
     this.passChunk(size, endOfStream);
+    if (!rootSentBefore && this.unreadableBody()) {
+      // As for background: this chunk never leaves, so no upstream has the document it shows.
+      answers.denyUnreadableBody();
+      this.phase = Phase.Answered;
+      this.giveBack();
+      return DataAction.StopIterationNoBuffer;
+    }
     if (this.refusesBackground()) {
       // The chunk that says so never leaves; the upstream's half request is reset with the reply.
       answers.denyBackground();
@@ -297,6 +310,16 @@ export class QuotaStream extends HttpContext {
   /** Reads a request chunk, editing it where the usage option goes. */
   private passChunk(size: u32, endOfStream: bool): void {
     rewriteRequestBody<RequestBodyReader>(size, endOfStream, this.body!);
+  }
+
+  /** The body cannot be read as every upstream will read it (request_verdict.ts). */
+  private unreadableBody(): bool {
+    const body = this.body;
+    if (body === null) return false;
+    const reason = body.cannotAskUsage ? UNREADABLE_USAGE_OPTION : body.facts.unreadable;
+    if (reason == 0) return false;
+    if (debugEnabled()) logDebug("ai-quota: request body refused: " + unreadableReason(reason));
+    return true;
   }
 
   private refusesBackground(): bool {
@@ -339,6 +362,10 @@ export class QuotaStream extends HttpContext {
   private bodyComplete(): void {
     const reader = this.body!;
     reader.finish();
+    if (this.unreadableBody()) {
+      this.refuse(Phase.Answered, answers.denyUnreadableBody);
+      return;
+    }
     if (this.refusesBackground()) {
       this.refuse(Phase.Answered, answers.denyBackground);
       return;
@@ -624,13 +651,13 @@ export class QuotaStream extends HttpContext {
     if (reader !== null && !this.encodedResponse) reader.finish();
     const reported = this.reportedUsage();
     const found = reported !== null && reported.found;
-    // An answer that reported no input count (TGI's streams, Ollama's omitted prompt_eval_count)
-    // has its input estimated below, as a cut one has.
-    if (found && this.responseEnded && reported!.hasInput) {
+    const produced = reader === null ? 0 : this.encodedResponse ? reader.bodyBytes : reader.contentBytes;
+    // Partial usage (one side only, or Anthropic's provisional output) is estimated for the rest:
+    // TGI's streams and Ollama without prompt_eval_count report no input count.
+    if (found && this.responseEnded && reported!.complete(produced)) {
       this.chargeUsage(key, this.cost(reported!));
       return;
     }
-    const produced = reader === null ? 0 : this.encodedResponse ? reader.bodyBytes : reader.contentBytes;
     if (!found && produced == 0 && this.responseStatus >= 400) {
       this.releaseOrKeep(key, "upstream error without usage");
       return;
@@ -658,13 +685,15 @@ export class QuotaStream extends HttpContext {
       this.charge(key, used, false);
       return;
     }
-    const estimate = estimateUsage(this.requestBytes(), reader, this.encodedResponse, !this.responseEnded);
+    const estimate = estimateUsage(this.inputEstimate(), reader, this.encodedResponse, !this.responseEnded);
     if (found) {
       // What was reported is a floor for each count.
       if (reported!.input > estimate.input) estimate.input = reported!.input;
       if (reported!.output > estimate.output) estimate.output = reported!.output;
     }
     this.addBackgroundOutput(estimate);
+    const body = this.body;
+    boundEstimate(estimate, found ? reported : null, body === null ? null : body.facts, policy.statefulInputTokens);
     let used = this.cost(estimate);
     if (!policy.releaseIncomplete && this.reserved > used) used = this.reserved;
     count(metrics().estimated);
@@ -713,9 +742,14 @@ export class QuotaStream extends HttpContext {
     return body !== null && body.rootClosed;
   }
 
-  private requestBytes(): i64 {
+  /** The request's input tokens estimated from the text its body carried (counted as it streamed). */
+  private inputEstimate(): i64 {
     const body = this.body;
-    return body === null ? 0 : body.facts.bytes;
+    if (body === null) return 0;
+    const api = this.api;
+    const family = api == ApiKind.AnthropicMessages ? API_MESSAGES : api == ApiKind.OpenAIResponses ? API_RESPONSES
+      : api == ApiKind.GeminiGenerate || api == ApiKind.GeminiStream ? API_GEMINI : API_CHAT;
+    return body.facts.text.tokens(family);
   }
 
   private charge(key: string, used: i64, undoAdmission: bool): void {
@@ -727,18 +761,19 @@ export class QuotaStream extends HttpContext {
       c.settlementRetrySeconds, this.admissionMarked, undoAdmission));
   }
 
-  /** ai-statistics' `ai_log` when it has counted the tokens; else what the body scan found. */
+  /** What the body scan found, and ai-statistics' `ai_log` where it says more (usage/ailog.ts largerUsage). */
   private reportedUsage(): TokenUsage | null {
+    const reader = this.response;
+    const own: TokenUsage | null = reader === null || this.encodedResponse ? null : reader.usage;
     const block = streamPropertyBlock(AI_LOG);
     if (block != 0) {
       const aiLog = new Uint8Array(<i32>blockBytes());
       memory.copy(aiLog.dataStart, block, <usize>aiLog.length);
       heap.free(block);
       const fromLog = usageFromAiLog(aiLog);
-      if (fromLog !== null && fromLog.found) return fromLog;
+      if (fromLog !== null) return largerUsage(fromLog, own);
     }
-    const reader = this.response;
-    return reader === null || this.encodedResponse ? null : reader.usage;
+    return own;
   }
 }
 

@@ -1,10 +1,12 @@
 // Windowed limits (opt-in): per consumer, count requests or tokens per fixed window (second,
-// minute, hour, day, calendar month in UTC, or N seconds). Each window is one Redis key that
+// minute, hour, day, N seconds, or a calendar week or month — UTC by default, or starting on a
+// configured day in a configured offset from UTC, calendar.ts). Each window is one Redis key that
 // expires with its window, named by keys.ts: on a Redis Cluster every key of a consumer — balance
 // and windows — lives in one slot, so one script can check and update them all atomically.
 import { JsonType, JsonValue } from "../json/parser";
 import { ConsumerKeys } from "./keys";
 import { MAX_AMOUNT } from "./scripts";
+import { Calendar, Period, monthAt, parseUtcOffset, weekAt } from "./calendar";
 
 export enum LimitUnit {
   Requests,
@@ -17,9 +19,14 @@ export class Limit {
     public limit: i64,
     /** The window's name as configured ("day", "3600"…), used in keys and messages. */
     public windowName: string,
-    /** Length in seconds; 0 for a calendar month. */
+    /** Length in seconds; 0 for a calendar week or month. */
     public seconds: i64,
     public status: u32,
+    public calendar: Calendar = Calendar.None,
+    /** Week: ISO weekday the week starts on (1 = Monday). Month: the day of month (1..28). */
+    public periodStart: i32 = 1,
+    /** Seconds east of UTC that the calendar period is reckoned in. */
+    public offsetSeconds: i64 = 0,
   ) {}
 
   unitName(): string {
@@ -45,9 +52,10 @@ export function windowsAt(limits: Array<Limit>, keys: ConsumerKeys, now: i64): A
     const l = limits[i];
     let start: i64;
     let end: i64;
-    if (l.seconds == 0) {
-      start = monthStart(now, 0);
-      end = monthStart(now, 1);
+    if (l.calendar != Calendar.None) {
+      const p: Period = l.calendar == Calendar.Week ? weekAt(now, l.periodStart, l.offsetSeconds) : monthAt(now, l.periodStart, l.offsetSeconds);
+      start = p.start;
+      end = p.end;
     } else {
       start = now - (now % l.seconds);
       end = start + l.seconds;
@@ -57,41 +65,14 @@ export function windowsAt(limits: Array<Limit>, keys: ConsumerKeys, now: i64): A
   return spans;
 }
 
-/** Epoch seconds of the first second of the UTC month `offset` months after the one holding `now`. */
-function monthStart(now: i64, offset: i32): i64 {
-  const days = (now >= 0 ? now : now - 86399) / 86400;
-  // Civil-from-days (Howard Hinnant's algorithm), then back to days for the 1st of the month.
-  const z = days + 719468;
-  const era = (z >= 0 ? z : z - 146096) / 146097;
-  const doe = z - era * 146097;
-  const yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  let y = yoe + era * 400;
-  const doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const mp = (5 * doy + 2) / 153;
-  let m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) y += 1;
-  m += offset;
-  while (m > 12) { m -= 12; y += 1; }
-  return daysFromCivil(y, m, 1) * 86400;
-}
-
-function daysFromCivil(y0: i64, m: i64, d: i64): i64 {
-  const y = m <= 2 ? y0 - 1 : y0;
-  const era = (y >= 0 ? y : y - 399) / 400;
-  const yoe = y - era * 400;
-  const doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 export class LimitsResult {
   constructor(public limits: Array<Limit> | null, public error: string) {}
 }
 
-const NAMED_WINDOWS: Array<string> = ["second", "minute", "hour", "day", "month"];
-const NAMED_SECONDS: Array<i64> = [1, 60, 3600, 86400, 0];
+const NAMED_WINDOWS: Array<string> = ["second", "minute", "hour", "day", "week", "month"];
+const NAMED_SECONDS: Array<i64> = [1, 60, 3600, 86400, 0, 0];
 
-/** `[{unit, limit, window, status?}]`; `field` names the list in errors. */
+/** `[{unit, limit, window, status?, period_start?, utc_offset?}]`; `field` names the list in errors. */
 export function parseLimits(v: JsonValue, field: string): LimitsResult {
   if (v.type != JsonType.Array) return new LimitsResult(null, field + " must be a list");
   const limits = new Array<Limit>();
@@ -120,14 +101,18 @@ export function parseLimits(v: JsonValue, field: string): LimitsResult {
       seconds = window.asI64();
       name = seconds.toString() + "s";
     }
-    if (seconds < 0) return new LimitsResult(null, at + ".window must be second, minute, hour, day, month or a number of seconds");
+    if (seconds < 0) return new LimitsResult(null, at + ".window must be second, minute, hour, day, week, month or a number of seconds");
+    const calendar = name == "week" ? Calendar.Week : name == "month" ? Calendar.Month : Calendar.None;
+    const period = parsePeriod(item, at, calendar);
+    if (period.error.length > 0) return new LimitsResult(null, period.error);
     let status: u32 = 429;
     const st = item.get("status");
     if (st !== null && st.type != JsonType.Null) {
       if (!st.isInteger() || st.asI64() < 400 || st.asI64() > 599) return new LimitsResult(null, at + ".status must be an HTTP error status (400-599)");
       status = <u32>st.asI64();
     }
-    limits.push(new Limit(unit.stringValue == "requests" ? LimitUnit.Requests : LimitUnit.Tokens, limit.asI64(), name, seconds, status));
+    limits.push(new Limit(unit.stringValue == "requests" ? LimitUnit.Requests : LimitUnit.Tokens, limit.asI64(), name, seconds, status,
+      calendar, period.startDay, period.offsetSeconds));
   }
   return new LimitsResult(limits, "");
 }
@@ -135,4 +120,32 @@ export function parseLimits(v: JsonValue, field: string): LimitsResult {
 export function hasTokenLimits(limits: Array<Limit>): bool {
   for (let i = 0; i < limits.length; i++) if (limits[i].unit == LimitUnit.Tokens) return true;
   return false;
+}
+
+class PeriodResult {
+  constructor(public startDay: i32, public offsetSeconds: i64, public error: string) {}
+}
+
+/** `period_start` and `utc_offset` of a week or month limit; refused on fixed windows, which have no calendar. */
+function parsePeriod(item: JsonValue, at: string, calendar: Calendar): PeriodResult {
+  const ps = item.get("period_start");
+  const off = item.get("utc_offset");
+  const hasStart = ps !== null && ps.type != JsonType.Null;
+  const hasOffset = off !== null && off.type != JsonType.Null;
+  if (calendar == Calendar.None) {
+    if (hasStart) return new PeriodResult(1, 0, at + ".period_start applies only to window week or month");
+    if (hasOffset) return new PeriodResult(1, 0, at + ".utc_offset applies only to window week or month");
+    return new PeriodResult(1, 0, "");
+  }
+  let startDay: i32 = 1;
+  if (hasStart) {
+    const max: i64 = calendar == Calendar.Week ? 7 : 28;
+    if (!ps!.isInteger() || ps!.asI64() < 1 || ps!.asI64() > max) {
+      return new PeriodResult(1, 0, at + ".period_start must be " + (calendar == Calendar.Week ? "a weekday 1 (Monday) to 7 (Sunday)" : "a day of month 1 to 28"));
+    }
+    startDay = <i32>ps!.asI64();
+  }
+  const o = parseUtcOffset(off, at + ".utc_offset");
+  if (o.error.length > 0) return new PeriodResult(1, 0, o.error);
+  return new PeriodResult(startDay, o.seconds, "");
 }

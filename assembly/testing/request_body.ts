@@ -11,6 +11,12 @@ import { RequestBodyReader, RequestFacts, integralNumber, integralString } from 
 import { ReservationEstimate, estimateFor, reservationFor, reservationForBody, reservationForFacts } from "../quota/estimate";
 
 let cuts = new Int32Array(0);
+let lastCannotAskUsage = false;
+
+/** After a run_rewrite: the reader's cannotAskUsage (a stream the plugin refuses, request_verdict.ts). */
+export function last_cannot_ask_usage(): i32 {
+  return lastCannotAskUsage ? 1 : 0;
+}
 let body = new Uint8Array(0);
 let bodyLen = 0;
 
@@ -48,7 +54,7 @@ function bodyAppend(p: usize, n: i32): void {
 function factsJson(f: RequestFacts, injected: bool): string {
   return `{"stream":${f.stream},"usageAsked":${f.usageAsked},"hasStreamOptions":${f.hasStreamOptions},"model":${quoteJsonString(f.model)},` +
     `"outputLimit":"${f.outputLimit}","outputLimitUnreadable":${f.outputLimitUnreadable},"choices":"${f.choices}",` +
-    `"background":${f.background},"complete":${f.complete},"bytes":"${f.bytes}","injected":${injected}`;
+    `"background":${f.background},"complete":${f.complete},"bytes":"${f.bytes}","injected":${injected},"unreadable":${f.unreadable},"stateful":${f.stateful}`;
 }
 
 /**
@@ -73,6 +79,7 @@ function rewrite(len: i32, inject: bool, ncuts: i32): string {
     }
     from = to;
   }
+  lastCannotAskUsage = r.cannotAskUsage;
   return factsJson(r.facts, r.injected) + `,"changed":[${changed}]}`;
 }
 

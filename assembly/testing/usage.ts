@@ -7,6 +7,7 @@ import { input, clamp, emit, emitView } from "./_io";
 import { quoteJsonString } from "../json";
 import { ResponseReader, TokenUsage, UsageScanner, estimateUsage } from "../usage";
 import { removeNullUsage } from "../usage/hider";
+import { API_CHAT, TEXT_CLASSES, TextCounts, inputTokens } from "../usage/text_estimate";
 import { keySetsAgree, quickReads, readQuickly, setQuickReads } from "../usage/fast_path";
 
 /** readQuickly over input[0, len), `times` times (a micro-bench); answers how many succeeded. */
@@ -55,11 +56,11 @@ export function usage_quick_reads(): u32 {
 export function usage_quick(on: i32): void {
   setQuickReads(on != 0);
 }
-import { estimateFrom, CONTENT_BYTES_PER_TOKEN, ENCODED_JSON_BYTES_PER_TOKEN, ENCODED_SSE_BYTES_PER_TOKEN, OUTPUT_BASE_TOKENS, REQUEST_BYTES_PER_TOKEN } from "../usage/estimate";
+import { bytesInputEstimate, estimateFrom, CONTENT_BYTES_PER_TOKEN, ENCODED_JSON_BYTES_PER_TOKEN, ENCODED_SSE_BYTES_PER_TOKEN, OUTPUT_BASE_TOKENS, REQUEST_BYTES_PER_TOKEN } from "../usage/estimate";
 
 
 function usageJson(u: TokenUsage): string {
-  return `{"found":${u.found ? "true" : "false"},"input":"${u.input.toString()}","output":"${u.output.toString()}","hasInput":${u.hasInput ? "true" : "false"},"hasOutput":${u.hasOutput ? "true" : "false"},"model":${quoteJsonString(u.model)}}`;
+  return `{"found":${u.found ? "true" : "false"},"input":"${u.input.toString()}","output":"${u.output.toString()}","hasInput":${u.hasInput ? "true" : "false"},"hasOutput":${u.hasOutput ? "true" : "false"},${u.provisionalOutput ? '"provisional":true,' : ""}"model":${quoteJsonString(u.model)}}`;
 }
 
 let reader: ResponseReader | null = null;
@@ -101,7 +102,7 @@ export function reader_result(): i32 {
 
 /** estimateUsage over the current reader (none when noReader != 0). */
 export function reader_estimate(requestBytes: i64, encoded: i32, cut: i32, noReader: i32): i32 {
-  return emit(usageJson(estimateUsage(requestBytes, noReader != 0 ? null : reader, encoded != 0, cut != 0)));
+  return emit(usageJson(estimateUsage(bytesInputEstimate(requestBytes), noReader != 0 ? null : reader, encoded != 0, cut != 0)));
 }
 
 /** The estimate's constants: [request, content, encoded SSE, encoded JSON] bytes per token, and the output base. */
@@ -127,5 +128,27 @@ export function estimate_numbers(requestBytes: i64, contentBytes: i64, contentAf
   r.found = r.hasInput || r.hasOutput;
   if (r.hasInput) r.input = input;
   if (r.hasOutput) r.output = output;
-  return emit(usageJson(estimateFrom(requestBytes, r, contentBytes, contentAfterOutput, bodyBytes, sse != 0, encoded != 0, cut != 0)));
+  return emit(usageJson(estimateFrom(bytesInputEstimate(requestBytes), r, contentBytes, contentAfterOutput, bodyBytes, sse != 0, encoded != 0, cut != 0)));
+}
+
+// The input estimate from a request's text (usage/text_estimate.ts): counts kept across chunks.
+let textCounts = new TextCounts();
+
+export function text_reset(): void {
+  textCounts = new TextCounts();
+}
+
+/** Counts input[0, len) after what was counted so far; answers the class counts and the tokens. */
+export function text_add(len: i32): i32 {
+  textCounts.add(input.dataStart, <usize>clamp(len));
+  let out = "{\"counts\":[";
+  for (let i = 0; i < TEXT_CLASSES; i++) out += (i > 0 ? "," : "") + textCounts.counts[i].toString();
+  return emit(out + "],\"tools\":" + (textCounts.tools ? "true" : "false") + ",\"tokens\":" + textCounts.tokens(API_CHAT).toString() + "}");
+}
+
+/** The tokens for class counts given as numbers (the corpus keeps counts, not text). */
+export function text_tokens(c0: i64, c1: i64, c2: i64, c3: i64, c4: i64, c5: i64, c6: i64, c7: i64, c8: i64, tools: i32, api: i32): i64 {
+  const c = new StaticArray<i64>(TEXT_CLASSES);
+  c[0] = c0; c[1] = c1; c[2] = c2; c[3] = c3; c[4] = c4; c[5] = c5; c[6] = c6; c[7] = c7; c[8] = c8;
+  return inputTokens(c, tools != 0, api);
 }

@@ -7,13 +7,22 @@
 // cannot be confused: an object's first key starts with '"', the escaped form's with '\'.
 import { hexDigit } from "../util/hex";
 import { JsonHandler, JsonTokenizer } from "../json/tokenizer";
-import { parseInt64At } from "../util/int64";
+import { addSaturating, parseInt64At } from "../util/int64";
 import { TokenUsage } from "./token_usage";
 
 const F_NONE: i32 = 0;
 const F_INPUT: i32 = 1;
 const F_OUTPUT: i32 = 2;
 const F_MODEL: i32 = 3;
+const F_TOTAL: i32 = 4;
+const F_INPUT_DETAILS: i32 = 5;
+const F_OUTPUT_DETAILS: i32 = 6;
+// In input_token_details / output_token_details: counts that are not part of input_token /
+// output_token (pkg/tokenusage ExtractInputTokenDetails / ExtractOutputTokenDetails). The other keys
+// wasm-go copies there are parts of the count (OpenAI's cached_tokens, reasoning_tokens,
+// audio_tokens; Gemini's cached_content_token_count) and are not added.
+const F_EXTRA_INPUT: i32 = 7; // cache_creation_input_tokens, cache_read_input_tokens, tool_use_prompt_token_count
+const F_EXTRA_OUTPUT: i32 = 8; // thoughts_token_count
 
 // For each token field: absent, valid, or present but unusable.
 const ABSENT: u8 = 0;
@@ -23,15 +32,29 @@ const INVALID: u8 = 2;
 class AiLogHandler extends JsonHandler {
   rootIsObject: bool = false;
   field: i32 = F_NONE;
+  /** F_INPUT_DETAILS / F_OUTPUT_DETAILS while inside that object (depth 2), else F_NONE. */
+  section: i32 = F_NONE;
   inputState: u8 = ABSENT;
   outputState: u8 = ABSENT;
   input: i64 = 0;
   output: i64 = 0;
+  total: i64 = 0;
+  extraInput: i64 = 0;
+  extraOutput: i64 = 0;
   model: string = "";
 
   beginObject(tok: JsonTokenizer): void {
     if (tok.depth == 1) this.rootIsObject = true;
+    if (tok.depth == 2 && (this.field == F_INPUT_DETAILS || this.field == F_OUTPUT_DETAILS)) {
+      this.section = this.field;
+      this.field = F_NONE;
+      return;
+    }
     this.nonCount(tok, 2);
+  }
+
+  endObject(tok: JsonTokenizer): void {
+    if (tok.depth == 1) this.section = F_NONE;
   }
 
   beginArray(tok: JsonTokenizer): void {
@@ -40,18 +63,28 @@ class AiLogHandler extends JsonHandler {
 
   key(tok: JsonTokenizer): void {
     this.field = F_NONE;
+    if (tok.depth == 2) {
+      if (this.section == F_INPUT_DETAILS && (tok.textEquals("cache_creation_input_tokens") || tok.textEquals("cache_read_input_tokens") || tok.textEquals("tool_use_prompt_token_count"))) this.field = F_EXTRA_INPUT;
+      else if (this.section == F_OUTPUT_DETAILS && tok.textEquals("thoughts_token_count")) this.field = F_EXTRA_OUTPUT;
+      return;
+    }
     if (tok.depth != 1) return;
     if (tok.textEquals("input_token")) this.field = F_INPUT;
     else if (tok.textEquals("output_token")) this.field = F_OUTPUT;
     else if (tok.textEquals("model")) this.field = F_MODEL;
+    else if (tok.textEquals("total_token")) this.field = F_TOTAL;
+    else if (tok.textEquals("input_token_details")) this.field = F_INPUT_DETAILS;
+    else if (tok.textEquals("output_token_details")) this.field = F_OUTPUT_DETAILS;
   }
 
   number(tok: JsonTokenizer): void {
+    if (tok.depth == 2 && this.section != F_NONE) { this.extra(tok, tok.numberIsInteger); return; }
     if (tok.depth != 1) return;
     this.count(tok, tok.numberIsInteger);
   }
 
   string(tok: JsonTokenizer): void {
+    if (tok.depth == 2 && this.section != F_NONE) { this.extra(tok, true); return; }
     if (tok.depth != 1) return;
     if (this.field == F_MODEL) {
       if (!tok.textTruncated) this.model = tok.textString();
@@ -75,25 +108,45 @@ class AiLogHandler extends JsonHandler {
     else if (this.field == F_OUTPUT) this.outputState = INVALID;
   }
 
+  /** The count in the tokenizer's text: a non-negative i64, or -1. */
+  private parsed(tok: JsonTokenizer, integerForm: bool): i64 {
+    if (!integerForm || tok.textTruncated || tok.textLen == 0 || load<u8>(tok.text.dataStart) == 0x2d) return -1;
+    const parsed = parseInt64At(tok.text.dataStart, tok.textLen);
+    return parsed.ok ? parsed.value : -1;
+  }
+
   private count(tok: JsonTokenizer, integerForm: bool): void {
     const f = this.field;
-    if (f != F_INPUT && f != F_OUTPUT) return;
-    let ok = integerForm && !tok.textTruncated && tok.textLen > 0 && load<u8>(tok.text.dataStart) != 0x2d;
-    let v: i64 = 0;
-    if (ok) {
-      const parsed = parseInt64At(tok.text.dataStart, tok.textLen);
-      ok = parsed.ok;
-      v = parsed.value;
+    if (f == F_TOTAL) {
+      const v = this.parsed(tok, integerForm);
+      if (v > 0) this.total = v;
+      return;
     }
-    if (f == F_INPUT) { this.inputState = ok ? VALID : INVALID; this.input = v; }
-    else { this.outputState = ok ? VALID : INVALID; this.output = v; }
+    if (f != F_INPUT && f != F_OUTPUT) return;
+    const v = this.parsed(tok, integerForm);
+    if (f == F_INPUT) { this.inputState = v >= 0 ? VALID : INVALID; this.input = v >= 0 ? v : 0; }
+    else { this.outputState = v >= 0 ? VALID : INVALID; this.output = v >= 0 ? v : 0; }
+  }
+
+  /** A detail count that is not part of input_token / output_token (the last of each key counts once). */
+  private extra(tok: JsonTokenizer, integerForm: bool): void {
+    const f = this.field;
+    if (f != F_EXTRA_INPUT && f != F_EXTRA_OUTPUT) return;
+    const v = this.parsed(tok, integerForm);
+    if (v <= 0) return;
+    if (f == F_EXTRA_INPUT) this.extraInput = addSaturating(this.extraInput, v);
+    else this.extraOutput = addSaturating(this.extraOutput, v);
   }
 }
 
 /**
  * The usage in an ai_log object: input_token and output_token (non-negative integers, as numbers
- * or digit strings; a missing one counts 0), and model. Null when the data is not a JSON object,
- * when neither count is present, or when a count present (the last, if repeated) is not usable.
+ * or digit strings) plus the detail counts that are not part of them (Anthropic's cache tokens,
+ * Gemini's tool-use prompt as input; Gemini's thoughts as output), and model. A side whose count is
+ * 0 or missing is not reported: wasm-go writes 0 for a chunk that holds "usage" without counts (a
+ * `"usage":null` stream), so a 0 says nothing. total_token above input + output (a count wasm-go
+ * read that we do not know) is added to the input. Null when the data is not a JSON object, when
+ * no side is reported, or when a count present (the last, if repeated) is not usable.
  */
 export function usageFromAiLog(data: Uint8Array): TokenUsage | null {
   const h = new AiLogHandler();
@@ -105,14 +158,37 @@ export function usageFromAiLog(data: Uint8Array): TokenUsage | null {
   }
   if (!tok.finish() || !h.rootIsObject) return null;
   if (h.inputState == INVALID || h.outputState == INVALID) return null;
-  if (h.inputState == ABSENT && h.outputState == ABSENT) return null;
+  let input = addSaturating(h.input, h.extraInput);
+  const output = addSaturating(h.output, h.extraOutput);
+  const sum = addSaturating(input, output);
+  if (h.total > sum) input = addSaturating(input, h.total - sum);
+  if (input == 0 && output == 0) return null;
   const u = new TokenUsage();
-  u.input = h.input;
-  u.output = h.output;
+  u.input = input;
+  u.output = output;
   u.found = true;
-  u.hasInput = h.inputState == VALID;
-  u.hasOutput = h.outputState == VALID;
-  u.model = h.model;
+  u.hasInput = input > 0;
+  u.hasOutput = output > 0;
+  u.model = h.model == "unknown" ? "" : h.model;
+  return u;
+}
+
+/**
+ * What to charge from ai_log and our own reading of the answer together: per side, the larger
+ * count (ai_log can miss what we read — Anthropic's message_start cache tokens — and we can miss
+ * what it read); its model when it names one. Our provisional output (Anthropic message_start's)
+ * stays provisional unless ai_log says more.
+ */
+export function largerUsage(log: TokenUsage, own: TokenUsage | null): TokenUsage {
+  if (own === null || !own.found) return log;
+  const u = new TokenUsage();
+  u.found = true;
+  u.hasInput = log.hasInput || own.hasInput;
+  u.hasOutput = log.hasOutput || own.hasOutput;
+  u.input = log.input > own.input ? log.input : own.input;
+  u.output = log.output > own.output ? log.output : own.output;
+  u.provisionalOutput = own.provisionalOutput && log.output <= own.output;
+  u.model = log.model.length > 0 ? log.model : own.model;
   return u;
 }
 

@@ -38,33 +38,39 @@ function ceilDiv(n: i64, d: i64): i64 {
 }
 
 /**
- * The usage to charge for an answer whose usage is missing or partial. requestBytes: the request
- * body's size; reader: what was read of the answer (null: nothing); encoded: the answer had a
+ * The usage to charge for an answer whose usage is missing or partial. inputEstimate: the
+ * request's input tokens as estimated from its text (usage/text_estimate.ts); reader: what was read of the answer (null: nothing); encoded: the answer had a
  * content-encoding the plugin cannot read; cut: the answer did not end normally (reset, cut, no
  * end of stream).
  */
-export function estimateUsage(requestBytes: i64, reader: ResponseReader | null, encoded: bool, cut: bool): TokenUsage {
-  if (reader === null) return estimateFrom(requestBytes, new TokenUsage(), 0, 0, 0, false, encoded, cut);
-  return estimateFrom(requestBytes, reader.usage, reader.contentBytes, reader.contentAfterOutput, reader.bodyBytes, reader.sseHint, encoded, cut);
+export function estimateUsage(inputEstimate: i64, reader: ResponseReader | null, encoded: bool, cut: bool): TokenUsage {
+  if (reader === null) return estimateFrom(inputEstimate, new TokenUsage(), 0, 0, 0, false, encoded, cut);
+  return estimateFrom(inputEstimate, reader.usage, reader.contentBytes, reader.contentAfterOutput, reader.bodyBytes, reader.sseHint, encoded, cut);
+}
+
+/** The input estimate of a body known only by its size (no text counts): ceil(bytes / REQUEST_BYTES_PER_TOKEN). */
+export function bytesInputEstimate(requestBytes: i64): i64 {
+  return ceilDiv(requestBytes, REQUEST_BYTES_PER_TOKEN);
 }
 
 /**
  * estimateUsage from the numbers a reader holds: what was reported, content bytes (all, and those
  * after the last reported output count), wire bytes, and the content type's hint.
  */
-export function estimateFrom(requestBytes: i64, reported: TokenUsage, contentBytes: i64, contentAfterOutput: i64, bodyBytes: i64, sse: bool, encoded: bool, cut: bool): TokenUsage {
+export function estimateFrom(inputEstimate: i64, reported: TokenUsage, contentBytes: i64, contentAfterOutput: i64, bodyBytes: i64, sse: bool, encoded: bool, cut: bool): TokenUsage {
   const u = new TokenUsage();
   u.found = true;
   u.model = reported.model;
   u.hasInput = reported.hasInput;
   u.hasOutput = reported.hasOutput;
-  u.input = reported.hasInput ? reported.input : ceilDiv(requestBytes, REQUEST_BYTES_PER_TOKEN);
+  u.input = reported.hasInput ? reported.input : inputEstimate;
   if (encoded) {
     const wire = ceilDiv(bodyBytes, sse ? ENCODED_SSE_BYTES_PER_TOKEN : ENCODED_JSON_BYTES_PER_TOKEN);
     u.output = reported.hasOutput && reported.output > wire ? reported.output : wire;
   } else if (!reported.hasOutput) {
     u.output = contentEstimate(contentBytes);
-  } else if (cut) {
+  } else if (cut || reported.provisionalOutput) {
+    // (a provisional count — Anthropic's message_start — covers nothing generated after it)
     u.output = addSaturating(reported.output, contentEstimate(contentAfterOutput));
   } else {
     u.output = reported.output;

@@ -9,8 +9,13 @@
 //   usage.{completion_tokens, output_tokens}                 -> output
 //   usage.{cache_creation_input_tokens, cache_read_input_tokens} -> input, added (Anthropic)
 //   response.usage.* and message.usage.*                     -> the same (Responses SSE response.completed, Anthropic message_start)
-//   usageMetadata.promptTokenCount                           -> input   (Gemini)
+//   usageMetadata.{promptTokenCount, toolUsePromptTokenCount} -> input, added (Gemini; cachedContentTokenCount
+//                                                               is part of promptTokenCount: not added)
 //   usageMetadata.{candidatesTokenCount, thoughtsTokenCount} -> output, added
+//   (OpenAI's *_tokens_details — cached_tokens, reasoning_tokens, audio_tokens — are parts of the
+//   counts above: never added; docs/metering.md has the sources)
+//   message.usage.output_tokens is provisional (Anthropic message_start says 1 before anything is
+//   generated): the usage says so (provisionalOutput) until a final output count replaces it
 //   model, response.model, message.model, modelVersion       -> model
 // Self-hosted servers' native APIs (their counts are root members or in one object of their own):
 //   prompt_eval_count -> input, eval_count -> output         Ollama (/api/chat, /api/generate, /api/embed)
@@ -22,8 +27,9 @@
 //   the elements of a top-level array add up instead of each replacing the last.
 // Generated content (contentBytes: decoded UTF-8 bytes of these strings; the written bytes of the
 // two JSON values marked "as written"):
-//   choices: every string value of a key content, reasoning_content, reasoning, refusal, arguments
-//            or text, at any depth (OpenAI chat .delta/.message.content, tool_calls[].function.arguments,
+//   choices: every string value of a key content, reasoning_content, reasoning, refusal, arguments,
+//            text or transcript (audio output's, .delta.audio / .message.audio), at any depth
+//            (OpenAI chat .delta/.message.content, tool_calls[].function.arguments,
 //            completions .text; vLLM and SGLang reasoning_content): choices is passed over by the
 //            tokenizer, which counts those strings as it goes (the hot path: no callback per chunk)
 //   delta (a string)                                    Responses *.delta events (text, arguments, reasoning)
@@ -51,13 +57,15 @@ import { TokenUsage } from "./token_usage";
 const R_OTHER: u8 = 0;
 const R_ROOT: u8 = 1; // a root object
 const R_ROOT_ARRAY: u8 = 2; // a top-level array (its object elements are roots)
-const R_WRAPPER: u8 = 3; // root.response or root.message
+const R_WRAPPER: u8 = 3; // root.response
 const R_USAGE: u8 = 4; // an OpenAI/Anthropic usage object
 const R_GEMINI_USAGE: u8 = 5; // root.usageMetadata
-const R_TGI_DETAILS: u8 = 6; // root.details (TGI)
-const R_META_INFO: u8 = 7; // root.meta_info (SGLang)
-const R_TGI_TOKEN: u8 = 8; // root.token (TGI stream event)
-const R_TGI_PREFILL: u8 = 9; // root.details.prefill (array; its objects are counted, not entered)
+const R_MESSAGE: u8 = 6; // root.message (Anthropic message_start; Ollama's chat message)
+const R_START_USAGE: u8 = 7; // root.message.usage: its output count is provisional
+const R_TGI_DETAILS: u8 = 8; // root.details (TGI)
+const R_META_INFO: u8 = 9; // root.meta_info (SGLang)
+const R_TGI_TOKEN: u8 = 10; // root.token (TGI stream event)
+const R_TGI_PREFILL: u8 = 11; // root.details.prefill (array; its objects are counted, not entered)
 const R_DELTA: u8 = 12; // root.delta as an object (Anthropic)
 const R_BLOCKS: u8 = 13; // root.content (Anthropic), output[].content, output[].summary (arrays)
 const R_BLOCK: u8 = 14; // an element of those
@@ -101,16 +109,17 @@ const K_SUMMARY: u8 = 32;
 const K_PARTS: u8 = 33;
 const K_GEMINI_CALL: u8 = 34; // functionCall
 const K_ARGS: u8 = 35;
-const K_PROMPT_EVAL_COUNT: u8 = 36;
-const K_EVAL_COUNT: u8 = 37;
-const K_TOKENS_EVALUATED: u8 = 38;
-const K_TOKENS_PREDICTED: u8 = 39;
-const K_DETAILS: u8 = 40;
-const K_META_INFO: u8 = 41;
-const K_GENERATED_TEXT: u8 = 42;
-const K_TOKEN: u8 = 43;
-const K_GENERATED_TOKENS: u8 = 44;
-const K_PREFILL: u8 = 45;
+const K_TOOL_USE_PROMPT_TOKEN_COUNT: u8 = 36;
+const K_PROMPT_EVAL_COUNT: u8 = 37;
+const K_EVAL_COUNT: u8 = 38;
+const K_TOKENS_EVALUATED: u8 = 39;
+const K_TOKENS_PREDICTED: u8 = 40;
+const K_DETAILS: u8 = 41;
+const K_META_INFO: u8 = 42;
+const K_GENERATED_TEXT: u8 = 43;
+const K_TOKEN: u8 = 44;
+const K_GENERATED_TOKENS: u8 = 45;
+const K_PREFILL: u8 = 46;
 
 // Counters kept apart so that a later event overwrites each one on its own.
 const SLOT_INPUT: i32 = 0;
@@ -118,8 +127,9 @@ const SLOT_CACHE_CREATION: i32 = 1;
 const SLOT_CACHE_READ: i32 = 2;
 const SLOT_OUTPUT: i32 = 3;
 const SLOT_THOUGHTS: i32 = 4;
-const SLOTS: i32 = 5;
-const INPUT_SLOTS: u32 = (1 << SLOT_INPUT) | (1 << SLOT_CACHE_CREATION) | (1 << SLOT_CACHE_READ);
+const SLOT_TOOL_USE_PROMPT: i32 = 5;
+const SLOTS: i32 = 6;
+const INPUT_SLOTS: u32 = (1 << SLOT_INPUT) | (1 << SLOT_CACHE_CREATION) | (1 << SLOT_CACHE_READ) | (1 << SLOT_TOOL_USE_PROMPT);
 const OUTPUT_SLOTS: u32 = (1 << SLOT_OUTPUT) | (1 << SLOT_THOUGHTS);
 
 /**
@@ -146,9 +156,9 @@ export const ROOT_KEYS = new JsonKeySet(["usage", "usageMetadata", "response", "
 export const ROOT_COUNTED = new JsonKeySet(["choices"]);
 const WRAPPER_KEYS = new JsonKeySet(["usage", "model", "content", "thinking"]);
 const USAGE_KEYS = new JsonKeySet(["prompt_tokens", "input_tokens", "completion_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]);
-const GEMINI_USAGE_KEYS = new JsonKeySet(["promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount"]);
+const GEMINI_USAGE_KEYS = new JsonKeySet(["promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount"]);
 /** Counted anywhere inside root.choices (passed over, see skipContainer). */
-export const CHOICES_CONTENT_KEYS = new JsonKeySet(["content", "reasoning_content", "reasoning", "refusal", "arguments", "text"]);
+export const CHOICES_CONTENT_KEYS = new JsonKeySet(["content", "reasoning_content", "reasoning", "refusal", "arguments", "text", "transcript"]);
 const DELTA_KEYS = new JsonKeySet(["text", "partial_json", "thinking"]);
 const BLOCK_KEYS = new JsonKeySet(["text", "thinking", "refusal", "input"]);
 const OUTPUT_ITEM_KEYS = new JsonKeySet(["content", "summary", "arguments"]);
@@ -173,7 +183,9 @@ function keysFor(role: u8): JsonKeySet | null {
   switch (role) {
     case R_ROOT: return ROOT_KEYS;
     case R_WRAPPER: return WRAPPER_KEYS;
+    case R_MESSAGE: return WRAPPER_KEYS;
     case R_USAGE: return USAGE_KEYS;
+    case R_START_USAGE: return USAGE_KEYS;
     case R_GEMINI_USAGE: return GEMINI_USAGE_KEYS;
     case R_DELTA: return DELTA_KEYS;
     case R_BLOCK: return BLOCK_KEYS;
@@ -196,13 +208,15 @@ function objectRole(parent: u8, k: u8): u8 {
     case R_ROOT:
       if (k == K_USAGE) return R_USAGE;
       if (k == K_USAGE_METADATA) return R_GEMINI_USAGE;
-      if (k == K_RESPONSE || k == K_MESSAGE) return R_WRAPPER;
+      if (k == K_RESPONSE) return R_WRAPPER;
+      if (k == K_MESSAGE) return R_MESSAGE;
       if (k == K_DELTA) return R_DELTA;
       if (k == K_DETAILS) return R_TGI_DETAILS;
       if (k == K_META_INFO) return R_META_INFO;
       if (k == K_TOKEN) return R_TGI_TOKEN;
       return R_OTHER;
     case R_WRAPPER: return k == K_USAGE ? R_USAGE : R_OTHER;
+    case R_MESSAGE: return k == K_USAGE ? R_START_USAGE : R_OTHER;
     case R_BLOCKS: return R_BLOCK;
     case R_OUTPUT: return R_OUTPUT_ITEM;
     case R_CANDIDATES: return R_CANDIDATE;
@@ -260,6 +274,8 @@ export class UsageExtractor extends JsonHandler {
   private pending: StaticArray<i64> = new StaticArray<i64>(SLOTS);
   private pendingMask: u32 = 0;
   private pendingModel: string | null = null;
+  /** The pending output count is message.usage's (provisional). */
+  private pendingProvisional: bool = false;
   private committed: StaticArray<i64> = new StaticArray<i64>(SLOTS);
   private committedMask: u32 = 0;
 
@@ -287,6 +303,7 @@ export class UsageExtractor extends JsonHandler {
     this.currentKey = K_OTHER;
     this.pendingMask = 0;
     this.pendingModel = null;
+    this.pendingProvisional = false;
     this.committedMask = 0;
   }
 
@@ -300,6 +317,7 @@ export class UsageExtractor extends JsonHandler {
 
   discard(): void {
     this.pendingMask = 0;
+    this.pendingProvisional = false;
     this.pendingModel = null;
   }
 
@@ -313,12 +331,17 @@ export class UsageExtractor extends JsonHandler {
   pendingCount(slot: i32, value: i64): void {
     this.pending[slot] = value;
     this.pendingMask |= 1 << slot;
+    if (slot == SLOT_OUTPUT) this.pendingProvisional = false;
   }
 
   /** Makes the pending values visible; contentNow: the content bytes read so far (the tokenizer's countedBytes). */
   commit(contentNow: i64): void {
     const mask = this.pendingMask;
-    if ((mask & OUTPUT_SLOTS) != 0) this.contentAtOutput = contentNow;
+    if ((mask & OUTPUT_SLOTS) != 0) {
+      this.contentAtOutput = contentNow;
+      // A final count (message_delta, any usage not under message) ends the provisional one.
+      this.usage.provisionalOutput = (mask & (1 << SLOT_OUTPUT)) != 0 && this.pendingProvisional;
+    }
     for (let i = 0; i < SLOTS; i++) {
       if ((mask & (1 << i)) != 0) this.committed[i] = this.pending[i];
     }
@@ -327,9 +350,10 @@ export class UsageExtractor extends JsonHandler {
     if (model !== null) this.usage.model = model;
     this.pendingMask = 0;
     this.pendingModel = null;
+    this.pendingProvisional = false;
     if (mask == 0) return;
     const u = this.usage;
-    u.input = addSaturating(addSaturating(this.slot(SLOT_INPUT), this.slot(SLOT_CACHE_CREATION)), this.slot(SLOT_CACHE_READ));
+    u.input = addSaturating(addSaturating(addSaturating(this.slot(SLOT_INPUT), this.slot(SLOT_CACHE_CREATION)), this.slot(SLOT_CACHE_READ)), this.slot(SLOT_TOOL_USE_PROMPT));
     u.output = addSaturating(this.slot(SLOT_OUTPUT), this.slot(SLOT_THOUGHTS));
     u.found = true;
     const seen = this.committedMask | this.carriedMask;
@@ -373,6 +397,7 @@ export class UsageExtractor extends JsonHandler {
     const parent = this.role();
     filterFor(tok, parent); // back in the parent: its keys
     if (role == R_TGI_PREFILL && this.prefillTokens > 0) this.pendingCount(SLOT_INPUT, this.prefillTokens); // [] : not reported
+    // Roles up to R_META_INFO are the ones a count sits in (R_TGI_TOKEN and R_TGI_PREFILL hold none).
     if (this.commitOnClose && role != R_OTHER && role != R_ROOT_ARRAY && role <= R_META_INFO) {
       this.commit(tok.countedBytes);
       if (role == R_ROOT && parent == R_ROOT_ARRAY && this.sumRoots) this.carry();
@@ -441,7 +466,7 @@ export class UsageExtractor extends JsonHandler {
     const role = this.role();
     const k = this.currentKey;
     let slot = -1;
-    if (role == R_USAGE) {
+    if (role == R_USAGE || role == R_START_USAGE) {
       if (k == K_PROMPT_TOKENS || k == K_INPUT_TOKENS) slot = SLOT_INPUT;
       else if (k == K_COMPLETION_TOKENS || k == K_OUTPUT_TOKENS) slot = SLOT_OUTPUT;
       else if (k == K_CACHE_CREATION) slot = SLOT_CACHE_CREATION;
@@ -450,6 +475,7 @@ export class UsageExtractor extends JsonHandler {
       if (k == K_PROMPT_TOKEN_COUNT) slot = SLOT_INPUT;
       else if (k == K_CANDIDATES_TOKEN_COUNT) slot = SLOT_OUTPUT;
       else if (k == K_THOUGHTS_TOKEN_COUNT) slot = SLOT_THOUGHTS;
+      else if (k == K_TOOL_USE_PROMPT_TOKEN_COUNT) slot = SLOT_TOOL_USE_PROMPT;
     } else {
       slot = selfHostedSlot(role, k);
     }
@@ -460,12 +486,13 @@ export class UsageExtractor extends JsonHandler {
     if (!parseI64At(tok.text.dataStart, tok.textLen)) return;
     this.pending[slot] = parsedI64;
     this.pendingMask |= 1 << slot;
+    if (slot == SLOT_OUTPUT) this.pendingProvisional = role == R_START_USAGE;
   }
 
   string(tok: JsonTokenizer): void {
     const role = this.role();
     const k = this.currentKey;
-    const isModel = (role == R_ROOT && (k == K_MODEL || k == K_MODEL_VERSION)) || (role == R_WRAPPER && k == K_MODEL);
+    const isModel = (role == R_ROOT && (k == K_MODEL || k == K_MODEL_VERSION)) || ((role == R_WRAPPER || role == R_MESSAGE) && k == K_MODEL);
     if (!isModel || tok.textTruncated || !this.wantModel) return;
     // Streams repeat the model in every event: reuse the string when it has not changed.
     const known = this.usage.model;
@@ -480,7 +507,7 @@ export class UsageExtractor extends JsonHandler {
 /** Content of the self-hosted servers' formats (read only on their routes: nativeContent), 1 or 0 as contentOf. */
 function nativeContentOf(r: u8, k: u8): i32 {
   if (r == R_ROOT) return k == K_CONTENT || k == K_RESPONSE || k == K_GENERATED_TEXT ? 1 : 0;
-  if (r == R_WRAPPER) return k == K_CONTENT || k == K_THINKING ? 1 : 0;
+  if (r == R_WRAPPER || r == R_MESSAGE) return k == K_CONTENT || k == K_THINKING ? 1 : 0;
   return r == R_TGI_TOKEN && k == K_TEXT ? 1 : 0;
 }
 
@@ -569,6 +596,10 @@ function classify(tok: JsonTokenizer): u8 {
       if (tok.textEquals("tokens_predicted")) return K_TOKENS_PREDICTED;
       if (tok.textEquals("generated_tokens")) return K_GENERATED_TOKENS;
       break;
+    case 23:
+      if (tok.textEquals("toolUsePromptTokenCount")) return K_TOOL_USE_PROMPT_TOKEN_COUNT;
+      if (tok.textEquals("cache_read_input_tokens")) return K_CACHE_READ;
+      break;
     case 17:
       if (tok.textEquals("completion_tokens")) return K_COMPLETION_TOKENS;
       if (tok.textEquals("prompt_eval_count")) return K_PROMPT_EVAL_COUNT;
@@ -578,9 +609,6 @@ function classify(tok: JsonTokenizer): u8 {
       break;
     case 20:
       if (tok.textEquals("candidatesTokenCount")) return K_CANDIDATES_TOKEN_COUNT;
-      break;
-    case 23:
-      if (tok.textEquals("cache_read_input_tokens")) return K_CACHE_READ;
       break;
     case 27:
       if (tok.textEquals("cache_creation_input_tokens")) return K_CACHE_CREATION;

@@ -271,6 +271,7 @@ export function countedKey(k: usize, n: usize): bool {
       const last = load<u8>(k + 8);
       return (w == 0x6e696e6f73616572 && last == 0x67) || (w == 0x746e656d75677261 && last == 0x73); // reasoning, arguments
     }
+    case 10: return load<u64>(k) == 0x697263736e617274 && load<u16>(k + 8) == 0x7470; // transcript (audio)
     case 17: return load<u64>(k) == 0x6e696e6f73616572 && load<u64>(k + 8) == 0x6e65746e6f635f67 && load<u8>(k + 16) == 0x74; // reasoning_content
     default: return false;
   }
@@ -470,7 +471,6 @@ function plainKey(p: usize, end: usize): usize {
   return p < end && load<u8>(p) == 0x22 ? p : 0;
 }
 
-
 /**
  * A string's body from p (after the opening quote), validated as the tokenizer does (UTF-8 by
  * RFC 3629, escapes, no control characters): the position after the closing quote, or 0. `count`:
@@ -551,7 +551,6 @@ function utf8Length(p: usize, end: usize): i32 {
   }
   return need + 1;
 }
-
 
 /**
  * A JSON number from p: the position after it, or 0. What follows it is the caller's to judge: a

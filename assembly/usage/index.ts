@@ -4,4 +4,4 @@ export { TokenUsage } from "./token_usage";
 export { UsageScanner } from "./scanner";
 export { ResponseReader } from "./response_reader";
 export { estimateUsage } from "./estimate";
-export { usageFromAiLog } from "./ailog";
+export { largerUsage, usageFromAiLog } from "./ailog";

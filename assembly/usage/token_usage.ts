@@ -12,6 +12,11 @@ export class TokenUsage {
   hasInput: bool = false;
   /** Whether an output-side count (completion, output, candidates, thoughts) was read. */
   hasOutput: bool = false;
+  /**
+   * The output count is a start-of-stream figure (Anthropic message_start's output_tokens), not the
+   * final one: the content after it is not covered.
+   */
+  provisionalOutput: bool = false;
   /** The model the upstream says answered ("" when not seen). */
   model: string = "";
 
@@ -22,7 +27,17 @@ export class TokenUsage {
     this.found = false;
     this.hasInput = false;
     this.hasOutput = false;
+    this.provisionalOutput = false;
     this.model = "";
+  }
+
+  /**
+   * Both sides were reported, finally: an input count, and a final output count or no generated
+   * content (an embedding, an answer refused before any token) for one to cover.
+   */
+  complete(contentBytes: i64): bool {
+    if (!this.found || !this.hasInput) return false;
+    return contentBytes == 0 || (this.hasOutput && !this.provisionalOutput);
   }
 
   /** input + output, saturating at i64.MAX_VALUE. */

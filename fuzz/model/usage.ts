@@ -3,7 +3,7 @@
 // the plugin's documented paths pick up (assembly/usage/extractor.ts header comment):
 //   usage.{prompt_tokens,input_tokens} → input; usage.{completion_tokens,output_tokens} → output;
 //   usage.cache_{creation,read}_input_tokens → input, added; the same under response./message.;
-//   usageMetadata.promptTokenCount → input; .candidatesTokenCount/.thoughtsTokenCount → output;
+//   usageMetadata.promptTokenCount (+ toolUsePromptTokenCount) → input; .candidatesTokenCount/.thoughtsTokenCount → output;
 // at a root object (the top-level object, or each object element of a top-level array); and the
 // self-hosted servers' counts: root.{prompt_eval_count,tokens_evaluated} → input,
 // root.{eval_count,tokens_predicted} → output, details.generated_tokens → output,
@@ -39,7 +39,7 @@ export function fromJs(v: unknown): J {
   return lit(JSON.stringify(v) ?? "null");
 }
 
-export type Slot = "input" | "cacheCreation" | "cacheRead" | "output" | "thoughts";
+export type Slot = "input" | "cacheCreation" | "cacheRead" | "output" | "thoughts" | "toolUse";
 
 export interface Pick {
   slot: Slot;
@@ -69,6 +69,7 @@ const GEMINI_SLOTS: Record<string, Slot> = {
   promptTokenCount: "input",
   candidatesTokenCount: "output",
   thoughtsTokenCount: "thoughts",
+  toolUsePromptTokenCount: "toolUse",
 };
 
 const ROOT_SLOTS: Record<string, Slot> = {
@@ -213,8 +214,15 @@ export function commit(u: Usage, picks: Pick[]): void {
 export function chargeOf(u: Usage): bigint {
   if (!u.found) return 0n;
   const s = u.slots;
-  const input = saturatingAdd(saturatingAdd(s.input ?? 0n, s.cacheCreation ?? 0n), s.cacheRead ?? 0n);
-  const output = saturatingAdd(s.output ?? 0n, s.thoughts ?? 0n);
+  const { input, output } = sidesOf(u);
   const total = saturatingAdd(input, output);
   return total > 0n ? total : 0n;
+}
+
+/** The input and output a usage charges (0 and 0 when nothing was found). */
+export function sidesOf(u: Usage): { input: bigint; output: bigint } {
+  if (!u.found) return { input: 0n, output: 0n };
+  const s = u.slots;
+  const input = saturatingAdd(saturatingAdd(saturatingAdd(s.input ?? 0n, s.cacheCreation ?? 0n), s.cacheRead ?? 0n), s.toolUse ?? 0n);
+  return { input, output: saturatingAdd(s.output ?? 0n, s.thoughts ?? 0n) };
 }

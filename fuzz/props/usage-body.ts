@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { PluginVm } from "../../host";
 import { FuzzEnv } from "../env";
 import { CHAT_PATH, KEY_PREFIX, requestHeaders } from "../http";
-import { J, Serialized, Usage, chargeOf, commit, emptyUsage, fromJs, lit, obj, serialize } from "../model/usage";
+import { J, Serialized, Usage, commit, emptyUsage, fromJs, lit, obj, serialize, sidesOf } from "../model/usage";
 import { I64_MAX, atoi, saturatingAdd, utf8 } from "../model/text";
 import { defineProperty, expectNoTrap, expectThat, sometimes, violated } from "../property";
 
@@ -48,7 +48,7 @@ const countLit: fc.Arbitrary<J> = fc.oneof(
 );
 
 const USAGE_KEYS = ["prompt_tokens", "completion_tokens", "input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "total_tokens", "prompt_tokens_details"];
-const GEMINI_KEYS = ["promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "totalTokenCount"];
+const GEMINI_KEYS = ["promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount", "totalTokenCount"];
 // The self-hosted servers' (Ollama, llama.cpp at the root; TGI details; SGLang meta_info), with their neighbours.
 const ROOT_COUNT_KEYS = ["prompt_eval_count", "eval_count", "tokens_evaluated", "tokens_predicted", "tokens_cached", "total_duration"];
 const DETAILS_KEYS = ["generated_tokens", "prompt_tokens", "seed", "input_length"];
@@ -275,8 +275,12 @@ function readAsSse(contentType: string | null, body: Buffer): boolean {
   return hint;
 }
 
-/** ai-statistics' ai_log: the usage it gives, or null when the plugin must fall back to the body. */
-function aiLogUsage(a: UsageCase["aiLog"]): { charge: bigint } | null {
+/**
+ * ai-statistics' ai_log: the counts it gives, or null when it says nothing (a side of 0 is no
+ * report: wasm-go writes 0 for "usage" without counts); the plugin charges per side the larger of
+ * these and the body's.
+ */
+function aiLogUsage(a: UsageCase["aiLog"]): { input: bigint; output: bigint } | null {
   if (a === null || a.kind === "bytes") return null;
   const doc = a.doc;
   if (doc.t !== "obj") return null;
@@ -297,8 +301,10 @@ function aiLogUsage(a: UsageCase["aiLog"]): { charge: bigint } | null {
   }
   if (state.input?.valid === false || state.output?.valid === false) return null;
   if (state.input === null && state.output === null) return null;
-  const total = saturatingAdd(state.input?.value ?? 0n, state.output?.value ?? 0n);
-  return { charge: total > 0n ? total : 0n };
+  const input = state.input?.value ?? 0n;
+  const output = state.output?.value ?? 0n;
+  if (input === 0n && output === 0n) return null;
+  return { input, output };
 }
 
 function chunk(b: Buffer, cuts: number[]): Buffer[] {
@@ -344,9 +350,13 @@ export function predict(c: UsageCase): { body: Buffer; fed: Buffer; expected: bi
   const sse = readAsSse(c.contentType, fed);
   const log = aiLogUsage(c.aiLog);
   let expected: bigint;
-  if (log !== null) expected = log.charge;
-  else if (sse !== c.sse && fed.length > 0) expected = -1n;
-  else expected = chargeOf(built.usage(fedLength));
+  if (sse !== c.sse && fed.length > 0) expected = -1n;
+  else {
+    const own = sidesOf(built.usage(fedLength));
+    const input = log !== null && log.input > own.input ? log.input : own.input;
+    const output = log !== null && log.output > own.output ? log.output : own.output;
+    expected = saturatingAdd(input, output);
+  }
   return { body, fed, expected, sse, fromLog: log !== null };
 }
 

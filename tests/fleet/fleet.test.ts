@@ -114,11 +114,17 @@ describe("fleet of three gateways on one Redis", () => {
   // Overspend: each consumer has 100 tokens and fires 20 requests at once across the fleet, each
   // answer using 30. The bound for a reservation R (each answer using at most R) is R − 1 below
   // zero, and 0 with require_full; Higress's check lets every request through.
+  // What each can produce (README, "Measured"), k being one consumer's admissions, its final balance
+  // 100 − 30k: without a reservation a request passes while the balance is > 0, so 4 ≤ k ≤ 20
+  // (at least 4: three charges leave 10). Fixed 40 admits while the balance is > 0 and each settlement
+  // gives 10 back: 3 admissions at once (100, 60, 20), a 4th only if settlements land first
+  // (100 − 30·3 = 10 > 0), never a 5th (−20): k ∈ {3, 4}. With require_full the balance must be ≥ 40:
+  // 2 at once, a 3rd only after both settle (40): k ∈ {2, 3}. How many runs land where is timing.
   test.each([
-    ["Higress behaviour (no reservation)", {}, -(20 * 30 - 100)],
-    ["reservation: fixed 40", { reservation: { mode: "fixed", tokens: 40 } }, -(40 - 1)],
-    ["reservation: fixed 40, require_full", { reservation: { mode: "fixed", tokens: 40, require_full: true } }, 0],
-  ])("overspend, %s", async (name, policy, bound) => {
+    ["Higress behaviour (no reservation)", {}, -(20 * 30 - 100), [20, 100], [-500, -20]],
+    ["reservation: fixed 40", { reservation: { mode: "fixed", tokens: 40 } }, -(40 - 1), [15, 20], [-20, 10]],
+    ["reservation: fixed 40, require_full", { reservation: { mode: "fixed", tokens: 40, require_full: true } }, 0, [10, 15], [10, 40]],
+  ] as const)("overspend, %s", async (name, policy, bound, [fewest, most], [lowestMin, lowestMax]) => {
     client = await reconnectIfClosed(client, redis);
     await client.command("FLUSHALL");
     for (const c of CONSUMERS.slice(0, 5)) await client.command("SET", `chat_quota:${c.name}`, "100");
@@ -137,6 +143,11 @@ describe("fleet of three gateways on one Redis", () => {
     console.log(`overspend ${name}: ${admitted}/100 admitted, lowest final balance ${lowest} (quota 100 each, 30 tokens per answer)`);
     expect(finals.reduce((a, b) => a + b, 0)).toBe(5 * 100 - admitted * 30);
     expect(lowest).toBeGreaterThanOrEqual(bound);
+    expect(admitted).toBeGreaterThanOrEqual(fewest);
+    expect(admitted).toBeLessThanOrEqual(most);
+    expect(lowest).toBeGreaterThanOrEqual(lowestMin);
+    expect(lowest).toBeLessThanOrEqual(lowestMax);
+    expect((100 - lowest) % 30).toBe(0);
   });
 });
 

@@ -18,6 +18,7 @@ const CASES: Record<string, number> = {
   headers: 800,
   parsers: 1500,
   "request-body": 400,
+  "request-verdict": 150,
   response: 600,
 };
 

@@ -78,9 +78,15 @@ export class GatewayProcess {
     return GatewayProcess.launch(["--config", writeConfig(config), "--port", "0", ...extraArgs]);
   }
 
-  /** Starts a gateway with these arguments and waits until it listens. */
-  static async launch(args: string[]): Promise<GatewayProcess> {
-    const gw = GatewayProcess.spawn(args);
+  /** `bash scripts/start.sh …` as a user runs it (in its own process group, as a shell's job is). */
+  static spawnScript(args: string[]): GatewayProcess {
+    const child = spawn("bash", ["scripts/start.sh", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    return new GatewayProcess(child);
+  }
+
+  /** Starts a gateway with these arguments (with `spawnIt`: tsx, or scripts/start.sh) and waits until it listens. */
+  static async launch(args: string[], spawnIt: (args: string[]) => GatewayProcess = GatewayProcess.spawn): Promise<GatewayProcess> {
+    const gw = spawnIt(args);
     try {
       const line = await gw.waitForLine(/ai-quota gateway listening on (http:\/\/\S+)/, START_TIMEOUT_MS);
       gw.url = /listening on (\S+)/.exec(line)![1];

@@ -1,6 +1,7 @@
 // The gateway as a process and a proxy: streaming without buffering, a client that leaves
 // mid-stream, an upstream that fails, SIGTERM (the gateway and its redis-server stop), an
 // external Redis (--redis), and bad config files (exit code 2, one line).
+import { inputEstimateOf } from "../unit/response_module";
 import * as http from "node:http";
 import * as net from "node:net";
 import { RedisClient, RedisServer, freePort, startRedis } from "../../host";
@@ -105,8 +106,9 @@ describe("proxying a scripted upstream", () => {
     req.destroy();
     await within(held.closed, 10_000, "the gateway to abort the upstream request");
     await gw.waitForLine(/^POST \/v1\/chat\/completions - consumer1 \(client disconnected\)$/, 10_000, from);
-    // missing_usage: estimate — one token per 2 request bytes (assembly/usage/estimate.ts), no output.
-    const charged = Math.ceil(Buffer.byteLength(STREAM_CHAT) / 2);
+    // missing_usage: estimate — the input estimate from the request's text (usage/text_estimate.ts; was
+    // one token per 2 request bytes before issue 22), no output.
+    const charged = inputEstimateOf(STREAM_CHAT, 0);
     expect(await quota()).toBe(`{"consumer":"consumer1","quota":${1000 - charged}}`);
   });
 

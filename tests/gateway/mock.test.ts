@@ -344,10 +344,22 @@ describe("the mock over HTTP", () => {
     });
   });
 
+  test("GET /v1/models answers a list as OpenAI does (its SDK reads it)", async () => {
+    const r = await send(mock.url + "/v1/models");
+    expect(r.status).toBe(200);
+    const body = JSON.parse(r.body);
+    expect(body.object).toBe("list");
+    expect(body.data.length).toBeGreaterThan(0);
+    for (const m of body.data) expect(Object.keys(m).sort()).toEqual(["created", "id", "object", "owned_by"]);
+    const ids: string[] = [];
+    for await (const m of openai.models.list()) ids.push(m.id);
+    expect(ids).toEqual(body.data.map((m: { id: string }) => m.id));
+  });
+
   test("path variants route as permissive upstreams route them; unknown paths → 404 JSON", async () => {
     expect((await post("/V1//chat/./completions/", { messages: MSG })).status).toBe(200);
     expect((await post("/v1/%63ompletions", { prompt: "x" })).status).toBe(200);
-    for (const [method, path] of [["GET", "/v1/models"], ["POST", "/v1/audio/speech"], ["GET", "/v1/chat/completions"]]) {
+    for (const [method, path] of [["GET", "/v1/files"], ["POST", "/v1/audio/speech"], ["GET", "/v1/chat/completions"]]) {
       const r = await send(mock.url + path, { method });
       expect(r.status).toBe(404);
       expect(JSON.parse(r.body)).toEqual({ error: { message: `Invalid URL (${method} ${path})`, type: "invalid_request_error", param: null, code: null } });

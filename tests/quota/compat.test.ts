@@ -146,12 +146,14 @@ describe("charging", () => {
     expect(await fx.balance("consumer1")).toBe("985");
   });
 
-  test("from the ai_log filter state of ai-statistics, which wins over the body", async () => {
+  // Changed by design (issue 22 item 4): ai_log used to win over the body even when lower (993);
+  // now each side is the larger of the two, so a lower ai_log cannot lower the answer's own count.
+  test("from the ai_log filter state of ai-statistics, where it says more than the body (per side)", async () => {
     await chat(vm, "consumer1", jsonResponse(openAiJson(100, 100)), {
-      filterState: { "wasm.ai_log": JSON.stringify({ model: "gpt-4o", input_token: 3, output_token: 4 }) },
+      filterState: { "wasm.ai_log": JSON.stringify({ model: "gpt-4o", input_token: 3, output_token: 400 }) },
     });
     await vm.idle();
-    expect(await fx.balance("consumer1")).toBe("993");
+    expect(await fx.balance("consumer1")).toBe(String(1000 - 100 - 400));
   });
 
   test("from SSE, the usage event split at every byte offset", async () => {

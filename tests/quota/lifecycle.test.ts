@@ -1,6 +1,7 @@
 // A request's life as the real hosts run it: a client that leaves while its admission is in Redis,
 // decisions taken inside the callback that asked, and the end of a stream in either order
 // (HTTP/1-2: on_log before on_delete; HTTP/3: on_delete first).
+import { inputEstimateOf } from "../unit/response_module";
 import { BASE_CONFIG, HTTP_STORE, QuotaFixture, jsonResponse, openAiJson, request } from "./fixture";
 
 let fx: QuotaFixture;
@@ -174,7 +175,8 @@ describe("Responses API background mode", () => {
     const r = await vm.newStream().run({ request: req, response: queued });
     expect(r.status).toBe(200);
     await vm.idle();
-    expect(await fx.balance("c1")).toBe(String(10_000 - Math.ceil(req.body.length / 2) - 500));
+    // (its input estimate from the request's text, was ⌈bytes / 2⌉ before issue 22)
+    expect(await fx.balance("c1")).toBe(String(10_000 - inputEstimateOf(req.body, 2) - 500));
   });
 });
 

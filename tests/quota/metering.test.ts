@@ -1,6 +1,6 @@
 // Operator controls: which paths are metered, per-model cost weights, and the plugin's metrics.
 import { PluginVm } from "../../host";
-import { BASE_CONFIG, QuotaFixture, chat, jsonResponse, openAiJson, request, sseResponse } from "./fixture";
+import { BASE_CONFIG, QuotaFixture, adminGet, adminPost, chat, jsonResponse, openAiJson, request, sseResponse } from "./fixture";
 
 let fx: QuotaFixture;
 beforeAll(async () => { fx = await QuotaFixture.start(); });
@@ -140,5 +140,34 @@ describe("metrics", () => {
     expect(m["ai_quota.requests.denied.bad_consumer"]).toBe(1);
     expect(m["ai_quota.redis.errors"]).toBe(0);
     expect(m["ai_quota.settlements.failed"]).toBe(0);
+  });
+
+  test("denied.unauthorized counts every refusal whose details are ai-quota.unauthorized: four refused admin calls read 4", async () => {
+    const vm: PluginVm = await fx.plugin();
+    const refused = [
+      await adminGet(vm, "c1", "?consumer=c1"), // not the admin
+      await adminGet(vm, "admin", ""), // query without consumer
+      await adminPost(vm, "admin", "refresh", "consumer=c1&quota=ten"), // quota not an integer
+      await adminPost(vm, "admin", "delta", "consumer=&value=1"), // no consumer
+    ];
+    await vm.idle();
+    for (const r of refused) expect(r.local).toMatchObject({ status: 403, details: "ai-quota.unauthorized" });
+    const m = vm.metrics();
+    expect(m["ai_quota.requests.denied.unauthorized"]).toBe(4);
+    // Three of them were the admin's own (malformed) calls.
+    expect(m["ai_quota.admin.requests"]).toBe(3);
+  });
+
+  test("debug logs name each request's operation (not the enum's number)", async () => {
+    const vm: PluginVm = await fx.plugin();
+    await fx.setBalance("c1", 100);
+    await chat(vm, "c1", jsonResponse(openAiJson(1, 1)));
+    await adminGet(vm, "admin", "?consumer=c1");
+    await adminPost(vm, "admin", "refresh", "consumer=c1&quota=5");
+    await adminPost(vm, "admin", "delta", "consumer=c1&value=1");
+    await vm.idle();
+    const logs = vm.logText();
+    for (const op of ["chat", "admin-query", "admin-refresh", "admin-delta"]) expect(logs).toContain(`operation ${op}`);
+    expect(logs).not.toMatch(/operation \d/);
   });
 });

@@ -4,6 +4,7 @@
 // /encode). Each is refused at balance 0, charged the usage its answer reports, and estimated when
 // the answer says nothing or is cut (docs/metering.md).
 import { QuotaFixture, request } from "./fixture";
+import { inputEstimateOf } from "../unit/response_module";
 import type { ResponseSpec } from "../../host/stream-run";
 import {
   llamaCompletion, llamaStream, ollamaChat, ollamaChatStream, ollamaEmbed, ollamaGenerateStream,
@@ -40,7 +41,8 @@ async function call(path: string, response: ResponseSpec, consumer = "c1") {
     response: () => response,
   });
   await vm.idle();
-  return { r, vm, requestBytes: Buffer.byteLength(body) };
+  // The input estimate of a body (usage/text_estimate.ts; native APIs are family 0).
+  return { r, vm, inputEstimate: inputEstimateOf(body) };
 }
 
 const ceilDiv = (n: number, d: number) => Math.ceil(n / d);
@@ -92,22 +94,22 @@ describe("usage charged exactly as each server reports it", () => {
 
   test("TGI stream: output from details.generated_tokens, input estimated (TGI reports no prompt count)", async () => {
     await fx.setBalance("c1", 1000);
-    const { requestBytes } = await call("/generate_stream", { headers: SSE, body: tgiStream });
-    expect(await fx.balance("c1")).toBe(String(1000 - 3 - ceilDiv(requestBytes, 2)));
+    const { inputEstimate } = await call("/generate_stream", { headers: SSE, body: tgiStream });
+    expect(await fx.balance("c1")).toBe(String(1000 - 3 - inputEstimate));
   });
 
   test("TGI /generate without details (its default): estimated from the request and generated_text", async () => {
     await fx.setBalance("c1", 1000);
     const body = JSON.stringify({ generated_text: " Rayleigh scattering" });
-    const { requestBytes } = await call("/generate", { headers: JSON_TYPE, body });
-    expect(await fx.balance("c1")).toBe(String(1000 - ceilDiv(requestBytes, 2) - outputEstimate(" Rayleigh scattering".length)));
+    const { inputEstimate } = await call("/generate", { headers: JSON_TYPE, body });
+    expect(await fx.balance("c1")).toBe(String(1000 - inputEstimate - outputEstimate(" Rayleigh scattering".length)));
   });
 
   test("Ollama omits prompt_eval_count (omitempty, a cached prompt): the input is estimated, the output charged", async () => {
     await fx.setBalance("c1", 1000);
     const body = JSON.stringify({ model: "llama3.2", created_at: "t", response: "Hi", done: true, eval_count: 5 });
-    const { requestBytes } = await call("/api/generate", { headers: JSON_TYPE, body });
-    expect(await fx.balance("c1")).toBe(String(1000 - 5 - ceilDiv(requestBytes, 2)));
+    const { inputEstimate } = await call("/api/generate", { headers: JSON_TYPE, body });
+    expect(await fx.balance("c1")).toBe(String(1000 - 5 - inputEstimate));
   });
 
   test.each<[string, string]>([
@@ -138,7 +140,7 @@ describe("cut streams are estimated, never free", () => {
     s.responseBody(partial, false);
     s.finish("upstream reset");
     await vm.idle();
-    expect(await fx.balance("c1")).toBe(String(1000 - ceilDiv(Buffer.byteLength(reqBody), 2) - outputEstimate(content)));
+    expect(await fx.balance("c1")).toBe(String(1000 - inputEstimateOf(reqBody) - outputEstimate(content)));
   });
 
   test("llama.cpp stream cut in its third event: the counts of the second plus the content after them", async () => {

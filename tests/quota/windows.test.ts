@@ -208,7 +208,7 @@ describe("admin query and rejections", () => {
       [{ limits: {} }, /limits must be a list/],
       [{ limits: [{ unit: "calls", limit: 1, window: "day" }] }, /limits\[0\].unit must be requests or tokens/],
       [{ limits: [{ unit: "requests", limit: 0, window: "day" }] }, /limits\[0\].limit must be an integer between 1 and 1125899906842624/],
-      [{ limits: [{ unit: "requests", limit: 1, window: "week" }] }, /limits\[0\].window must be/],
+      [{ limits: [{ unit: "requests", limit: 1, window: "fortnight" }] }, /limits\[0\].window must be/],
       [{ limits: [{ unit: "requests", limit: 1, window: "day", status: 200 }] }, /limits\[0\].status must be an HTTP error status/],
       [{ anonymous: { limits: [] } }, /anonymous.limits must not be empty/],
       [{ balance: false }, /balance: false needs limits/],

@@ -31,8 +31,10 @@ function stats(ratios: number[]): ErrorStats {
 }
 
 export interface Groups {
-  /** Input from request bytes: requests whose text is the input (no media, nothing held by the provider). */
+  /** Input from the request's text: requests whose text is the input (no media, nothing held by the provider). */
   input: ErrorStats;
+  /** The same rows by the former estimate, ⌈body bytes / 2⌉. */
+  inputBytes: ErrorStats;
   inputAll: ErrorStats;
   /** Output from content bytes: answers whose output is all shown (no hidden reasoning, no media out). */
   output: ErrorStats;
@@ -45,6 +47,9 @@ export interface Groups {
   total: ErrorStats;
 }
 
+/** usage/text_estimate.ts API_* of each corpus API. */
+const API_FAMILY: Record<EstimateRow["api"], number> = { chat: 0, completions: 0, messages: 1, responses: 2, gemini: 3 };
+
 export function measure(m: ResponseModule, rows: EstimateRow[] = estimateCorpus): Groups {
   const est = (r: EstimateRow, encoded: boolean, wire: number) =>
     m.estimateNumbers({ requestBytes: r.requestBytes, contentBytes: r.contentBytes, bodyBytes: wire, sse: r.stream, encoded, cut: false, input: null, output: null });
@@ -52,22 +57,26 @@ export function measure(m: ResponseModule, rows: EstimateRow[] = estimateCorpus)
   const textIn = plain.filter(({ r }) => !r.media && !r.inputElsewhere);
   const shown = plain.filter(({ r }) => r.hiddenReasoning === 0 && !r.mediaOutput);
   const encoded = rows.filter((r) => r.hiddenReasoning === 0 && !r.mediaOutput).map((r) => ({ r, e: est(r, true, r.brotliBytes) }));
-  const inRatio = ({ r, e }: { r: EstimateRow; e: { input: string } }) => Number(e.input) / r.input;
+  const inputOf = (r: EstimateRow) => m.textTokens(r.text, r.tools, API_FAMILY[r.api]);
+  const inRatio = ({ r }: { r: EstimateRow }) => inputOf(r) / r.input;
+  const bytesRatio = ({ r, e }: { r: EstimateRow; e: { input: string } }) => Number(e.input) / r.input;
   const outRatio = ({ r, e }: { r: EstimateRow; e: { output: string } }) => Number(e.output) / r.output;
   return {
     input: stats(textIn.map(inRatio)),
+    inputBytes: stats(textIn.map(bytesRatio)),
     inputAll: stats(plain.map(inRatio)),
     output: stats(shown.map(outRatio)),
     outputLong: stats(shown.filter(({ r }) => r.output >= 150).map(outRatio)),
     outputAll: stats(plain.map(outRatio)),
     encodedSse: stats(encoded.filter(({ r }) => r.stream).map(outRatio)),
     encodedJson: stats(encoded.filter(({ r }) => !r.stream).map(outRatio)),
-    total: stats(textIn.filter(({ r }) => r.hiddenReasoning === 0 && !r.mediaOutput).map(({ r, e }) => (Number(e.input) + Number(e.output)) / (r.input + r.output))),
+    total: stats(textIn.filter(({ r }) => r.hiddenReasoning === 0 && !r.mediaOutput).map(({ r, e }) => (inputOf(r) + Number(e.output)) / (r.input + r.output))),
   };
 }
 
 export const GROUP_TITLES: Record<keyof Groups, string> = {
   input: "input, text requests (no media, no server-side tools or state)",
+  inputBytes: "the same, by the former ⌈body bytes / 2⌉",
   inputAll: "input, every request",
   output: "output, answers whose output is all shown",
   outputLong: "output, those of 150 tokens or more",
@@ -77,12 +86,14 @@ export const GROUP_TITLES: Record<keyof Groups, string> = {
   total: "input + output, text in and shown out",
 };
 
-if (require.main === module) {
-  const g = measure(new ResponseModule());
-  console.log("| estimate of | rows | mean | median | worst | highest | below the truth |");
-  console.log("|---|---|---|---|---|---|---|");
+/** The table docs/metering.md shows (between its estimate-table markers). */
+export function table(g: Groups): string {
+  const lines = ["| estimate of | rows | median | mean | worst | highest | below the truth |", "|---|---|---|---|---|---|---|"];
   for (const k of Object.keys(GROUP_TITLES) as Array<keyof Groups>) {
     const s = g[k];
-    console.log(`| ${GROUP_TITLES[k]} | ${s.rows} | ${s.mean}× | ${s.median}× | ${s.worst}× | ${s.highest}× | ${s.below}% |`);
+    lines.push(`| ${GROUP_TITLES[k]} | ${s.rows} | ${s.median}× | ${s.mean}× | ${s.worst}× | ${s.highest}× | ${s.below}% |`);
   }
+  return lines.join("\n") + "\n";
 }
+
+if (require.main === module) process.stdout.write(table(measure(new ResponseModule())));

@@ -18,6 +18,9 @@ export interface Facts {
   complete: boolean;
   bytes: string;
   injected: boolean;
+  /** Why the body cannot be read as every upstream will (quota/request_verdict.ts); 0: it can. */
+  unreadable: number;
+  stateful: boolean;
 }
 
 export interface Rewritten extends Facts {

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-export interface ReaderUsage { found: boolean; input: string; output: string; hasInput: boolean; hasOutput: boolean; model: string }
+export interface ReaderUsage { found: boolean; input: string; output: string; hasInput: boolean; hasOutput: boolean; model: string; /** Only an Anthropic message_start output count so far (present only when true). */ provisional?: boolean }
 export interface ReaderResult {
   usage: ReaderUsage;
   contentBytes: string;
@@ -123,6 +123,19 @@ export class ResponseModule {
     return { request, content, encodedSse, encodedJson, outputBase };
   }
 
+  /** A request body's text by class (usage/text_estimate.ts), fed in the chunks given; the last counts and tokens. */
+  textCounts(chunks: Array<Uint8Array | string>): { counts: number[]; tools: boolean; tokens: number } {
+    this.ex.text_reset();
+    let r = { counts: [] as number[], tools: false, tokens: 0 };
+    for (const c of chunks.length === 0 ? [""] : chunks) r = this.json("text_add", this.write(typeof c === "string" ? Buffer.from(c, "utf8") : c));
+    return r;
+  }
+
+  /** The input estimate for class counts (as the corpus keeps them), tools declared or not, for an API family (0 chat, 1 messages, 2 responses, 3 gemini). */
+  textTokens(counts: number[], tools: boolean, api: number): number {
+    return Number(this.ex.text_tokens(...counts.map((n) => BigInt(n)), tools ? 1 : 0, api));
+  }
+
   removeNullUsage(block: string): string | null {
     const n = this.ex.run_remove_null_usage(this.write(Buffer.from(block, "latin1")));
     const out = this.output(n).toString("latin1");
@@ -142,4 +155,16 @@ export function splitAt(bytes: Buffer, cuts: number[] | "bytes"): Buffer[] {
   }
   if (from < bytes.length || out.length === 0) out.push(bytes.subarray(from));
   return out;
+}
+
+let shared: ResponseModule | null = null;
+
+/**
+ * The plugin's input estimate for a request body (usage/text_estimate.ts through usage.wasm), for
+ * tests that check a charge: API family 0 chat/completions/other, 1 Anthropic, 2 Responses, 3 Gemini.
+ */
+export function inputEstimateOf(body: string | Buffer, family = 0): number {
+  shared ??= new ResponseModule();
+  const t = shared.textCounts([typeof body === "string" ? Buffer.from(body, "utf8") : body]);
+  return shared.textTokens(t.counts, t.tools, family);
 }

@@ -253,7 +253,15 @@ describe("usageFromAiLog", () => {
     [`{"input_token":12}`, usage(12, 0, "")],
     [`{"output_token":3,"model":"m"}`, usage(0, 3, "m")],
     [`{"input_token":"12","output_token":"3"}`, usage(12, 3, "")],
-    [`{"input_token":0,"output_token":0}`, usage(0, 0, "")],
+    // wasm-go writes 0/0 for a chunk holding "usage" without counts: a 0 is no report (was usage(0, 0), issue 22)
+    [`{"input_token":0,"output_token":0}`, null],
+    [`{"input_token":0,"output_token":5}`, usage(0, 5, "")],
+    // detail counts wasm-go keeps apart (Anthropic cache, Gemini tool-use prompt / thoughts) are added; parts of a count are not
+    [`{"input_token":10,"output_token":7,"input_token_details":{"cache_creation_input_tokens":2000,"cache_read_input_tokens":3000},"total_token":5017}`, usage(5010, 7, "")],
+    [`{"input_token":27,"output_token":76,"input_token_details":{"cached_content_token_count":20,"tool_use_prompt_token_count":10309},"output_token_details":{"thoughts_token_count":5}}`, usage(10336, 81, "")],
+    [`{"input_token":2000,"output_token":500,"input_token_details":{"cached_tokens":1920},"output_token_details":{"reasoning_tokens":448},"total_token":2500}`, usage(2000, 500, "")],
+    // total_token above what is known: the rest is input; "unknown" is no model
+    [`{"input_token":10,"output_token":7,"total_token":30,"model":"unknown"}`, usage(23, 7, "")],
     [`{"input_token":1,"input_token":2}`, usage(2, 0, "")],
     [`{"nested":{"input_token":5},"output_token":1}`, usage(0, 1, "")],
     [`{"model":"only"}`, null],

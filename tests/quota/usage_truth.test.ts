@@ -1,0 +1,208 @@
+// Metering truth (issue 22 items 2, 3, 4, 6): partial usage is estimated for the side it lacks;
+// every count a provider bills is read, subsets never added twice; ai-statistics' ai_log counts
+// only where it says more than the answer; audio transcripts are generated output. Real .wasm,
+// real redis-server, both builds.
+import { AiStatistics, AI_LOG_STATE_KEY } from "../../host/ai-statistics";
+import { BASE_CONFIG, QuotaFixture, jsonResponse, request, sseResponse } from "./fixture";
+import { ResponseSpec } from "../../host";
+import { inputEstimateOf } from "../unit/response_module";
+
+let fx: QuotaFixture;
+beforeAll(async () => { fx = await QuotaFixture.start(); });
+afterAll(async () => fx.stop());
+beforeEach(async () => fx.flush());
+
+const START = 1_000_000;
+const sse = (docs: unknown[]) => docs.map((d) => `data: ${JSON.stringify(d)}\n\n`).join("");
+const anthropicEvent = (type: string, d: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...d })}\n\n`;
+
+/** One metered call with `body` as the request; returns the charge. */
+async function charged(response: ResponseSpec, options: { path?: string; body?: string; filterState?: Record<string, string> } = {}): Promise<number> {
+  const vm = await fx.plugin(BASE_CONFIG);
+  await fx.setBalance("c1", START);
+  const body = options.body ?? '{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}';
+  const r = await vm.newStream({ filterState: options.filterState }).run({
+    request: { headers: request("POST", options.path ?? "/v1/chat/completions", "c1", [["content-type", "application/json"]]), body },
+    response: () => response,
+  });
+  expect(r.local).toBeNull();
+  await vm.idle();
+  return START - Number(await fx.balance("c1"));
+}
+
+const text20k = "lorem ipsum ".repeat(1700); // 20,400 bytes of generated text
+
+describe("partial usage: the side not reported is estimated (item 2)", () => {
+  test("{prompt_tokens} only, 20 KB of content: the output is the content's estimate, not 0", async () => {
+    const answer = { id: "x", object: "chat.completion", model: "gpt-4o", choices: [{ index: 0, message: { role: "assistant", content: text20k } }], usage: { prompt_tokens: 12 } };
+    const c = await charged(jsonResponse(JSON.stringify(answer)));
+    // 12 reported + ⌈20,400 / 2⌉ + 16
+    expect(c).toBe(12 + 10_200 + 16);
+  });
+
+  test("{completion_tokens} only, a 100 KB prompt: the input is the request's estimate, not 0", async () => {
+    const prompt = "x".repeat(100_000);
+    const body = JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: prompt }] });
+    const answer = { id: "x", object: "chat.completion", model: "gpt-4o", choices: [{ index: 0, message: { role: "assistant", content: "ok" } }], usage: { completion_tokens: 5 } };
+    const c = await charged(jsonResponse(JSON.stringify(answer)), { body });
+    expect(c).toBeGreaterThanOrEqual(5 + 100_000 / 5);
+    expect(c).toBe(5 + inputEstimateOf(body, 0));
+  });
+
+  test("the same in a stream (usage event with one side only)", async () => {
+    const s = sse([{ choices: [{ index: 0, delta: { content: text20k } }] }, { choices: [], usage: { prompt_tokens: 12 } }]) + "data: [DONE]\n\n";
+    expect(await charged(sseResponse(s), { body: '{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"messages":[]}' })).toBe(12 + 10_200 + 16);
+  });
+
+  test("an Anthropic stream whose message_delta has no usage: message_start's output_tokens 1 is not the output", async () => {
+    const deltas = Array.from({ length: 300 }, () => anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: "word word " } })).join("");
+    const s = anthropicEvent("message_start", { message: { id: "m", model: "claude-sonnet-4-5", usage: { input_tokens: 50, output_tokens: 1 } } }) + deltas +
+      anthropicEvent("message_delta", { delta: { stop_reason: "end_turn" } }) + anthropicEvent("message_stop", {});
+    // 50 input + 1 (the start's) + ⌈3,000 / 2⌉ + 16 for the 300 deltas
+    expect(await charged(sseResponse(s), { path: "/v1/messages" })).toBe(50 + 1 + 1500 + 16);
+  });
+
+  test("a complete Anthropic stream still costs exactly what its message_delta says", async () => {
+    const s = anthropicEvent("message_start", { message: { id: "m", model: "claude-sonnet-4-5", usage: { input_tokens: 50, output_tokens: 1 } } }) +
+      anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: "x".repeat(5000) } }) +
+      anthropicEvent("message_delta", { delta: { stop_reason: "end_turn" }, usage: { output_tokens: 90 } }) + anthropicEvent("message_stop", {});
+    expect(await charged(sseResponse(s), { path: "/v1/messages" })).toBe(50 + 90);
+  });
+
+  test("an embedding (prompt_tokens, no content) is complete: exactly its input", async () => {
+    const answer = { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1, 0.2] }], model: "text-embedding-3-small", usage: { prompt_tokens: 8, total_tokens: 8 } };
+    expect(await charged(jsonResponse(JSON.stringify(answer)), { path: "/v1/embeddings", body: '{"model":"text-embedding-3-small","input":"' + "y".repeat(4000) + '"}' })).toBe(8);
+  });
+});
+
+describe("every billed count, subsets not added twice (item 3)", () => {
+  test("Gemini: Google's documented url_context example (toolUsePromptTokenCount is input) costs its total, 10,412", async () => {
+    // the shape of the url_context example in ai.google.dev/gemini-api/docs/url-context: total 10,412, of
+    // which prompt + candidates are 103 (what the plugin charged before it read toolUsePromptTokenCount)
+    const usageMetadata = { promptTokenCount: 27, candidatesTokenCount: 76, totalTokenCount: 10412, toolUsePromptTokenCount: 10309, thoughtsTokenCount: 0 };
+    const answer = { candidates: [{ content: { parts: [{ text: "The recipes..." }], role: "model" } }], usageMetadata, modelVersion: "gemini-2.5-flash" };
+    expect(await charged(jsonResponse(JSON.stringify(answer)), { path: "/v1beta/models/gemini-2.5-flash:generateContent", body: '{"contents":[{"parts":[{"text":"Compare the recipes"}]}]}' })).toBe(10412);
+  });
+
+  test("Gemini: cachedContentTokenCount is part of promptTokenCount; thoughts are output", async () => {
+    const usageMetadata = { promptTokenCount: 1000, cachedContentTokenCount: 800, candidatesTokenCount: 20, thoughtsTokenCount: 300, totalTokenCount: 1320 };
+    const answer = { candidates: [{ content: { parts: [{ text: "ok" }], role: "model" } }], usageMetadata };
+    expect(await charged(jsonResponse(JSON.stringify(answer)), { path: "/v1beta/models/gemini-2.5-pro:generateContent", body: '{"contents":[]}' })).toBe(1320);
+  });
+
+  test("OpenAI: cached_tokens and reasoning_tokens are parts of prompt_tokens / completion_tokens", async () => {
+    const answer = {
+      id: "x", object: "chat.completion", model: "o4-mini", choices: [{ index: 0, message: { role: "assistant", content: "hi" } }],
+      usage: { prompt_tokens: 2000, completion_tokens: 500, total_tokens: 2500, prompt_tokens_details: { cached_tokens: 1920, audio_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 448, audio_tokens: 0 } },
+    };
+    expect(await charged(jsonResponse(JSON.stringify(answer)))).toBe(2500);
+  });
+
+  test("Responses: input_tokens_details / output_tokens_details are parts of the counts", async () => {
+    const answer = { id: "r", object: "response", model: "gpt-5", output: [], usage: { input_tokens: 300, input_tokens_details: { cached_tokens: 200 }, output_tokens: 100, output_tokens_details: { reasoning_tokens: 64 }, total_tokens: 400 } };
+    expect(await charged(jsonResponse(JSON.stringify(answer)), { path: "/v1/responses", body: '{"model":"gpt-5","input":"hi"}' })).toBe(400);
+  });
+
+  test("Anthropic: cache writes and reads are apart from input_tokens, and added", async () => {
+    const answer = { id: "m", type: "message", model: "claude-sonnet-4-5", content: [{ type: "text", text: "hi" }], usage: { input_tokens: 10, cache_creation_input_tokens: 2000, cache_read_input_tokens: 3000, output_tokens: 7 } };
+    expect(await charged(jsonResponse(JSON.stringify(answer)), { path: "/v1/messages" })).toBe(5017);
+  });
+});
+
+describe("ai_log counts only where it says more (item 4)", () => {
+  const ailog = (o: object) => ({ [AI_LOG_STATE_KEY]: JSON.stringify(o) });
+  const usageNullStream = sse([
+    { id: "c", object: "chat.completion.chunk", model: "gpt-4o", choices: [{ index: 0, delta: { content: "x".repeat(2000) } }], usage: null },
+  ]) + "data: [DONE]\n\n";
+
+  test("a 0/0 ai_log (wasm-go's for a \"usage\":null stream) does not suppress the estimate", async () => {
+    const c = await charged(sseResponse(usageNullStream), { filterState: ailog({ model: "gpt-4o", input_token: 0, output_token: 0, total_token: 0 }), body: '{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":false},"messages":[]}' });
+    expect(c).toBeGreaterThanOrEqual(1000 + 16);
+  });
+
+  test("the emulated ai-statistics writes that 0/0 for such a stream, as pkg/tokenusage does", () => {
+    const state = new Map<string, Buffer>();
+    const ai = new AiStatistics(state, {}, () => 0);
+    ai.onRequestHeaders([], "r");
+    ai.onStreamingBody(usageNullStream, true);
+    const log = JSON.parse(JSON.parse(`"${state.get(AI_LOG_STATE_KEY)!.toString()}"`));
+    expect(log).toMatchObject({ input_token: 0, output_token: 0, total_token: 0 });
+  });
+
+  test("per side, the larger: a lower ai_log does not lower what the answer reported", async () => {
+    const answer = { id: "x", object: "chat.completion", model: "gpt-4o", choices: [{ index: 0, message: { role: "assistant", content: "hi" } }], usage: { prompt_tokens: 100, completion_tokens: 100 } };
+    expect(await charged(jsonResponse(JSON.stringify(answer)), { filterState: ailog({ input_token: 3, output_token: 400 }) })).toBe(100 + 400);
+  });
+
+  test("Anthropic through the emulated ai-statistics: cache tokens it keeps in input_token_details are charged", async () => {
+    const answer = { id: "m", type: "message", model: "claude-sonnet-4-5", content: [{ type: "text", text: "hi" }], usage: { input_tokens: 10, cache_creation_input_tokens: 2000, cache_read_input_tokens: 3000, output_tokens: 7 } };
+    const state = new Map<string, Buffer>();
+    const ai = new AiStatistics(state, {}, () => 0);
+    ai.onRequestHeaders([], "r");
+    ai.onResponseBody(JSON.stringify(answer));
+    const log = JSON.parse(JSON.parse(`"${state.get(AI_LOG_STATE_KEY)!.toString()}"`));
+    expect(log).toMatchObject({ input_token: 10, output_token: 7, total_token: 5017, input_token_details: { cache_creation_input_tokens: 2000, cache_read_input_tokens: 3000 } });
+    // the ai_log alone (the answer compressed, so our own reading has nothing): its details count
+    const encoded: ResponseSpec = { headers: [[":status", "200"], ["content-type", "application/json"], ["content-encoding", "br"]], body: Buffer.from([1, 2, 3]) };
+    expect(await charged(encoded, { path: "/v1/messages", filterState: { [AI_LOG_STATE_KEY]: state.get(AI_LOG_STATE_KEY)!.toString() } })).toBe(5017);
+  });
+
+  test("Gemini through the emulated ai-statistics: thoughts and tool-use prompt tokens from its details", async () => {
+    const usageMetadata = { promptTokenCount: 27, candidatesTokenCount: 76, thoughtsTokenCount: 500, toolUsePromptTokenCount: 10309, totalTokenCount: 10912 };
+    const state = new Map<string, Buffer>();
+    const ai = new AiStatistics(state, {}, () => 0);
+    ai.onRequestHeaders([], "r");
+    ai.onResponseBody(JSON.stringify({ candidates: [], usageMetadata, modelVersion: "gemini-2.5-flash" }));
+    const log = JSON.parse(JSON.parse(`"${state.get(AI_LOG_STATE_KEY)!.toString()}"`));
+    expect(log).toMatchObject({ input_token: 27, output_token: 76, total_token: 10912, output_token_details: { thoughts_token_count: 500 }, input_token_details: { tool_use_prompt_token_count: 10309 } });
+    const encoded: ResponseSpec = { headers: [[":status", "200"], ["content-type", "application/json"], ["content-encoding", "gzip"]], body: Buffer.from([0x1f, 0x8b, 0]) };
+    expect(await charged(encoded, { path: "/v1beta/models/gemini-2.5-flash:generateContent", body: '{"contents":[]}', filterState: { [AI_LOG_STATE_KEY]: state.get(AI_LOG_STATE_KEY)!.toString() } })).toBe(10912);
+  });
+});
+
+describe("audio output (item 6)", () => {
+  test("a chat stream's delta.audio.transcript is generated output", async () => {
+    const chunks = Array.from({ length: 50 }, (_, i) => ({ id: "c", object: "chat.completion.chunk", model: "gpt-4o-audio-preview", choices: [{ index: 0, delta: { audio: { id: "a", transcript: "spoken words here ", data: i % 2 === 0 ? "UklGR".padEnd(400, "A") : undefined } } }] }));
+    const c = await charged(sseResponse(sse(chunks) + "data: [DONE]\n\n"), { body: '{"model":"gpt-4o-audio-preview","stream":true,"stream_options":{"include_usage":false},"modalities":["text","audio"],"messages":[]}' });
+    // input ⌈body / 2⌉ + output ⌈50 × 18 / 2⌉ + 16 at least
+    expect(c).toBeGreaterThanOrEqual(450 + 16);
+  });
+
+  test("a JSON answer's message.audio.transcript is generated output", async () => {
+    const answer = { id: "x", object: "chat.completion", model: "gpt-4o-audio-preview", choices: [{ index: 0, message: { role: "assistant", content: null, audio: { id: "a", data: "UklGR", transcript: "t".repeat(1000) } } }] };
+    const c = await charged(jsonResponse(JSON.stringify(answer)));
+    expect(c).toBeGreaterThanOrEqual(500 + 16);
+  });
+});
+
+describe("the input estimate reads the request's text (item 8)", () => {
+  const noUsage = jsonResponse('{"id":"x","object":"chat.completion","choices":[]}');
+  const chatBody = (content: string, extra: object = {}) => JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content }], ...extra });
+
+  test("English costs about a token per 4.4 letters, not a token per 2 bytes of JSON", async () => {
+    const body = chatBody("the quick brown fox jumps over the lazy dog ".repeat(200));
+    const c = await charged(noUsage, { body });
+    expect(c).toBeLessThan(Math.ceil(Buffer.byteLength(body) / 2) / 2);
+    expect(c).toBeGreaterThan(7000 / 4.5);
+  });
+
+  test("CJK costs a token a character", async () => {
+    const c = await charged(noUsage, { body: chatBody("你好世界".repeat(500)) });
+    expect(c).toBeGreaterThanOrEqual(2000);
+  });
+
+  test("attack: text moved out of messages (a field we might not have read) costs the same", async () => {
+    const text = "please summarise this document ".repeat(300);
+    const inMessages = await charged(noUsage, { body: chatBody(text) });
+    const hidden = await charged(noUsage, { body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }], metadata: { note: text } }) });
+    expect(hidden).toBeGreaterThanOrEqual(inMessages - 5);
+  });
+
+  test("tools add the tool prompt the upstream renders (Anthropic)", async () => {
+    const body = JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: 10, messages: [{ role: "user", content: "hi" }] });
+    const withTools = JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: 10, messages: [{ role: "user", content: "hi" }], tools: [{ name: "f", input_schema: { type: "object" } }] });
+    const a = await charged(noUsage, { path: "/v1/messages", body });
+    const b = await charged(noUsage, { path: "/v1/messages", body: withTools });
+    expect(b - a).toBeGreaterThanOrEqual(500);
+  });
+});
