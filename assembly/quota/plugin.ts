@@ -1,16 +1,15 @@
-// The plugin's root context: one per configuration. It holds the global config and the per-route
-// rules (rules.ts), one store for each distinct store they name, and picks a stream's config and
-// store when its request headers arrive.
+// The plugin's root context: one per configuration. It parses the config into a rule book
+// (rule_book.ts: the per-route rules and the global config, each bound to its store), opens one
+// store for each distinct store they name, and gives each stream the book.
 import { HttpContext, RootContext } from "../abi/context";
 import { logError, logInfo, logWarn } from "../abi/log";
 import { pluginConfiguration, tickEvery } from "../abi/plugin";
-import { requestHeader, streamProperty } from "../abi/stream";
 import { retryPendingSettlements } from "./settlement";
 import { BASE_TICK_MS, onTick as runDelayedCommands } from "../redis/retry";
 import { Store } from "../store/store";
-import { decodeUtf8 } from "../util/utf8";
 import { QuotaConfig } from "./config";
-import { QuotaRule, matchRule, parseRules } from "./rules";
+import { parseRules } from "./rules";
+import { QuotaBinding, RuleBook } from "./rule_book";
 import { QuotaStream } from "./stream";
 
 /** Opens the store a config names, or says why it cannot; each build's entry file provides one. */
@@ -25,23 +24,12 @@ export function setStoreFactory(factory: StoreFactory): void {
   openStore = factory;
 }
 
-/** A config and the store it uses: what a stream is given when its request arrives. */
-export class QuotaBinding {
-  constructor(public config: QuotaConfig, public store: Store) {}
-}
-
 export class QuotaPlugin extends RootContext {
-  /** For requests no rule matches; null: they pass untouched. */
-  global: QuotaBinding | null = null;
-  /** `_rules_` in order, and each one's binding at the same index. */
-  rules: Array<QuotaRule> = new Array<QuotaRule>();
-  bindings: Array<QuotaBinding> = new Array<QuotaBinding>();
+  /** The rules and global config streams are bound by (rule_book.ts). */
+  book: RuleBook = new RuleBook();
   /** Every distinct store, each once (callout replies are offered to each; only the owner acts). */
   stores: Array<Store> = new Array<Store>();
   private storeKeys: Array<string> = new Array<string>();
-  private needsRoute: bool = false;
-  private needsCluster: bool = false;
-  private needsAuthority: bool = false;
   configured: bool = false;
 
   onConfigure(size: u32): bool {
@@ -65,13 +53,14 @@ export class QuotaPlugin extends RootContext {
     if (global !== null) {
       const binding = this.bind(global, "");
       if (binding === null) return false;
-      this.global = binding;
+      this.book.global = binding;
     }
-    this.rules = result.rules;
-    this.bindings = bindings;
-    this.needsRoute = result.needsRouteName();
-    this.needsCluster = result.needsClusterName();
-    this.needsAuthority = result.needsAuthority();
+    const book = this.book;
+    book.rules = result.rules;
+    book.bindings = bindings;
+    book.needsRoute = result.needsRouteName();
+    book.needsCluster = result.needsClusterName();
+    book.needsAuthority = result.needsAuthority();
     this.configured = true;
     logInfo("ai-quota: configured, " + this.describe());
     // The tick sends again the settlements Redis could not be reached for (and, faster while
@@ -97,29 +86,11 @@ export class QuotaPlugin extends RootContext {
   }
 
   private describe(): string {
-    let s = this.rules.length == 0 ? "" : this.rules.length.toString() + " route rule(s), ";
-    s += this.global === null ? "no global config, " : "";
+    const book = this.book;
+    let s = book.rules.length == 0 ? "" : book.rules.length.toString() + " route rule(s), ";
+    s += book.global === null ? "no global config, " : "";
     for (let i = 0; i < this.stores.length; i++) s += (i > 0 ? "; " : "") + this.stores[i].describe();
     return s;
-  }
-
-  /**
-   * The binding for the stream whose request headers are being handled: the first rule it matches
-   * (wasm-go's GetMatchConfig), else the global config, else null. The route, cluster and
-   * :authority cost a host call each, so only what some rule looks at is read.
-   */
-  bindingForRequest(): QuotaBinding | null {
-    const rules = this.rules;
-    if (rules.length == 0) return this.global;
-    const route = this.needsRoute ? propertyText("route_name") : "";
-    const cluster = this.needsCluster ? propertyText("cluster_name") : "";
-    let authority = "";
-    if (this.needsAuthority) {
-      const h = requestHeader(":authority");
-      if (h !== null) authority = h;
-    }
-    const i = matchRule(rules, route, cluster, authority);
-    return i >= 0 ? this.bindings[i] : this.global;
   }
 
   onTick(): void {
@@ -128,7 +99,7 @@ export class QuotaPlugin extends RootContext {
 
   newHttpContext(id: u32): HttpContext | null {
     if (!this.configured) return null;
-    return new QuotaStream(id, this);
+    return new QuotaStream(id, this, this.book);
   }
 
   onRedisCallResponse(calloutId: u32, status: u32, size: u32): void {
@@ -148,12 +119,6 @@ function storeKey(c: QuotaConfig): string {
   if (h !== null) return "http\n" + h.cluster + "\n" + h.path + "\n" + h.authority + "\n" + h.token + "\n" + h.timeoutMs.toString();
   const r = c.redis;
   return "redis\n" + r.clusterName() + "\n" + r.username + "\n" + r.password + "\n" + r.timeoutMs.toString();
-}
-
-/** A string property of the stream; "" when the host has none. */
-function propertyText(name: string): string {
-  const v = streamProperty([name]);
-  return v === null ? "" : decodeUtf8(v.dataStart, v.length);
 }
 
 export function newQuotaPlugin(id: u32): RootContext {

@@ -14,7 +14,7 @@
 // resumed. Where the body must be read before deciding, the plain-Envoy build lets the headers go
 // on and holds the body instead; Higress (ABI 0.2.100) may hold the headers too (headersMayWaitForBody).
 import { Action, DataAction } from "../abi/types";
-import { HttpContext } from "../abi/context";
+import { HttpContext, RootContext } from "../abi/context";
 import { debugEnabled, logDebug, logWarn } from "../abi/log";
 import { blockBytes, propertyPath, removeRequestHeaderNamed, removeResponseHeaderNamed, requestHeaderBlock, responseHeaderBlock, resumeRequest, setResponseHeader, setStreamProperty, streamProperty, streamPropertyBlock } from "../abi/stream";
 import { headerMapReader, nameBytes } from "../abi/headers";
@@ -42,7 +42,7 @@ import { count, metrics } from "./metrics";
 import * as answers from "./answers";
 import { boundEstimate } from "./estimate_bounds";
 import { UNREADABLE_USAGE_OPTION, unreadableReason } from "./request_verdict";
-import { QuotaPlugin } from "./plugin";
+import { RuleBook } from "./rule_book";
 
 /** What a stream holds before its request picks a config: never used (an unmatched stream does nothing). */
 const UNBOUND_CONFIG = new QuotaConfig();
@@ -121,12 +121,12 @@ export class QuotaStream extends HttpContext {
   /** The windows this request was counted in (empty when no limits apply). */
   windows: Array<WindowSpan> = NO_WINDOWS;
 
-  /** Given when the request headers arrive (plugin.ts picks the rule); inert until then. */
+  /** Given when the request headers arrive (rule_book.ts picks the rule); inert until then. */
   config: QuotaConfig = UNBOUND_CONFIG;
   store: Store = UNBOUND_STORE;
 
-  constructor(id: u32, public plugin: QuotaPlugin) {
-    super(id, plugin);
+  constructor(id: u32, root: RootContext, public rules: RuleBook) {
+    super(id, root);
   }
 
   // ---- request ----
@@ -164,7 +164,7 @@ export class QuotaStream extends HttpContext {
 
   private requestHeaders(endOfStream: bool): Action {
     // The route's rule (or the global config); none: the request is not ours, nothing else runs.
-    const binding = this.plugin.bindingForRequest();
+    const binding = this.rules.bindingForRequest();
     if (binding === null) return Action.Continue;
     this.config = binding.config;
     this.store = binding.store;
