@@ -20,6 +20,7 @@ const CASES: Record<string, number> = {
   "request-body": 400,
   "request-verdict": 150,
   response: 600,
+  bedrock: 300,
 };
 
 let env: FuzzEnv;
