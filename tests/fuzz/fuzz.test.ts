@@ -21,6 +21,7 @@ const CASES: Record<string, number> = {
   "request-verdict": 150,
   response: 600,
   bedrock: 300,
+  "event-stream": 1000,
 };
 
 let env: FuzzEnv;
