@@ -68,10 +68,10 @@ function headerValue(m: Message, name: string, known: string[]): string {
 
 interface Result { messages: Array<{ type: string; kind: string; payload: string }>; count: number; failure: number; partial: number }
 
-let module: ParsersModule | null = null;
+let esModule: ParsersModule | null = null;
 
 function read(pieces: Uint8Array[], max: number): Result {
-  const m = (module ??= loadParsers("event_stream"));
+  const m = (esModule ??= loadParsers("event_stream"));
   try {
     m.exports.es_new(max);
     for (const p of pieces) m.exports.es_feed(m.write(p));
@@ -79,7 +79,7 @@ function read(pieces: Uint8Array[], max: number): Result {
     if (m.logs.length > 0) violated(`the event-stream module logged ${m.logs.join(" | ")}`);
     return out;
   } catch (e) {
-    module = null;
+    esModule = null;
     throw e;
   }
 }
