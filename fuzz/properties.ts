@@ -1,7 +1,9 @@
 // Every fuzz property, in round-robin order.
 import { FuzzProperty } from "./property";
 import { adminForm } from "./props/admin-form";
+import { bedrockProperty } from "./props/bedrock";
 import { config } from "./props/config";
+import { eventStreamProperty } from "./props/event-stream";
 import { headers } from "./props/headers";
 import { parsersProperty } from "./props/parsers";
 import { requestBody } from "./props/request-body";
@@ -10,7 +12,7 @@ import { respReply } from "./props/resp-reply";
 import { responseProperty } from "./props/response";
 import { usageBody } from "./props/usage-body";
 
-export const PROPERTIES: FuzzProperty[] = [respReply, adminForm, usageBody, config, headers, parsersProperty, requestBody, requestVerdict, responseProperty];
+export const PROPERTIES: FuzzProperty[] = [respReply, adminForm, usageBody, config, headers, parsersProperty, requestBody, requestVerdict, responseProperty, bedrockProperty, eventStreamProperty];
 
 export function findProperty(name: string): FuzzProperty {
   const p = PROPERTIES.find((x) => x.name === name);

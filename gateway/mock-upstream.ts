@@ -6,6 +6,7 @@
 //   POST /v1/messages                                                            Anthropic (mock-anthropic.ts)
 //   POST /v1beta/models/{model}:generateContent, :streamGenerateContent          Gemini (mock-gemini.ts)
 //   POST /api/chat, /api/generate, /api/embed                                    Ollama (mock-ollama.ts)
+//   POST /model/{id}/converse, /converse-stream, /invoke, /invoke-with-response-stream  Bedrock (mock-bedrock.ts)
 // Paths are routed as permissive upstreams route them (case-insensitive, repeated slashes, `.` and
 // `..` segments, percent-encoded unreserved characters, a trailing slash), so that a gateway test
 // sees what a client gets through a path variant. Anything else: 404 with an OpenAI-style error.
@@ -13,6 +14,7 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { messages } from "./mock-anthropic";
+import { BEDROCK_PATH, bedrock } from "./mock-bedrock";
 import { generateContent } from "./mock-gemini";
 import { ollamaChat, ollamaEmbed, ollamaGenerate } from "./mock-ollama";
 import { chatCompletions, completions, embeddings, openAiError, responses, retrieveResponse } from "./mock-openai";
@@ -116,6 +118,8 @@ function route(method: string, path: string, query: URLSearchParams): Route | nu
     case "/api/generate": return { kind: "post", model: null, run: ollamaGenerate };
     case "/api/embed": return { kind: "post", model: null, run: ollamaEmbed };
   }
+  const b = BEDROCK_PATH.exec(path);
+  if (b !== null) return { kind: "post", model: decodeURIComponent(b[1]), run: (x) => bedrock(x, b[2]) };
   const g = /^\/(v1|v1beta|v1alpha)\/models\/([^/:]+):(generatecontent|streamgeneratecontent)$/i.exec(path);
   if (g === null) return null;
   const stream = g[3].toLowerCase() === "streamgeneratecontent";

@@ -102,8 +102,8 @@ export class Reply {
     this.encoding = directives.forceEncoding ?? negotiateEncoding(header(req, "accept-encoding"));
   }
 
-  private head(status: number, contentType: string, length: number | null): void {
-    const headers: Record<string, string | number> = { "content-type": contentType };
+  private head(status: number, contentType: string, length: number | null, extra: Record<string, string> = {}): void {
+    const headers: Record<string, string | number> = { "content-type": contentType, ...extra };
     if (this.encoding !== null) headers["content-encoding"] = this.encoding;
     headers["vary"] = "accept-encoding";
     if (contentType === "text/event-stream") headers["cache-control"] = "no-cache";
@@ -111,11 +111,11 @@ export class Reply {
     this.res.writeHead(status, headers);
   }
 
-  /** A whole JSON answer (compressed when negotiated; cut in half when told). */
-  json(status: number, body: unknown): void {
+  /** A whole JSON answer (compressed when negotiated; cut in half when told), with extra headers. */
+  json(status: number, body: unknown, headers: Record<string, string> = {}): void {
     const text = Buffer.from(JSON.stringify(body), "utf8");
     const data = this.encoding === null ? text : compressSync(this.encoding, text);
-    this.head(status, "application/json", data.length);
+    this.head(status, "application/json", data.length, headers);
     if (this.directives.cutAfter !== null) {
       this.res.write(data.subarray(0, data.length >> 1));
       cut(this.res);
@@ -128,7 +128,7 @@ export class Reply {
    * A stream of events, each written (and, compressed, flushed) on its own so that a reader sees it
    * before the next one exists; cut after `cutAfter` events when told. Resolves when done.
    */
-  async stream(contentType: string, events: readonly string[], delayMs: number): Promise<void> {
+  async stream(contentType: string, events: readonly (string | Buffer)[], delayMs: number): Promise<void> {
     this.head(200, contentType, null);
     const z = this.encoding === null ? null : compressor(this.encoding);
     z?.on("data", (c: Buffer) => this.res.write(c));

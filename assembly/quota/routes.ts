@@ -6,6 +6,7 @@ import { JsonType, JsonValue } from "../json/parser";
 import { MATCH_ACROSS_DOTS, MATCH_CUT, NO_MATCH, NormalPath, canonicalSuffix, matchSuffix, normalizePath } from "../util/path";
 import { splitPath } from "../util/urlencoded";
 import { decodeUtf8, isValidUtf8, utf8Bytes } from "../util/utf8";
+import { BEDROCK_CONVERSE, BEDROCK_CONVERSE_STREAM, BEDROCK_INVOKE_STREAM } from "../usage/bedrock_reader";
 
 export enum Operation {
   /** Not ours: passes through untouched. */
@@ -47,7 +48,8 @@ export enum ApiKind {
   LlamaInfill,
   /** SGLang `/encode`. */
   SglangEncode,
-  // Cohere v2 and AWS Bedrock runtime (docs/metering.md): metered; their own counts are not read yet.
+  // Cohere v2 and AWS Bedrock runtime (docs/metering.md): metered; Cohere's own counts are not read
+  // yet; Bedrock's are (usage/bedrock_reader.ts; invoke: the model's own JSON, Claude's read).
   /** Cohere `/v2/chat` (SSE when `stream` is true). */
   CohereChat,
   /** Cohere `/v2/embed`. */
@@ -134,6 +136,14 @@ function kindAt(p: usize, n: usize): ApiKind {
     return kind;
   }
   return ApiKind.Other;
+}
+
+/** How a Bedrock kind's answer is read (usage/bedrock_reader.ts BEDROCK_*); 0: as any answer (invoke: the model's own JSON). */
+export function bedrockAnswerFormat(kind: ApiKind): i32 {
+  if (kind == ApiKind.BedrockConverse) return BEDROCK_CONVERSE;
+  if (kind == ApiKind.BedrockConverseStream) return BEDROCK_CONVERSE_STREAM;
+  if (kind == ApiKind.BedrockInvokeStream) return BEDROCK_INVOKE_STREAM;
+  return 0;
 }
 
 function isBedrock(kind: ApiKind): bool {

@@ -27,7 +27,7 @@ import { ResponseReader, giveBackResponseReader, takeResponseReader } from "../u
 import { estimateUsage } from "../usage/estimate";
 import { API_CHAT, API_GEMINI, API_MESSAGES, API_RESPONSES } from "../usage/text_estimate";
 import { MissingUsage, QuotaConfig, ReservationMode } from "./config";
-import { ApiKind, Operation, answersBatch, isNativeApi, routeOfAt } from "./routes";
+import { ApiKind, Operation, answersBatch, bedrockAnswerFormat, isNativeApi, routeOfAt } from "./routes";
 import { operationName } from "./operation-name";
 import { IdentityKind, RequestLine, anonymousKey, readRequestLineAt } from "./identity";
 import { WindowSpan, windowsAt } from "./windows";
@@ -523,6 +523,9 @@ export class QuotaStream extends HttpContext {
     const hide = body !== null && body.injected && !this.encodedResponse;
     this.response = takeResponseReader(sse, hide, !this.config.weights.isIdentity());
     this.response!.scan.setNativeApi(isNativeApi(this.api), answersBatch(this.api));
+    // Bedrock's Converse JSON and event streams (an error's JSON body is read as any other).
+    const bedrock = bedrockAnswerFormat(this.api);
+    if (bedrock != 0 && this.responseStatus < 400 && !this.encodedResponse) this.response!.readAsBedrock(bedrock);
     // Hiding the usage event we asked for changes the body's length.
     if (hide) removeResponseHeaderNamed(CONTENT_LENGTH);
     const header = this.config.policy.remainingHeader;
@@ -651,7 +654,9 @@ export class QuotaStream extends HttpContext {
     if (reader !== null && !this.encodedResponse) reader.finish();
     const reported = this.reportedUsage();
     const found = reported !== null && reported.found;
-    const produced = reader === null ? 0 : this.encodedResponse ? reader.bodyBytes : reader.contentBytes;
+    // An answer the plugin cannot read (compressed; a Bedrock stream whose framing failed its checks).
+    const unreadable = this.encodedResponse || (reader !== null && reader.unreadable);
+    const produced = reader === null ? 0 : unreadable ? reader.bodyBytes : reader.contentBytes;
     // Partial usage (one side only, or Anthropic's provisional output) is estimated for the rest:
     // TGI's streams and Ollama without prompt_eval_count report no input count.
     if (found && this.responseEnded && reported!.complete(produced)) {
@@ -685,7 +690,7 @@ export class QuotaStream extends HttpContext {
       this.charge(key, used, false);
       return;
     }
-    const estimate = estimateUsage(this.inputEstimate(), reader, this.encodedResponse, !this.responseEnded);
+    const estimate = estimateUsage(this.inputEstimate(), reader, unreadable, !this.responseEnded);
     if (found) {
       // What was reported is a floor for each count.
       if (reported!.input > estimate.input) estimate.input = reported!.input;
@@ -764,7 +769,7 @@ export class QuotaStream extends HttpContext {
   /** What the body scan found, and ai-statistics' `ai_log` where it says more (usage/ailog.ts largerUsage). */
   private reportedUsage(): TokenUsage | null {
     const reader = this.response;
-    const own: TokenUsage | null = reader === null || this.encodedResponse ? null : reader.usage;
+    const own: TokenUsage | null = reader === null || this.encodedResponse || reader.unreadable ? null : reader.usage;
     const block = streamPropertyBlock(AI_LOG);
     if (block != 0) {
       const aiLog = new Uint8Array(<i32>blockBytes());

@@ -55,8 +55,9 @@ export class EventStreamReader {
     this.maxMessageBytes = maxMessageBytes < MIN_MESSAGE_BYTES ? MIN_MESSAGE_BYTES : maxMessageBytes;
   }
 
-  /** As new, keeping the buffer. */
-  recycle(): void {
+  /** As new, keeping the buffer unless it grew past spareBytes (then back to its first size). */
+  recycle(spareBytes: i32 = i32.MAX_VALUE): void {
+    if (this.buf.length > spareBytes) this.buf = new Uint8Array(256);
     this.failure = ES_OK;
     this.messages = 0;
     this.got = 0;

@@ -11,6 +11,7 @@
 import { BLOCK_KEEP, UsageScanner } from "./scanner";
 import { UsageEventHider } from "./hider";
 import { TokenUsage } from "./token_usage";
+import { BedrockReader } from "./bedrock_reader";
 
 export class ResponseReader {
   /** What has been read so far (updated in place); hasInput/hasOutput say which counts were reported. */
@@ -23,6 +24,8 @@ export class ResponseReader {
   private ended: bool = false;
   private tail: Uint8Array | null = null; // finish()'s held bytes, for takeHeld()
   private spareHider: UsageEventHider | null = null; // a pooled reader's hider, kept while not hiding
+  private bedrock: BedrockReader | null = null; // reading a Bedrock answer (readAsBedrock)
+  private spareBedrock: BedrockReader | null = null; // a pooled reader's, kept while not reading one
   /** The constructor's sse: what the content type said. */
   sseHint: bool;
   /** The constructor's hideUsageEvents. */
@@ -53,6 +56,11 @@ export class ResponseReader {
     this.sseHint = sse;
     this.hideUsageEvents = hideUsageEvents;
     this.scanner.recycle(sse, wantModel);
+    this.usage = this.scanner.usage;
+    if (this.bedrock !== null) {
+      this.spareBedrock = this.bedrock;
+      this.bedrock = null;
+    }
     const hider = this.hider;
     if (hider !== null) {
       this.spareHider = hider;
@@ -68,8 +76,29 @@ export class ResponseReader {
     }
   }
 
+  /**
+   * The answer is a Bedrock Converse or streaming one (bedrock_reader.ts BEDROCK_*): read by a
+   * BedrockReader instead of the scanner. Call before the first chunk, without hiding.
+   */
+  readAsBedrock(format: i32): void {
+    let b = this.spareBedrock;
+    if (b === null) b = new BedrockReader(format);
+    else b.start(format);
+    this.spareBedrock = null;
+    this.bedrock = b;
+    this.usage = b.usage;
+  }
+
+  /** A Bedrock answer whose framing failed its checks: none of its counts can be trusted. */
+  get unreadable(): bool {
+    const b = this.bedrock;
+    return b !== null && b.failed;
+  }
+
   /** Bytes of generated content seen (text, tool-call arguments, reasoning), decoded. */
   get contentBytes(): i64 {
+    const b = this.bedrock;
+    if (b !== null) return b.contentBytes;
     return this.scanner.contentBytes;
   }
 
@@ -80,6 +109,8 @@ export class ResponseReader {
    * (output_tokens 1) covers nothing that follows it.
    */
   get contentAfterOutput(): i64 {
+    const b = this.bedrock;
+    if (b !== null) return b.contentAfterOutput;
     return this.scanner.contentAfterOutput;
   }
 
@@ -114,6 +145,12 @@ export class ResponseReader {
     this.bodyBytes += <i64>len;
     const scanner = this.scanner;
     const hider = this.hider;
+    const bedrock = this.bedrock;
+    if (bedrock !== null) {
+      bedrock.feed(ptr, len);
+      if (end) this.finish();
+      return null;
+    }
     if (hider === null) {
       scanner.feedBytes(ptr, len);
       if (end) this.finish();
@@ -146,6 +183,11 @@ export class ResponseReader {
   finish(): void {
     if (this.ended) return;
     this.ended = true;
+    const bedrock = this.bedrock;
+    if (bedrock !== null) {
+      bedrock.finish();
+      return;
+    }
     const hider = this.hider;
     if (hider === null) {
       this.scanner.finish();

@@ -20,6 +20,8 @@ const CASES: Record<string, number> = {
   "request-body": 400,
   "request-verdict": 150,
   response: 600,
+  bedrock: 300,
+  "event-stream": 1000,
 };
 
 let env: FuzzEnv;
