@@ -523,6 +523,7 @@ export class QuotaStream extends HttpContext {
     const hide = body !== null && body.injected && !this.encodedResponse;
     this.response = takeResponseReader(sse, hide, !this.config.weights.isIdentity());
     this.response!.scan.setNativeApi(isNativeApi(this.api), answersBatch(this.api));
+    this.response!.scan.setCohere(this.api == ApiKind.CohereChat || this.api == ApiKind.CohereEmbed);
     // Hiding the usage event we asked for changes the body's length.
     if (hide) removeResponseHeaderNamed(CONTENT_LENGTH);
     const header = this.config.policy.remainingHeader;
