@@ -526,6 +526,7 @@ export class QuotaStream extends HttpContext {
     // Bedrock's Converse JSON and event streams (an error's JSON body is read as any other).
     const bedrock = bedrockAnswerFormat(this.api);
     if (bedrock != 0 && this.responseStatus < 400 && !this.encodedResponse) this.response!.readAsBedrock(bedrock);
+    this.response!.scan.setCohere(this.api == ApiKind.CohereChat || this.api == ApiKind.CohereEmbed);
     // Hiding the usage event we asked for changes the body's length.
     if (hide) removeResponseHeaderNamed(CONTENT_LENGTH);
     const header = this.config.policy.remainingHeader;

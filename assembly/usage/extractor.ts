@@ -52,6 +52,7 @@
 import { JsonHandler, JsonKeySet, JsonTokenizer } from "../json/tokenizer";
 import { addSaturating, parseI64At, parsedI64 } from "../util/int64";
 import { TokenUsage } from "./token_usage";
+import { COHERE_ROLES, CR_ROOT, SLOT_BILLED_INPUT, SLOT_BILLED_OUTPUT, cohereArrayRole, cohereCommitsOnClose, cohereCounts, cohereKey, cohereKeysFor, cohereObjectRole, cohereSlot } from "./cohere";
 
 // Where a value sits (the first six are the roles of the usage paths).
 const R_OTHER: u8 = 0;
@@ -128,9 +129,9 @@ const SLOT_CACHE_READ: i32 = 2;
 const SLOT_OUTPUT: i32 = 3;
 const SLOT_THOUGHTS: i32 = 4;
 const SLOT_TOOL_USE_PROMPT: i32 = 5;
-const SLOTS: i32 = 6;
-const INPUT_SLOTS: u32 = (1 << SLOT_INPUT) | (1 << SLOT_CACHE_CREATION) | (1 << SLOT_CACHE_READ) | (1 << SLOT_TOOL_USE_PROMPT);
-const OUTPUT_SLOTS: u32 = (1 << SLOT_OUTPUT) | (1 << SLOT_THOUGHTS);
+const SLOTS: i32 = 8; // 6 and 7: Cohere's billed_units (cohere.ts), each side the larger of it and the rest
+const INPUT_SLOTS: u32 = (1 << SLOT_INPUT) | (1 << SLOT_CACHE_CREATION) | (1 << SLOT_CACHE_READ) | (1 << SLOT_TOOL_USE_PROMPT) | (1 << SLOT_BILLED_INPUT);
+const OUTPUT_SLOTS: u32 = (1 << SLOT_OUTPUT) | (1 << SLOT_THOUGHTS) | (1 << SLOT_BILLED_OUTPUT);
 
 /**
  * Nesting levels with a role (the deepest: Gemini's array form: array, root, candidates, candidate,
@@ -174,7 +175,7 @@ const TGI_TOKEN_KEYS = new JsonKeySet(["text"]);
 @inline
 function filterFor(tok: JsonTokenizer, role: u8): void {
   if (role == R_ROOT) tok.filterKeys(ROOT_KEYS, ROOT_COUNTED, CHOICES_CONTENT_KEYS);
-  else tok.filterKeys(keysFor(role));
+  else tok.filterKeys(role >= COHERE_ROLES ? cohereKeysFor(role) : keysFor(role));
 }
 
 /** The keys wanted in an object of this role; null: none (arrays, R_OTHER). */
@@ -285,6 +286,8 @@ export class UsageExtractor extends JsonHandler {
   sumRoots: bool = false;
   /** The route is a self-hosted server's native API: its content members count too (nativeContentOf). */
   nativeContent: bool = false;
+  /** The route is Cohere v2's: its roles (cohere.ts) replace these. */
+  cohere: bool = false;
   private carried: StaticArray<i64> = new StaticArray<i64>(SLOTS);
   private carriedMask: u32 = 0;
   private prefillTokens: i64 = 0;
@@ -295,6 +298,7 @@ export class UsageExtractor extends JsonHandler {
     this.wantModel = wantModel;
     this.sumRoots = false;
     this.nativeContent = false;
+    this.cohere = false;
     this.carriedMask = 0;
     this.commitOnClose = false;
     this.docFlags = 0;
@@ -353,8 +357,12 @@ export class UsageExtractor extends JsonHandler {
     this.pendingProvisional = false;
     if (mask == 0) return;
     const u = this.usage;
-    u.input = addSaturating(addSaturating(addSaturating(this.slot(SLOT_INPUT), this.slot(SLOT_CACHE_CREATION)), this.slot(SLOT_CACHE_READ)), this.slot(SLOT_TOOL_USE_PROMPT));
-    u.output = addSaturating(this.slot(SLOT_OUTPUT), this.slot(SLOT_THOUGHTS));
+    const input = addSaturating(addSaturating(addSaturating(this.slot(SLOT_INPUT), this.slot(SLOT_CACHE_CREATION)), this.slot(SLOT_CACHE_READ)), this.slot(SLOT_TOOL_USE_PROMPT));
+    const output = addSaturating(this.slot(SLOT_OUTPUT), this.slot(SLOT_THOUGHTS));
+    const billedIn = this.slot(SLOT_BILLED_INPUT);
+    const billedOut = this.slot(SLOT_BILLED_OUTPUT);
+    u.input = billedIn > input ? billedIn : input;
+    u.output = billedOut > output ? billedOut : output;
     u.found = true;
     const seen = this.committedMask | this.carriedMask;
     u.hasInput = (seen & INPUT_SLOTS) != 0;
@@ -398,19 +406,19 @@ export class UsageExtractor extends JsonHandler {
     filterFor(tok, parent); // back in the parent: its keys
     if (role == R_TGI_PREFILL && this.prefillTokens > 0) this.pendingCount(SLOT_INPUT, this.prefillTokens); // [] : not reported
     // Roles up to R_META_INFO are the ones a count sits in (R_TGI_TOKEN and R_TGI_PREFILL hold none).
-    if (this.commitOnClose && role != R_OTHER && role != R_ROOT_ARRAY && role <= R_META_INFO) {
+    if (this.commitOnClose && role != R_OTHER && role != R_ROOT_ARRAY && (role <= R_META_INFO || cohereCommitsOnClose(role))) {
       this.commit(tok.countedBytes);
       if (role == R_ROOT && parent == R_ROOT_ARRAY && this.sumRoots) this.carry();
     }
   }
 
   beginObject(tok: JsonTokenizer): void {
-    let role = R_ROOT;
+    let role = this.cohere ? CR_ROOT : R_ROOT;
     if (this.level == 0) {
       this.docFlags |= DOC_TOP_OBJECT;
     } else {
       const parent = this.role();
-      role = objectRole(parent, this.currentKey);
+      role = parent >= COHERE_ROLES ? cohereObjectRole(parent, this.currentKey) : objectRole(parent, this.currentKey);
       if (role == R_OTHER) {
         if (parent == R_TGI_PREFILL) this.prefillTokens++;
         tok.skipContainer();
@@ -429,8 +437,10 @@ export class UsageExtractor extends JsonHandler {
 
   beginArray(tok: JsonTokenizer): void {
     let role = R_ROOT_ARRAY;
+    if (this.level == 0 && this.cohere) { tok.skipContainer(); return; } // Cohere answers no arrays of roots
     if (this.level > 0) {
-      role = arrayRole(this.role(), this.currentKey);
+      const parent = this.role();
+      role = parent >= COHERE_ROLES ? cohereArrayRole(parent, this.currentKey) : arrayRole(parent, this.currentKey);
       if (role == R_OTHER) { tok.skipContainer(); return; }
       if (role == R_TGI_PREFILL) this.prefillTokens = 0;
     }
@@ -443,13 +453,19 @@ export class UsageExtractor extends JsonHandler {
 
   key(tok: JsonTokenizer): void {
     const role = this.role();
-    const keys = keysFor(role);
+    const keys = role >= COHERE_ROLES ? cohereKeysFor(role) : keysFor(role);
     if (keys === null || tok.textTruncated || !keys.has(tok.text.dataStart, <usize>tok.textLen)) {
       // Validated, not reported: no callback until the next key or the end of this object.
       this.currentKey = K_OTHER;
       // (a key the tokenizer could not judge in place: as its filter would)
       if (role == R_ROOT && tok.textEquals("choices")) tok.skipValueCounting(CHOICES_CONTENT_KEYS);
       else tok.skipValue();
+      return;
+    }
+    if (role >= COHERE_ROLES) {
+      const ck = cohereKey(tok);
+      this.currentKey = ck;
+      if (cohereCounts(role, ck)) tok.countString();
       return;
     }
     const k = classify(tok);
@@ -477,7 +493,7 @@ export class UsageExtractor extends JsonHandler {
       else if (k == K_THOUGHTS_TOKEN_COUNT) slot = SLOT_THOUGHTS;
       else if (k == K_TOOL_USE_PROMPT_TOKEN_COUNT) slot = SLOT_TOOL_USE_PROMPT;
     } else {
-      slot = selfHostedSlot(role, k);
+      slot = role >= COHERE_ROLES ? cohereSlot(role, k) : selfHostedSlot(role, k);
     }
     if (slot < 0) return;
     // Only "0" or [1-9][0-9]*: no sign, fraction or exponent; the range is checked by the parse.

@@ -138,6 +138,11 @@ export class UsageScanner {
     this.extractor.sumRoots = batch;
   }
 
+  /** The route is Cohere v2's (extractor.ts cohere): read the usual way only (its usage is not the quick path's). */
+  setCohere(yes: bool): void {
+    this.extractor.cohere = yes;
+  }
+
   /** As new (constructed with `sse` and the same maxEventBytes), keeping the buffers: for a pooled reader. */
   recycle(sse: bool, wantModel: bool): void {
     this.events = 0;
@@ -236,7 +241,7 @@ export class UsageScanner {
   private feedJson(p: usize, end: usize): void {
     if (this.jsonFailed) return;
     // A whole body in this piece, of the usual shape: read in one quick pass (fast_path.ts).
-    if (this.tok.fresh && readQuickly(p, end, this.extractor.wantModel)) {
+    if (this.tok.fresh && !this.extractor.cohere && readQuickly(p, end, this.extractor.wantModel)) {
       this.tok.countedBytes += quick.counted;
       this.applyCounts(this.tok.countedBytes - quick.counted, true);
       // The root's close commits the model (and anything else pending).
@@ -274,6 +279,7 @@ export class UsageScanner {
    * Returns where reading goes on (after the blank line), or 0 when the event goes the usual way.
    */
   private quickEvent(js: usize, end: usize): usize {
+    if (this.extractor.cohere) return 0;
     if (js < end && load<u8>(js) == 0x20) js++;
     // One document, then the line's end: an LF and the blank line's LF.
     const q = readQuicklyLine(js, end, this.extractor.wantModel);
