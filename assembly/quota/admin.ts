@@ -4,6 +4,7 @@ import { StoreCallback, Store, StoreReply } from "../store/store";
 import { RespType, RespValue } from "../redis/resp";
 import { Limit, WindowSpan, windowsAt } from "./windows";
 import { consumerKeys } from "./keys";
+import { Tiers, configuredTier } from "./tiers";
 import { nowSeconds } from "../abi/clock";
 import { parseInt64Strict } from "../util/int64";
 import { parseQuery } from "../util/urlencoded";
@@ -85,7 +86,7 @@ function describeWindows(windows: Array<WindowSpan>, values: Array<RespValue>): 
  * GET …/quota?consumer=X; with windows configured, their usage and reset times are added.
  * These three answer false when they answered at once (a bad form, Redis unreachable).
  */
-export function queryQuota(store: Store, keyPrefix: string, limits: Array<Limit>, caller: AdminCaller, rawQuery: string): bool {
+export function queryQuota(store: Store, keyPrefix: string, topLimits: Array<Limit>, tiers: Tiers, caller: AdminCaller, rawQuery: string): bool {
   const consumer = parseQuery(rawQuery).first("consumer");
   if (consumer === null || consumer.length == 0) {
     answers.denyQueryWithoutConsumer();
@@ -93,6 +94,9 @@ export function queryQuota(store: Store, keyPrefix: string, limits: Array<Limit>
   }
   const keys = consumerKeys(keyPrefix, consumer);
   const key = keys.balance;
+  // The tier the config gives the consumer (a tier header is the request's, not the admin's).
+  const tier = configuredTier(tiers, consumer);
+  const limits = tier !== null ? tier.limits : topLimits;
   const windows = limits.length == 0 ? new Array<WindowSpan>() : windowsAt(limits, keys, nowSeconds());
   let command = ["GET", key];
   if (windows.length > 0) {

@@ -121,3 +121,10 @@ export function denyBadConsumer(problem: string): void {
   logDebug("ai-quota: invalid x-mse-consumer: " + problem);
   send(401, "ai-quota.bad_consumer", TEXT, "Request denied by ai quota check. Invalid consumer identity.");
 }
+
+/** Not in Higress: a tier header (tier_header) sent twice or naming no configured tier. */
+export function denyBadTier(problem: string): void {
+  count(metrics().deniedBadTier);
+  logDebug("ai-quota: invalid tier: " + problem);
+  send(401, "ai-quota.bad_tier", TEXT, "Request denied by ai quota check. Invalid tier.");
+}

@@ -10,6 +10,7 @@ import { Routes, parseRoutes } from "./routes";
 import { Weights, parseWeights } from "./weights";
 import { Limit, parseLimits } from "./windows";
 import { prefixProblem } from "./keys";
+import { Tiers, parseTiers } from "./tiers";
 
 export enum ReservationMode {
   /** Higress: check the balance, charge after the answer. */
@@ -82,6 +83,8 @@ export class QuotaConfig {
   /** Windowed limits for consumers, and for anonymous clients (null: Higress's 401 stays). */
   limits: Array<Limit> = new Array<Limit>();
   anonymousLimits: Array<Limit> | null = null;
+  /** Named tiers of limits and who is in which (tiers.ts); empty: everyone has `limits`. */
+  tiers: Tiers = new Tiers();
   /**
    * Whether `x-mse-consumer` names the caller: always without `anonymous` (Higress); with it only
    * when the operator declares an auth stage that sets or strips the header.
@@ -109,6 +112,7 @@ const TOP_LEVEL_KEYS: Array<string> = [
   "reservation", "on_incomplete", "redis_failure", "remaining_header", "enable_path_suffixes", "paths", "weights", "store",
   "limits", "anonymous", "balance", "balance_rejection", "settlement_retry_seconds",
   "missing_usage", "stream_usage", "responses_background", "max_request_body_bytes", "stateful_input_tokens",
+  "tiers", "consumers", "default_tier", "tier_header",
 ];
 const STORE_KEYS: Array<string> = ["type", "cluster", "path", "authority", "token", "timeout"];
 const RESERVATION_KEYS: Array<string> = ["mode", "tokens", "require_full", "cap"];
@@ -243,6 +247,8 @@ function finish(root: JsonValue, top: FieldReader, c: QuotaConfig, warnings: Arr
   if (pathsError.length > 0) return new ConfigResult(null, pathsError, warnings);
   const windowsError = readWindows(root, top, c, warnings);
   if (windowsError.length > 0) return new ConfigResult(null, windowsError, warnings);
+  const tiersError = parseTiers(root, c.useBalance, c.tiers, warnings);
+  if (tiersError.length > 0) return new ConfigResult(null, tiersError, warnings);
   const weights = root.get("weights");
   if (weights !== null && weights.type != JsonType.Null) {
     const w = parseWeights(weights);

@@ -40,6 +40,9 @@ export class RequestLine {
   requestId: string = "";
   /** The request carried x-mse-consumer and it was ignored (trustConsumerHeader false). */
   consumerIgnored: bool = false;
+  /** How often the tier header (tiers.ts) was sent, and its value when once and at most 256 bytes. */
+  tierCount: i32 = 0;
+  tierValue: string = "";
 }
 
 const line = new RequestLine();
@@ -50,8 +53,10 @@ const line = new RequestLine();
  * `trustConsumerHeader` false (a route with anonymous clients and no declared auth stage) the
  * consumer header is the client's own words: it is ignored and the request is anonymous.
  */
-export function readRequestLineAt(block: usize, len: usize, trustConsumerHeader: bool, wantForwardedFor: bool = true): RequestLine {
+export function readRequestLineAt(block: usize, len: usize, trustConsumerHeader: bool, wantForwardedFor: bool = true, tierHeader: ArrayBuffer | null = null): RequestLine {
   let count = 0;
+  let tierCount = 0;
+  let tierValue = "";
   let consumerPtr: usize = 0;
   let consumerLen: usize = 0;
   let forwardedCount = 0;
@@ -75,6 +80,10 @@ export function readRequestLineAt(block: usize, len: usize, trustConsumerHeader:
         else addText(",");
         addText(decodeUtf8(r.value, <i32>r.valueLen));
         forwardedCount++;
+      } else if (tierHeader !== null && r.nameIs(tierHeader)) {
+        tierCount++;
+        // A longer value names no tier (tier names are short): kept as a value no tier has.
+        tierValue = r.valueLen <= <usize>MAX_CONSUMER_BYTES ? decodeUtf8(r.value, <i32>r.valueLen) : "\n";
       } else if (r.nameIs(REQUEST_ID_NAME) && r.valueLen <= 512) {
         const v = decodeUtf8(r.value, <i32>r.valueLen);
         if (v.length <= 128) requestId = v;
@@ -83,6 +92,9 @@ export function readRequestLineAt(block: usize, len: usize, trustConsumerHeader:
   }
   line.forwardedFor = forwardedCount == 0 ? "" : endText();
   line.requestId = requestId;
+  // Trusted only where the consumer header is: otherwise the request is anonymous and has no tier.
+  line.tierCount = trustConsumerHeader ? tierCount : 0;
+  line.tierValue = trustConsumerHeader ? tierValue : "";
   const id = line.identity;
   if (!trustConsumerHeader) {
     setIdentity(id, IdentityKind.Missing, "", "");

@@ -9,6 +9,8 @@ export class Metrics {
   deniedUnauthorized: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.unauthorized");
   deniedBadConsumer: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.bad_consumer");
   deniedNoQuota: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.noquota");
+  /** A tier header sent twice or naming no configured tier (tiers.ts). */
+  deniedBadTier: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.bad_tier");
   deniedWindow: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.window");
   deniedTooLarge: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.body_too_large");
   deniedBackground: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.background");

@@ -31,6 +31,7 @@ import { ApiKind, Operation, answersBatch, bedrockAnswerFormat, isNativeApi, rou
 import { operationName } from "./operation-name";
 import { IdentityKind, RequestLine, anonymousKey, readRequestLineAt } from "./identity";
 import { WindowSpan, windowsAt } from "./windows";
+import { Tier, TierVerdict, tierOf } from "./tiers";
 import { ConsumerKeys, keysFor } from "./keys";
 import { nowSeconds } from "../abi/clock";
 import { AdminCaller, deltaQuota, queryQuota, refreshQuota } from "./admin";
@@ -120,6 +121,8 @@ export class QuotaStream extends HttpContext {
   anonymousClient: bool = false;
   /** The windows this request was counted in (empty when no limits apply). */
   windows: Array<WindowSpan> = NO_WINDOWS;
+  /** The consumer's tier (tiers.ts); null: the top-level limits and balance. */
+  tier: Tier | null = null;
 
   /** Given when the request headers arrive (rule_book.ts picks the rule); inert until then. */
   config: QuotaConfig = UNBOUND_CONFIG;
@@ -171,7 +174,7 @@ export class QuotaStream extends HttpContext {
     const c = this.config;
     // The header map is read where the host wrote it; only what is used is decoded.
     const block = requestHeaderBlock();
-    const line = readRequestLineAt(block, block == 0 ? 0 : blockBytes(), c.trustConsumerHeader, c.anonymousLimits !== null && c.xffNumTrustedHops > 0);
+    const line = readRequestLineAt(block, block == 0 ? 0 : blockBytes(), c.trustConsumerHeader, c.anonymousLimits !== null && c.xffNumTrustedHops > 0, c.tiers.headerBytes);
     const route = routeOfAt(line.pathPtr, line.pathLen, c.routes);
     if (block != 0) heap.free(block);
     this.operation = route.operation;
@@ -196,12 +199,21 @@ export class QuotaStream extends HttpContext {
     if (debugEnabled()) logDebug("ai-quota: consumer " + this.consumer + " operation " + operationName(this.operation));
 
     if (this.operation == Operation.None) return Action.Continue;
-    if (this.operation == Operation.Chat) return this.meteredHeaders(endOfStream);
+    if (this.operation == Operation.Chat) {
+      const choice = tierOf(c.tiers, this.consumer, line.tierCount, line.tierValue);
+      if (choice.verdict != TierVerdict.Chosen) {
+        answers.denyBadTier(choice.verdict == TierVerdict.Repeated ? c.tiers.header + " sent more than once" : c.tiers.header + " names no configured tier");
+        this.phase = Phase.Answered;
+        return Action.StopIteration;
+      }
+      this.tier = choice.tier;
+      return this.meteredHeaders(endOfStream);
+    }
     if (this.consumer != c.adminConsumer) return this.refuse(Phase.Answered, answers.denyNotAdmin);
     count(metrics().adminCalls);
     if (this.operation == Operation.AdminQuery) {
       // No body is needed: stopping everything (what cpp-host makes of StopIteration) is right.
-      this.phase = queryQuota(this.store, c.redisKeyPrefix, c.limits, new AdminStream(this), rawQuery) ? Phase.Waiting : Phase.Answered;
+      this.phase = queryQuota(this.store, c.redisKeyPrefix, c.limits, c.tiers, new AdminStream(this), rawQuery) ? Phase.Waiting : Phase.Answered;
       return Action.StopIteration;
     }
     // Refresh and delta carry a form body; a request that ends here has an empty one.
@@ -398,7 +410,7 @@ export class QuotaStream extends HttpContext {
   private admit(): bool {
     const c = this.config;
     const policy = c.policy;
-    const checkBalance = c.useBalance && !this.anonymousClient;
+    const checkBalance = this.checksBalance();
     let reservation: i64 = 0;
     if (policy.reservation == ReservationMode.Fixed) reservation = policy.reservationTokens;
     else if (policy.reservation == ReservationMode.MaxTokens) reservation = reservationFor(this.body, policy.reservationTokens, policy.reservationCap, this.config.weights);
@@ -406,7 +418,8 @@ export class QuotaStream extends HttpContext {
     this.reserved = reservation;
     this.keys = keysFor(c.redisKeyPrefix, this.consumer, this.anonymousClient);
     const key = this.keys.balance;
-    const limits = this.anonymousClient ? c.anonymousLimits! : c.limits;
+    const tier = this.tier;
+    const limits = this.anonymousClient ? c.anonymousLimits! : tier !== null ? tier.limits : c.limits;
     // A scripted admission leaves a marker that its settlement consumes (see scripts.ts); Higress's
     // GET path has none, and its settlement claims a marker of its own instead.
     const scripted = reservation > 0 || minimum > 1 || limits.length > 0;
@@ -758,9 +771,16 @@ export class QuotaStream extends HttpContext {
     return body.facts.text.tokens(family);
   }
 
+  /** Whether the Higress balance is checked and charged: never for anonymous clients; else by tier or `balance`. */
+  private checksBalance(): bool {
+    if (this.anonymousClient) return false;
+    const tier = this.tier;
+    return tier !== null ? tier.useBalance : this.config.useBalance;
+  }
+
   private charge(key: string, used: i64, undoAdmission: bool): void {
     const c = this.config;
-    const checkBalance = c.useBalance && !this.anonymousClient;
+    const checkBalance = this.checksBalance();
     // The clock is read only where windows need it.
     const now: i64 = this.windows.length > 0 ? nowSeconds() : 0;
     settle(new Charge(this.store, key, this.marker, checkBalance, this.windows, now, this.reserved, used,
