@@ -10,9 +10,10 @@ import { requestBody } from "./props/request-body";
 import { requestVerdict } from "./props/request-verdict";
 import { respReply } from "./props/resp-reply";
 import { responseProperty } from "./props/response";
+import { tiersConfig } from "./props/tiers-config";
 import { usageBody } from "./props/usage-body";
 
-export const PROPERTIES: FuzzProperty[] = [respReply, adminForm, usageBody, config, headers, parsersProperty, requestBody, requestVerdict, responseProperty, bedrockProperty, eventStreamProperty];
+export const PROPERTIES: FuzzProperty[] = [respReply, adminForm, usageBody, config, headers, parsersProperty, requestBody, requestVerdict, responseProperty, bedrockProperty, eventStreamProperty, tiersConfig];
 
 export function findProperty(name: string): FuzzProperty {
   const p = PROPERTIES.find((x) => x.name === name);

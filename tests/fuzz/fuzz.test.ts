@@ -22,6 +22,7 @@ const CASES: Record<string, number> = {
   response: 600,
   bedrock: 300,
   "event-stream": 1000,
+  "tiers-config": 300,
 };
 
 let env: FuzzEnv;
