@@ -48,7 +48,7 @@ beforeEach(async () => {
   await client.command("FLUSHALL");
 });
 
-async function chat(authority: string): Promise<{ status: number; upstream: boolean }> {
+async function chat(authority: string): Promise<{ status: number | null; upstream: boolean }> {
   let upstream = false;
   const r = await vm.newStream().run({
     request: {
