@@ -91,6 +91,13 @@ describe("the cohere-ai client (v2) through the gateway", () => {
     expect(c).toBe(WORDS + 2);
   });
 
+  test("an answer without usage is charged the estimate: the exact charges above come from the reported counts", async () => {
+    const { value, charged: c } = await charged("/v2/chat", () => cohere.chat({ model: "command-a-03-2025+no-usage", messages, maxTokens: 5 }));
+    expect(value.usage).toBeUndefined();
+    expect(c).toBeGreaterThan(0);
+    expect(c).not.toBe(WORDS + TEMPLATE_TOKENS + 5);
+  });
+
   test("a stream cut before message-end is charged an estimate, never free", async () => {
     const { charged: c } = await charged("/v2/chat", async () => {
       try {
