@@ -6,6 +6,8 @@
 //   POST /v1/messages                                                            Anthropic (mock-anthropic.ts)
 //   POST /v1beta/models/{model}:generateContent, :streamGenerateContent          Gemini (mock-gemini.ts)
 //   POST /api/chat, /api/generate, /api/embed                                    Ollama (mock-ollama.ts)
+//   POST /v2/chat, /v2/embed                                                     Cohere v2 (mock-cohere.ts)
+//   POST /generate, /generate_stream                                             TGI (mock-tgi.ts)
 //   POST /model/{id}/converse, /converse-stream, /invoke, /invoke-with-response-stream  Bedrock (mock-bedrock.ts)
 // Paths are routed as permissive upstreams route them (case-insensitive, repeated slashes, `.` and
 // `..` segments, percent-encoded unreserved characters, a trailing slash), so that a gateway test
@@ -15,6 +17,8 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { messages } from "./mock-anthropic";
 import { BEDROCK_PATH, bedrock } from "./mock-bedrock";
+import { cohereChat, cohereEmbed } from "./mock-cohere";
+import { tgiGenerate, tgiGenerateStream } from "./mock-tgi";
 import { generateContent } from "./mock-gemini";
 import { ollamaChat, ollamaEmbed, ollamaGenerate } from "./mock-ollama";
 import { chatCompletions, completions, embeddings, openAiError, responses, retrieveResponse } from "./mock-openai";
@@ -117,6 +121,10 @@ function route(method: string, path: string, query: URLSearchParams): Route | nu
     case "/api/chat": return { kind: "post", model: null, run: ollamaChat };
     case "/api/generate": return { kind: "post", model: null, run: ollamaGenerate };
     case "/api/embed": return { kind: "post", model: null, run: ollamaEmbed };
+    case "/v2/chat": return { kind: "post", model: null, run: cohereChat };
+    case "/v2/embed": return { kind: "post", model: null, run: cohereEmbed };
+    case "/generate": return { kind: "post", model: null, run: tgiGenerate };
+    case "/generate_stream": return { kind: "post", model: null, run: tgiGenerateStream };
   }
   const b = BEDROCK_PATH.exec(path);
   if (b !== null) return { kind: "post", model: decodeURIComponent(b[1]), run: (x) => bedrock(x, b[2]) };

@@ -14,7 +14,10 @@
 //     does not parse, or that names nothing to match, refuses the whole configuration;
 //   - a request takes the first rule it matches, else the global config, else nothing at all.
 // A top-level `_plugin_id_` (non-empty) is dropped before anything else, as OnPluginStart does.
+// One deliberate difference: `_match_domain_` compares hosts as Envoy picks a virtual host, without
+// regard to ASCII case and without one trailing dot (virtualHostName); wasm-go compares them raw.
 import { JsonType, JsonValue, parseJson } from "../json/parser";
+import { asciiLower } from "../util/text";
 import { utf8Bytes } from "../util/utf8";
 import { QuotaConfig, parseConfig } from "./config";
 
@@ -78,7 +81,7 @@ export class QuotaRule {
   }
 
   private hostMatch(authority: string): bool {
-    const host = stripPort(authority);
+    const host = virtualHostName(stripPort(authority));
     const hosts = this.hosts;
     for (let i = 0; i < hosts.length; i++) {
       if (hosts[i].matches(host)) return true;
@@ -222,11 +225,27 @@ export function stripPort(host: string): string {
   return host;
 }
 
-/** `*.example.com` and `*` match by suffix, `api.*` by prefix, anything else exactly. */
+/**
+ * A host (port already stripped) as `_match_domain_` compares it: ASCII letters lowered, as Envoy
+ * lowers both the Host header and its virtual hosts' domains before it picks one, and one trailing
+ * dot dropped (`api.example.com.` names the same host; Envoy drops it only with the connection
+ * manager's `strip_trailing_host_dot`). wasm-go compares the raw header case-sensitively; we
+ * deliberately do not (docs/deploying.md), so a client cannot leave its rule by respelling the host.
+ */
+export function virtualHostName(host: string): string {
+  const lowered = asciiLower(host);
+  return lowered.endsWith(".") ? lowered.substring(0, lowered.length - 1) : lowered;
+}
+
+/**
+ * `*.example.com` and `*` match by suffix, `api.*` by prefix, anything else exactly, each against
+ * virtualHostName of the request's host; the configured domain is normalised the same way (a prefix
+ * is only lowered: its end is not the end of a name).
+ */
 function hostMatcher(domain: string): HostMatcher {
-  if (domain.startsWith("*")) return new HostMatcher(HostMatchType.Suffix, domain.substring(1));
-  if (domain.endsWith("*")) return new HostMatcher(HostMatchType.Prefix, domain.substring(0, domain.length - 1));
-  return new HostMatcher(HostMatchType.Exact, domain);
+  if (domain.startsWith("*")) return new HostMatcher(HostMatchType.Suffix, virtualHostName(domain.substring(1)));
+  if (domain.endsWith("*")) return new HostMatcher(HostMatchType.Prefix, asciiLower(domain.substring(0, domain.length - 1)));
+  return new HostMatcher(HostMatchType.Exact, virtualHostName(domain));
 }
 
 function plain(data: Uint8Array): RulesResult {

@@ -7,7 +7,7 @@ import { input, clamp, emit, fields } from "./_io";
 import { quoteJsonString } from "../json/quote";
 import { decodeUtf8 } from "../util/utf8";
 import { QuotaConfig } from "../quota/config";
-import { RulesResult, matchRule, parseRules, stripPort } from "../quota/rules";
+import { RulesResult, matchRule, parseRules, stripPort, virtualHostName } from "../quota/rules";
 
 
 function strings(list: Array<string>): string {
@@ -54,6 +54,11 @@ export function run_match(len: i32): i32 {
 
 export function run_strip_port(len: i32): i32 {
   return emit(quoteJsonString(stripPort(decodeUtf8(input.dataStart, clamp(len)))));
+}
+
+/** The host `_match_domain_` compares: the port stripped, then virtualHostName. */
+export function run_virtual_host_name(len: i32): i32 {
+  return emit(quoteJsonString(virtualHostName(stripPort(decodeUtf8(input.dataStart, clamp(len))))));
 }
 
 function utf8(s: string): Uint8Array {
