@@ -12,7 +12,7 @@ import { beginScript, sendScript } from "../store/eval";
 import { argBuffer, argInt, argString, beginCommand, endCommand } from "../redis/command";
 import { isPermanentError } from "../store/errors";
 import { logError, logWarn } from "../abi/log";
-import { count, metrics } from "./metrics";
+import { count, metrics } from "../metrics/metrics";
 import { LimitUnit, WindowSpan } from "./windows";
 
 export enum AdmissionKind {

@@ -3,7 +3,7 @@
 import { HeaderPair } from "../abi/headers";
 import { sendLocalResponse } from "../abi/hostcalls";
 import { logDebug } from "../abi/log";
-import { count, metrics } from "./metrics";
+import { count, metrics } from "../metrics/metrics";
 import { quoteJsonString } from "../json/quote";
 
 const TEXT = "text/plain";

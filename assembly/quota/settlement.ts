@@ -13,7 +13,7 @@
 // (ai_quota.settlements.failed, ai_quota.redis.rejected). Amounts are capped at MAX_AMOUNT.
 import { logError, logWarn } from "../abi/log";
 import { StoreCallback, Store, StoreReply } from "../store/store";
-import { count, countBy, gauge, metrics } from "./metrics";
+import { count, countBy, gauge, metrics } from "../metrics/metrics";
 import { beginScript } from "../store/eval";
 import { argBuffer, argInt, argString, beginCommand, endCommand } from "../redis/command";
 import { isTransientError } from "../store/errors";

@@ -39,7 +39,7 @@ import { Admission, AdmissionKind, AdmissionListener, admit, admitWithWindows } 
 import { reservationFor } from "./estimate";
 import { RequestBodyReader, giveBackRequestBodyReader, takeRequestBodyReader } from "./request_body";
 import { Charge, settle } from "./settlement";
-import { count, metrics } from "./metrics";
+import { count, metrics } from "../metrics/metrics";
 import * as answers from "./answers";
 import { boundEstimate } from "./estimate_bounds";
 import { UNREADABLE_USAGE_OPTION, unreadableReason } from "./request_verdict";

@@ -12,7 +12,7 @@ import { Store, StoreCallback, StoreReply, deliver, isNoScript } from "../store/
 import { RedisEndpoint } from "./endpoint";
 import { Delayed, FAST_TICK_MS, delayTicks, runLater } from "./retry";
 import { isTryAgain } from "../store/errors";
-import { count, metrics } from "../quota/metrics";
+import { count, metrics } from "../metrics/metrics";
 
 /** Replies larger than this are refused: a quota plugin never needs more. */
 const MAX_REPLY_BYTES: u32 = 64 * 1024;
