@@ -10,7 +10,7 @@ import { RespType } from "../redis/resp";
 import { ADMIT_SCRIPT, ADMIT_SCRIPT_SHA, MAX_AMOUNT, WINDOW_ADMIT_SCRIPT, WINDOW_ADMIT_SCRIPT_SHA, capAmount } from "./scripts";
 import { beginScript, sendScript } from "../store/eval";
 import { argBuffer, argInt, argString, beginCommand, endCommand } from "../redis/command";
-import { isPermanentError } from "../store/errors";
+import { isPermanentError } from "../redis/errors";
 import { logError, logWarn } from "../abi/log";
 import { count, metrics } from "../metrics/metrics";
 import { LimitUnit, WindowSpan } from "./windows";

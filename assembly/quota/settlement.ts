@@ -16,7 +16,7 @@ import { StoreCallback, Store, StoreReply } from "../store/store";
 import { count, countBy, gauge, metrics } from "../metrics/metrics";
 import { beginScript } from "../store/eval";
 import { argBuffer, argInt, argString, beginCommand, endCommand } from "../redis/command";
-import { isTransientError } from "../store/errors";
+import { isTransientError } from "../redis/errors";
 import { RespType } from "../redis/resp";
 import { MAX_AMOUNT, SETTLE_SCRIPT, SETTLE_SCRIPT_SHA, capAmount } from "./scripts";
 import { LimitUnit, WindowSpan } from "./windows";

@@ -11,7 +11,7 @@ import { RespType, decodeError, decodeReplyAt, evalQueryFor } from "./resp";
 import { Store, StoreCallback, StoreReply, deliver, isNoScript } from "../store/store";
 import { RedisEndpoint } from "./endpoint";
 import { Delayed, FAST_TICK_MS, delayTicks, runLater } from "./retry";
-import { isTryAgain } from "../store/errors";
+import { isTryAgain } from "./errors";
 import { count, metrics } from "../metrics/metrics";
 
 /** Replies larger than this are refused: a quota plugin never needs more. */

@@ -28,7 +28,7 @@ const KEY = KEY_PREFIX + CONSUMER;
 const TIMEOUT_MS = 40;
 const CONFIG = { admin_consumer: "admin", redis: { service_name: "redis.static", timeout: TIMEOUT_MS } };
 const MAX_REPLY_BYTES = 64 * 1024;
-/** Error replies for a state that passes (a settlement is retried on these): assembly/store/errors.ts. */
+/** Error replies for a state that passes (a settlement is retried on these): assembly/redis/errors.ts. */
 const TRANSIENT = ["LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY", "OOM", "NOREPLICAS", "NOAUTH",
   "ERR max number of clients reached", "no upstream host", "upstream failure", "upstream protocol error"];
 /** The waits before each resend of a TRYAGAIN'd command (assembly/redis/retry.ts delayTicks × 10 ms). */

@@ -4,7 +4,7 @@
 // Any other error reply is an answer about the command itself — CROSSSLOT, WRONGTYPE, MOVED that
 // nothing followed, a script refusing its arguments — and sending it again gets the same answer:
 // it is refused (never admitted by `redis_failure: allow`), logged at error and counted.
-import { StoreReply } from "./store";
+import { StoreReply } from "../store/store";
 
 const TRANSIENT: Array<string> = [
   // Redis: loading its data, running a long script, a cluster slot moving or the cluster down,
