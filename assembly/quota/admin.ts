@@ -1,6 +1,7 @@
 // The admin API: query, refresh and delta of a consumer's balance, answered exactly as Higress's
 // ai-quota answers them. Only the admin consumer gets here (checked by the request flow).
-import { StoreCallback, Store, StoreReply } from "../store/store";
+import { Store } from "../store/store";
+import { StoreCallback, StoreReply } from "../redis/reply";
 import { RespType, RespValue } from "../redis/resp";
 import { Limit, WindowSpan, windowsAt } from "./windows";
 import { consumerKeys } from "./keys";

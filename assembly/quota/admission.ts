@@ -5,7 +5,8 @@
 // An error Redis answers that retrying cannot fix (CROSSSLOT, WRONGTYPE, a script refusing its
 // arguments…) is not "Redis is down": the request is denied even with `redis_failure: allow`, and
 // the error is logged and counted (ai_quota.redis.rejected). Amounts are capped at MAX_AMOUNT.
-import { StoreCallback, Store, StoreReply } from "../store/store";
+import { Store } from "../store/store";
+import { StoreCallback, StoreReply } from "../redis/reply";
 import { RespType } from "../redis/resp";
 import { ADMIT_SCRIPT, ADMIT_SCRIPT_SHA, MAX_AMOUNT, WINDOW_ADMIT_SCRIPT, WINDOW_ADMIT_SCRIPT_SHA, capAmount } from "./scripts";
 import { beginScript, sendScript } from "../store/eval";

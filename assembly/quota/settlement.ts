@@ -12,7 +12,8 @@
 // amount, the keys and the commands that would apply it by hand, and counted
 // (ai_quota.settlements.failed, ai_quota.redis.rejected). Amounts are capped at MAX_AMOUNT.
 import { logError, logWarn } from "../abi/log";
-import { StoreCallback, Store, StoreReply } from "../store/store";
+import { Store } from "../store/store";
+import { StoreCallback, StoreReply } from "../redis/reply";
 import { count, countBy, gauge, metrics } from "../metrics/metrics";
 import { beginScript } from "../store/eval";
 import { argBuffer, argInt, argString, beginCommand, endCommand } from "../redis/command";

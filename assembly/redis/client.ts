@@ -8,10 +8,11 @@ import { lastCalloutId, readRedisReply, redisInit, redisSend, replyBlock } from 
 import { hostBlockBytes } from "../abi/memory";
 import { liveHttpContext } from "../abi/dispatcher";
 import { RespType, decodeError, decodeReplyAt, evalQueryFor } from "./resp";
-import { Store, StoreCallback, StoreReply, deliver, isNoScript } from "../store/store";
+import { Store } from "../store/store";
+import { REDIS_UNREACHABLE, StoreCallback, StoreReply, deliver } from "./reply";
 import { RedisEndpoint } from "./endpoint";
 import { Delayed, FAST_TICK_MS, delayTicks, runLater } from "./retry";
-import { isTryAgain } from "./errors";
+import { isNoScript, isTryAgain } from "./errors";
 import { count, metrics } from "../metrics/metrics";
 
 /** Replies larger than this are refused: a quota plugin never needs more. */
@@ -86,7 +87,7 @@ export class RedisClient extends Store {
   /** From the tick: the command waited after a TRYAGAIN; a send that fails is its answer. */
   sendAgain(call: PendingCall): void {
     count(metrics().redisTryAgain);
-    if (!this.sendCall(call)) deliver(call.callback, new StoreReply(null, "cannot connect to redis cluster"));
+    if (!this.sendCall(call)) deliver(call.callback, new StoreReply(null, REDIS_UNREACHABLE));
   }
 
   /** Queues a TRYAGAIN'd command to be sent again; false when its time (redis.timeout) is up. */
@@ -122,7 +123,7 @@ export class RedisClient extends Store {
       if (q !== null) {
         if (this.sendCall(new PendingCall(q, call.callback, false))) return;
       }
-      deliver(call.callback, new StoreReply(null, "cannot connect to redis cluster"));
+      deliver(call.callback, new StoreReply(null, REDIS_UNREACHABLE));
       return;
     }
     deliver(call.callback, reply);
@@ -136,7 +137,7 @@ function streamLive(callback: StoreCallback): bool {
 }
 
 function readReply(status: u32, size: u32): StoreReply {
-  if (status != 0) return new StoreReply(null, "cannot connect to redis cluster");
+  if (status != 0) return new StoreReply(null, REDIS_UNREACHABLE);
   if (size > MAX_REPLY_BYTES) return new StoreReply(null, "redis reply too large");
   if (!readRedisReply(size)) return new StoreReply(null, "cannot get redis response");
   // Decoded where the host wrote it.

@@ -4,7 +4,7 @@
 // Any other error reply is an answer about the command itself — CROSSSLOT, WRONGTYPE, MOVED that
 // nothing followed, a script refusing its arguments — and sending it again gets the same answer:
 // it is refused (never admitted by `redis_failure: allow`), logged at error and counted.
-import { StoreReply } from "../store/store";
+import { StoreReply } from "./reply";
 
 const TRANSIENT: Array<string> = [
   // Redis: loading its data, running a long script, a cluster slot moving or the cluster down,
@@ -33,4 +33,9 @@ export function isPermanentError(reply: StoreReply): bool {
 /** Redis is moving the command's slot: try again in a moment. */
 export function isTryAgain(reply: StoreReply): bool {
   return reply.isError() && reply.value !== null && reply.error.startsWith("TRYAGAIN");
+}
+
+/** The store forgot the script: EVAL it. */
+export function isNoScript(reply: StoreReply): bool {
+  return reply.isError() && reply.error.startsWith("NOSCRIPT");
 }

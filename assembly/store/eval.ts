@@ -1,7 +1,8 @@
 // Running a Lua script by its SHA-1, falling back to sending the script itself once when Redis
 // answers NOSCRIPT (after a restart or SCRIPT FLUSH); EVAL caches it again for the next call.
 // The command is written with redis/command.ts; the store does the fallback (Store.evalsha).
-import { Store, StoreCallback } from "./store";
+import { StoreCallback } from "../redis/reply";
+import { Store } from "./store";
 import { argBuffer, beginCommand, endCommand } from "../redis/command";
 
 const EVALSHA = String.UTF8.encode("EVALSHA");

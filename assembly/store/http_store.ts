@@ -21,7 +21,8 @@ import { HttpStoreSettings, QuotaConfig } from "../quota/config";
 import { StoreOpening } from "../quota/plugin";
 import { RespType, RespValue, commandArgs } from "../redis/resp";
 import { decodeUtf8 } from "../util/utf8";
-import { Store, StoreCallback, StoreReply, deliver } from "./store";
+import { StoreCallback, StoreReply, deliver } from "../redis/reply";
+import { Store } from "./store";
 
 /** Replies larger than this are refused: a quota plugin never needs more. */
 export const MAX_HTTP_REPLY_BYTES: u32 = 64 * 1024;

@@ -2,40 +2,9 @@
 // The Higress build talks to Redis through Higress's host calls (redis/client.ts); the plain-Envoy
 // build talks to a Redis REST endpoint over proxy_http_call (store/http_store.ts). Which one a
 // module carries is decided by its entry file, so each module imports only what its host provides.
-import { RespValue, encodeCommand, evalQueryFor } from "../redis/resp";
-import { setEffectiveContext } from "../abi/hostcalls";
-import { liveHttpContext } from "../abi/dispatcher";
-import { Status } from "../abi/types";
-
-/** What a command came back with: a value, or why there is none (transport failure or a Redis error reply). */
-export class StoreReply {
-  constructor(public value: RespValue | null, public error: string) {}
-  isError(): bool { return this.error.length > 0; }
-}
-
-/**
- * The continuation of a command. `contextId` names the HTTP stream to resume (0: none);
- * when that stream is gone by the time the reply comes, `onStreamGone` runs instead of `onReply`.
- */
-export class StoreCallback {
-  constructor(public contextId: u32) {}
-  onReply(reply: StoreReply): void {}
-  onStreamGone(reply: StoreReply): void {}
-}
-
-/**
- * Runs a reply's continuation in the stream it belongs to, or `onStreamGone` when that stream is
- * over. Our own table decides first: the host keeps a context until its deferred delete, so
- * proxy_set_effective_context can still succeed for a stream that has ended.
- */
-export function deliver(callback: StoreCallback, reply: StoreReply): void {
-  const id = callback.contextId;
-  if (id != 0 && (liveHttpContext(id) === null || setEffectiveContext(id) != Status.Ok)) {
-    callback.onStreamGone(reply);
-    return;
-  }
-  callback.onReply(reply);
-}
+import { encodeCommand, evalQueryFor } from "../redis/resp";
+import { REDIS_UNREACHABLE, StoreCallback, StoreReply } from "../redis/reply";
+import { isNoScript } from "../redis/errors";
 
 export class Store {
   /** Sends a command; false when it could not be sent (then the callback never runs). */
@@ -69,7 +38,7 @@ class NoScriptFallback extends StoreCallback {
     if (isNoScript(reply)) {
       const q = evalQueryFor(this.query, this.script);
       if (q !== null && this.store.send(q, this.inner)) return;
-      this.inner.onReply(new StoreReply(null, "cannot connect to redis cluster"));
+      this.inner.onReply(new StoreReply(null, REDIS_UNREACHABLE));
       return;
     }
     this.inner.onReply(reply);
@@ -78,9 +47,4 @@ class NoScriptFallback extends StoreCallback {
   onStreamGone(reply: StoreReply): void {
     this.inner.onStreamGone(reply);
   }
-}
-
-/** The store forgot the script: EVAL it. */
-export function isNoScript(reply: StoreReply): bool {
-  return reply.isError() && reply.error.startsWith("NOSCRIPT");
 }
