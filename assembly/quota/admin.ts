@@ -1,7 +1,7 @@
 // The admin API: query, refresh and delta of a consumer's balance, answered exactly as Higress's
 // ai-quota answers them. Only the admin consumer gets here (checked by the request flow).
 import { Store } from "../store/store";
-import { StoreCallback, StoreReply } from "../redis/reply";
+import { REDIS_UNREACHABLE, StoreCallback, StoreReply } from "../redis/reply";
 import { RespType, RespValue } from "../redis/resp";
 import { Limit, WindowSpan, windowsAt } from "./windows";
 import { consumerKeys } from "./keys";
@@ -105,7 +105,7 @@ export function queryQuota(store: Store, keyPrefix: string, topLimits: Array<Lim
     for (let i = 0; i < windows.length; i++) command.push(windows[i].key);
   }
   if (!store.command(command, new QueryReply(caller, consumer, windows))) {
-    answers.answerRedisError("cannot connect to redis cluster");
+    answers.answerRedisError(REDIS_UNREACHABLE);
     return false;
   }
   return true;
@@ -122,7 +122,7 @@ export function refreshQuota(store: Store, keyPrefix: string, caller: AdminCalle
     return false;
   }
   if (!store.command(["SET", keyPrefix + consumer, quota.value.toString()], new UpdateReply(caller, true))) {
-    answers.answerRedisError("cannot connect to redis cluster");
+    answers.answerRedisError(REDIS_UNREACHABLE);
     return false;
   }
   return true;
@@ -144,7 +144,7 @@ export function deltaQuota(store: Store, keyPrefix: string, caller: AdminCaller,
     ? ["INCRBY", keyPrefix + consumer, v.toString()]
     : ["DECRBY", keyPrefix + consumer, (-v).toString()];
   if (!store.command(args, new UpdateReply(caller, false))) {
-    answers.answerRedisError("cannot connect to redis cluster");
+    answers.answerRedisError(REDIS_UNREACHABLE);
     return false;
   }
   return true;

@@ -13,7 +13,7 @@
 // (ai_quota.settlements.failed, ai_quota.redis.rejected). Amounts are capped at MAX_AMOUNT.
 import { logError, logWarn } from "../abi/log";
 import { Store } from "../store/store";
-import { StoreCallback, StoreReply } from "../redis/reply";
+import { REDIS_UNREACHABLE, StoreCallback, StoreReply } from "../redis/reply";
 import { count, countBy, gauge, metrics } from "../metrics/metrics";
 import { beginScript } from "../store/eval";
 import { argBuffer, argInt, argString, beginCommand, endCommand } from "../redis/command";
@@ -140,7 +140,7 @@ export function retryPendingSettlements(): void {
     const s = due[i];
     s.attempts++;
     count(metrics().settlementsRetried);
-    if (!s.send()) keepForRetry(s, "cannot connect to redis cluster");
+    if (!s.send()) keepForRetry(s, REDIS_UNREACHABLE);
   }
   gauge(metrics().settlementsPending, pending.length);
 }
@@ -219,5 +219,5 @@ export function settle(c: Charge): void {
     }
     s = new Settlement(c, endCommand(), true, balanceAdd, windowKeys, windowAdds);
   }
-  if (!s.send()) keepForRetry(s, "cannot connect to redis cluster");
+  if (!s.send()) keepForRetry(s, REDIS_UNREACHABLE);
 }
