@@ -3,6 +3,7 @@
 // when the plugin refuses to start.
 import { JsonType, JsonValue, parseJson } from "../json/parser";
 import { RedisEndpoint } from "../redis/endpoint";
+import { HttpStoreSettings, StoreSettings } from "../store/settings";
 import { parseInt64Strict } from "../util/int64";
 import { asciiLower } from "../util/text";
 import { DEFAULT_RESERVATION_CAP, RESERVATION_LIMIT } from "./estimate";
@@ -60,22 +61,12 @@ export enum MissingUsage {
   None,
 }
 
-/** `store: {type: http, …}`: an Upstash-compatible Redis REST endpoint behind an Envoy cluster. */
-export class HttpStoreSettings {
-  constructor(
-    public cluster: string,
-    public path: string,
-    public authority: string,
-    public token: string,
-    public timeoutMs: u32,
-  ) {}
-}
-
 export class QuotaConfig {
   adminConsumer: string = "";
   adminPath: string = "/quota";
   redisKeyPrefix: string = "chat_quota:";
-  redis: RedisEndpoint = new RedisEndpoint("", 6379, "", "", 1000, 0);
+  /** Where the balances live: the `redis` block, or `store` (store/settings.ts). */
+  store: StoreSettings = new StoreSettings();
   policy: Policy = new Policy();
   /** The metered path suffixes and the admin paths (routes.ts); set by parseConfig. */
   routes: Routes = new Routes();
@@ -99,8 +90,6 @@ export class QuotaConfig {
   noQuotaJson: bool = false;
   /** How long a settlement Redis could not be reached for is retried (0: once, Higress's commands). */
   settlementRetrySeconds: i32 = 300;
-  /** Set when `store.type` is http; then `redis` is not used. */
-  httpStore: HttpStoreSettings | null = null;
 }
 
 export class ConfigResult {
@@ -219,7 +208,7 @@ export function parseConfig(data: Uint8Array): ConfigResult {
   const storeError = readStore(root, c, warnings);
   if (storeError.length > 0) return new ConfigResult(null, storeError, warnings);
   const redisValue = root.get("redis");
-  if (c.httpStore !== null && (redisValue === null || redisValue.type == JsonType.Null)) return finish(root, top, c, warnings);
+  if (c.store.http !== null && (redisValue === null || redisValue.type == JsonType.Null)) return finish(root, top, c, warnings);
   if (redisValue === null || redisValue.type == JsonType.Null) return new ConfigResult(null, "redis is required", warnings);
   if (redisValue.type != JsonType.Object) return new ConfigResult(null, "redis must be an object", warnings);
   const r = new FieldReader(redisValue, "redis.");
@@ -235,7 +224,7 @@ export function parseConfig(data: Uint8Array): ConfigResult {
   r.unknownKeys(REDIS_KEYS, warnings);
   if (port == 0) port = serviceName.endsWith(".static") ? 80 : 6379;
   if (timeout == 0) timeout = 1000;
-  c.redis = new RedisEndpoint(serviceName, port, username, password, <u32>timeout, database);
+  c.store.redis = new RedisEndpoint(serviceName, port, username, password, <u32>timeout, database);
   return finish(root, top, c, warnings);
 }
 
@@ -332,7 +321,7 @@ function readStore(root: JsonValue, c: QuotaConfig, warnings: Array<string>): st
   if (cluster.length == 0) return "store.cluster is required with store.type http";
   if (path.length > 0 && !path.startsWith("/")) return "store.path must start with '/'";
   r.unknownKeys(STORE_KEYS, warnings);
-  c.httpStore = new HttpStoreSettings(cluster, path.length == 0 ? "/" : path, authority.length == 0 ? cluster : authority, token, timeout == 0 ? 1000 : <u32>timeout);
+  c.store.http = new HttpStoreSettings(cluster, path.length == 0 ? "/" : path, authority.length == 0 ? cluster : authority, token, timeout == 0 ? 1000 : <u32>timeout);
   return "";
 }
 

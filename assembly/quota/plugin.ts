@@ -7,16 +7,11 @@ import { pluginConfiguration, tickEvery } from "../abi/plugin";
 import { retryPendingSettlements } from "./settlement";
 import { BASE_TICK_MS, onTick as runDelayedCommands } from "../redis/retry";
 import { Store } from "../store/store";
+import { StoreFactory } from "../store/settings";
 import { QuotaConfig } from "./config";
 import { parseRules } from "./rules";
 import { QuotaBinding, RuleBook } from "./rule_book";
 import { QuotaStream } from "./stream";
-
-/** Opens the store a config names, or says why it cannot; each build's entry file provides one. */
-export class StoreOpening {
-  constructor(public store: Store | null, public error: string) {}
-}
-export type StoreFactory = (config: QuotaConfig) => StoreOpening;
 
 let openStore: StoreFactory | null = null;
 
@@ -71,10 +66,10 @@ export class QuotaPlugin extends RootContext {
 
   /** The config and store for `config`, sharing a store already open for the same endpoint. */
   private bind(config: QuotaConfig, where: string): QuotaBinding | null {
-    const key = storeKey(config);
+    const key = config.store.key();
     const i = this.storeKeys.indexOf(key);
     if (i >= 0) return new QuotaBinding(config, this.stores[i]);
-    const opening = openStore!(config);
+    const opening = openStore!(config.store);
     const store = opening.store;
     if (store === null) {
       logError("ai-quota: invalid config: " + where + opening.error);
@@ -111,14 +106,6 @@ export class QuotaPlugin extends RootContext {
     const stores = this.stores;
     for (let i = 0; i < stores.length; i++) stores[i].onHttpCallResponse(calloutId, numHeaders, bodySize, numTrailers);
   }
-}
-
-/** What makes two stores the same: the endpoint and everything sent with each command. */
-function storeKey(c: QuotaConfig): string {
-  const h = c.httpStore;
-  if (h !== null) return "http\n" + h.cluster + "\n" + h.path + "\n" + h.authority + "\n" + h.token + "\n" + h.timeoutMs.toString();
-  const r = c.redis;
-  return "redis\n" + r.clusterName() + "\n" + r.username + "\n" + r.password + "\n" + r.timeoutMs.toString();
 }
 
 export function newQuotaPlugin(id: u32): RootContext {

@@ -1,18 +1,17 @@
 // A Redis client over Higress's host calls: builds the cluster name the way Higress's wrapper
 // does, sends RESP commands, and runs each reply's continuation in the stream it belongs to.
+// The store it backs (store/redis_store.ts) adds what every store shares, the NOSCRIPT fallback.
 // A command answered TRYAGAIN (a Redis Cluster moving its slot) is sent again a little later,
 // as cluster clients do, while the waits add up to less than `redis.timeout` (see retry.ts).
 import { Status } from "../abi/types";
 import { logError, logWarn } from "../abi/log";
 import { lastCalloutId, readRedisReply, redisInit, redisSend, replyBlock } from "../abi/redis_hostcalls";
 import { hostBlockBytes } from "../abi/memory";
-import { liveHttpContext } from "../abi/dispatcher";
-import { RespType, decodeError, decodeReplyAt, evalQueryFor } from "./resp";
-import { Store } from "../store/store";
+import { RespType, decodeError, decodeReplyAt } from "./resp";
 import { REDIS_UNREACHABLE, StoreCallback, StoreReply, deliver } from "./reply";
 import { RedisEndpoint } from "./endpoint";
 import { Delayed, FAST_TICK_MS, delayTicks, runLater } from "./retry";
-import { isNoScript, isTryAgain } from "./errors";
+import { isTryAgain } from "./errors";
 import { count, metrics } from "../metrics/metrics";
 
 /** Replies larger than this are refused: a quota plugin never needs more. */
@@ -22,8 +21,6 @@ class PendingCall {
   /** TRYAGAIN answers so far, and the milliseconds waited for them. */
   tries: i32 = 0;
   waitedMs: u32 = 0;
-  /** An EVALSHA's script, sent as EVAL when Redis answers NOSCRIPT (then null). */
-  script: string | null = null;
   constructor(public query: ArrayBuffer, public callback: StoreCallback, public retried: bool) {}
 }
 
@@ -35,7 +32,7 @@ class SendAgain extends Delayed {
   }
 }
 
-export class RedisClient extends Store {
+export class RedisClient {
   readonly cluster: string;
   /** The cluster name's bytes, made once (every command names it). */
   private clusterBytes: ArrayBuffer = new ArrayBuffer(0);
@@ -43,7 +40,6 @@ export class RedisClient extends Store {
   private pending: Map<u32, PendingCall> = new Map<u32, PendingCall>();
 
   constructor(public endpoint: RedisEndpoint) {
-    super();
     this.cluster = endpoint.clusterName();
     this.clusterBytes = String.UTF8.encode(this.cluster);
   }
@@ -64,13 +60,6 @@ export class RedisClient extends Store {
   /** Sends a RESP-encoded command; false when it could not be sent (then the callback never runs). */
   send(query: ArrayBuffer, callback: StoreCallback): bool {
     return this.sendCall(new PendingCall(query, callback, false));
-  }
-
-  /** EVALSHA, with the NOSCRIPT fallback kept in the pending call (no object of its own). */
-  evalsha(query: ArrayBuffer, script: string, callback: StoreCallback): bool {
-    const call = new PendingCall(query, callback, false);
-    call.script = script;
-    return this.sendCall(call);
   }
 
   private sendCall(call: PendingCall): bool {
@@ -111,29 +100,11 @@ export class RedisClient extends Store {
       // Redis restarted with a password, or the host's connection lost its AUTH: authenticate once more.
       logWarn("ai-quota: redis answered NOAUTH, re-authenticating and retrying once");
       this.ready = false;
-      const again = new PendingCall(call.query, call.callback, true);
-      again.script = call.script;
-      if (this.sendCall(again)) return;
+      if (this.sendCall(new PendingCall(call.query, call.callback, true))) return;
     }
     if (isTryAgain(reply) && this.tryAgainLater(call)) return;
-    const script = call.script;
-    if (script !== null && isNoScript(reply) && streamLive(call.callback)) {
-      // Redis forgot the script: the same keys and arguments as EVAL, once.
-      const q = evalQueryFor(call.query, script);
-      if (q !== null) {
-        if (this.sendCall(new PendingCall(q, call.callback, false))) return;
-      }
-      deliver(call.callback, new StoreReply(null, REDIS_UNREACHABLE));
-      return;
-    }
     deliver(call.callback, reply);
   }
-}
-
-/** Whether a reply would reach the callback's stream (deliver's test, without switching context). */
-function streamLive(callback: StoreCallback): bool {
-  const id = callback.contextId;
-  return id == 0 || liveHttpContext(id) !== null;
 }
 
 function readReply(status: u32, size: u32): StoreReply {

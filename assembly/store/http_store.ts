@@ -17,12 +17,11 @@ import { logError, logWarn } from "../abi/log";
 import { Status } from "../abi/types";
 import { JsonType, JsonValue, parseJson } from "../json/parser";
 import { quoteJsonString } from "../json/quote";
-import { HttpStoreSettings, QuotaConfig } from "../quota/config";
-import { StoreOpening } from "../quota/plugin";
 import { RespType, RespValue, commandArgs } from "../redis/resp";
 import { decodeUtf8 } from "../util/utf8";
 import { StoreCallback, StoreReply, deliver } from "../redis/reply";
 import { Store } from "./store";
+import { HttpStoreSettings, StoreOpening, StoreSettings } from "./settings";
 
 /** Replies larger than this are refused: a quota plugin never needs more. */
 export const MAX_HTTP_REPLY_BYTES: u32 = 64 * 1024;
@@ -177,8 +176,8 @@ class Conversion {
 }
 
 /** The plain-Envoy build's store factory: an HTTP store, or a refusal naming the fix. */
-export function openHttpStore(config: QuotaConfig): StoreOpening {
-  const settings = config.httpStore;
-  if (settings === null) return new StoreOpening(null, NO_REDIS_HOST_CALLS);
-  return new StoreOpening(new HttpStore(settings), "");
+export function openHttpStore(settings: StoreSettings): StoreOpening {
+  const http = settings.http;
+  if (http === null) return new StoreOpening(null, NO_REDIS_HOST_CALLS);
+  return new StoreOpening(new HttpStore(http), "");
 }

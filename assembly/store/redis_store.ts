@@ -1,11 +1,29 @@
-// The Higress build's store: Redis through Higress's proxy_redis_* host calls.
+// The Higress build's store: Redis through Higress's proxy_redis_* host calls (redis/client.ts).
+// The client knows Redis and the host calls; the store adds what every store shares (store.ts).
 import { RedisClient } from "../redis/client";
-import { QuotaConfig } from "../quota/config";
-import { StoreOpening } from "../quota/plugin";
+import { StoreCallback } from "../redis/reply";
+import { Store } from "./store";
+import { StoreOpening, StoreSettings } from "./settings";
 
-export function openRedisStore(config: QuotaConfig): StoreOpening {
-  const client = new RedisClient(config.redis);
+export class RedisStore extends Store {
+  constructor(public client: RedisClient) { super(); }
+
+  send(query: ArrayBuffer, callback: StoreCallback): bool {
+    return this.client.send(query, callback);
+  }
+
+  describe(): string {
+    return this.client.describe();
+  }
+
+  onRedisCallResponse(calloutId: u32, status: u32, size: u32): void {
+    this.client.onRedisCallResponse(calloutId, status, size);
+  }
+}
+
+export function openRedisStore(settings: StoreSettings): StoreOpening {
+  const client = new RedisClient(settings.redis);
   // A failure here is not fatal: the client initialises again on first use.
   client.init();
-  return new StoreOpening(client, "");
+  return new StoreOpening(new RedisStore(client), "");
 }

@@ -1,6 +1,7 @@
 // Where balances live, as the quota logic sees it: a place that runs Redis commands and calls back.
-// The Higress build talks to Redis through Higress's host calls (redis/client.ts); the plain-Envoy
-// build talks to a Redis REST endpoint over proxy_http_call (store/http_store.ts). Which one a
+// The Higress build talks to Redis through Higress's host calls (redis/client.ts, wrapped by
+// store/redis_store.ts); the plain-Envoy build talks to a Redis REST endpoint over proxy_http_call
+// (store/http_store.ts). Which one a
 // module carries is decided by its entry file, so each module imports only what its host provides.
 import { encodeCommand, evalQueryFor } from "../redis/resp";
 import { REDIS_UNREACHABLE, StoreCallback, StoreReply } from "../redis/reply";
@@ -28,7 +29,7 @@ export class Store {
   onHttpCallResponse(calloutId: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {}
 }
 
-/** The generic NOSCRIPT fallback (a store may handle it itself, as the Redis client does). */
+/** The NOSCRIPT fallback, the one for every store (Redis and HTTP alike). */
 class NoScriptFallback extends StoreCallback {
   constructor(public store: Store, public query: ArrayBuffer, public script: string, public inner: StoreCallback) {
     super(inner.contextId);

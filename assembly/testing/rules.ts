@@ -18,7 +18,7 @@ function strings(list: Array<string>): string {
 
 /** What a test needs to tell configs apart. */
 function configJson(c: QuotaConfig): string {
-  const store = c.httpStore !== null ? "http:" + c.httpStore!.cluster : "redis:" + c.redis.clusterName();
+  const store = c.store.http !== null ? "http:" + c.store.http!.cluster : "redis:" + c.store.redis.clusterName();
   return `{"admin_consumer":${quoteJsonString(c.adminConsumer)},"redis_key_prefix":${quoteJsonString(c.redisKeyPrefix)},"store":${quoteJsonString(store)}}`;
 }
 
