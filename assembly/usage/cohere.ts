@@ -1,4 +1,4 @@
-// Cohere v2's answers (`/v2/chat`, `/v2/embed`), for extractor.ts: on those routes the extractor
+// Cohere v2's answers (`/v2/chat`, `/v2/embed`), for extractor.ts and paths.ts: on those routes the extractor
 // follows these roles instead of its own, so nothing of the OpenAI/Anthropic paths is read there
 // and nothing of these is read elsewhere. Shapes (cohere-ai 8.1.0's types, generated from Cohere's
 // API definition: V2ChatResponse, Usage, ChatMessageEndEventDelta, ApiMeta, EmbedByTypeResponse):
@@ -11,6 +11,7 @@
 // `tokens` is what the model processed (prompt template included), `billed_units` what Cohere
 // bills: each side is charged the larger of the two (docs/metering.md).
 import { JsonKeySet, JsonTokenizer } from "../json/tokenizer";
+import { SLOT_BILLED_INPUT, SLOT_BILLED_OUTPUT, SLOT_INPUT, SLOT_OUTPUT } from "./slots";
 
 /** Roles from here up are Cohere's (the extractor's own are below). */
 export const COHERE_ROLES: u8 = 64;
@@ -44,12 +45,6 @@ const CK_TOOL_PLAN: u8 = 12;
 const CK_TOOL_CALLS: u8 = 13;
 const CK_FUNCTION: u8 = 14;
 const CK_ARGUMENTS: u8 = 15;
-
-// Slots, as extractor.ts numbers them (the billed ones are Cohere's alone).
-const SLOT_INPUT: i32 = 0;
-const SLOT_OUTPUT: i32 = 3;
-export const SLOT_BILLED_INPUT: i32 = 6;
-export const SLOT_BILLED_OUTPUT: i32 = 7;
 
 const ROOT_KEYS = new JsonKeySet(["message", "delta", "usage", "meta"]);
 const DELTA_KEYS = new JsonKeySet(["message", "usage"]);

@@ -1,143 +1,19 @@
-// Picks token counts and the model out of JSON token events by key path, without building a
-// document, and counts the bytes of generated content for estimates: a byte of state per nesting
-// level it reads; every container off its paths is passed over by the tokenizer (skipContainer,
-// skipValue), however deep it nests.
-//
-// Paths read, relative to a root object (the top-level object, or each element of a top-level
-// array as Gemini's non-SSE streaming returns):
-//   usage.{prompt_tokens, input_tokens}                      -> input   (OpenAI chat/completions/embeddings, Responses, Anthropic)
-//   usage.{completion_tokens, output_tokens}                 -> output
-//   usage.{cache_creation_input_tokens, cache_read_input_tokens} -> input, added (Anthropic)
-//   response.usage.* and message.usage.*                     -> the same (Responses SSE response.completed, Anthropic message_start)
-//   usageMetadata.{promptTokenCount, toolUsePromptTokenCount} -> input, added (Gemini; cachedContentTokenCount
-//                                                               is part of promptTokenCount: not added)
-//   usageMetadata.{candidatesTokenCount, thoughtsTokenCount} -> output, added
-//   (OpenAI's *_tokens_details — cached_tokens, reasoning_tokens, audio_tokens — are parts of the
-//   counts above: never added; docs/metering.md has the sources)
-//   message.usage.output_tokens is provisional (Anthropic message_start says 1 before anything is
-//   generated): the usage says so (provisionalOutput) until a final output count replaces it
-//   model, response.model, message.model, modelVersion       -> model
-// Self-hosted servers' native APIs (their counts are root members or in one object of their own):
-//   prompt_eval_count -> input, eval_count -> output         Ollama (/api/chat, /api/generate, /api/embed)
-//   tokens_evaluated -> input, tokens_predicted -> output     llama.cpp server (/completion, /infill)
-//   details.generated_tokens -> output; details.prompt_tokens, or the length of a non-empty
-//     details.prefill (TGI sends it with decoder_input_details) -> input      TGI (/generate, /generate_stream)
-//   meta_info.{prompt_tokens -> input, completion_tokens -> output}           SGLang native (/generate, /encode)
-//   With sumRoots (a batch: the route's API answers an array of prompts with an array of answers),
-//   the elements of a top-level array add up instead of each replacing the last.
-// Generated content (contentBytes: decoded UTF-8 bytes of these strings; the written bytes of the
-// two JSON values marked "as written"):
-//   choices: every string value of a key content, reasoning_content, reasoning, refusal, arguments,
-//            text or transcript (audio output's, .delta.audio / .message.audio), at any depth
-//            (OpenAI chat .delta/.message.content, tool_calls[].function.arguments,
-//            completions .text; vLLM and SGLang reasoning_content): choices is passed over by the
-//            tokenizer, which counts those strings as it goes (the hot path: no callback per chunk)
-//   delta (a string)                                    Responses *.delta events (text, arguments, reasoning)
-//   output[].content[].{text, refusal}, output[].summary[].text, output[].arguments   Responses (JSON)
-//   delta.{text, partial_json, thinking}                Anthropic content_block_delta
-//   content[].{text, thinking}, content[].input (as written)   Anthropic message (JSON)
-//   candidates[].content.parts[].text, ...parts[].functionCall.args (as written)   Gemini
-//   on the self-hosted servers' routes only (nativeContent):
-//   message.{content, thinking}, response (a string)     Ollama chat / generate
-//   content (a string)                                  llama.cpp server
-//   token.text, generated_text                          TGI (stream events, answer)
-// Streams repeat nothing here: Responses' *.done events, output_item events and response.completed
-// (response.output) and Anthropic's content_block_start are not counted.
-// Values under any other key are passed over by the tokenizer, validated but never reported
-// (keysFor(): per object role, the keys that can lead to a count, the model or content).
+// The JSON handler that reads usage: it follows the tokenizer's events along the paths of paths.ts
+// (which object is which, what a key's value is), without building a document, and keeps a byte
+// of state per nesting level it reads; every container off those paths is passed over by the
+// tokenizer (skipContainer, skipValue), however deep it nests. Generated content is counted by the
+// tokenizer where paths.ts says (countString, measureValue).
 // A count must be a non-negative integer literal that fits in i64; anything else is ignored.
 // Values are first held as pending and become visible through commit(): the scanner commits an SSE
 // event only once its JSON is complete and valid, and a plain JSON body as each usage object closes.
 // Content bytes count as they arrive (a cut or malformed event's content was still sent).
-import { JsonHandler, JsonKeySet, JsonTokenizer } from "../json/tokenizer";
+import { JsonHandler, JsonTokenizer } from "../json/tokenizer";
 import { addSaturating, parseI64At, parsedI64 } from "../util/int64";
 import { TokenUsage } from "./token_usage";
-import { COHERE_ROLES, CR_ROOT, SLOT_BILLED_INPUT, SLOT_BILLED_OUTPUT, cohereArrayRole, cohereCommitsOnClose, cohereCounts, cohereKey, cohereKeysFor, cohereObjectRole, cohereSlot } from "./cohere";
-
-// Where a value sits (the first six are the roles of the usage paths).
-const R_OTHER: u8 = 0;
-const R_ROOT: u8 = 1; // a root object
-const R_ROOT_ARRAY: u8 = 2; // a top-level array (its object elements are roots)
-const R_WRAPPER: u8 = 3; // root.response
-const R_USAGE: u8 = 4; // an OpenAI/Anthropic usage object
-const R_GEMINI_USAGE: u8 = 5; // root.usageMetadata
-const R_MESSAGE: u8 = 6; // root.message (Anthropic message_start; Ollama's chat message)
-const R_START_USAGE: u8 = 7; // root.message.usage: its output count is provisional
-const R_TGI_DETAILS: u8 = 8; // root.details (TGI)
-const R_META_INFO: u8 = 9; // root.meta_info (SGLang)
-const R_TGI_TOKEN: u8 = 10; // root.token (TGI stream event)
-const R_TGI_PREFILL: u8 = 11; // root.details.prefill (array; its objects are counted, not entered)
-const R_DELTA: u8 = 12; // root.delta as an object (Anthropic)
-const R_BLOCKS: u8 = 13; // root.content (Anthropic), output[].content, output[].summary (arrays)
-const R_BLOCK: u8 = 14; // an element of those
-const R_OUTPUT: u8 = 15; // root.output (Responses, array)
-const R_OUTPUT_ITEM: u8 = 16; // root.output[]
-const R_CANDIDATES: u8 = 17; // root.candidates (Gemini, array)
-const R_CANDIDATE: u8 = 18; // root.candidates[]
-const R_GEMINI_CONTENT: u8 = 19; // candidates[].content
-const R_PARTS: u8 = 20; // candidates[].content.parts (array)
-const R_PART: u8 = 21; // candidates[].content.parts[]
-const R_GEMINI_CALL: u8 = 22; // parts[].functionCall
-
-// Keys that matter (K_OTHER for every other key).
-const K_OTHER: u8 = 0;
-const K_USAGE: u8 = 1;
-const K_USAGE_METADATA: u8 = 2;
-const K_RESPONSE: u8 = 3;
-const K_MESSAGE: u8 = 4;
-const K_MODEL: u8 = 5;
-const K_MODEL_VERSION: u8 = 6;
-const K_PROMPT_TOKENS: u8 = 7;
-const K_COMPLETION_TOKENS: u8 = 8;
-const K_INPUT_TOKENS: u8 = 9;
-const K_OUTPUT_TOKENS: u8 = 10;
-const K_CACHE_CREATION: u8 = 11;
-const K_CACHE_READ: u8 = 12;
-const K_PROMPT_TOKEN_COUNT: u8 = 13;
-const K_CANDIDATES_TOKEN_COUNT: u8 = 14;
-const K_THOUGHTS_TOKEN_COUNT: u8 = 15;
-const K_DELTA: u8 = 17;
-const K_CONTENT: u8 = 18;
-const K_OUTPUT: u8 = 19;
-const K_CANDIDATES: u8 = 20;
-const K_TEXT: u8 = 21;
-const K_REFUSAL: u8 = 24;
-const K_ARGUMENTS: u8 = 28;
-const K_PARTIAL_JSON: u8 = 29;
-const K_THINKING: u8 = 30;
-const K_INPUT: u8 = 31;
-const K_SUMMARY: u8 = 32;
-const K_PARTS: u8 = 33;
-const K_GEMINI_CALL: u8 = 34; // functionCall
-const K_ARGS: u8 = 35;
-const K_TOOL_USE_PROMPT_TOKEN_COUNT: u8 = 36;
-const K_PROMPT_EVAL_COUNT: u8 = 37;
-const K_EVAL_COUNT: u8 = 38;
-const K_TOKENS_EVALUATED: u8 = 39;
-const K_TOKENS_PREDICTED: u8 = 40;
-const K_DETAILS: u8 = 41;
-const K_META_INFO: u8 = 42;
-const K_GENERATED_TEXT: u8 = 43;
-const K_TOKEN: u8 = 44;
-const K_GENERATED_TOKENS: u8 = 45;
-const K_PREFILL: u8 = 46;
-
-// Counters kept apart so that a later event overwrites each one on its own.
-const SLOT_INPUT: i32 = 0;
-const SLOT_CACHE_CREATION: i32 = 1;
-const SLOT_CACHE_READ: i32 = 2;
-const SLOT_OUTPUT: i32 = 3;
-const SLOT_THOUGHTS: i32 = 4;
-const SLOT_TOOL_USE_PROMPT: i32 = 5;
-const SLOTS: i32 = 8; // 6 and 7: Cohere's billed_units (cohere.ts), each side the larger of it and the rest
-const INPUT_SLOTS: u32 = (1 << SLOT_INPUT) | (1 << SLOT_CACHE_CREATION) | (1 << SLOT_CACHE_READ) | (1 << SLOT_TOOL_USE_PROMPT) | (1 << SLOT_BILLED_INPUT);
-const OUTPUT_SLOTS: u32 = (1 << SLOT_OUTPUT) | (1 << SLOT_THOUGHTS) | (1 << SLOT_BILLED_OUTPUT);
-
-/**
- * Nesting levels with a role (the deepest: Gemini's array form: array, root, candidates, candidate,
- * content, parts, part, functionCall). Only containers with a role are entered: no deeper level occurs.
- */
-const TRACKED_LEVELS: i32 = 8;
+import { COHERE_ROLES, CR_ROOT, cohereArrayRole, cohereCommitsOnClose, cohereCounts, cohereKey, cohereKeysFor, cohereObjectRole } from "./cohere";
+import { K_MODEL, K_MODEL_VERSION, K_OTHER, K_USAGE, classify } from "./key_names";
+import { CHOICES_CONTENT_KEYS, R_META_INFO, R_MESSAGE, R_OTHER, R_ROOT, R_ROOT_ARRAY, R_START_USAGE, R_TGI_PREFILL, R_USAGE, R_WRAPPER, TRACKED_LEVELS, arrayRole, contentOf, filterFor, keysFor, nativeContentOf, objectRole, slotOf } from "./paths";
+import { INPUT_SLOTS, OUTPUT_SLOTS, SLOTS, SLOT_BILLED_INPUT, SLOT_BILLED_OUTPUT, SLOT_CACHE_CREATION, SLOT_CACHE_READ, SLOT_INPUT, SLOT_OUTPUT, SLOT_THOUGHTS, SLOT_TOOL_USE_PROMPT } from "./slots";
 
 // What a top-level object's `usage` was (for hiding usage events; `choices` is passed over, and
 // the tokenizer says whether it was an empty array: countedValueEmptyArray).
@@ -147,116 +23,6 @@ export const DOC_TOP_OBJECT: u32 = 1;
 export const DOC_USAGE_OBJECT: u32 = 4;
 /** root.usage is null. */
 export const DOC_USAGE_NULL: u32 = 8;
-
-// The keys whose values can hold a count, the model or content, by the role of the object they are
-// in. Nothing under any other key can matter, so the tokenizer passes over those values without
-// reporting them. Each key here is one classify() knows.
-export const ROOT_KEYS = new JsonKeySet(["usage", "usageMetadata", "response", "message", "model", "modelVersion", "delta", "content", "output", "candidates",
-  "prompt_eval_count", "eval_count", "tokens_evaluated", "tokens_predicted", "details", "meta_info", "generated_text", "token"]);
-/** Root keys passed over while their content is counted: choices (the tokenizer follows the chain of skipped keys through it). */
-export const ROOT_COUNTED = new JsonKeySet(["choices"]);
-const WRAPPER_KEYS = new JsonKeySet(["usage", "model", "content", "thinking"]);
-const USAGE_KEYS = new JsonKeySet(["prompt_tokens", "input_tokens", "completion_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]);
-const GEMINI_USAGE_KEYS = new JsonKeySet(["promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount"]);
-/** Counted anywhere inside root.choices (passed over, see skipContainer). */
-export const CHOICES_CONTENT_KEYS = new JsonKeySet(["content", "reasoning_content", "reasoning", "refusal", "arguments", "text", "transcript"]);
-const DELTA_KEYS = new JsonKeySet(["text", "partial_json", "thinking"]);
-const BLOCK_KEYS = new JsonKeySet(["text", "thinking", "refusal", "input"]);
-const OUTPUT_ITEM_KEYS = new JsonKeySet(["content", "summary", "arguments"]);
-const CANDIDATE_KEYS = new JsonKeySet(["content"]);
-const GEMINI_CONTENT_KEYS = new JsonKeySet(["parts"]);
-const PART_KEYS = new JsonKeySet(["text", "functionCall"]);
-const GEMINI_CALL_KEYS = new JsonKeySet(["args"]);
-const TGI_DETAILS_KEYS = new JsonKeySet(["generated_tokens", "prompt_tokens", "prefill"]);
-const META_INFO_KEYS = new JsonKeySet(["prompt_tokens", "completion_tokens"]);
-const TGI_TOKEN_KEYS = new JsonKeySet(["text"]);
-
-/** The tokenizer's filter for an object of this role (or for the array or nothing it is in). */
-@inline
-function filterFor(tok: JsonTokenizer, role: u8): void {
-  if (role == R_ROOT) tok.filterKeys(ROOT_KEYS, ROOT_COUNTED, CHOICES_CONTENT_KEYS);
-  else tok.filterKeys(role >= COHERE_ROLES ? cohereKeysFor(role) : keysFor(role));
-}
-
-/** The keys wanted in an object of this role; null: none (arrays, R_OTHER). */
-@inline
-function keysFor(role: u8): JsonKeySet | null {
-  switch (role) {
-    case R_ROOT: return ROOT_KEYS;
-    case R_WRAPPER: return WRAPPER_KEYS;
-    case R_MESSAGE: return WRAPPER_KEYS;
-    case R_USAGE: return USAGE_KEYS;
-    case R_START_USAGE: return USAGE_KEYS;
-    case R_GEMINI_USAGE: return GEMINI_USAGE_KEYS;
-    case R_DELTA: return DELTA_KEYS;
-    case R_BLOCK: return BLOCK_KEYS;
-    case R_OUTPUT_ITEM: return OUTPUT_ITEM_KEYS;
-    case R_CANDIDATE: return CANDIDATE_KEYS;
-    case R_GEMINI_CONTENT: return GEMINI_CONTENT_KEYS;
-    case R_PART: return PART_KEYS;
-    case R_GEMINI_CALL: return GEMINI_CALL_KEYS;
-    case R_TGI_DETAILS: return TGI_DETAILS_KEYS;
-    case R_META_INFO: return META_INFO_KEYS;
-    case R_TGI_TOKEN: return TGI_TOKEN_KEYS;
-    default: return null;
-  }
-}
-
-/** The role of an object opened under key k in an object or array of role parent (R_OTHER: not read). */
-function objectRole(parent: u8, k: u8): u8 {
-  switch (parent) {
-    case R_ROOT_ARRAY: return R_ROOT;
-    case R_ROOT:
-      if (k == K_USAGE) return R_USAGE;
-      if (k == K_USAGE_METADATA) return R_GEMINI_USAGE;
-      if (k == K_RESPONSE) return R_WRAPPER;
-      if (k == K_MESSAGE) return R_MESSAGE;
-      if (k == K_DELTA) return R_DELTA;
-      if (k == K_DETAILS) return R_TGI_DETAILS;
-      if (k == K_META_INFO) return R_META_INFO;
-      if (k == K_TOKEN) return R_TGI_TOKEN;
-      return R_OTHER;
-    case R_WRAPPER: return k == K_USAGE ? R_USAGE : R_OTHER;
-    case R_MESSAGE: return k == K_USAGE ? R_START_USAGE : R_OTHER;
-    case R_BLOCKS: return R_BLOCK;
-    case R_OUTPUT: return R_OUTPUT_ITEM;
-    case R_CANDIDATES: return R_CANDIDATE;
-    case R_CANDIDATE: return k == K_CONTENT ? R_GEMINI_CONTENT : R_OTHER;
-    case R_PARTS: return R_PART;
-    case R_PART: return k == K_GEMINI_CALL ? R_GEMINI_CALL : R_OTHER;
-    default: return R_OTHER;
-  }
-}
-
-/** The role of an array opened under key k in an object of role parent. */
-function arrayRole(parent: u8, k: u8): u8 {
-  switch (parent) {
-    case R_ROOT:
-      if (k == K_CONTENT) return R_BLOCKS;
-      if (k == K_OUTPUT) return R_OUTPUT;
-      if (k == K_CANDIDATES) return R_CANDIDATES;
-      return R_OTHER;
-    case R_OUTPUT_ITEM: return k == K_CONTENT || k == K_SUMMARY ? R_BLOCKS : R_OTHER;
-    case R_GEMINI_CONTENT: return k == K_PARTS ? R_PARTS : R_OTHER;
-    case R_TGI_DETAILS: return k == K_PREFILL ? R_TGI_PREFILL : R_OTHER;
-    default: return R_OTHER;
-  }
-}
-
-/** How the value of key k in an object of role r is measured: 1 a string counted, 2 written bytes, 0 not. */
-function contentOf(r: u8, k: u8): i32 {
-  switch (r) {
-    case R_ROOT: return k == K_DELTA ? 1 : 0;
-    case R_DELTA: return k == K_TEXT || k == K_PARTIAL_JSON || k == K_THINKING ? 1 : 0;
-    case R_BLOCK:
-      if (k == K_INPUT) return 2;
-      return k == K_TEXT || k == K_THINKING || k == K_REFUSAL ? 1 : 0;
-    case R_OUTPUT_ITEM: return k == K_ARGUMENTS ? 1 : 0;
-    case R_PART: return k == K_TEXT ? 1 : 0;
-    case R_GEMINI_CALL: return k == K_ARGS ? 2 : 0;
-    default: return 0;
-  }
-}
 
 export class UsageExtractor extends JsonHandler {
   /** The committed result, updated in place. */
@@ -481,20 +247,7 @@ export class UsageExtractor extends JsonHandler {
   number(tok: JsonTokenizer): void {
     const role = this.role();
     const k = this.currentKey;
-    let slot = -1;
-    if (role == R_USAGE || role == R_START_USAGE) {
-      if (k == K_PROMPT_TOKENS || k == K_INPUT_TOKENS) slot = SLOT_INPUT;
-      else if (k == K_COMPLETION_TOKENS || k == K_OUTPUT_TOKENS) slot = SLOT_OUTPUT;
-      else if (k == K_CACHE_CREATION) slot = SLOT_CACHE_CREATION;
-      else if (k == K_CACHE_READ) slot = SLOT_CACHE_READ;
-    } else if (role == R_GEMINI_USAGE) {
-      if (k == K_PROMPT_TOKEN_COUNT) slot = SLOT_INPUT;
-      else if (k == K_CANDIDATES_TOKEN_COUNT) slot = SLOT_OUTPUT;
-      else if (k == K_THOUGHTS_TOKEN_COUNT) slot = SLOT_THOUGHTS;
-      else if (k == K_TOOL_USE_PROMPT_TOKEN_COUNT) slot = SLOT_TOOL_USE_PROMPT;
-    } else {
-      slot = role >= COHERE_ROLES ? cohereSlot(role, k) : selfHostedSlot(role, k);
-    }
+    const slot = slotOf(role, k);
     if (slot < 0) return;
     // Only "0" or [1-9][0-9]*: no sign, fraction or exponent; the range is checked by the parse.
     if (!tok.numberIsInteger || tok.textTruncated || tok.textLen == 0) return;
@@ -520,28 +273,6 @@ export class UsageExtractor extends JsonHandler {
   }
 }
 
-/** Content of the self-hosted servers' formats (read only on their routes: nativeContent), 1 or 0 as contentOf. */
-function nativeContentOf(r: u8, k: u8): i32 {
-  if (r == R_ROOT) return k == K_CONTENT || k == K_RESPONSE || k == K_GENERATED_TEXT ? 1 : 0;
-  if (r == R_WRAPPER || r == R_MESSAGE) return k == K_CONTENT || k == K_THINKING ? 1 : 0;
-  return r == R_TGI_TOKEN && k == K_TEXT ? 1 : 0;
-}
-
-/** The slot of a count of the self-hosted servers' formats (see the top of this file), -1: none. */
-function selfHostedSlot(role: u8, k: u8): i32 {
-  if (role == R_ROOT) {
-    if (k == K_PROMPT_EVAL_COUNT || k == K_TOKENS_EVALUATED) return SLOT_INPUT;
-    if (k == K_EVAL_COUNT || k == K_TOKENS_PREDICTED) return SLOT_OUTPUT;
-  } else if (role == R_TGI_DETAILS) {
-    if (k == K_GENERATED_TOKENS) return SLOT_OUTPUT;
-    if (k == K_PROMPT_TOKENS) return SLOT_INPUT;
-  } else if (role == R_META_INFO) {
-    if (k == K_PROMPT_TOKENS) return SLOT_INPUT;
-    if (k == K_COMPLETION_TOKENS) return SLOT_OUTPUT;
-  }
-  return -1;
-}
-
 /** s is ASCII and its bytes are the n at p (as JsonTokenizer#textEquals compares). */
 function asciiEquals(s: string, p: usize, n: usize): bool {
   if (<usize>s.length != n) return false;
@@ -551,84 +282,4 @@ function asciiEquals(s: string, p: usize, n: usize): bool {
     if (c >= 0x80 || <u32>load<u8>(p + i) != c) return false;
   }
   return true;
-}
-
-/** The key in the tokenizer's text, as one of the K_ constants. */
-@inline
-function classify(tok: JsonTokenizer): u8 {
-  switch (tok.textLen) {
-    case 4:
-      if (tok.textEquals("text")) return K_TEXT;
-      if (tok.textEquals("args")) return K_ARGS;
-      break;
-    case 5:
-      if (tok.textEquals("usage")) return K_USAGE;
-      if (tok.textEquals("model")) return K_MODEL;
-      if (tok.textEquals("delta")) return K_DELTA;
-      if (tok.textEquals("input")) return K_INPUT;
-      if (tok.textEquals("parts")) return K_PARTS;
-      if (tok.textEquals("token")) return K_TOKEN;
-      break;
-    case 6:
-      if (tok.textEquals("output")) return K_OUTPUT;
-      break;
-    case 7:
-      if (tok.textEquals("message")) return K_MESSAGE;
-      if (tok.textEquals("content")) return K_CONTENT;
-      if (tok.textEquals("refusal")) return K_REFUSAL;
-      if (tok.textEquals("summary")) return K_SUMMARY;
-      if (tok.textEquals("details")) return K_DETAILS;
-      if (tok.textEquals("prefill")) return K_PREFILL;
-      break;
-    case 8:
-      if (tok.textEquals("response")) return K_RESPONSE;
-      if (tok.textEquals("thinking")) return K_THINKING;
-      break;
-    case 9:
-      if (tok.textEquals("arguments")) return K_ARGUMENTS;
-      if (tok.textEquals("meta_info")) return K_META_INFO;
-      break;
-    case 10:
-      if (tok.textEquals("candidates")) return K_CANDIDATES;
-      if (tok.textEquals("eval_count")) return K_EVAL_COUNT;
-      break;
-    case 12:
-      if (tok.textEquals("input_tokens")) return K_INPUT_TOKENS;
-      if (tok.textEquals("modelVersion")) return K_MODEL_VERSION;
-      if (tok.textEquals("partial_json")) return K_PARTIAL_JSON;
-      if (tok.textEquals("functionCall")) return K_GEMINI_CALL;
-      break;
-    case 13:
-      if (tok.textEquals("prompt_tokens")) return K_PROMPT_TOKENS;
-      if (tok.textEquals("output_tokens")) return K_OUTPUT_TOKENS;
-      if (tok.textEquals("usageMetadata")) return K_USAGE_METADATA;
-      break;
-    case 14:
-      if (tok.textEquals("generated_text")) return K_GENERATED_TEXT;
-      break;
-    case 16:
-      if (tok.textEquals("promptTokenCount")) return K_PROMPT_TOKEN_COUNT;
-      if (tok.textEquals("tokens_evaluated")) return K_TOKENS_EVALUATED;
-      if (tok.textEquals("tokens_predicted")) return K_TOKENS_PREDICTED;
-      if (tok.textEquals("generated_tokens")) return K_GENERATED_TOKENS;
-      break;
-    case 23:
-      if (tok.textEquals("toolUsePromptTokenCount")) return K_TOOL_USE_PROMPT_TOKEN_COUNT;
-      if (tok.textEquals("cache_read_input_tokens")) return K_CACHE_READ;
-      break;
-    case 17:
-      if (tok.textEquals("completion_tokens")) return K_COMPLETION_TOKENS;
-      if (tok.textEquals("prompt_eval_count")) return K_PROMPT_EVAL_COUNT;
-      break;
-    case 18:
-      if (tok.textEquals("thoughtsTokenCount")) return K_THOUGHTS_TOKEN_COUNT;
-      break;
-    case 20:
-      if (tok.textEquals("candidatesTokenCount")) return K_CANDIDATES_TOKEN_COUNT;
-      break;
-    case 27:
-      if (tok.textEquals("cache_creation_input_tokens")) return K_CACHE_CREATION;
-      break;
-  }
-  return K_OTHER;
 }

@@ -8,10 +8,11 @@
 // changed, and the document then goes the usual way (scanner.ts, tokenizer.ts, extractor.ts).
 import { plainEnd } from "../json/plain";
 import { hexDigit } from "../util/hex";
-import { CHOICES_CONTENT_KEYS, ROOT_COUNTED, ROOT_KEYS } from "./extractor";
+import { CHOICES_CONTENT_KEYS, ROOT_COUNTED, ROOT_KEYS } from "./paths";
+import { SLOT_CACHE_CREATION, SLOT_CACHE_READ, SLOT_INPUT, SLOT_OUTPUT } from "./slots";
 import { isSelfHostedRootKey } from "./self_hosted_keys";
 
-// The keys the extractor reads (extractor.ts ROOT_KEYS, ROOT_COUNTED, CHOICES_CONTENT_KEYS), told apart here by length and 8-byte loads; the tests check that the sets agree.
+// The keys the extractor reads (paths.ts ROOT_KEYS, ROOT_COUNTED, CHOICES_CONTENT_KEYS), told apart here by length and 8-byte loads; the tests check that the sets agree.
 
 /** Nesting followed here; deeper documents go the usual way. */
 const MAX_DEPTH: i32 = 64;
@@ -24,12 +25,6 @@ export const USAGE_NULL: u8 = 1;
 export const USAGE_OBJECT: u8 = 2;
 /** Another value (a number, string, bool or array): no flag, no count. */
 export const USAGE_OTHER: u8 = 3;
-
-// Slots, as extractor.ts numbers them.
-const SLOT_INPUT: i32 = 0;
-const SLOT_CACHE_CREATION: i32 = 1;
-const SLOT_CACHE_READ: i32 = 2;
-const SLOT_OUTPUT: i32 = 3;
 
 /** What a document read quickly held (valid until the next read). */
 export class QuickRead {

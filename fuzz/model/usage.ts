@@ -1,6 +1,6 @@
 // A reference model of what token usage a response body carries, for bodies the fuzzer builds
 // itself as JSON trees: the trees are serialized here, and the same walk records which counts
-// the plugin's documented paths pick up (assembly/usage/extractor.ts header comment):
+// the plugin's documented paths pick up (assembly/usage/paths.ts header comment):
 //   usage.{prompt_tokens,input_tokens} → input; usage.{completion_tokens,output_tokens} → output;
 //   usage.cache_{creation,read}_input_tokens → input, added; the same under response./message.;
 //   usageMetadata.promptTokenCount (+ toolUsePromptTokenCount) → input; .candidatesTokenCount/.thoughtsTokenCount → output;
