@@ -1,6 +1,6 @@
 // A Redis client over Higress's host calls: builds the cluster name the way Higress's wrapper
 // does, sends RESP commands, and runs each reply's continuation in the stream it belongs to.
-// The store it backs (store/redis_store.ts) adds what every store shares, the NOSCRIPT fallback.
+// Its calls are redis/calls.ts's, whose reply handling (the NOSCRIPT fallback) both stores share.
 // A command answered TRYAGAIN (a Redis Cluster moving its slot) is sent again a little later,
 // as cluster clients do, while the waits add up to less than `redis.timeout` (see retry.ts).
 import { Status } from "../abi/types";
@@ -8,7 +8,8 @@ import { logError, logWarn } from "../abi/log";
 import { lastCalloutId, readRedisReply, redisInit, redisSend, replyBlock } from "../abi/redis_hostcalls";
 import { hostBlockBytes } from "../abi/memory";
 import { RespType, decodeError, decodeReplyAt } from "./resp";
-import { REDIS_UNREACHABLE, StoreCallback, StoreReply, deliver } from "./reply";
+import { REDIS_UNREACHABLE, StoreReply, deliver } from "./reply";
+import { CallSender, PendingCall, answerCall } from "./calls";
 import { RedisEndpoint } from "./endpoint";
 import { Delayed, FAST_TICK_MS, delayTicks, runLater } from "./retry";
 import { isTryAgain } from "./errors";
@@ -16,13 +17,6 @@ import { count, metrics } from "../metrics/metrics";
 
 /** Replies larger than this are refused: a quota plugin never needs more. */
 const MAX_REPLY_BYTES: u32 = 64 * 1024;
-
-class PendingCall {
-  /** TRYAGAIN answers so far, and the milliseconds waited for them. */
-  tries: i32 = 0;
-  waitedMs: u32 = 0;
-  constructor(public query: ArrayBuffer, public callback: StoreCallback, public retried: bool) {}
-}
 
 /** A command answered TRYAGAIN, sent again from the tick. */
 class SendAgain extends Delayed {
@@ -32,7 +26,7 @@ class SendAgain extends Delayed {
   }
 }
 
-export class RedisClient {
+export class RedisClient extends CallSender {
   readonly cluster: string;
   /** The cluster name's bytes, made once (every command names it). */
   private clusterBytes: ArrayBuffer = new ArrayBuffer(0);
@@ -40,6 +34,7 @@ export class RedisClient {
   private pending: Map<u32, PendingCall> = new Map<u32, PendingCall>();
 
   constructor(public endpoint: RedisEndpoint) {
+    super();
     this.cluster = endpoint.clusterName();
     this.clusterBytes = String.UTF8.encode(this.cluster);
   }
@@ -57,12 +52,8 @@ export class RedisClient {
     return this.ready;
   }
 
-  /** Sends a RESP-encoded command; false when it could not be sent (then the callback never runs). */
-  send(query: ArrayBuffer, callback: StoreCallback): bool {
-    return this.sendCall(new PendingCall(query, callback, false));
-  }
-
-  private sendCall(call: PendingCall): bool {
+  /** Sends a call's RESP-encoded command; false when it could not be sent (then the callback never runs). */
+  sendCall(call: PendingCall): bool {
     if (!this.ready && !this.init()) return false;
     const st = redisSend(this.clusterBytes, call.query);
     if (st != Status.Ok) {
@@ -100,10 +91,10 @@ export class RedisClient {
       // Redis restarted with a password, or the host's connection lost its AUTH: authenticate once more.
       logWarn("ai-quota: redis answered NOAUTH, re-authenticating and retrying once");
       this.ready = false;
-      if (this.sendCall(new PendingCall(call.query, call.callback, true))) return;
+      if (this.sendCall(new PendingCall(call.query, call.callback, true, call.script))) return;
     }
     if (isTryAgain(reply) && this.tryAgainLater(call)) return;
-    deliver(call.callback, reply);
+    answerCall(this, call, reply);
   }
 }
 

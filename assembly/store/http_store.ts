@@ -19,7 +19,8 @@ import { JsonType, JsonValue, parseJson } from "../json/parser";
 import { quoteJsonString } from "../json/quote";
 import { RespType, RespValue, commandArgs } from "../redis/resp";
 import { decodeUtf8 } from "../util/utf8";
-import { StoreCallback, StoreReply, deliver } from "../redis/reply";
+import { StoreCallback, StoreReply } from "../redis/reply";
+import { PendingCall, answerCall } from "../redis/calls";
 import { Store } from "./store";
 import { HttpStoreSettings, StoreOpening, StoreSettings } from "./settings";
 
@@ -32,12 +33,14 @@ export const STORE_UNREACHABLE = "cannot connect to quota store";
 /** What the plain-Envoy build says when a config names no HTTP store. */
 export const NO_REDIS_HOST_CALLS = "this build has no Redis host calls: set store.type to http (see README)";
 
+/** The RESP query of a command sent from its arguments (command()): not a script, never sent again. */
+const NO_QUERY = new ArrayBuffer(0);
 const HTTP_OK = 200;
 const HTTP_BAD_REQUEST = 400;
 
 export class HttpStore extends Store {
   private readonly headers: Array<HeaderPair>;
-  private pending: Map<u32, StoreCallback> = new Map<u32, StoreCallback>();
+  private pending: Map<u32, PendingCall> = new Map<u32, PendingCall>();
 
   constructor(public settings: HttpStoreSettings) {
     super();
@@ -56,35 +59,35 @@ export class HttpStore extends Store {
 
   /** Sends a command; false when it could not be sent (then the callback never runs). */
   command(args: Array<string>, callback: StoreCallback): bool {
-    return this.post(encodeCommandJson(args), callback);
+    return this.post(encodeCommandJson(args), new PendingCall(NO_QUERY, callback, false, null));
   }
 
-  /** A RESP-encoded command (redis/command.ts) goes out as the same JSON array. */
-  send(query: ArrayBuffer, callback: StoreCallback): bool {
-    const args = commandArgs(query);
+  /** A call's RESP-encoded command (redis/command.ts) goes out as the same JSON array. */
+  sendCall(call: PendingCall): bool {
+    const args = commandArgs(call.query);
     if (args === null) return false;
-    return this.post(encodeCommandJson(args), callback);
+    return this.post(encodeCommandJson(args), call);
   }
 
-  private post(json: string, callback: StoreCallback): bool {
+  private post(json: string, call: PendingCall): bool {
     const body = String.UTF8.encode(json);
     const r = httpCall(this.settings.cluster, this.headers, body, this.settings.timeoutMs);
     if (r.status != Status.Ok) {
       logError("ai-quota: call to quota store " + this.settings.cluster + " could not be sent (status " + (<i32>r.status).toString() + ")");
       return false;
     }
-    this.pending.set(r.calloutId, callback);
+    this.pending.set(r.calloutId, call);
     return true;
   }
 
   /** Called by the root context for every `proxy_on_http_call_response`. */
   onHttpCallResponse(calloutId: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {
     if (!this.pending.has(calloutId)) return;
-    const cb = this.pending.get(calloutId);
+    const call = this.pending.get(calloutId);
     this.pending.delete(calloutId);
     // The answer is readable only now, so it is read before switching to the stream.
     const reply = this.readReply(numHeaders, bodySize);
-    deliver(cb, reply);
+    answerCall(this, call, reply);
   }
 
   private readReply(numHeaders: u32, bodySize: u32): StoreReply {

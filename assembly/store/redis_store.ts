@@ -1,15 +1,15 @@
 // The Higress build's store: Redis through Higress's proxy_redis_* host calls (redis/client.ts).
-// The client knows Redis and the host calls; the store adds what every store shares (store.ts).
+// The client knows Redis and the host calls; this is the quota logic's face of it (store.ts).
 import { RedisClient } from "../redis/client";
-import { StoreCallback } from "../redis/reply";
+import { PendingCall } from "../redis/calls";
 import { Store } from "./store";
 import { StoreOpening, StoreSettings } from "./settings";
 
 export class RedisStore extends Store {
   constructor(public client: RedisClient) { super(); }
 
-  send(query: ArrayBuffer, callback: StoreCallback): bool {
-    return this.client.send(query, callback);
+  sendCall(call: PendingCall): bool {
+    return this.client.sendCall(call);
   }
 
   describe(): string {
