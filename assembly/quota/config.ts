@@ -11,6 +11,7 @@ import { Weights, parseWeights } from "./weights";
 import { Limit, parseLimits } from "./windows";
 import { prefixProblem } from "./keys";
 import { Tiers, parseTiers } from "./tiers";
+import { OtherPaths, parseOtherPaths } from "./other_paths";
 
 export enum ReservationMode {
   /** Higress: check the balance, charge after the answer. */
@@ -101,6 +102,8 @@ export class QuotaConfig {
   settlementRetrySeconds: i32 = 300;
   /** Set when `store.type` is http; then `redis` is not used. */
   httpStore: HttpStoreSettings | null = null;
+  /** What a request to a path that is neither metered nor admin gets (other_paths.ts). */
+  otherPaths: OtherPaths = new OtherPaths();
 }
 
 export class ConfigResult {
@@ -112,7 +115,7 @@ const TOP_LEVEL_KEYS: Array<string> = [
   "reservation", "on_incomplete", "redis_failure", "remaining_header", "enable_path_suffixes", "paths", "weights", "store",
   "limits", "anonymous", "balance", "balance_rejection", "settlement_retry_seconds",
   "missing_usage", "stream_usage", "responses_background", "max_request_body_bytes", "stateful_input_tokens",
-  "tiers", "consumers", "default_tier", "tier_header",
+  "tiers", "consumers", "default_tier", "tier_header", "other_paths",
 ];
 const STORE_KEYS: Array<string> = ["type", "cluster", "path", "authority", "token", "timeout"];
 const RESERVATION_KEYS: Array<string> = ["mode", "tokens", "require_full", "cap"];
@@ -249,6 +252,9 @@ function finish(root: JsonValue, top: FieldReader, c: QuotaConfig, warnings: Arr
   if (windowsError.length > 0) return new ConfigResult(null, windowsError, warnings);
   const tiersError = parseTiers(root, c.useBalance, c.tiers, warnings);
   if (tiersError.length > 0) return new ConfigResult(null, tiersError, warnings);
+  const other = parseOtherPaths(root, warnings);
+  if (other.value === null) return new ConfigResult(null, other.error, warnings);
+  c.otherPaths = other.value!;
   const weights = root.get("weights");
   if (weights !== null && weights.type != JsonType.Null) {
     const w = parseWeights(weights);
