@@ -15,7 +15,7 @@
 // on and holds the body instead; Higress (ABI 0.2.100) may hold the headers too (headersMayWaitForBody).
 import { Action, DataAction } from "../abi/types";
 import { HttpContext, RootContext } from "../abi/context";
-import { debugEnabled, logDebug, logWarn } from "../abi/log";
+import { debugEnabled, logDebug, logInfo, logWarn } from "../abi/log";
 import { blockBytes, propertyPath, removeRequestHeaderNamed, removeResponseHeaderNamed, requestHeaderBlock, responseHeaderBlock, resumeRequest, setResponseHeader, setStreamProperty, streamProperty, streamPropertyBlock } from "../abi/stream";
 import { headerMapReader, nameBytes } from "../abi/headers";
 import { bufferLimitRaisable, defaultHeldBodyLimit, headersMayWaitForBody, injectHeldResponse } from "../abi/host_traits";
@@ -490,6 +490,10 @@ export class QuotaStream extends HttpContext {
       count(metrics().redisErrors);
       this.undoLostAdmission(a);
     }
+    if (a.kind == AdmissionKind.Denied && !a.permanent && this.config.policy.shadow) {
+      this.admitInShadow(a);
+      return;
+    }
     if (a.kind == AdmissionKind.Failed && this.config.policy.allowOnRedisFailure) {
       logWarn("ai-quota: redis failed (" + a.reason + "), admitting " + this.consumer + " by redis_failure: allow");
       // Nothing was reserved; the usage is charged at the end if Redis is back by then.
@@ -507,6 +511,27 @@ export class QuotaStream extends HttpContext {
       return;
     }
     answers.denyNoQuota(this.config.noQuotaStatus, this.config.noQuotaJson);
+  }
+
+  /**
+   * `shadow: true`: the balance or a window would refuse this request; it is counted, logged and
+   * admitted. The refused admission wrote nothing (scripts.ts), so there is no reservation and no
+   * marker: the settlement claims one of its own and charges the usage once, as Higress's does.
+   */
+  private admitInShadow(a: Admission): void {
+    let reason = "no quota left";
+    if (a.window >= 0 && a.window < this.windows.length) {
+      const l = this.windows[a.window].limit;
+      reason = "quota exceeded: " + l.limit.toString() + " " + l.unitName() + " per " + l.windowName;
+      count(metrics().shadowWindow);
+    } else {
+      count(metrics().shadowNoQuota);
+    }
+    logInfo("ai-quota: shadow: " + this.consumer + " would be refused (" + reason + "), admitted");
+    this.reserved = 0;
+    this.admissionMarked = false;
+    this.marker = this.keys.newMarker(this.id, this.requestId);
+    this.pass(a.balance, a.hasBalance);
   }
 
   /**
