@@ -27,8 +27,9 @@
 //   the elements of a top-level array add up instead of each replacing the last; and a streamed
 //   batch's events (SGLang, llama.cpp: running totals per prompt, interleaved, told apart by a root
 //   integer `index`) replace only the counts of their own index, the usage being the sum over the
-//   indexes (up to MAX_INDEXES; an event with a larger index makes the output provisional, so the
-//   answer is estimated with the counts as a floor).
+//   indexes (up to MAX_INDEXES; after an event with a larger index the usage no longer covers every
+//   prompt: the answer is estimated — the request's input, the content after the last count — with
+//   the sums as a floor).
 // Generated content (contentBytes: decoded UTF-8 bytes of these strings; the written bytes of the
 // two JSON values marked "as written"):
 //   choices: every string value of a key content, reasoning_content, reasoning, refusal, arguments,
@@ -387,7 +388,13 @@ export class UsageExtractor extends JsonHandler {
     const seen = this.committedMask | this.carriedMask;
     u.hasInput = (seen & INPUT_SLOTS) != 0;
     u.hasOutput = (seen & OUTPUT_SLOTS) != 0;
-    if (this.indexOverflow) u.provisionalOutput = true;
+    if (this.indexOverflow) this.uncovered();
+  }
+
+  /** Some prompts' counts are not in the sums: estimate the answer (the request's input, the content after the counts) above them. */
+  private uncovered(): void {
+    this.usage.provisionalOutput = true;
+    this.usage.hasInput = false;
   }
 
   /**
@@ -403,7 +410,7 @@ export class UsageExtractor extends JsonHandler {
       // Not kept apart: its counts must not replace the sums; the answer is estimated above them.
       this.pendingMask &= ~((1 << SLOT_INPUT) | (1 << SLOT_OUTPUT));
       this.indexOverflow = true;
-      this.usage.provisionalOutput = true;
+      this.uncovered();
       return;
     }
     let table = this.perIndex;
