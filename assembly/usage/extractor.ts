@@ -11,9 +11,12 @@ import { JsonHandler, JsonTokenizer } from "../json/tokenizer";
 import { addSaturating, parseI64At, parsedI64 } from "../util/int64";
 import { TokenUsage } from "./token_usage";
 import { COHERE_ROLES, CR_ROOT, cohereArrayRole, cohereCommitsOnClose, cohereCounts, cohereKey, cohereKeysFor, cohereObjectRole } from "./cohere";
-import { K_MODEL, K_MODEL_VERSION, K_OTHER, K_USAGE, classify } from "./key_names";
+import { K_INDEX, K_MODEL, K_MODEL_VERSION, K_OTHER, K_USAGE, classify } from "./key_names";
 import { CHOICES_CONTENT_KEYS, R_META_INFO, R_MESSAGE, R_OTHER, R_ROOT, R_ROOT_ARRAY, R_START_USAGE, R_TGI_PREFILL, R_USAGE, R_WRAPPER, TRACKED_LEVELS, arrayRole, contentOf, filterFor, keysFor, nativeContentOf, objectRole, slotOf } from "./paths";
 import { INPUT_SLOTS, OUTPUT_SLOTS, SLOTS, SLOT_BILLED_INPUT, SLOT_BILLED_OUTPUT, SLOT_CACHE_CREATION, SLOT_CACHE_READ, SLOT_INPUT, SLOT_OUTPUT, SLOT_THOUGHTS, SLOT_TOOL_USE_PROMPT } from "./slots";
+
+/** The indexes of a streamed batch kept apart (16 bytes each, allocated on the first indexed event). */
+const MAX_INDEXES: i32 = 256;
 
 // What a top-level object's `usage` was (for hiding usage events; `choices` is passed over, and
 // the tokenizer says whether it was an empty array: countedValueEmptyArray).
@@ -57,6 +60,12 @@ export class UsageExtractor extends JsonHandler {
   private carried: StaticArray<i64> = new StaticArray<i64>(SLOTS);
   private carriedMask: u32 = 0;
   private prefillTokens: i64 = 0;
+  /** The root `index` of the current streamed-batch event (sumRoots, SSE); -1 none. */
+  private pendingIndex: i32 = -1;
+  /** Per index: its last input and output counts (-1: none yet), [2 * i] and [2 * i + 1]. */
+  private perIndex: StaticArray<i64> | null = null;
+  /** An event's index was beyond MAX_INDEXES: the sums do not cover it. */
+  private indexOverflow: bool = false;
 
   /** As new, keeping the buffers (a pooled reader's extractor). */
   recycle(wantModel: bool): void {
@@ -66,6 +75,10 @@ export class UsageExtractor extends JsonHandler {
     this.nativeContent = false;
     this.cohere = false;
     this.carriedMask = 0;
+    this.pendingIndex = -1;
+    const table = this.perIndex;
+    if (table !== null) table.fill(-1);
+    this.indexOverflow = false;
     this.commitOnClose = false;
     this.docFlags = 0;
     this.contentAtOutput = 0;
@@ -87,6 +100,7 @@ export class UsageExtractor extends JsonHandler {
 
   discard(): void {
     this.pendingMask = 0;
+    this.pendingIndex = -1;
     this.pendingProvisional = false;
     this.pendingModel = null;
   }
@@ -106,6 +120,7 @@ export class UsageExtractor extends JsonHandler {
 
   /** Makes the pending values visible; contentNow: the content bytes read so far (the tokenizer's countedBytes). */
   commit(contentNow: i64): void {
+    if (this.pendingIndex >= 0) this.byIndex();
     const mask = this.pendingMask;
     if ((mask & OUTPUT_SLOTS) != 0) {
       this.contentAtOutput = contentNow;
@@ -133,6 +148,51 @@ export class UsageExtractor extends JsonHandler {
     const seen = this.committedMask | this.carriedMask;
     u.hasInput = (seen & INPUT_SLOTS) != 0;
     u.hasOutput = (seen & OUTPUT_SLOTS) != 0;
+    if (this.indexOverflow) this.uncovered();
+  }
+
+  /** Some prompts' counts are not in the sums: estimate the answer (the request's input, the content after the counts) above them. */
+  private uncovered(): void {
+    this.usage.provisionalOutput = true;
+    this.usage.hasInput = false;
+  }
+
+  /**
+   * A streamed batch's event: its counts replace those of its index only, and the pending counts
+   * become the sums over the indexes (so commit() goes on as for any event).
+   */
+  private byIndex(): void {
+    const i = this.pendingIndex;
+    this.pendingIndex = -1;
+    const mask = this.pendingMask;
+    if ((mask & ((1 << SLOT_INPUT) | (1 << SLOT_OUTPUT))) == 0) return;
+    if (i >= MAX_INDEXES) {
+      // Not kept apart: its counts must not replace the sums; the answer is estimated above them.
+      this.pendingMask &= ~((1 << SLOT_INPUT) | (1 << SLOT_OUTPUT));
+      this.indexOverflow = true;
+      this.uncovered();
+      return;
+    }
+    let table = this.perIndex;
+    if (table === null) {
+      table = new StaticArray<i64>(2 * MAX_INDEXES);
+      table.fill(-1);
+      this.perIndex = table;
+    }
+    if ((mask & (1 << SLOT_INPUT)) != 0) unchecked(table[2 * i] = this.pending[SLOT_INPUT]);
+    if ((mask & (1 << SLOT_OUTPUT)) != 0) unchecked(table[2 * i + 1] = this.pending[SLOT_OUTPUT]);
+    let input: i64 = 0;
+    let output: i64 = 0;
+    let hasInput = false;
+    let hasOutput = false;
+    for (let j = 0; j < MAX_INDEXES; j++) {
+      const a = unchecked(table[2 * j]);
+      const b = unchecked(table[2 * j + 1]);
+      if (a >= 0) { input = addSaturating(input, a); hasInput = true; }
+      if (b >= 0) { output = addSaturating(output, b); hasOutput = true; }
+    }
+    if (hasInput) { this.pending[SLOT_INPUT] = input; this.pendingMask |= 1 << SLOT_INPUT; }
+    if (hasOutput) { this.pending[SLOT_OUTPUT] = output; this.pendingMask |= 1 << SLOT_OUTPUT; }
   }
 
   private slot(i: i32): i64 {
@@ -248,6 +308,13 @@ export class UsageExtractor extends JsonHandler {
     const role = this.role();
     const k = this.currentKey;
     const slot = slotOf(role, k);
+    if (k == K_INDEX && role == R_ROOT && this.level == 1 && this.sumRoots && !this.commitOnClose) {
+      // A streamed batch's event (a plain JSON batch is an array: carry() adds its elements up).
+      if (tok.numberIsInteger && !tok.textTruncated && tok.textLen > 0 && load<u8>(tok.text.dataStart) != 0x2d && parseI64At(tok.text.dataStart, tok.textLen)) {
+        this.pendingIndex = parsedI64 < <i64>MAX_INDEXES ? <i32>parsedI64 : MAX_INDEXES;
+      }
+      return;
+    }
     if (slot < 0) return;
     // Only "0" or [1-9][0-9]*: no sign, fraction or exponent; the range is checked by the parse.
     if (!tok.numberIsInteger || tok.textTruncated || tok.textLen == 0) return;

@@ -43,6 +43,7 @@ export const K_GENERATED_TEXT: u8 = 43;
 export const K_TOKEN: u8 = 44;
 export const K_GENERATED_TOKENS: u8 = 45;
 export const K_PREFILL: u8 = 46;
+export const K_INDEX: u8 = 47;
 
 /** The key in the tokenizer's text, as one of the K_ constants. */
 @inline
@@ -59,6 +60,7 @@ export function classify(tok: JsonTokenizer): u8 {
       if (tok.textEquals("input")) return K_INPUT;
       if (tok.textEquals("parts")) return K_PARTS;
       if (tok.textEquals("token")) return K_TOKEN;
+      if (tok.textEquals("index")) return K_INDEX;
       break;
     case 6:
       if (tok.textEquals("output")) return K_OUTPUT;

@@ -23,7 +23,12 @@
 //     details.prefill (TGI sends it with decoder_input_details) -> input      TGI (/generate, /generate_stream)
 //   meta_info.{prompt_tokens -> input, completion_tokens -> output}           SGLang native (/generate, /encode)
 //   With sumRoots (a batch: the route's API answers an array of prompts with an array of answers),
-//   the elements of a top-level array add up instead of each replacing the last.
+//   the elements of a top-level array add up instead of each replacing the last; and a streamed
+//   batch's events (SGLang, llama.cpp: running totals per prompt, interleaved, told apart by a root
+//   integer `index`) replace only the counts of their own index, the usage being the sum over the
+//   indexes (up to MAX_INDEXES, extractor.ts; after an event with a larger index the usage no longer
+//   covers every prompt: the answer is estimated — the request's input, the content after the last
+//   count — with the sums as a floor).
 // Generated content (contentBytes: decoded UTF-8 bytes of these strings; the written bytes of the
 // two JSON values marked "as written"):
 //   choices: every string value of a key content, reasoning_content, reasoning, refusal, arguments,
@@ -84,7 +89,7 @@ export const TRACKED_LEVELS: i32 = 8;
 // in. Nothing under any other key can matter, so the tokenizer passes over those values without
 // reporting them. Each key here is one classify() knows.
 export const ROOT_KEYS = new JsonKeySet(["usage", "usageMetadata", "response", "message", "model", "modelVersion", "delta", "content", "output", "candidates",
-  "prompt_eval_count", "eval_count", "tokens_evaluated", "tokens_predicted", "details", "meta_info", "generated_text", "token"]);
+  "prompt_eval_count", "eval_count", "tokens_evaluated", "tokens_predicted", "details", "meta_info", "generated_text", "token", "index"]);
 /** Root keys passed over while their content is counted: choices (the tokenizer follows the chain of skipped keys through it). */
 export const ROOT_COUNTED = new JsonKeySet(["choices"]);
 const WRAPPER_KEYS = new JsonKeySet(["usage", "model", "content", "thinking"]);
