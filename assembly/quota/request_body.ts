@@ -14,8 +14,12 @@
 //                          generationConfig / generation_config: maxOutputTokens / max_output_tokens
 //   multipliers            n, best_of, generationConfig.candidateCount / candidate_count, and the
 //                          prompts of a `prompt` list (legacy completions: each gets its own answer)
-// Those are the OpenAI-style APIs' (LIMITS_OPENAI). The native APIs read their own fields, and only
-// those (a field the upstream ignores must never cap anything; see limitFamilyOf):
+// Those are the OpenAI-style APIs'. Each defines some of them (chat: max_tokens and
+// max_completion_tokens; completions, Anthropic, Cohere, Bedrock invoke: max_tokens; Responses:
+// max_output_tokens; Gemini: generationConfig): another one, llama.cpp's n_predict (its OpenAI API
+// reads n_predict before max_tokens: -1 there is no limit) or a spelling only Go reads may be ignored
+// upstream, so it raises the limit but never sets it alone. The native APIs read their own fields,
+// and only those (a field the upstream ignores must never cap anything; see limitFamilyOf):
 //   /generate              TGI: parameters.max_new_tokens × parameters.best_of (router/src/lib.rs
 //                          GenerateParameters, serde: exact keys); SGLang: sampling_params.
 //                          max_new_tokens × sampling_params.n × the prompts of text / input_ids /
@@ -206,7 +210,7 @@ const K_GEN: u8 = 8;
 const K_INCLUDE_USAGE: u8 = 9;
 const K_CANDIDATES: u8 = 10;
 const K_STATEFUL: u8 = 11;
-const K_LIMIT_FOLDED: u8 = 12; // an OpenAI-style limit in a spelling only Go reads
+const K_LIMIT_SOME: u8 = 12; // a limit only some upstreams of the API read (another API's field, a spelling only Go reads)
 const K_BATCH: u8 = 13; // a prompt list: each prompt is answered
 const K_TGI_INPUT: u8 = 14; // TGI's `inputs`
 const K_SGL_INPUT: u8 = 15; // SGLang's text / input_ids / input_embeds (a list: a batch)
@@ -231,7 +235,7 @@ const C_OLLAMA: u8 = 5;
 const C_CONVERSE: u8 = 6;
 
 // Which API's limit fields a reader reads (limitFamilyOf).
-/** OpenAI, Anthropic, Gemini (generationConfig), Cohere v2, Bedrock invoke (Claude's max_tokens), an operator's own paths. */
+/** OpenAI-style fields, every one counting (an operator's own paths, embeddings; the testing module). */
 export const LIMITS_OPENAI: u8 = 0;
 /** `/generate`: TGI or SGLang. */
 export const LIMITS_GENERATE: u8 = 1;
@@ -241,6 +245,36 @@ export const LIMITS_LLAMA: u8 = 2;
 export const LIMITS_OLLAMA: u8 = 3;
 /** Bedrock `/converse`, `/converse-stream`. */
 export const LIMITS_CONVERSE: u8 = 4;
+// The OpenAI-style APIs read the same fields, but each defines only some: another API's field (or
+// llama.cpp's n_predict, which its OpenAI API reads first) may be ignored upstream, so it can raise
+// the limit but never set it alone (K_LIMIT_SOME).
+/** Chat completions: max_tokens, max_completion_tokens. */
+export const LIMITS_CHAT: u8 = 5;
+/** Legacy completions: max_tokens. */
+export const LIMITS_COMPLETIONS: u8 = 6;
+/** Responses: max_output_tokens. */
+export const LIMITS_RESPONSES: u8 = 7;
+/** Anthropic messages, Cohere v2 chat, Bedrock invoke (Claude's body): max_tokens. */
+export const LIMITS_MAX_TOKENS: u8 = 8;
+/** Gemini generateContent: generationConfig.maxOutputTokens. */
+export const LIMITS_GEMINI: u8 = 9;
+
+// The OpenAI-style limit fields, as bits of what each family defines.
+const F_MAX_TOKENS: u8 = 1;
+const F_MAX_COMPLETION_TOKENS: u8 = 2;
+const F_MAX_OUTPUT_TOKENS: u8 = 4;
+const F_GENERATION_CONFIG: u8 = 8;
+
+/** The OpenAI-style limit fields family `limits` defines (all for LIMITS_OPENAI). */
+function definedFields(limits: u8): u8 {
+  switch (limits) {
+    case LIMITS_CHAT: return F_MAX_TOKENS | F_MAX_COMPLETION_TOKENS;
+    case LIMITS_COMPLETIONS: case LIMITS_MAX_TOKENS: return F_MAX_TOKENS;
+    case LIMITS_RESPONSES: return F_MAX_OUTPUT_TOKENS;
+    case LIMITS_GEMINI: return F_GENERATION_CONFIG;
+    default: return F_MAX_TOKENS | F_MAX_COMPLETION_TOKENS | F_MAX_OUTPUT_TOKENS | F_GENERATION_CONFIG;
+  }
+}
 
 /** The limit fields a metered API's upstream reads. */
 export function limitFamilyOf(kind: ApiKind): u8 {
@@ -249,6 +283,11 @@ export function limitFamilyOf(kind: ApiKind): u8 {
     case ApiKind.LlamaCompletion: case ApiKind.LlamaInfill: return LIMITS_LLAMA;
     case ApiKind.OllamaChat: case ApiKind.OllamaGenerate: return LIMITS_OLLAMA;
     case ApiKind.BedrockConverse: case ApiKind.BedrockConverseStream: return LIMITS_CONVERSE;
+    case ApiKind.OpenAIChat: return LIMITS_CHAT;
+    case ApiKind.OpenAICompletions: return LIMITS_COMPLETIONS;
+    case ApiKind.OpenAIResponses: return LIMITS_RESPONSES;
+    case ApiKind.AnthropicMessages: case ApiKind.CohereChat: case ApiKind.BedrockInvoke: case ApiKind.BedrockInvokeStream: return LIMITS_MAX_TOKENS;
+    case ApiKind.GeminiGenerate: case ApiKind.GeminiStream: return LIMITS_GEMINI;
     default: return LIMITS_OPENAI;
   }
 }
@@ -662,7 +701,7 @@ export class RequestBodyReader {
   private limits: u8 = LIMITS_OPENAI;
   private genFolded: bool = false; // the generationConfig key is spelled as only Go reads it
   private exactLimit: bool = false; // a limit read in its exact spelling
-  private foldedLimit: bool = false; // a limit read in a spelling only Go reads
+  private someLimit: bool = false; // a limit only some upstreams read (K_LIMIT_SOME)
   private unbounded: bool = false; // a reading that sets no limit (-1, a server default)
   private batchMax: i64 = 1; // prompts in a prompt list (the largest list)
   private countAt: i32 = 0; // the depth whose string and container values are counted (0: none)
@@ -751,7 +790,7 @@ export class RequestBodyReader {
     this.limits = limits;
     this.genFolded = false;
     this.exactLimit = false;
-    this.foldedLimit = false;
+    this.someLimit = false;
     this.unbounded = false;
     this.batchMax = 1;
     this.countAt = 0;
@@ -1277,7 +1316,8 @@ export class RequestBodyReader {
       }
       case C_GEN: {
         if (foldedEqual(p, n, FOLD_MAX_OUTPUT_TOKENS_CAMEL) || foldedEqual(p, n, FOLD_MAX_OUTPUT_TOKENS)) {
-          k = !this.genFolded && (bytesEqual(p, n, KEY_MAX_OUTPUT_TOKENS_CAMEL) || bytesEqual(p, n, KEY_MAX_OUTPUT_TOKENS)) ? K_LIMIT : K_LIMIT_FOLDED;
+          const exact = !this.genFolded && (bytesEqual(p, n, KEY_MAX_OUTPUT_TOKENS_CAMEL) || bytesEqual(p, n, KEY_MAX_OUTPUT_TOKENS));
+          k = exact && (definedFields(this.limits) & F_GENERATION_CONFIG) != 0 ? K_LIMIT : K_LIMIT_SOME;
         } else if (foldedEqual(p, n, FOLD_CANDIDATE_COUNT) || foldedEqual(p, n, FOLD_CANDIDATE_COUNT_SNAKE)) {
           k = K_CANDIDATES;
         }
@@ -1327,9 +1367,14 @@ export class RequestBodyReader {
       case LIMITS_CONVERSE:
         return bytesEqual(p, n, KEY_INFERENCE_CONFIG) ? K_CONVERSE_CONFIG : K_OTHER;
       default: {
-        if (foldedEqual(p, n, FOLD_MAX_TOKENS) || foldedEqual(p, n, FOLD_MAX_COMPLETION_TOKENS) || foldedEqual(p, n, FOLD_MAX_OUTPUT_TOKENS)) {
-          return bytesEqual(p, n, KEY_MAX_TOKENS) || bytesEqual(p, n, KEY_MAX_COMPLETION_TOKENS) || bytesEqual(p, n, KEY_MAX_OUTPUT_TOKENS) ? K_LIMIT : K_LIMIT_FOLDED;
-        }
+        // A field the API defines, spelled exactly, counts; any other spelling or field only raises.
+        let field: u8 = 0;
+        if (foldedEqual(p, n, FOLD_MAX_TOKENS)) field = bytesEqual(p, n, KEY_MAX_TOKENS) ? F_MAX_TOKENS : 0xff;
+        else if (foldedEqual(p, n, FOLD_MAX_COMPLETION_TOKENS)) field = bytesEqual(p, n, KEY_MAX_COMPLETION_TOKENS) ? F_MAX_COMPLETION_TOKENS : 0xff;
+        else if (foldedEqual(p, n, FOLD_MAX_OUTPUT_TOKENS)) field = bytesEqual(p, n, KEY_MAX_OUTPUT_TOKENS) ? F_MAX_OUTPUT_TOKENS : 0xff;
+        if (field != 0) return field != 0xff && (definedFields(this.limits) & field) != 0 ? K_LIMIT : K_LIMIT_SOME;
+        if (bytesEqual(p, n, KEY_N_PREDICT)) return K_LLAMA_LIMIT; // llama.cpp's OpenAI API reads it before max_tokens
+        if (bytesEqual(p, n, KEY_N_CMPL)) return K_N;
         if (foldedEqual(p, n, FOLD_N)) return K_N;
         if (foldedEqual(p, n, FOLD_BEST_OF)) return K_BEST_OF;
         if (foldedEqual(p, n, FOLD_GENERATION_CONFIG) || foldedEqual(p, n, FOLD_GENERATION_CONFIG_SNAKE)) {
@@ -1495,7 +1540,8 @@ export class RequestBodyReader {
       case K_LLAMA_LIMIT: {
         // A value of another type is json_value's default (the server's: no limit); -1 is no limit.
         if (notNumber || negative == 1) { this.unbounded = true; break; }
-        this.limit(t, number, literal);
+        // On an OpenAI-style path only llama.cpp reads n_predict: it raises the limit, never sets it.
+        this.limit(this.limits == LIMITS_LLAMA ? t : K_LIMIT_SOME, number, literal);
         break;
       }
       case K_OLLAMA_LIMIT: {
@@ -1505,7 +1551,7 @@ export class RequestBodyReader {
         break;
       }
       case K_LIMIT:
-      case K_LIMIT_FOLDED:
+      case K_LIMIT_SOME:
       case K_TGI_LIMIT:
       case K_SGL_LIMIT:
         this.limit(t, number, literal);
@@ -1536,7 +1582,7 @@ export class RequestBodyReader {
     } else if (t == K_SGL_LIMIT) {
       if (number > this.sglLimit) this.sglLimit = number;
     } else {
-      if (t == K_LIMIT_FOLDED) this.foldedLimit = true;
+      if (t == K_LIMIT_SOME) this.someLimit = true;
       else this.exactLimit = true;
       if (number > this.limitMax) this.limitMax = number;
     }
@@ -1570,8 +1616,8 @@ export class RequestBodyReader {
       return;
     }
     f.outputLimit = this.limitMax;
-    // A limit only Go reads ("MAX_TOKENS") is none to Python upstreams.
-    f.outputUnbounded = this.unbounded || (this.foldedLimit && !this.exactLimit);
+    // A limit only some upstreams read ("MAX_TOKENS": Go's; another API's field) is none to the others.
+    f.outputUnbounded = this.unbounded || (this.someLimit && !this.exactLimit);
     f.choices = mulSaturating(mulSaturating(mulSaturating(this.nMax, this.bestOfMax), this.candidatesMax), batch);
   }
 

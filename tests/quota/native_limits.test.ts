@@ -131,6 +131,26 @@ describe("an estimated output is at most the limit the native API reads × its c
     expect(await outputCharged("/v1/chat/completions", '{"model":"m","MAX_TOKENS":5,"max_tokens":3,"messages":[]}', SSE, [chat])).toBe(5);
   });
 
+  // Each OpenAI-style path counts the fields its API defines; another API's field (or llama.cpp's
+  // n_predict, which its OpenAI API reads before max_tokens) can only raise the limit, never set it.
+  const chatAnswer = `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: TEXT } }] })}\n\n`;
+  const responsesAnswer = `event: response.output_text.delta\ndata: ${JSON.stringify({ type: "response.output_text.delta", delta: TEXT })}\n\n`;
+  const messagesAnswer = `event: content_block_delta\ndata: ${JSON.stringify({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: TEXT } })}\n\n`;
+  test.each<Case>([
+    ["chat: max_completion_tokens 5", "/v1/chat/completions", '{"model":"m","max_completion_tokens":5,"messages":[]}', SSE, [chatAnswer], 5],
+    ["chat: max_output_tokens is the Responses API's (chat upstreams ignore it): no cap", "/v1/chat/completions", '{"model":"m","max_output_tokens":5,"messages":[]}', SSE, [chatAnswer], TEXT_ESTIMATE],
+    ["chat: max_tokens 5 beside max_output_tokens 9: the larger", "/v1/chat/completions", '{"model":"m","max_tokens":5,"max_output_tokens":9,"messages":[]}', SSE, [chatAnswer], 9],
+    ["chat: n_predict -1 beside max_tokens 5 (llama.cpp reads n_predict first): no cap", "/v1/chat/completions", '{"model":"m","max_tokens":5,"n_predict":-1,"messages":[]}', SSE, [chatAnswer], TEXT_ESTIMATE],
+    ["chat: n_predict 9 beside max_tokens 5: the larger", "/v1/chat/completions", '{"model":"m","max_tokens":5,"n_predict":9,"messages":[]}', SSE, [chatAnswer], 9],
+    ["chat: n_predict 5 alone (vLLM ignores it): no cap", "/v1/chat/completions", '{"model":"m","n_predict":5,"messages":[]}', SSE, [chatAnswer], TEXT_ESTIMATE],
+    ["responses: max_output_tokens 5", "/v1/responses", '{"model":"m","input":"hi","max_output_tokens":5,"stream":true}', SSE, [responsesAnswer], 5],
+    ["responses: max_tokens is not the Responses API's: no cap", "/v1/responses", '{"model":"m","input":"hi","max_tokens":5,"stream":true}', SSE, [responsesAnswer], TEXT_ESTIMATE],
+    ["messages: max_tokens 5", "/v1/messages", '{"model":"m","max_tokens":5,"messages":[],"stream":true}', SSE, [messagesAnswer], 5],
+    ["messages: max_completion_tokens is not Anthropic's: no cap", "/v1/messages", '{"model":"m","max_completion_tokens":5,"messages":[],"stream":true}', SSE, [messagesAnswer], TEXT_ESTIMATE],
+  ])("%s", async (_name, path, body, headers, chunks, output) => {
+    expect(await outputCharged(path, body, headers, chunks)).toBe(output);
+  });
+
   test("huge limits and multipliers saturate: no overflow, no trap, the estimate itself is charged", async () => {
     const max = "9007199254740991"; // 2^53 − 1
     expect(await outputCharged("/completion", `{"prompt":"a","n_predict":${max},"n":${max}}`, SSE, [llamaAnswer])).toBe(TEXT_ESTIMATE);
@@ -157,6 +177,8 @@ describe("reservation: max_tokens reserves the prompt estimate + the native limi
     ["Converse inferenceConfig.maxTokens", CONVERSE, '{"messages":[],"inferenceConfig":{"maxTokens":200}}', 200],
     ["Cohere v2 max_tokens", "/v2/chat", '{"model":"command-a-03-2025","messages":[],"max_tokens":120}', 120],
     ["completions: two prompts × max_tokens", "/v1/completions", '{"model":"m","prompt":["a","b"],"max_tokens":70}', 140],
+    ["chat: a field another API defines only raises: max_output_tokens 300 on chat", "/v1/chat/completions", '{"model":"m","max_output_tokens":300,"messages":[]}', 300],
+    ["chat: … and never lowers reservation.tokens", "/v1/chat/completions", '{"model":"m","max_output_tokens":5,"messages":[]}', 16],
     ["a huge limit × a huge n saturates at reservation.cap", "/completion", '{"prompt":"a","n_predict":9007199254740991,"n":9007199254740991}', 50000],
   ])("%s", async (_name, path, body, output) => {
     const vm = await fx.plugin(config);
