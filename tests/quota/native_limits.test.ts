@@ -7,6 +7,7 @@
 import { PluginVm } from "../../host";
 import type { ResponseSpec } from "../../host/stream-run";
 import { eventMessage } from "../../gateway/eventstream";
+import * as fc from "fast-check";
 import { BASE_CONFIG, QuotaFixture, request } from "./fixture";
 
 let fx: QuotaFixture;
@@ -192,6 +193,49 @@ describe("reservation: max_tokens reserves the prompt estimate + the native limi
     expect(await fx.balance("c1")).toBe(String(START - reserved));
     s.finish("upstream reset");
     await vm.idle();
+    expect(vm.trapped).toBeNull();
+  });
+});
+
+// Every family's fields, split into chunks anywhere (the prompt list counted across chunk edges),
+// between unrelated nesting: the reservation is the prompt estimate + the modelled limit × choices.
+describe("property: reservations of native bodies split anywhere", () => {
+  const config = { ...BASE_CONFIG, reservation: { mode: "max_tokens", tokens: 16, cap: 10 ** 9 } };
+  type Built = { path: string; members: string[]; output: number };
+  const noise = fc.constantFrom('"messages":[]', '"tools":[[["a",{"b":[1,"c"]}]]]', '"x":{"y":[{"n_predict":1,"max_new_tokens":1}]}', '"temperature":0.5');
+  // A prompt list: strings and lists are prompts, numbers are tokens of one (llama.cpp, completions).
+  const promptList = fc.array(fc.constantFrom('"p"', "[1,2]", "7", '"q\\"]"', '{"prompt_string":"s"}'), { maxLength: 5 });
+  const prompts = (items: string[]) => Math.max(1, items.filter((i) => !/^\d+$/.test(i)).length);
+  const limit = fc.integer({ min: 1, max: 5000 });
+  const mult = fc.integer({ min: 1, max: 4 });
+  const family: fc.Arbitrary<Built> = fc.oneof(
+    fc.tuple(promptList, limit, mult).map(([items, l, m]) => ({ path: "/completion", members: [`"prompt":[${items.join(",")}]`, `"n_predict":${l}`, `"n":${m}`], output: l * m * prompts(items) })),
+    fc.tuple(fc.integer({ min: 1, max: 4 }), limit, mult).map(([k, l, m]) => ({ path: "/generate", members: [`"text":[${Array(k).fill('"t"').join(",")}]`, `"sampling_params":{"temperature":0,"max_new_tokens":${l},"n":${m}}`], output: l * m * k })),
+    fc.tuple(limit, mult).map(([l, b]) => ({ path: "/generate_stream", members: ['"inputs":"i"', `"parameters":{"best_of":${b},"max_new_tokens":${l}}`], output: l * b })),
+    limit.map((l) => ({ path: "/api/chat", members: ['"model":"m"', `"options":{"temperature":0,"num_predict":${l}}`], output: l })),
+    limit.map((l) => ({ path: CONVERSE, members: [`"inferenceConfig":{"maxTokens":${l},"topP":0.9}`], output: l })),
+  );
+  test("200 bodies, each in 1–4 chunks", async () => {
+    const vm = await fx.plugin(config);
+    await fc.assert(
+      fc.asyncProperty(family, fc.array(noise, { maxLength: 3 }), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 3 }), async (b, extra, cuts) => {
+        const members = extra.length % 2 === 0 ? [...extra, ...b.members] : [...b.members, ...extra];
+        const body = `{${members.join(",")}}`;
+        const bytes = Buffer.from(body);
+        const points = [...new Set(cuts.map((c) => Math.floor(c * bytes.length)))].sort((x, y) => x - y);
+        const chunks = [0, ...points].map((p, i, all) => bytes.subarray(p, i + 1 < all.length ? all[i + 1] : bytes.length));
+        await fx.setBalance("c1", START);
+        const s = vm.newStream();
+        s.requestHeaders(request("POST", b.path, "c1", [["content-type", "application/json"]]), false);
+        chunks.forEach((c, i) => s.requestBody(c, i === chunks.length - 1));
+        await s.waitFor(() => s.upstream.ended || s.localResponse !== null, "admission");
+        expect(s.localResponse).toBeNull();
+        expect(await fx.balance("c1")).toBe(String(START - Math.ceil(bytes.length / 4) - b.output));
+        s.finish("upstream reset");
+        await vm.idle();
+      }),
+      { numRuns: 200, seed: 22 },
+    );
     expect(vm.trapped).toBeNull();
   });
 });
