@@ -37,11 +37,11 @@ import { nowSeconds } from "../abi/clock";
 import { AdminCaller, deltaQuota, queryQuota, refreshQuota } from "./admin";
 import { Admission, AdmissionKind, AdmissionListener, admit, admitWithWindows } from "./admission";
 import { reservationFor } from "./estimate";
-import { RequestBodyReader, giveBackRequestBodyReader, takeRequestBodyReader } from "./request_body";
+import { RequestBodyReader, giveBackRequestBodyReader, limitFamilyOf, takeRequestBodyReader } from "./request_body";
 import { Charge, settle } from "./settlement";
 import { count, metrics } from "./metrics";
 import * as answers from "./answers";
-import { boundEstimate } from "./estimate_bounds";
+import { boundEstimate, outputLimitOr } from "./estimate_bounds";
 import { UNREADABLE_USAGE_OPTION, unreadableReason } from "./request_verdict";
 import { RuleBook } from "./rule_book";
 import { OtherPathAction, allowsPath } from "./other_paths";
@@ -304,7 +304,7 @@ export class QuotaStream extends HttpContext {
     removeRequestHeaderNamed(ACCEPT_ENCODING);
     if (!endOfStream) {
       const inject = policy.injectStreamUsage && (this.api == ApiKind.OpenAIChat || this.api == ApiKind.OpenAICompletions);
-      this.body = takeRequestBodyReader(inject, !this.config.weights.isIdentity());
+      this.body = takeRequestBodyReader(inject, !this.config.weights.isIdentity(), limitFamilyOf(this.api));
       // The body may grow by the option we add: its length is no longer known (chunked upstream).
       if (inject) removeRequestHeaderNamed(CONTENT_LENGTH);
     }
@@ -856,7 +856,7 @@ export class QuotaStream extends HttpContext {
     const body = this.body;
     if (body === null || !body.facts.background || this.api != ApiKind.OpenAIResponses) return;
     const facts = body.facts;
-    let output: i64 = facts.outputLimit > 0 ? facts.outputLimit : BACKGROUND_OUTPUT;
+    let output: i64 = outputLimitOr(facts, BACKGROUND_OUTPUT);
     if (facts.choices > 1 && output <= i64.MAX_VALUE / facts.choices) output *= facts.choices;
     if (output > estimate.output) estimate.output = output;
   }
