@@ -23,6 +23,9 @@ export class Metrics {
   /** `shadow: true`: requests the balance or a window would have refused, admitted instead. */
   shadowNoQuota: u32 = defineMetric(MetricType.Counter, "ai_quota.shadow.noquota");
   shadowWindow: u32 = defineMetric(MetricType.Counter, "ai_quota.shadow.window");
+  /** Requests admitted at or above a window's soft limit, and windows reaching it (once each). */
+  softLimitOver: u32 = defineMetric(MetricType.Counter, "ai_quota.soft_limit.over");
+  softLimitReached: u32 = defineMetric(MetricType.Counter, "ai_quota.soft_limit.reached");
   /** Settlements that charged an estimate because the answer reported no (or partial) usage. */
   estimated: u32 = defineMetric(MetricType.Counter, "ai_quota.settlements.estimated");
   adminCalls: u32 = defineMetric(MetricType.Counter, "ai_quota.admin.requests");

@@ -7,7 +7,7 @@
 // the error is logged and counted (ai_quota.redis.rejected). Amounts are capped at MAX_AMOUNT.
 import { Store } from "../store/store";
 import { StoreCallback, StoreReply } from "../redis/reply";
-import { RespType } from "../redis/resp";
+import { RespType, RespValue } from "../redis/resp";
 import { ADMIT_SCRIPT, ADMIT_SCRIPT_SHA, MAX_AMOUNT, WINDOW_ADMIT_SCRIPT, WINDOW_ADMIT_SCRIPT_SHA, capAmount } from "./scripts";
 import { beginScript, sendScript } from "../store/eval";
 import { argBuffer, argInt, argString, beginCommand, endCommand } from "../redis/command";
@@ -31,6 +31,11 @@ export class Admission {
   unanswered: bool = false;
   /** Denied because Redis refused the command for good (not a matter of policy). */
   permanent: bool = false;
+  /**
+   * Admitted with windows: per window, 0 below its soft limit, 1 at or above it, 2 the first
+   * admission in the window to be there (scripts.ts WINDOW_ADMIT_SCRIPT); null without windows.
+   */
+  soft: Array<i32> | null = null;
 
   constructor(
     public kind: AdmissionKind,
@@ -118,10 +123,11 @@ export function admitWithWindows(store: Store, key: string, marker: string, mark
   listener.windows = windows;
   listener.script = true;
   beginScript(WINDOW_ADMIT_SHA);
-  argInt(windows.length + 2);
+  argInt(2 * windows.length + 2);
   argString(key);
   argString(marker);
   for (let i = 0; i < windows.length; i++) argString(windows[i].key);
+  for (let i = 0; i < windows.length; i++) argString(windows[i].softKey());
   argInt(checkBalance ? 1 : 0);
   argInt(reserve);
   argInt(capAmount(minimum));
@@ -131,6 +137,7 @@ export function admitWithWindows(store: Store, key: string, marker: string, mark
     argString(w.limit.unit == LimitUnit.Requests ? "r" : "t");
     argInt(w.limit.limit);
     argInt(w.remaining(now));
+    argInt(w.limit.soft);
   }
   return sendScript(store, WINDOW_ADMIT_SCRIPT, listener);
 }
@@ -167,6 +174,18 @@ function readBalance(reply: StoreReply, key: string): Admission {
   return new Admission(AdmissionKind.Admitted, n, true, "");
 }
 
+/** The soft-limit states after the verdict and balance; null when the reply has not one per window. */
+function softStates(items: Array<RespValue>, n: i32): Array<i32> | null {
+  if (items.length != n + 2) return null;
+  const states = new Array<i32>(n);
+  for (let i = 0; i < n; i++) {
+    const s = items[i + 2];
+    if (s.type != RespType.Integer || s.integer < 0 || s.integer > 2) return null;
+    states[i] = <i32>s.integer;
+  }
+  return states;
+}
+
 function readScriptReply(reply: StoreReply, key: string, windows: Array<WindowSpan> | null): Admission {
   if (isPermanentError(reply)) return refused(key, reply.error);
   if (reply.isError()) {
@@ -179,7 +198,11 @@ function readScriptReply(reply: StoreReply, key: string, windows: Array<WindowSp
   const status = v.items[0].integer;
   const hasBalance = v.items[1].hasInteger();
   const balance = v.items[1].integer;
-  if (status == 1 && hasBalance) return new Admission(AdmissionKind.Admitted, balance, true, "");
+  if (status == 1 && hasBalance) {
+    const a = new Admission(AdmissionKind.Admitted, balance, true, "");
+    if (windows !== null && windows.length > 0) a.soft = softStates(v.items, windows.length);
+    return a;
+  }
   if (status == 0 && hasBalance) return new Admission(AdmissionKind.Denied, balance, true, "balance below the reservation");
   if (status == -1) return denied("no quota set");
   if (status == -2) return denied("balance is not an integer");

@@ -6,6 +6,7 @@
 // The facts come from the streaming reader (request_body.ts): nothing here holds the body.
 import { RequestBodyReader, RequestFacts, readRequestFacts } from "./request_body";
 import { Weights } from "./weights";
+import { outputLimitOr } from "./estimate_bounds";
 
 /** The prompt is estimated as one token per this many bytes of the whole request body. */
 export const BYTES_PER_TOKEN: i64 = 4;
@@ -34,7 +35,7 @@ export class ReservationEstimate {
 
 export function estimateFor(facts: RequestFacts, fallbackOutput: i64): ReservationEstimate {
   if (!facts.complete || facts.outputLimitUnreadable) return new ReservationEstimate(0, 0, true);
-  const limit = facts.outputLimit > 0 ? facts.outputLimit : (fallbackOutput > 0 ? fallbackOutput : 0);
+  const limit = outputLimitOr(facts, fallbackOutput);
   const choices = facts.choices > 1 ? facts.choices : 1;
   return new ReservationEstimate(promptEstimate(facts.bytes), mulSaturating(limit, choices), false);
 }

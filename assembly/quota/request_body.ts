@@ -12,17 +12,43 @@
 //   model                  a string (decoded, up to 256 bytes; longer or not a string: "")
 //   output limits          max_completion_tokens, max_tokens, max_output_tokens, and in
 //                          generationConfig / generation_config: maxOutputTokens / max_output_tokens
-//   multipliers            n, best_of, generationConfig.candidateCount / candidate_count
+//   multipliers            n, best_of, generationConfig.candidateCount / candidate_count, and the
+//                          prompts of a `prompt` list (legacy completions: each gets its own answer)
+// Those are the OpenAI-style APIs'. Each defines some of them (chat: max_tokens and
+// max_completion_tokens; completions, Anthropic, Cohere, Bedrock invoke: max_tokens; Responses:
+// max_output_tokens; Gemini: generationConfig): another one, llama.cpp's n_predict (its OpenAI API
+// reads n_predict before max_tokens: -1 there is no limit) or a spelling only Go reads may be ignored
+// upstream, so it raises the limit but never sets it alone. The native APIs read their own fields,
+// and only those (a field the upstream ignores must never cap anything; see limitFamilyOf):
+//   /generate              TGI: parameters.max_new_tokens × parameters.best_of (router/src/lib.rs
+//                          GenerateParameters, serde: exact keys); SGLang: sampling_params.
+//                          max_new_tokens × sampling_params.n × the prompts of text / input_ids /
+//                          input_embeds (srt/managers/io_struct.py GenerateReqInput). Which server
+//                          reads the body is told by its input (TGI requires `inputs`, SGLang one of
+//                          the others): a body either could read takes the larger reading, and none
+//                          when one of them names no limit.
+//   /completion, /infill   llama.cpp: n_predict, else max_tokens, × n_cmpl, else n, × the prompts of a
+//                          `prompt` list (tools/server params_from_json_cmpl, tokenize_input_prompts;
+//                          nlohmann: exact keys). -1 is no limit (server_slot::has_budget); a value
+//                          of another type is the server's default (json_value): no limit.
+//   /api/chat, /api/generate  Ollama: options.num_predict (api/types.go: `options` is a struct field,
+//                          so its key folds as Go's do; the option names are exact map keys,
+//                          Options.FromMap). Negative (-1 infinite, -2 fill the context) and 0 are no
+//                          limit (llm/llama_server.go boundedNumPredict, x/mlxrunner).
+//   Bedrock converse       inferenceConfig.maxTokens.
 // Numbers are read exactly: integers, fractions with an integral value (100000.0), exponents (1e5);
 // numeric strings as pydantic-core's str_as_int reads them (" +1_000.00 "). A value that is null is
 // "not given". Any other value (negative, zero, fractional, beyond 2^53, a bool, an object, a string
 // pydantic would refuse) makes the limit unreadable: the reservation fails closed. When several
 // limits (or the same one twice) are given, the largest counts: vLLM prefers max_completion_tokens
 // (vllm/entrypoints/openai/chat_completion/protocol.py build_tok_params), other upstreams differ,
-// and the largest covers whichever applies. Duplicate keys otherwise: the last one wins, as in
-// Python's json, Go's encoding/json and JSON.parse. Limit and multiplier keys also match
+// and the largest covers whichever applies. Where some reading sets no limit at all, the request
+// has none (facts.outputUnbounded): an estimate is not capped, and a reservation takes the larger of
+// the limits read and its fallback. Duplicate keys otherwise: the last one wins, as in
+// Python's json, Go's encoding/json and JSON.parse. OpenAI-style limit and multiplier keys also match
 // ASCII-case-insensitively, with Go's folding of U+212A and U+017F (encoding/json matches field
-// names that way): that can only raise the reservation. stream, stream_options, background and
+// names that way); a limit spelled only so ("MAX_TOKENS") is Go's alone, and Python upstreams set
+// none: it is unbounded unless an exact spelling is given too. stream, stream_options, background and
 // include_usage match exactly, and another spelling Go folds onto them ("Stream") makes the body
 // unreadable (facts.unreadable, request_verdict.ts): Go reads it, Python ignores it. So does a stop
 // (not one JSON object as both read it). previous_response_id / conversation (any case, non-null)
@@ -61,6 +87,7 @@ import { plainEnd } from "../json/plain";
 import { UNREADABLE_FOLDED_KEY, UNREADABLE_SYNTAX } from "./request_verdict";
 import { hexDigit } from "../util/hex";
 import { TextCounts } from "../usage/text_estimate";
+import { ApiKind } from "./routes";
 
 /** What the reader learnt about the request. */
 export class RequestFacts {
@@ -76,6 +103,8 @@ export class RequestFacts {
   outputLimit: i64 = -1;
   /** A limit (or n, best_of, candidateCount) was given but cannot be read as the upstream would: fail closed. */
   outputLimitUnreadable: bool = false;
+  /** Some upstream's reading of the request sets no output limit (-1 "infinite", a spelling only some read): outputLimit caps nothing. */
+  outputUnbounded: bool = false;
   /** n × best_of × candidateCount (each >= 1 when given), saturating. */
   choices: i64 = 1;
   /** Responses API background mode. */
@@ -99,6 +128,7 @@ export class RequestFacts {
     this.model = "";
     this.outputLimit = -1;
     this.outputLimitUnreadable = false;
+    this.outputUnbounded = false;
     this.choices = 1;
     this.background = false;
     this.complete = false;
@@ -180,11 +210,87 @@ const K_GEN: u8 = 8;
 const K_INCLUDE_USAGE: u8 = 9;
 const K_CANDIDATES: u8 = 10;
 const K_STATEFUL: u8 = 11;
+const K_LIMIT_SOME: u8 = 12; // a limit only some upstreams of the API read (another API's field, a spelling only Go reads)
+const K_BATCH: u8 = 13; // a prompt list: each prompt is answered
+const K_TGI_INPUT: u8 = 14; // TGI's `inputs`
+const K_SGL_INPUT: u8 = 15; // SGLang's text / input_ids / input_embeds (a list: a batch)
+const K_TGI_PARAMS: u8 = 16;
+const K_SGL_PARAMS: u8 = 17;
+const K_OLLAMA_OPTIONS: u8 = 18;
+const K_CONVERSE_CONFIG: u8 = 19;
+const K_LLAMA_LIMIT: u8 = 20; // n_predict / max_tokens as llama.cpp reads them
+const K_TGI_LIMIT: u8 = 21;
+const K_TGI_BEST_OF: u8 = 22;
+const K_SGL_LIMIT: u8 = 23;
+const K_SGL_N: u8 = 24;
+const K_OLLAMA_LIMIT: u8 = 25;
 
 // What the object at depth 2 is.
 const C_OTHER: u8 = 0;
 const C_STREAM_OPTIONS: u8 = 1;
 const C_GEN: u8 = 2;
+const C_TGI: u8 = 3;
+const C_SGL: u8 = 4;
+const C_OLLAMA: u8 = 5;
+const C_CONVERSE: u8 = 6;
+
+// Which API's limit fields a reader reads (limitFamilyOf).
+/** OpenAI-style fields, every one counting (an operator's own paths, embeddings; the testing module). */
+export const LIMITS_OPENAI: u8 = 0;
+/** `/generate`: TGI or SGLang. */
+export const LIMITS_GENERATE: u8 = 1;
+/** llama.cpp server `/completion`, `/infill`. */
+export const LIMITS_LLAMA: u8 = 2;
+/** Ollama `/api/chat`, `/api/generate`. */
+export const LIMITS_OLLAMA: u8 = 3;
+/** Bedrock `/converse`, `/converse-stream`. */
+export const LIMITS_CONVERSE: u8 = 4;
+// The OpenAI-style APIs read the same fields, but each defines only some: another API's field (or
+// llama.cpp's n_predict, which its OpenAI API reads first) may be ignored upstream, so it can raise
+// the limit but never set it alone (K_LIMIT_SOME).
+/** Chat completions: max_tokens, max_completion_tokens. */
+export const LIMITS_CHAT: u8 = 5;
+/** Legacy completions: max_tokens. */
+export const LIMITS_COMPLETIONS: u8 = 6;
+/** Responses: max_output_tokens. */
+export const LIMITS_RESPONSES: u8 = 7;
+/** Anthropic messages, Cohere v2 chat, Bedrock invoke (Claude's body): max_tokens. */
+export const LIMITS_MAX_TOKENS: u8 = 8;
+/** Gemini generateContent: generationConfig.maxOutputTokens. */
+export const LIMITS_GEMINI: u8 = 9;
+
+// The OpenAI-style limit fields, as bits of what each family defines.
+const F_MAX_TOKENS: u8 = 1;
+const F_MAX_COMPLETION_TOKENS: u8 = 2;
+const F_MAX_OUTPUT_TOKENS: u8 = 4;
+const F_GENERATION_CONFIG: u8 = 8;
+
+/** The OpenAI-style limit fields family `limits` defines (all for LIMITS_OPENAI). */
+function definedFields(limits: u8): u8 {
+  switch (limits) {
+    case LIMITS_CHAT: return F_MAX_TOKENS | F_MAX_COMPLETION_TOKENS;
+    case LIMITS_COMPLETIONS: case LIMITS_MAX_TOKENS: return F_MAX_TOKENS;
+    case LIMITS_RESPONSES: return F_MAX_OUTPUT_TOKENS;
+    case LIMITS_GEMINI: return F_GENERATION_CONFIG;
+    default: return F_MAX_TOKENS | F_MAX_COMPLETION_TOKENS | F_MAX_OUTPUT_TOKENS | F_GENERATION_CONFIG;
+  }
+}
+
+/** The limit fields a metered API's upstream reads. */
+export function limitFamilyOf(kind: ApiKind): u8 {
+  switch (kind) {
+    case ApiKind.NativeGenerate: case ApiKind.TgiGenerateStream: return LIMITS_GENERATE;
+    case ApiKind.LlamaCompletion: case ApiKind.LlamaInfill: return LIMITS_LLAMA;
+    case ApiKind.OllamaChat: case ApiKind.OllamaGenerate: return LIMITS_OLLAMA;
+    case ApiKind.BedrockConverse: case ApiKind.BedrockConverseStream: return LIMITS_CONVERSE;
+    case ApiKind.OpenAIChat: return LIMITS_CHAT;
+    case ApiKind.OpenAICompletions: return LIMITS_COMPLETIONS;
+    case ApiKind.OpenAIResponses: return LIMITS_RESPONSES;
+    case ApiKind.AnthropicMessages: case ApiKind.CohereChat: case ApiKind.BedrockInvoke: case ApiKind.BedrockInvokeStream: return LIMITS_MAX_TOKENS;
+    case ApiKind.GeminiGenerate: case ApiKind.GeminiStream: return LIMITS_GEMINI;
+    default: return LIMITS_OPENAI;
+  }
+}
 
 // include_usage in one stream_options object (the last member wins).
 const U_ABSENT: u8 = 0;
@@ -241,6 +347,28 @@ const FOLD_CANDIDATE_COUNT = ascii("candidatecount");
 const FOLD_CANDIDATE_COUNT_SNAKE = ascii("candidate_count");
 const FOLD_PREVIOUS_RESPONSE_ID = ascii("previous_response_id");
 const FOLD_CONVERSATION = ascii("conversation");
+const KEY_MAX_TOKENS = ascii("max_tokens");
+const KEY_MAX_COMPLETION_TOKENS = ascii("max_completion_tokens");
+const KEY_MAX_OUTPUT_TOKENS = ascii("max_output_tokens");
+const KEY_MAX_OUTPUT_TOKENS_CAMEL = ascii("maxOutputTokens");
+const KEY_GENERATION_CONFIG = ascii("generationConfig");
+const KEY_GENERATION_CONFIG_SNAKE = ascii("generation_config");
+const KEY_PROMPT = ascii("prompt");
+const KEY_N = ascii("n");
+const KEY_N_CMPL = ascii("n_cmpl");
+const KEY_N_PREDICT = ascii("n_predict");
+const KEY_INPUTS = ascii("inputs");
+const KEY_PARAMETERS = ascii("parameters");
+const KEY_MAX_NEW_TOKENS = ascii("max_new_tokens");
+const KEY_BEST_OF = ascii("best_of");
+const KEY_TEXT = ascii("text");
+const KEY_INPUT_IDS = ascii("input_ids");
+const KEY_INPUT_EMBEDS = ascii("input_embeds");
+const KEY_SAMPLING_PARAMS = ascii("sampling_params");
+const FOLD_OPTIONS = ascii("options");
+const KEY_NUM_PREDICT = ascii("num_predict");
+const KEY_INFERENCE_CONFIG = ascii("inferenceConfig");
+const KEY_MAX_TOKENS_CAMEL = ascii("maxTokens");
 
 // ---- small helpers ----
 
@@ -324,6 +452,15 @@ function kindAt(kinds: usize, level: i32): bool {
 function mulSaturating(a: i64, b: i64): i64 {
   if (a <= 0 || b <= 0) return 0;
   return a > i64.MAX_VALUE / b ? i64.MAX_VALUE : a * b;
+}
+
+/** The object kind a root target opens (generationConfig, TGI parameters, SGLang sampling_params, Ollama options, Converse inferenceConfig). */
+function containerOf(t: u8): u8 {
+  if (t == K_GEN) return C_GEN;
+  if (t == K_TGI_PARAMS) return C_TGI;
+  if (t == K_SGL_PARAMS) return C_SGL;
+  if (t == K_OLLAMA_OPTIONS) return C_OLLAMA;
+  return C_CONVERSE;
 }
 
 function bytesEqual(p: usize, len: i32, target: StaticArray<u8>): bool {
@@ -560,6 +697,21 @@ export class RequestBodyReader {
   private nMax: i64 = 1;
   private bestOfMax: i64 = 1;
   private candidatesMax: i64 = 1;
+  // Output limits as each family reads them (settleLimits turns them into the facts).
+  private limits: u8 = LIMITS_OPENAI;
+  private genFolded: bool = false; // the generationConfig key is spelled as only Go reads it
+  private exactLimit: bool = false; // a limit read in its exact spelling
+  private someLimit: bool = false; // a limit only some upstreams read (K_LIMIT_SOME)
+  private unbounded: bool = false; // a reading that sets no limit (-1, a server default)
+  private batchMax: i64 = 1; // prompts in a prompt list (the largest list)
+  private countAt: i32 = 0; // the depth whose string and container values are counted (0: none)
+  private counted: i64 = 0;
+  private tgiInput: bool = false;
+  private sglInput: bool = false;
+  private tgiLimit: i64 = -1;
+  private sglLimit: i64 = -1;
+  private tgiBestOf: i64 = 1;
+  private sglN: i64 = 1;
 
   // Edits of the chunk being read (streaming path).
   private base: usize = 0;
@@ -580,15 +732,17 @@ export class RequestBodyReader {
   /** Decode the model (else facts.model stays ""): only weights look at it. */
   wantModel: bool = true;
 
-  constructor(injectUsage: bool) {
+  /** limits: which API's limit fields to read (LIMITS_*, limitFamilyOf). */
+  constructor(injectUsage: bool, limits: u8 = LIMITS_OPENAI) {
     this.inject = injectUsage;
+    this.limits = limits;
   }
 
   /**
    * As new (constructed with injectUsage), keeping the buffers: what the pool does. Every field is
    * set back to its initial value; the buffers need no clearing (each is written before it is read).
    */
-  recycle(injectUsage: bool, wantModel: bool): void {
+  recycle(injectUsage: bool, wantModel: bool, limits: u8 = LIMITS_OPENAI): void {
     this.facts.clear();
     this.injected = false;
     this.inject = injectUsage;
@@ -633,6 +787,20 @@ export class RequestBodyReader {
     this.nMax = 1;
     this.bestOfMax = 1;
     this.candidatesMax = 1;
+    this.limits = limits;
+    this.genFolded = false;
+    this.exactLimit = false;
+    this.someLimit = false;
+    this.unbounded = false;
+    this.batchMax = 1;
+    this.countAt = 0;
+    this.counted = 0;
+    this.tgiInput = false;
+    this.sglInput = false;
+    this.tgiLimit = -1;
+    this.sglLimit = -1;
+    this.tgiBestOf = 1;
+    this.sglN = 1;
     this.base = 0;
     this.edits = 0;
     this.chunkEdits = 0;
@@ -847,7 +1015,7 @@ export class RequestBodyReader {
     if (d == 2) {
       const kind = this.innerKind;
       if (kind == C_STREAM_OPTIONS) return this.innerKey == K_INCLUDE_USAGE ? K_INCLUDE_USAGE : K_OTHER;
-      if (kind == C_GEN) return this.innerKey;
+      if (kind != C_OTHER) return this.innerKey; // generationConfig, parameters, sampling_params, options, inferenceConfig
     }
     return K_OTHER;
   }
@@ -916,10 +1084,19 @@ export class RequestBodyReader {
           return;
         }
         this.soOutcome = O_UNFIXED;
-      } else if (t == K_GEN) {
+      } else if (t == K_GEN || t == K_TGI_PARAMS || t == K_SGL_PARAMS || t == K_OLLAMA_OPTIONS || t == K_CONVERSE_CONFIG) {
         if (object) {
-          this.innerKind = C_GEN;
+          this.innerKind = containerOf(t);
           return;
+        }
+        // (a list of SGLang sampling_params, one per prompt, is not read: no limit from it)
+      } else if (t == K_BATCH || t == K_SGL_INPUT || t == K_TGI_INPUT) {
+        if (t == K_SGL_INPUT) this.sglInput = true;
+        else if (t == K_TGI_INPUT) this.tgiInput = true;
+        // Each string, list or object in the list may be a prompt of its own (numbers are one prompt's tokens).
+        if (!object && t != K_TGI_INPUT) {
+          this.countAt = d + 1;
+          this.counted = 0;
         }
       } else if (t != K_OTHER) {
         this.notScalar(t);
@@ -964,6 +1141,7 @@ export class RequestBodyReader {
 
   private closeRoot(at: usize): void {
     this.rootEnded = true;
+    this.settleLimits();
     if (this.facts.stream == 1 && !this.facts.hasStreamOptions && this.canEdit()) {
       this.addEdit(at, 0, this.rootMembers > 0 ? E_ROOT : E_ROOT_EMPTY);
       this.soOutcome = O_FIXED;
@@ -1121,25 +1299,92 @@ export class RequestBodyReader {
       else if (bytesEqual(p, n, KEY_STREAM_OPTIONS)) k = K_STREAM_OPTIONS;
       else if (bytesEqual(p, n, KEY_MODEL)) k = K_MODEL;
       else if (bytesEqual(p, n, KEY_BACKGROUND)) k = K_BACKGROUND;
-      else if (foldedEqual(p, n, FOLD_MAX_TOKENS) || foldedEqual(p, n, FOLD_MAX_COMPLETION_TOKENS) || foldedEqual(p, n, FOLD_MAX_OUTPUT_TOKENS)) k = K_LIMIT;
-      else if (foldedEqual(p, n, FOLD_N)) k = K_N;
-      else if (foldedEqual(p, n, FOLD_BEST_OF)) k = K_BEST_OF;
-      else if (foldedEqual(p, n, FOLD_GENERATION_CONFIG) || foldedEqual(p, n, FOLD_GENERATION_CONFIG_SNAKE)) k = K_GEN;
-      else if (foldedEqual(p, n, FOLD_PREVIOUS_RESPONSE_ID) || foldedEqual(p, n, FOLD_CONVERSATION)) k = K_STATEFUL;
+      else k = this.limitKey(p, n);
+      if (k != K_OTHER) {
+        // (read above)
+      } else if (foldedEqual(p, n, FOLD_PREVIOUS_RESPONSE_ID) || foldedEqual(p, n, FOLD_CONVERSATION)) k = K_STATEFUL;
       else if (foldedEqual(p, n, KEY_STREAM) || foldedEqual(p, n, KEY_STREAM_OPTIONS) || foldedEqual(p, n, KEY_BACKGROUND)) this.unreadableBecause(UNREADABLE_FOLDED_KEY); // "Stream": Go reads it, Python does not
       this.rootKey = k;
       return;
     }
     let k = K_OTHER;
-    if (this.innerKind == C_STREAM_OPTIONS) {
-      if (bytesEqual(p, n, KEY_INCLUDE_USAGE)) k = K_INCLUDE_USAGE;
-      else if (foldedEqual(p, n, KEY_INCLUDE_USAGE)) this.unreadableBecause(UNREADABLE_FOLDED_KEY);
-    } else if (foldedEqual(p, n, FOLD_MAX_OUTPUT_TOKENS_CAMEL) || foldedEqual(p, n, FOLD_MAX_OUTPUT_TOKENS)) {
-      k = K_LIMIT;
-    } else if (foldedEqual(p, n, FOLD_CANDIDATE_COUNT) || foldedEqual(p, n, FOLD_CANDIDATE_COUNT_SNAKE)) {
-      k = K_CANDIDATES;
+    switch (this.innerKind) {
+      case C_STREAM_OPTIONS: {
+        if (bytesEqual(p, n, KEY_INCLUDE_USAGE)) k = K_INCLUDE_USAGE;
+        else if (foldedEqual(p, n, KEY_INCLUDE_USAGE)) this.unreadableBecause(UNREADABLE_FOLDED_KEY);
+        break;
+      }
+      case C_GEN: {
+        if (foldedEqual(p, n, FOLD_MAX_OUTPUT_TOKENS_CAMEL) || foldedEqual(p, n, FOLD_MAX_OUTPUT_TOKENS)) {
+          const exact = !this.genFolded && (bytesEqual(p, n, KEY_MAX_OUTPUT_TOKENS_CAMEL) || bytesEqual(p, n, KEY_MAX_OUTPUT_TOKENS));
+          k = exact && (definedFields(this.limits) & F_GENERATION_CONFIG) != 0 ? K_LIMIT : K_LIMIT_SOME;
+        } else if (foldedEqual(p, n, FOLD_CANDIDATE_COUNT) || foldedEqual(p, n, FOLD_CANDIDATE_COUNT_SNAKE)) {
+          k = K_CANDIDATES;
+        }
+        break;
+      }
+      case C_TGI: {
+        if (bytesEqual(p, n, KEY_MAX_NEW_TOKENS)) k = K_TGI_LIMIT;
+        else if (bytesEqual(p, n, KEY_BEST_OF)) k = K_TGI_BEST_OF;
+        break;
+      }
+      case C_SGL: {
+        if (bytesEqual(p, n, KEY_MAX_NEW_TOKENS)) k = K_SGL_LIMIT;
+        else if (bytesEqual(p, n, KEY_N)) k = K_SGL_N;
+        break;
+      }
+      case C_OLLAMA: {
+        if (bytesEqual(p, n, KEY_NUM_PREDICT)) k = K_OLLAMA_LIMIT;
+        break;
+      }
+      case C_CONVERSE: {
+        if (bytesEqual(p, n, KEY_MAX_TOKENS_CAMEL)) k = K_LIMIT;
+        break;
+      }
+      default: break;
     }
     this.innerKey = k;
+  }
+
+  /** A root key that names an output limit, a multiplier or a limit's container for this reader's API (K_OTHER: none). */
+  private limitKey(p: usize, n: i32): u8 {
+    switch (this.limits) {
+      case LIMITS_GENERATE: {
+        if (bytesEqual(p, n, KEY_INPUTS)) return K_TGI_INPUT;
+        if (bytesEqual(p, n, KEY_PARAMETERS)) return K_TGI_PARAMS;
+        if (bytesEqual(p, n, KEY_TEXT) || bytesEqual(p, n, KEY_INPUT_IDS) || bytesEqual(p, n, KEY_INPUT_EMBEDS)) return K_SGL_INPUT;
+        if (bytesEqual(p, n, KEY_SAMPLING_PARAMS)) return K_SGL_PARAMS;
+        return K_OTHER;
+      }
+      case LIMITS_LLAMA: {
+        if (bytesEqual(p, n, KEY_N_PREDICT) || bytesEqual(p, n, KEY_MAX_TOKENS)) return K_LLAMA_LIMIT;
+        if (bytesEqual(p, n, KEY_N_CMPL) || bytesEqual(p, n, KEY_N)) return K_N;
+        if (bytesEqual(p, n, KEY_PROMPT)) return K_BATCH;
+        return K_OTHER;
+      }
+      case LIMITS_OLLAMA:
+        return foldedEqual(p, n, FOLD_OPTIONS) ? K_OLLAMA_OPTIONS : K_OTHER;
+      case LIMITS_CONVERSE:
+        return bytesEqual(p, n, KEY_INFERENCE_CONFIG) ? K_CONVERSE_CONFIG : K_OTHER;
+      default: {
+        // A field the API defines, spelled exactly, counts; any other spelling or field only raises.
+        let field: u8 = 0;
+        if (foldedEqual(p, n, FOLD_MAX_TOKENS)) field = bytesEqual(p, n, KEY_MAX_TOKENS) ? F_MAX_TOKENS : 0xff;
+        else if (foldedEqual(p, n, FOLD_MAX_COMPLETION_TOKENS)) field = bytesEqual(p, n, KEY_MAX_COMPLETION_TOKENS) ? F_MAX_COMPLETION_TOKENS : 0xff;
+        else if (foldedEqual(p, n, FOLD_MAX_OUTPUT_TOKENS)) field = bytesEqual(p, n, KEY_MAX_OUTPUT_TOKENS) ? F_MAX_OUTPUT_TOKENS : 0xff;
+        if (field != 0) return field != 0xff && (definedFields(this.limits) & field) != 0 ? K_LIMIT : K_LIMIT_SOME;
+        if (bytesEqual(p, n, KEY_N_PREDICT)) return K_LLAMA_LIMIT; // llama.cpp's OpenAI API reads it before max_tokens
+        if (bytesEqual(p, n, KEY_N_CMPL)) return K_N;
+        if (foldedEqual(p, n, FOLD_N)) return K_N;
+        if (foldedEqual(p, n, FOLD_BEST_OF)) return K_BEST_OF;
+        if (foldedEqual(p, n, FOLD_GENERATION_CONFIG) || foldedEqual(p, n, FOLD_GENERATION_CONFIG_SNAKE)) {
+          this.genFolded = !(bytesEqual(p, n, KEY_GENERATION_CONFIG) || bytesEqual(p, n, KEY_GENERATION_CONFIG_SNAKE));
+          return K_GEN;
+        }
+        if (bytesEqual(p, n, KEY_PROMPT)) return K_BATCH;
+        return K_OTHER;
+      }
+    }
   }
 
   // ---- numbers and literals ----
@@ -1238,7 +1483,7 @@ export class RequestBodyReader {
 
   /** A container where t wanted a scalar. */
   private notScalar(t: u8): void {
-    this.scalar(t, UNREADABLE, -1, false);
+    this.scalar(t, UNREADABLE, -1, false, UNREADABLE, true);
   }
 
   private stringValue(t: u8): void {
@@ -1248,13 +1493,17 @@ export class RequestBodyReader {
       this.facts.model = this.capOver || !this.wantModel ? "" : String.UTF8.decodeUnsafe(p, <usize>n);
       return;
     }
-    if (this.capOver) { this.scalar(t, UNREADABLE, -1, false); return; }
-    this.scalar(t, integralString(p, n), boolString(p, n), false);
+    if (this.capOver) { this.scalar(t, UNREADABLE, -1, false, UNREADABLE, true); return; }
+    this.scalar(t, integralString(p, n), boolString(p, n), false, UNREADABLE, true);
   }
 
   private numberValue(t: u8): void {
-    const v = this.capOver ? UNREADABLE : integralNumber(changetype<usize>(this.capBuf), this.capLen);
-    this.scalar(t, v, v == 0 ? 0 : (v == 1 ? 1 : -1), false);
+    const p = changetype<usize>(this.capBuf);
+    const n = this.capLen;
+    const v = this.capOver ? UNREADABLE : integralNumber(p, n);
+    // A negative integer's magnitude (-1 and -2 mean "no limit" to llama.cpp and Ollama).
+    const negative = !this.capOver && n > 1 && load<u8>(p) == 0x2d ? integralNumber(p + 1, n - 1) : UNREADABLE;
+    this.scalar(t, v, v == 0 ? 0 : (v == 1 ? 1 : -1), false, negative, false);
   }
 
   private literalValue(t: u8, kind: u8, replaced: bool): void {
@@ -1269,14 +1518,15 @@ export class RequestBodyReader {
       return;
     }
     if (t == K_INCLUDE_USAGE && kind == L_FALSE) { this.soUsage = replaced ? U_FIXED : U_UNFIXED; return; }
-    this.scalar(t, UNREADABLE, kind == L_TRUE ? 1 : 0, true);
+    this.scalar(t, UNREADABLE, kind == L_TRUE ? 1 : 0, true, UNREADABLE, false);
   }
 
   /**
    * A scalar value for t: `number` its integer reading (or UNREADABLE), `flag` its bool reading
-   * (1, 0, -1 neither), `literal` whether it was true/false.
+   * (1, 0, -1 neither), `literal` whether it was true/false, `negative` the magnitude of a negative
+   * integer (else UNREADABLE), `notNumber` whether it was a string or a container.
    */
-  private scalar(t: u8, number: i64, flag: i32, literal: bool): void {
+  private scalar(t: u8, number: i64, flag: i32, literal: bool, negative: i64, notNumber: bool): void {
     const f = this.facts;
     switch (t) {
       case K_STREAM: f.stream = flag == 1 ? 1 : 0; break;
@@ -1285,24 +1535,90 @@ export class RequestBodyReader {
       case K_INCLUDE_USAGE: this.soUsage = flag == 1 ? U_ASKED : U_UNFIXED; break;
       case K_STREAM_OPTIONS: this.soOutcome = O_UNFIXED; break;
       case K_STATEFUL: f.stateful = true; break;
-      case K_LIMIT: {
-        if (literal || number <= 0) { f.outputLimitUnreadable = true; break; }
-        if (number > this.limitMax) this.limitMax = number;
-        f.outputLimit = this.limitMax;
+      case K_TGI_INPUT: this.tgiInput = true; break;
+      case K_SGL_INPUT: this.sglInput = true; break;
+      case K_LLAMA_LIMIT: {
+        // A value of another type is json_value's default (the server's: no limit); -1 is no limit.
+        if (notNumber || negative == 1) { this.unbounded = true; break; }
+        // On an OpenAI-style path only llama.cpp reads n_predict: it raises the limit, never sets it.
+        this.limit(this.limits == LIMITS_LLAMA ? t : K_LIMIT_SOME, number, literal);
         break;
       }
+      case K_OLLAMA_LIMIT: {
+        // Negative and 0: no limit (bounded by the context only).
+        if (number == 0 || (negative != UNREADABLE && !literal)) { this.unbounded = true; break; }
+        this.limit(t, number, literal);
+        break;
+      }
+      case K_LIMIT:
+      case K_LIMIT_SOME:
+      case K_TGI_LIMIT:
+      case K_SGL_LIMIT:
+        this.limit(t, number, literal);
+        break;
       case K_N:
       case K_BEST_OF:
-      case K_CANDIDATES: {
+      case K_CANDIDATES:
+      case K_TGI_BEST_OF:
+      case K_SGL_N: {
         if (literal || number <= 0) { f.outputLimitUnreadable = true; break; }
         if (t == K_N && number > this.nMax) this.nMax = number;
         else if (t == K_BEST_OF && number > this.bestOfMax) this.bestOfMax = number;
         else if (t == K_CANDIDATES && number > this.candidatesMax) this.candidatesMax = number;
-        f.choices = mulSaturating(mulSaturating(this.nMax, this.bestOfMax), this.candidatesMax);
+        else if (t == K_TGI_BEST_OF && number > this.tgiBestOf) this.tgiBestOf = number;
+        else if (t == K_SGL_N && number > this.sglN) this.sglN = number;
         break;
       }
-      default: break; // K_GEN as a scalar: the upstream refuses it
+      default: return; // K_GEN and the other containers as scalars: the upstream refuses them
     }
+    this.settleLimits();
+  }
+
+  /** A limit value for t (the largest of each reading counts); zero, negative, fractional or a bool: unreadable. */
+  private limit(t: u8, number: i64, literal: bool): void {
+    if (literal || number <= 0) { this.facts.outputLimitUnreadable = true; return; }
+    if (t == K_TGI_LIMIT) {
+      if (number > this.tgiLimit) this.tgiLimit = number;
+    } else if (t == K_SGL_LIMIT) {
+      if (number > this.sglLimit) this.sglLimit = number;
+    } else {
+      if (t == K_LIMIT_SOME) this.someLimit = true;
+      else this.exactLimit = true;
+      if (number > this.limitMax) this.limitMax = number;
+    }
+  }
+
+  /** The facts' outputLimit, outputUnbounded and choices from what was read so far. */
+  private settleLimits(): void {
+    const f = this.facts;
+    const batch = this.batchMax;
+    if (this.limits == LIMITS_GENERATE) {
+      // TGI needs `inputs`, SGLang one of text / input_ids / input_embeds: a body with both (or
+      // neither) may be either's, and is held only by a limit both readings set.
+      const tgi = this.tgiInput || !this.sglInput;
+      const sgl = this.sglInput || !this.tgiInput;
+      const t = this.tgiLimit;
+      const g = this.sglLimit;
+      const sglChoices = mulSaturating(this.sglN, batch);
+      if (tgi && sgl) {
+        f.outputLimit = t > g ? t : g;
+        f.outputUnbounded = (t > 0) != (g > 0);
+        f.choices = this.tgiBestOf > sglChoices ? this.tgiBestOf : sglChoices;
+      } else if (tgi) {
+        f.outputLimit = t;
+        f.outputUnbounded = false;
+        f.choices = this.tgiBestOf;
+      } else {
+        f.outputLimit = g;
+        f.outputUnbounded = false;
+        f.choices = sglChoices;
+      }
+      return;
+    }
+    f.outputLimit = this.limitMax;
+    // A limit only some upstreams read ("MAX_TOKENS": Go's; another API's field) is none to the others.
+    f.outputUnbounded = this.unbounded || (this.someLimit && !this.exactLimit);
+    f.choices = mulSaturating(mulSaturating(mulSaturating(this.nMax, this.bestOfMax), this.candidatesMax), batch);
   }
 
   // ---- containers nothing is read from ----
@@ -1328,6 +1644,8 @@ export class RequestBodyReader {
     let utfLo = this.utfLo;
     let utfHi = this.utfHi;
     let inObject = kindAt(kinds, depth - 1); // the container the bytes are in
+    const countAt = this.countAt; // values at this depth are counted (a prompt list's prompts)
+    let counted = this.counted;
     let fault = false;
     let closed = false; // the skimmed container closed
     let tooDeep = false;
@@ -1357,8 +1675,14 @@ export class RequestBodyReader {
         case S_VALUE_OR_CLOSE: {
           p++;
           if (isWhitespace(c)) break;
-          if (c == 0x22) { isKey = false; st = S_STRING; break; }
+          if (c == 0x22) {
+            if (depth == countAt) counted++;
+            isKey = false;
+            st = S_STRING;
+            break;
+          }
           if (c == 0x7b || c == 0x5b) {
+            if (depth == countAt) counted++;
             if (depth >= KIND_LEVELS) { tooDeep = true; break; }
             const w = kinds + (<usize>(depth >> 5) << 2);
             const bit = <u32>1 << <u32>(depth & 31);
@@ -1489,18 +1813,27 @@ export class RequestBodyReader {
     this.utfLo = utfLo;
     this.utfHi = utfHi;
     this.st = st;
+    this.counted = counted;
     if (fault) {
       this.skimming = false;
       this.stop();
     } else if (closed) {
       this.skimming = false;
       this.st = S_AFTER;
+      if (countAt != 0) this.endCount();
     } else if (tooDeep) {
       this.unverified = true;
       this.deep = 1;
       this.st = S_DEEP;
     }
     return p;
+  }
+
+  /** A prompt list closed: its prompts multiply the limit (an empty or all-token list is one prompt). */
+  private endCount(): void {
+    this.countAt = 0;
+    if (this.counted > this.batchMax) this.batchMax = this.counted;
+    this.settleLimits();
   }
 
   // ---- nesting past the kind stack ----
@@ -1557,13 +1890,13 @@ const POOL_SIZE = 64;
 const pool = new Array<RequestBodyReader>();
 
 /** A reader as new (see the constructor), from the pool when one is free. */
-export function takeRequestBodyReader(injectUsage: bool, wantModel: bool): RequestBodyReader {
+export function takeRequestBodyReader(injectUsage: bool, wantModel: bool, limits: u8 = LIMITS_OPENAI): RequestBodyReader {
   if (pool.length > 0) {
     const r = pool.pop();
-    r.recycle(injectUsage, wantModel);
+    r.recycle(injectUsage, wantModel, limits);
     return r;
   }
-  const r = new RequestBodyReader(injectUsage);
+  const r = new RequestBodyReader(injectUsage, limits);
   r.wantModel = wantModel;
   return r;
 }

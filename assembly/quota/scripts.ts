@@ -87,23 +87,29 @@ return {1, v}
 `;
 export const ADMIT_SCRIPT_SHA = "2707777f2955a67b10714e435f3ba992632a752a";
 
-// Admission with windows. KEYS[1]: the balance; KEYS[2]: the marker; KEYS[3..]: one key per window.
-// ARGV[1]: "1" to check the balance; ARGV[2]: the reservation; ARGV[3]: the least balance;
-// ARGV[4]: marker seconds ("0": none); then per window: unit ("r" requests, "t" tokens), limit,
-// seconds until the window ends. Nothing is written unless every check passes: a rejected request
-// consumes nothing. Reply: as ADMIT_SCRIPT, or {-3, window index (1-based), used} when a window is
-// full, or {-6, window index} when a window's counter is not an integer Redis can add to.
+// Admission with windows. KEYS[1]: the balance; KEYS[2]: the marker; KEYS[3..n+2]: one key per
+// window; KEYS[n+3..2n+2]: each window's soft-limit flag. ARGV[1]: "1" to check the balance;
+// ARGV[2]: the reservation; ARGV[3]: the least balance; ARGV[4]: marker seconds ("0": none); then
+// per window: unit ("r" requests, "t" tokens), limit, seconds until the window ends, and its soft
+// threshold ("0": none). Nothing is written unless every check passes: a rejected request consumes
+// nothing. Reply: {1, balance, s1..sn} admitted, where si is 0 below window i's soft threshold, 1 at
+// or above it, 2 when this admission is the first to see it there in this window (its flag, which
+// lives as long as the window, was set now: so it is said once per window); else as ADMIT_SCRIPT,
+// {-3, window index (1-based), used} when a window is full, or {-6, window index} when a window's
+// counter is not an integer Redis can add to.
 export const WINDOW_ADMIT_SCRIPT = `-- ai-quota admission with windows
-` + PRELUDE + `local n = #KEYS - 2
+` + PRELUDE + `local n = (#KEYS - 2) / 2
 local reserve, least = amount(ARGV[2]), amount(ARGV[3])
-if n < 0 or #ARGV ~= 4 + 3 * n or not reserve or reserve < 0 or not least or (ARGV[4] ~= "0" and not positive(ARGV[4])) then return {-4, 0} end
+if n < 0 or n ~= math.floor(n) or #ARGV ~= 4 + 4 * n or not reserve or reserve < 0 or not least or (ARGV[4] ~= "0" and not positive(ARGV[4])) then return {-4, 0} end
+local counts = {}
 for i = 1, n do
-  local unit, limit = ARGV[3 * i + 2], amount(ARGV[3 * i + 3])
-  if (unit ~= "r" and unit ~= "t") or not limit or limit < 1 or not positive(ARGV[3 * i + 4]) then return {-4, 0} end
+  local unit, limit, soft = ARGV[4 * i + 1], amount(ARGV[4 * i + 2]), amount(ARGV[4 * i + 4])
+  if (unit ~= "r" and unit ~= "t") or not limit or limit < 1 or not positive(ARGV[4 * i + 3]) or not soft or soft < 0 then return {-4, 0} end
   local v = redis.call("GET", KEYS[i + 2])
   local used = 0
   if v then used = int(v) end
   if not used then return {-6, i} end
+  counts[i] = used
   -- Admitted only below its limit (at most MAX): adding at most MAX stays in range.
   if (unit == "r" and used + 1 > limit) or (unit == "t" and used >= limit) then return {-3, i, v} end
 end
@@ -119,17 +125,25 @@ if ARGV[1] == "1" then
 end
 if ARGV[4] ~= "0" then redis.call("SET", KEYS[2], "1", "EX", ARGV[4]) end
 if ARGV[1] == "1" and reserve > 0 then balance = redis.call("DECRBY", KEYS[1], ARGV[2]) end
+local reply = {1, balance}
 for i = 1, n do
   local add = "1"
-  if ARGV[3 * i + 2] == "t" then add = ARGV[2] end
+  if ARGV[4 * i + 1] == "t" then add = ARGV[2] end
   if add ~= "0" then
-    redis.call("INCRBY", KEYS[i + 2], add)
-    if redis.call("TTL", KEYS[i + 2]) < 0 then redis.call("EXPIRE", KEYS[i + 2], ARGV[3 * i + 4]) end
+    counts[i] = redis.call("INCRBY", KEYS[i + 2], add)
+    if redis.call("TTL", KEYS[i + 2]) < 0 then redis.call("EXPIRE", KEYS[i + 2], ARGV[4 * i + 3]) end
   end
+  local state = 0
+  local soft = tonumber(ARGV[4 * i + 4])
+  if soft > 0 and counts[i] >= soft then
+    state = 1
+    if redis.call("SET", KEYS[n + i + 2], "1", "NX", "EX", ARGV[4 * i + 3]) then state = 2 end
+  end
+  reply[i + 2] = state
 end
-return {1, balance}
+return reply
 `;
-export const WINDOW_ADMIT_SCRIPT_SHA = "1a0feb1d2be88feb2532ee354a1ab3cb48fdfe3c";
+export const WINDOW_ADMIT_SCRIPT_SHA = "0884df7de7e0464b88969b17f820890b0ad173a7";
 
 // Settlement, once. KEYS[1]: the balance; KEYS[2]: the request's marker; KEYS[3..]: windows.
 // ARGV[1]: what to add to the balance ("0": nothing); ARGV[2]: "d" to apply only if the admission's

@@ -37,11 +37,11 @@ import { nowSeconds } from "../abi/clock";
 import { AdminCaller, deltaQuota, queryQuota, refreshQuota } from "./admin";
 import { Admission, AdmissionKind, AdmissionListener, admit, admitWithWindows } from "./admission";
 import { reservationFor } from "./estimate";
-import { RequestBodyReader, giveBackRequestBodyReader, takeRequestBodyReader } from "./request_body";
+import { RequestBodyReader, giveBackRequestBodyReader, limitFamilyOf, takeRequestBodyReader } from "./request_body";
 import { Charge, settle } from "./settlement";
 import { count, metrics } from "../metrics/metrics";
 import * as answers from "./answers";
-import { boundEstimate } from "./estimate_bounds";
+import { boundEstimate, outputLimitOr } from "./estimate_bounds";
 import { UNREADABLE_USAGE_OPTION, unreadableReason } from "./request_verdict";
 import { RuleBook } from "./rule_book";
 import { OtherPathAction, allowsPath } from "./other_paths";
@@ -61,6 +61,8 @@ const STATUS = nameBytes(":status");
 const CONTENT_TYPE = nameBytes("content-type");
 const CONTENT_ENCODING = nameBytes("content-encoding");
 const AI_LOG = propertyPath(["ai_log"]);
+/** Set on an answer whose request was admitted at or above a window's soft limit. */
+const SOFT_LIMIT_HEADER = "x-ai-quota-soft-limit";
 
 /** Admin form bodies are a few dozen bytes; anything this large is not one. */
 const MAX_ADMIN_BODY: u32 = 64 * 1024;
@@ -125,6 +127,8 @@ export class QuotaStream extends HttpContext {
   windows: Array<WindowSpan> = NO_WINDOWS;
   /** The consumer's tier (tiers.ts); null: the top-level limits and balance. */
   tier: Tier | null = null;
+  /** The first window at or above its soft limit at admission ("80 of 100 requests per day"), for the answer's header. */
+  softLimit: string = "";
 
   /** Given when the request headers arrive (rule_book.ts picks the rule); inert until then. */
   config: QuotaConfig = UNBOUND_CONFIG;
@@ -300,7 +304,7 @@ export class QuotaStream extends HttpContext {
     removeRequestHeaderNamed(ACCEPT_ENCODING);
     if (!endOfStream) {
       const inject = policy.injectStreamUsage && (this.api == ApiKind.OpenAIChat || this.api == ApiKind.OpenAICompletions);
-      this.body = takeRequestBodyReader(inject, !this.config.weights.isIdentity());
+      this.body = takeRequestBodyReader(inject, !this.config.weights.isIdentity(), limitFamilyOf(this.api));
       // The body may grow by the option we add: its length is no longer known (chunked upstream).
       if (inject) removeRequestHeaderNamed(CONTENT_LENGTH);
     }
@@ -483,6 +487,7 @@ export class QuotaStream extends HttpContext {
 
   onAdmission(a: Admission): void {
     if (a.kind == AdmissionKind.Admitted) {
+      if (a.soft !== null) this.noteSoftLimits(a.soft!);
       this.pass(a.balance, a.hasBalance);
       return;
     }
@@ -511,6 +516,26 @@ export class QuotaStream extends HttpContext {
       return;
     }
     answers.denyNoQuota(this.config.noQuotaStatus, this.config.noQuotaJson);
+  }
+
+  /**
+   * Windows at or above their soft limit (`soft` in limits): the answer says which, in a header; the
+   * first admission in a window to be there (the script sets a flag once per window) logs it.
+   */
+  private noteSoftLimits(states: Array<i32>): void {
+    const windows = this.windows;
+    for (let i = 0; i < states.length && i < windows.length; i++) {
+      const state = states[i];
+      if (state == 0) continue;
+      const l = windows[i].limit;
+      const what = l.soft.toString() + " of " + l.limit.toString() + " " + l.unitName() + " per " + l.windowName;
+      count(metrics().softLimitOver);
+      if (this.softLimit.length == 0) this.softLimit = what;
+      if (state == 2) {
+        count(metrics().softLimitReached);
+        logWarn("ai-quota: soft limit: " + this.consumer + " reached " + what);
+      }
+    }
   }
 
   /**
@@ -611,18 +636,23 @@ export class QuotaStream extends HttpContext {
     this.response!.scan.setCohere(this.api == ApiKind.CohereChat || this.api == ApiKind.CohereEmbed);
     // Hiding the usage event we asked for changes the body's length.
     if (hide) removeResponseHeaderNamed(CONTENT_LENGTH);
-    const header = this.config.policy.remainingHeader;
-    if (header.length > 0 && this.hasBalance) setResponseHeader(header, this.balance.toString());
+    this.setQuotaHeaders();
     if (endOfStream) this.endResponse();
     return Action.Continue;
   }
 
   /** A flat-cost request's answer is not read: its status decides the charge (settleFlat). */
   private flatResponseHeaders(endOfStream: bool): Action {
-    const header = this.config.policy.remainingHeader;
-    if (header.length > 0 && this.hasBalance) setResponseHeader(header, this.balance.toString());
+    this.setQuotaHeaders();
     if (endOfStream) this.endResponse();
     return Action.Continue;
+  }
+
+  /** The balance after admission (`remaining_header`) and a soft limit reached, on the answer. */
+  private setQuotaHeaders(): void {
+    const header = this.config.policy.remainingHeader;
+    if (header.length > 0 && this.hasBalance) setResponseHeader(header, this.balance.toString());
+    if (this.softLimit.length > 0) setResponseHeader(SOFT_LIMIT_HEADER, this.softLimit);
   }
 
   /**
@@ -826,7 +856,7 @@ export class QuotaStream extends HttpContext {
     const body = this.body;
     if (body === null || !body.facts.background || this.api != ApiKind.OpenAIResponses) return;
     const facts = body.facts;
-    let output: i64 = facts.outputLimit > 0 ? facts.outputLimit : BACKGROUND_OUTPUT;
+    let output: i64 = outputLimitOr(facts, BACKGROUND_OUTPUT);
     if (facts.choices > 1 && output <= i64.MAX_VALUE / facts.choices) output *= facts.choices;
     if (output > estimate.output) estimate.output = output;
   }

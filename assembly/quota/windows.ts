@@ -27,6 +27,8 @@ export class Limit {
     public periodStart: i32 = 1,
     /** Seconds east of UTC that the calendar period is reckoned in. */
     public offsetSeconds: i64 = 0,
+    /** The count at which the soft limit is reached (`soft` × limit, rounded up); 0: none. */
+    public soft: i64 = 0,
   ) {}
 
   unitName(): string {
@@ -37,6 +39,11 @@ export class Limit {
 /** One limit's current window: where it starts and ends, and its key. */
 export class WindowSpan {
   constructor(public limit: Limit, public start: i64, public end: i64, public key: string) {}
+
+  /** The flag the admission script sets once its window reaches the soft limit (same slot as `key`). */
+  softKey(): string {
+    return this.key + ":soft";
+  }
 
   /** Seconds until the window ends, at least 1 (what Retry-After says and what the key lives). */
   remaining(now: i64): i64 {
@@ -111,10 +118,23 @@ export function parseLimits(v: JsonValue, field: string): LimitsResult {
       if (!st.isInteger() || st.asI64() < 400 || st.asI64() > 599) return new LimitsResult(null, at + ".status must be an HTTP error status (400-599)");
       status = <u32>st.asI64();
     }
+    const soft = parseSoft(item, at, limit.asI64());
+    if (soft < 0) return new LimitsResult(null, at + ".soft must be a fraction of the limit between 0 and 1 (0.8: warn at 80%)");
     limits.push(new Limit(unit.stringValue == "requests" ? LimitUnit.Requests : LimitUnit.Tokens, limit.asI64(), name, seconds, status,
-      calendar, period.startDay, period.offsetSeconds));
+      calendar, period.startDay, period.offsetSeconds, soft));
   }
   return new LimitsResult(limits, "");
+}
+
+/** `soft`: the count (at least 1) at which a limit's soft threshold is reached; 0 absent; -1 malformed. */
+function parseSoft(item: JsonValue, at: string, limit: i64): i64 {
+  const v = item.get("soft");
+  if (v === null || v.type == JsonType.Null) return 0;
+  if (v.type != JsonType.Number) return -1;
+  const f = v.asF64();
+  if (!(f > 0 && f < 1)) return -1;
+  const t = <i64>Math.ceil(f * <f64>limit);
+  return t < 1 ? 1 : t > limit ? limit : t;
 }
 
 export function hasTokenLimits(limits: Array<Limit>): bool {

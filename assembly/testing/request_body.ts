@@ -9,6 +9,7 @@ import { input, clamp, emit } from "./_io";
 import { quoteJsonString } from "../json";
 import { RequestBodyReader, RequestFacts, integralNumber, integralString } from "../quota/request_body";
 import { ReservationEstimate, estimateFor, reservationFor, reservationForBody, reservationForFacts } from "../quota/estimate";
+import { outputAllowed } from "../quota/estimate_bounds";
 
 let cuts = new Int32Array(0);
 let lastCannotAskUsage = false;
@@ -197,6 +198,28 @@ export function bench_read(len: i32, chunk: i32, streaming: i32): i32 {
   }
   r.finish();
   return r.facts.complete ? 1 : 0;
+}
+
+/**
+ * input[0, len) read with the limit fields of family `limits` (LIMITS_*), cut at the points (-1:
+ * byte by byte): the output limit facts, the estimate bound (outputAllowed) and the reservation
+ * with `fallback` (cap 2^40).
+ */
+export function run_limits(len: i32, limits: i32, ncuts: i32, fallback: i64): i32 {
+  const n = clamp(len);
+  const r = new RequestBodyReader(false, <u8>limits);
+  let from = 0;
+  const count = chunkCount(ncuts, n);
+  for (let k = 0; k < count; k++) {
+    const to = boundary(k, count, ncuts, n, from);
+    r.read(input.dataStart + <usize>from, <usize>(to - from));
+    from = to;
+  }
+  r.finish();
+  const f = r.facts;
+  const reservation = reservationForFacts(f, fallback, <i64>1 << 40);
+  return emit(`{"outputLimit":"${f.outputLimit}","outputUnbounded":${f.outputUnbounded},"outputLimitUnreadable":${f.outputLimitUnreadable},` +
+    `"choices":"${f.choices}","allowed":"${outputAllowed(f)}","reservation":"${reservation}","complete":${f.complete}}`);
 }
 
 /** The reservation for input[0, len): {"reservation", "input", "output", "atCap"}. */

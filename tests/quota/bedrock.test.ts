@@ -183,7 +183,8 @@ describe("ConverseStream (event-stream)", () => {
 
   test("a bad message CRC, a bad prelude CRC, an oversized message: unreadable, charged by size (never free)", async () => {
     const good = converseStream({ inputTokens: 21, outputTokens: 13, totalTokens: 34 });
-    const unreadable = (body: Buffer) => inputEstimateOf(CONVERSE_BODY) + ceilDiv(body.length, 2);
+    // by size, at most the request's inferenceConfig.maxTokens (300; the big message is above it)
+    const unreadable = (body: Buffer) => inputEstimateOf(CONVERSE_BODY) + Math.min(ceilDiv(body.length, 2), 300);
     const badMessage = Buffer.from(good); badMessage[good.length - 30] ^= 0x01; // inside the metadata message
     expect(await spent(CONVERSE_STREAM, { headers: EVENTS, body: badMessage })).toBe(unreadable(badMessage));
     const badPrelude = Buffer.from(good); badPrelude[9] ^= 0x80;

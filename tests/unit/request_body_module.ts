@@ -23,6 +23,18 @@ export interface Facts {
   stateful: boolean;
 }
 
+export interface Limits {
+  outputLimit: string;
+  outputUnbounded: boolean;
+  outputLimitUnreadable: boolean;
+  choices: string;
+  /** The estimate bound: limit × choices, "-1" none. */
+  allowed: string;
+  /** The max_tokens reservation (fallback as given, cap 2^40). */
+  reservation: string;
+  complete: boolean;
+}
+
 export interface Rewritten extends Facts {
   /** Indexes of the chunks the reader replaced. */
   changed: number[];
@@ -46,6 +58,8 @@ export interface RequestBodyModule {
   /** Linear memory grown while reading (bytes). */
   memory(input: Uint8Array, inject: boolean, chunk: number, buffered: boolean): { grown: number; facts: Facts };
   estimate(input: Uint8Array | string, fallback: bigint, cap: bigint): { reservation: string; sameWhole: boolean; input: string; output: string; atCap: boolean };
+  /** Read with family `limits` (0 OpenAI-style, every field; 1 /generate; 2 llama.cpp; 3 Ollama; 4 Converse; 5 chat; 6 completions; 7 Responses; 8 max_tokens APIs; 9 Gemini). */
+  limits(input: Uint8Array | string, limits: number, cuts?: number[] | "bytes", fallback?: bigint): Limits;
   integralNumber(text: string): string;
   integralString(text: string | Uint8Array): string;
   /** Writes input and returns its length (for bench_read). */
@@ -90,6 +104,11 @@ export function loadRequestBody(path = REQUEST_BODY_WASM): RequestBodyModule {
       const n = writeCuts(cuts);
       const r = result(ex.run_read(len, inject ? 1 : 0, n));
       return { ...r, body: body() };
+    },
+    limits(input, limits, cuts, fallback = 16n) {
+      const len = write(input);
+      const n = writeCuts(cuts);
+      return result(ex.run_limits(len, limits, n, fallback));
     },
     memory(input, inject, chunk, buffered) {
       const len = write(input);
