@@ -33,9 +33,9 @@ const BODIES: Record<string, string> = {
   "/encode": '{"text":"Why is the sky blue?"}',
 };
 
-async function call(path: string, response: ResponseSpec, consumer = "c1") {
+async function call(path: string, response: ResponseSpec, consumer = "c1", requestBody?: string) {
   const vm = await fx.plugin();
-  const body = BODIES[path.replace(/^.*?(\/api\/\w+|\/\w+)$/, "$1")] ?? BODIES["/generate"];
+  const body = requestBody ?? BODIES[path.replace(/^.*?(\/api\/\w+|\/\w+)$/, "$1")] ?? BODIES["/generate"];
   const r = await vm.newStream().run({
     request: { headers: request("POST", path, consumer, [["content-type", "application/json"]]), body },
     response: () => response,
@@ -146,7 +146,8 @@ describe("streamed batches: each prompt's running totals kept apart by index, th
     await fx.setBalance("c1", 100_000);
     let body = "";
     for (let i = 0; i < 300; i++) body += llamaEvent(i, 2, 5);
-    const { inputEstimate } = await call("/completion", { headers: SSE, body });
+    // No n_predict: the request's own limit would cap the estimate beyond the counts (native_limits.test.ts).
+    const { inputEstimate } = await call("/completion", { headers: SSE, body }, "c1", '{"prompt":"The capital of France is"}');
     const charged = 100_000 - Number(await fx.balance("c1"));
     // 256 prompts kept apart (2 + 5 each); past them the counts cover not every prompt: the input is
     // the larger of the request's estimate and the sums, the output the sums plus the estimate of
