@@ -3,7 +3,8 @@
 //   input:  the reported input; none reported: ceil(request body bytes / REQUEST_BYTES_PER_TOKEN)
 //   output: ceil(generated content bytes (decoded) × OUTPUT_RATES[group] / 1000) + OUTPUT_BASES[group]
 //           for the answer's group (API family, the request declared tools; 0 when no content was
-//           seen); with a reported output count, that count, plus (for a cut
+//           seen), plus ceil(audio base64 characters / AUDIO_BASE64_PER_TOKEN); with a reported
+//           output count, that count, plus (for a cut
 //           answer) the same estimate of the content read after it, which it cannot cover (a cut
 //           Anthropic stream reported output_tokens 1 at its start; OpenAI's final usage event
 //           covers everything before it),
@@ -31,6 +32,14 @@ export const REQUEST_BYTES_PER_TOKEN: i64 = 2;
 const OUTPUT_RATES: StaticArray<i64> = [250, 250, 400, 400, 250, 250, 250, 250];
 /** Output tokens no content byte stands for (framing, tool calls, stop tokens), added once to an answer with content, per group. */
 const OUTPUT_BASES: StaticArray<i64> = [9, 67, 5, 49, 5, 59, 14, 14];
+// Audio output (OpenAI chat's choices[].delta.audio.data / .message.audio.data, Responses'
+// response.audio.delta): OpenAI bills assistant audio at 1 token per 50 ms
+// (developers.openai.com/api/docs/guides/realtime-costs, "Per-Response costs"), and streamed audio
+// is pcm16: 24 kHz, 16-bit, mono, 48,000 bytes a second, 64,000 characters of base64. The same rate
+// for wav (pcm16 in a container); mp3, flac and opus carry the same second in fewer bytes, so
+// their audio is estimated low (docs/metering.md).
+/** Base64 characters of generated audio per output token (64,000 a second / 20 tokens a second). */
+export const AUDIO_BASE64_PER_TOKEN: i64 = 3200;
 /** Wire bytes per output token of a compressed SSE stream (brotli of whole streams: 5th percentile 3.4). */
 export const ENCODED_SSE_BYTES_PER_TOKEN: i64 = 3;
 /** Wire bytes per output token of a compressed JSON answer (brotli: 5th percentile 2.0). */
@@ -65,8 +74,8 @@ function ceilDiv(n: i64, d: i64): i64 {
  * declared tools (TextCounts.tools).
  */
 export function estimateUsage(inputEstimate: i64, reader: ResponseReader | null, encoded: bool, cut: bool, family: i32, tools: bool): TokenUsage {
-  if (reader === null) return estimateFrom(inputEstimate, new TokenUsage(), 0, 0, 0, false, encoded, cut, family, tools);
-  return estimateFrom(inputEstimate, reader.usage, reader.contentBytes, reader.contentAfterOutput, reader.bodyBytes, reader.sseHint, encoded, cut, family, tools);
+  if (reader === null) return estimateFrom(inputEstimate, new TokenUsage(), 0, 0, 0, false, encoded, cut, family, tools, 0);
+  return estimateFrom(inputEstimate, reader.usage, reader.contentBytes, reader.contentAfterOutput, reader.bodyBytes, reader.sseHint, encoded, cut, family, tools, reader.audioBytes);
 }
 
 /** The input estimate of a body known only by its size (no text counts): ceil(bytes / REQUEST_BYTES_PER_TOKEN). */
@@ -76,9 +85,10 @@ export function bytesInputEstimate(requestBytes: i64): i64 {
 
 /**
  * estimateUsage from the numbers a reader holds: what was reported, content bytes (all, and those
- * after the last reported output count), wire bytes, and the content type's hint.
+ * after the last reported output count), wire bytes, the content type's hint, and audio's base64
+ * characters (counted only when no output count was reported: a count covers its answer's audio).
  */
-export function estimateFrom(inputEstimate: i64, reported: TokenUsage, contentBytes: i64, contentAfterOutput: i64, bodyBytes: i64, sse: bool, encoded: bool, cut: bool, family: i32, tools: bool): TokenUsage {
+export function estimateFrom(inputEstimate: i64, reported: TokenUsage, contentBytes: i64, contentAfterOutput: i64, bodyBytes: i64, sse: bool, encoded: bool, cut: bool, family: i32, tools: bool, audioBytes: i64): TokenUsage {
   const u = new TokenUsage();
   u.found = true;
   u.model = reported.model;
@@ -89,7 +99,7 @@ export function estimateFrom(inputEstimate: i64, reported: TokenUsage, contentBy
     const wire = ceilDiv(bodyBytes, sse ? ENCODED_SSE_BYTES_PER_TOKEN : ENCODED_JSON_BYTES_PER_TOKEN);
     u.output = reported.hasOutput && reported.output > wire ? reported.output : wire;
   } else if (!reported.hasOutput) {
-    u.output = contentEstimate(contentBytes, family, tools);
+    u.output = addSaturating(contentEstimate(contentBytes, family, tools), ceilDiv(audioBytes, AUDIO_BASE64_PER_TOKEN));
   } else if (cut || reported.provisionalOutput) {
     // (a provisional count — Anthropic's message_start — covers nothing generated after it)
     u.output = addSaturating(reported.output, contentEstimate(contentAfterOutput, family, tools));

@@ -8,7 +8,7 @@
 // changed, and the document then goes the usual way (scanner.ts, tokenizer.ts, extractor.ts).
 import { plainEnd } from "../json/plain";
 import { hexDigit } from "../util/hex";
-import { CHOICES_CONTENT_KEYS, ROOT_COUNTED, ROOT_KEYS } from "./extractor";
+import { AUDIO_KEYS, CHOICES_CONTENT_KEYS, ROOT_COUNTED, ROOT_KEYS } from "./extractor";
 import { isSelfHostedRootKey } from "./self_hosted_keys";
 
 // The keys the extractor reads (extractor.ts ROOT_KEYS, ROOT_COUNTED, CHOICES_CONTENT_KEYS), told apart here by length and 8-byte loads; the tests check that the sets agree.
@@ -236,6 +236,7 @@ function word(k: usize, at: usize, n: usize): u64 {
 /** What a root key is to the extractor (ROOT_KEYS and ROOT_COUNTED). */
 export function rootKey(k: usize, n: usize): u8 {
   switch (<i32>n) {
+    case 4: return load<u32>(k) == 0x65707974 ? ROOT_READ : ROOT_OTHER; // type (a Responses audio event's)
     case 5: {
       const w = word(k, 0, 5);
       if (w == 0x6567617375) return ROOT_USAGE; // usage
@@ -258,10 +259,16 @@ export function rootKey(k: usize, n: usize): u8 {
   }
 }
 
+/** `data`: audio's base64 inside `choices` (extractor.ts AUDIO_KEYS), counted apart: such documents go the usual way. */
+const AUDIO_DATA: u32 = 0x61746164;
+
 /** A key whose string values inside `choices` are generated content (CHOICES_CONTENT_KEYS). */
 export function countedKey(k: usize, n: usize): bool {
   switch (<i32>n) {
-    case 4: return load<u32>(k) == 0x74786574; // text
+    case 4: {
+      const w = load<u32>(k);
+      return w == 0x74786574 || w == AUDIO_DATA; // text, data (audio)
+    }
     case 7: {
       const w = word(k, 0, 7);
       return w == 0x746e65746e6f63 || w == 0x6c617375666572; // content, refusal
@@ -282,6 +289,7 @@ export function keySetsAgree(k: usize, n: usize): bool {
   const kind = rootKey(k, n);
   if (ROOT_COUNTED.has(k, n) != (kind == ROOT_CHOICES)) return false;
   if (ROOT_KEYS.has(k, n) != (kind == ROOT_USAGE || kind == ROOT_MODEL || kind == ROOT_READ)) return false;
+  if (AUDIO_KEYS.has(k, n) != (n == 4 && load<u32>(k) == AUDIO_DATA)) return false;
   return CHOICES_CONTENT_KEYS.has(k, n) == countedKey(k, n);
 }
 
@@ -432,6 +440,7 @@ function object(p: usize, end: usize, depth: i32, counting: bool): usize {
     let countNext = false;
     if (ke != 0) {
       countNext = counting && countedKey(k, ke - k);
+      if (countNext && ke - k == 4 && load<u32>(k) == AUDIO_DATA) return 0; // audio: the tokenizer counts it apart
       p = ke + 1;
     } else {
       p = stringBody(k, end, false);

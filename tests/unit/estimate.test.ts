@@ -96,11 +96,11 @@ describe("the rules", () => {
     const r = m.estimateNumbers({ requestBytes: Number.MAX_SAFE_INTEGER, contentBytes: 0, bodyBytes: 0, sse: false, encoded: false, cut: true, input: null, output: null });
     expect(BigInt(r.input)).toBe(BigInt(Math.ceil(Number.MAX_SAFE_INTEGER / K.request)));
     const max = 9223372036854775807n;
-    expect(m.json("estimate_numbers", max, max, max, max, 1, 1, 1, 0, 0n, 1, max)).toMatchObject({ output: String(max) });
-    expect(m.json("estimate_numbers", max, max, max, max, 1, 0, 1, 0, 0n, 1, max, 1, 1)).toMatchObject({ output: String(max) }); // saturates
+    expect(m.json("estimate_numbers", max, max, max, max, 1, 1, 1, 0, 0n, 1, max, 0, 0, max)).toMatchObject({ output: String(max) });
+    expect(m.json("estimate_numbers", max, max, max, max, 1, 0, 1, 0, 0n, 1, max, 1, 1, max)).toMatchObject({ output: String(max) }); // saturates
     // no count reported: the content's estimate, positive, for every group
     for (let g = 0; g < 8; g++) {
-      const e = m.json("estimate_numbers", 0n, max, max, 0n, 1, 0, 1, 0, 0n, 0, 0n, g >> 1, g & 1);
+      const e = m.json("estimate_numbers", 0n, max, max, 0n, 1, 0, 1, 0, 0n, 0, 0n, g >> 1, g & 1, max);
       expect(BigInt(e.output)).toBeGreaterThan(2n ** 50n);
     }
   });
@@ -108,9 +108,9 @@ describe("the rules", () => {
   test("property: never below what was reported; a complete answer's report stands", () => {
     const n = fc.bigInt(0n, 2n ** 62n);
     fc.assert(
-      fc.property(n, n, n, fc.boolean(), fc.boolean(), fc.boolean(), fc.option(n), fc.option(n), fc.integer({ min: -2, max: 6 }), fc.boolean(), (req, content, wire, isSse, encoded, cut, input, output, family, tools) => {
+      fc.property(n, n, n, fc.boolean(), fc.boolean(), fc.boolean(), fc.option(n), fc.option(n), fc.integer({ min: -2, max: 6 }), fc.boolean(), n, (req, content, wire, isSse, encoded, cut, input, output, family, tools, audio) => {
         const after = content / 3n;
-        const e = m.json("estimate_numbers", req, content, after, wire, isSse ? 1 : 0, encoded ? 1 : 0, cut ? 1 : 0, input === null ? 0 : 1, input ?? 0n, output === null ? 0 : 1, output ?? 0n, family, tools ? 1 : 0);
+        const e = m.json("estimate_numbers", req, content, after, wire, isSse ? 1 : 0, encoded ? 1 : 0, cut ? 1 : 0, input === null ? 0 : 1, input ?? 0n, output === null ? 0 : 1, output ?? 0n, family, tools ? 1 : 0, audio);
         if (input !== null) expect(BigInt(e.input)).toBe(input);
         else expect(BigInt(e.input)).toBe((req + BigInt(K.request) - 1n) / BigInt(K.request));
         if (output !== null) {

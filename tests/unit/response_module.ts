@@ -8,6 +8,7 @@ export interface ReaderResult {
   usage: ReaderUsage;
   contentBytes: string;
   contentAfterOutput: string;
+  audioBytes: string;
   bodyBytes: string;
   hiddenEvents: number;
   hiddenNulls: number;
@@ -114,9 +115,9 @@ export class ResponseModule {
   }
 
   /** estimateFrom with numbers: reported sides are given as numbers (null: not reported). */
-  estimateNumbers(o: { requestBytes: number; contentBytes: number; contentAfterOutput?: number; bodyBytes: number; sse: boolean; encoded: boolean; cut: boolean; input: number | null; output: number | null; family?: number; tools?: boolean }): ReaderUsage {
+  estimateNumbers(o: { requestBytes: number; contentBytes: number; contentAfterOutput?: number; bodyBytes: number; sse: boolean; encoded: boolean; cut: boolean; input: number | null; output: number | null; family?: number; tools?: boolean; audioBytes?: number }): ReaderUsage {
     return this.json("estimate_numbers", BigInt(o.requestBytes), BigInt(o.contentBytes), BigInt(o.contentAfterOutput ?? o.contentBytes), BigInt(o.bodyBytes), o.sse ? 1 : 0, o.encoded ? 1 : 0, o.cut ? 1 : 0,
-      o.input === null ? 0 : 1, BigInt(o.input ?? 0), o.output === null ? 0 : 1, BigInt(o.output ?? 0), o.family ?? 0, o.tools ? 1 : 0);
+      o.input === null ? 0 : 1, BigInt(o.input ?? 0), o.output === null ? 0 : 1, BigInt(o.output ?? 0), o.family ?? 0, o.tools ? 1 : 0, BigInt(o.audioBytes ?? 0));
   }
 
   /** The estimate's constants; output: per group (family × 2 + tools) its [milli-tokens per content byte, base]. */
