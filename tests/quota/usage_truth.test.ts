@@ -227,9 +227,34 @@ describe("audio output (item 6)", () => {
     expect(await chargedCut(stream, cut, "/v1/responses", body)).toBe(inputEstimateOf(body, 2) + outputEstimateOf(50 * words.length, 2) + audioTokens(49 * tenth.length + 3200));
   });
 
+  test("never more than the request allows: max_completion_tokens caps the audio too (item 7)", async () => {
+    const body = chatBody.replace('"stream":true', '"stream":true,"max_completion_tokens":20');
+    expect(await charged(sseResponse(sse(chunks) + "data: [DONE]\n\n"), { body })).toBe(inputEstimateOf(body) + 20);
+  });
+
   test("a usage report still stands over the estimate", async () => {
     const s = sse(chunks) + sse([{ choices: [], usage: { prompt_tokens: 20, completion_tokens: 1200, completion_tokens_details: { audio_tokens: 1100 } } }]) + "data: [DONE]\n\n";
     expect(await charged(sseResponse(s), { body: chatBody.replace('"include_usage":false', '"include_usage":true') })).toBe(1220);
+  });
+});
+
+describe("the output estimate per API family and tools declared (item 8)", () => {
+  const text = "The quick brown fox jumps over the lazy dog. ".repeat(40); // 1,800 bytes
+  test("chat without and with tools: the group's rate and base, through the real plugin", async () => {
+    const answer = JSON.stringify({ id: "x", object: "chat.completion", model: "gpt-4o", choices: [{ index: 0, message: { role: "assistant", content: text } }] });
+    const plain = '{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}';
+    const tools = '{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{}}}]}';
+    expect(await charged(jsonResponse(answer), { body: plain })).toBe(inputEstimateOf(plain) + outputEstimateOf(1800, 0, false));
+    expect(await charged(jsonResponse(answer), { body: tools })).toBe(inputEstimateOf(tools) + outputEstimateOf(1800, 0, true));
+    // a token per 4 bytes of English plus chat's base: about the truth (this text is about 11 tokens per 45 bytes, 440 in all), not the former 916
+    expect(outputEstimateOf(1800, 0, false)).toBe(450 + 9);
+  });
+
+  test("Anthropic: its own rate (2.5 bytes a token) and base", async () => {
+    const answer = JSON.stringify({ id: "m", type: "message", role: "assistant", model: "claude-sonnet-4-5", content: [{ type: "text", text }] });
+    const body = '{"model":"claude-sonnet-4-5","max_tokens":4096,"messages":[{"role":"user","content":"hi"}]}';
+    expect(await charged(jsonResponse(answer), { path: "/v1/messages", body })).toBe(inputEstimateOf(body, 1) + outputEstimateOf(1800, 1, false));
+    expect(outputEstimateOf(1800, 1, false)).toBe(720 + 5);
   });
 });
 
