@@ -7,17 +7,17 @@
 // truth by on the fitting half; the d whose estimate has the lowest median ratio on the fitting
 // half is kept. A group with tools never gets a smaller base than the same family without (tool
 // calls only add framing). The error is reported on the fitting half, the held-out half and all
-// rows; docs/metering.md gives the chosen line (p = 0.88) and tests/unit/estimate.test.ts measures
+// rows; docs/metering.md gives the chosen line (p = 0.87) and tests/unit/estimate.test.ts measures
 // the plugin's own estimate.
-//   npx tsx scripts/output-fit.ts
+//   npx tsx scripts/output-fit.ts [rates to try, milli-tokens per byte, comma-separated]
 import { EstimateRow, estimateCorpus } from "../tests/unit/estimate_corpus";
 
 const FAMILY: Record<EstimateRow["api"], number> = { chat: 0, completions: 0, messages: 1, responses: 2, gemini: 3 };
 const group = (r: EstimateRow) => FAMILY[r.api] * 2 + (r.tools ? 1 : 0);
 const shown = estimateCorpus.filter((r) => r.hiddenReasoning === 0 && !r.mediaOutput);
 const hash = (s: string) => { let h = 2166136261; for (const c of s) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0; return h; };
-const fit = shown.filter((r) => hash(r.source) % 2 === 0);
-const heldOut = shown.filter((r) => hash(r.source) % 2 === 1);
+export const fit = shown.filter((r) => hash(r.source) % 2 === 0);
+export const heldOut = shown.filter((r) => hash(r.source) % 2 === 1);
 const quantile = (xs: number[], p: number) => { const v = [...xs].sort((a, b) => a - b); return v[Math.min(v.length - 1, Math.floor(p * v.length))] ?? 0; };
 /** Tokens for content bytes at a rate in milli-tokens per byte, rounded up (as estimate.ts). */
 const tokens = (bytes: number, milli: number) => Math.ceil((bytes * milli) / 1000);
@@ -26,23 +26,34 @@ function measure(rs: EstimateRow[], f: (r: EstimateRow) => number): string {
   return `${v[v.length >> 1].toFixed(2)}× ${((100 * v.filter((x) => x < 1).length) / v.length).toFixed(1)}% below`;
 }
 
-const RATES = (process.argv[2] ?? "500,400,333,286,250").split(",").map(Number);
-console.log(`rows ${shown.length}: fit ${fit.length}, held out ${heldOut.length}`);
-for (const p of [0.85, 0.87, 0.88, 0.9]) {
-  const rates: number[] = [];
+/** Rates tried (milli-tokens per content byte: 2 to 4 bytes a token). */
+export const FIT_RATES = [500, 400, 333, 286, 250];
+
+/** The fit at quantile p: each group's rate and base (index family × 2 + tools). */
+export function fitOutput(p: number, rates: number[] = FIT_RATES): { rates: number[]; bases: number[] } {
+  const chosen: number[] = [];
   const bases: number[] = [];
   for (let g = 0; g < 8; g++) {
     const rs = fit.filter((r) => group(r) === g);
     let best = { median: Infinity, milli: 500, base: 16 };
-    for (const milli of RATES) {
+    for (const milli of rates) {
       const base = Math.max(0, Math.ceil(quantile(rs.map((r) => r.output - tokens(r.contentBytes, milli)), p)));
       const v = rs.map((r) => (tokens(r.contentBytes, milli) + base) / r.output).sort((a, b) => a - b);
       const median = v[v.length >> 1] ?? Infinity;
       if (median < best.median) best = { median, milli, base };
     }
-    rates[g] = best.milli;
+    chosen[g] = best.milli;
     bases[g] = g % 2 === 1 ? Math.max(best.base, bases[g - 1]) : best.base;
   }
-  const f = (r: EstimateRow) => (r.contentBytes > 0 ? tokens(r.contentBytes, rates[group(r)]) + bases[group(r)] : 0);
-  console.log(`p ${p} rates ${JSON.stringify(rates)} bases ${JSON.stringify(bases)}: fit ${measure(fit, f)}, held out ${measure(heldOut, f)}, all ${measure(shown, f)}; answers of 150+ tokens ${measure(shown.filter((r) => r.output >= 150), f)}`);
+  return { rates: chosen, bases };
+}
+
+if (require.main === module) {
+  const tried = process.argv[2] === undefined ? FIT_RATES : process.argv[2].split(",").map(Number);
+  console.log(`rows ${shown.length}: fit ${fit.length}, held out ${heldOut.length}`);
+  for (const p of [0.85, 0.87, 0.88, 0.9]) {
+    const { rates, bases } = fitOutput(p, tried);
+    const f = (r: EstimateRow) => (r.contentBytes > 0 ? tokens(r.contentBytes, rates[group(r)]) + bases[group(r)] : 0);
+    console.log(`p ${p} rates ${JSON.stringify(rates)} bases ${JSON.stringify(bases)}: fit ${measure(fit, f)}, held out ${measure(heldOut, f)}, all ${measure(shown, f)}; answers of 150+ tokens ${measure(shown.filter((r) => r.output >= 150), f)}`);
+  }
 }

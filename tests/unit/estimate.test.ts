@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { measure, table } from "./estimate_stats";
 import { estimateCorpus } from "./estimate_corpus";
+import { fit as fitHalf, fitOutput, heldOut } from "../../scripts/output-fit";
 
 const m = new ResponseModule();
 afterEach(() => expect(m.logs).toEqual([]));
@@ -145,6 +146,15 @@ describe("the measured error on real answers", () => {
     const want = TABLE_START + "\n" + table(measure(m)) + TABLE_END;
     if (process.env.UPDATE_METERING_TABLE === "1") writeFileSync(METERING, doc.slice(0, start) + want + doc.slice(end + TABLE_END.length));
     expect(doc.slice(start, end + TABLE_END.length)).toBe(want);
+  });
+
+  // The output constants are the fit's (scripts/output-fit.ts at the 87th percentile), and the
+  // figures docs/metering.md gives for the two halves are the plugin's own estimate's.
+  test("the output constants are what scripts/output-fit.ts fits; its halves measured through the plugin", () => {
+    const { rates, bases } = fitOutput(0.87);
+    expect(K.output).toEqual(rates.map((r, g) => [r, bases[g]]));
+    expect(measure(m, fitHalf).output).toMatchObject({ rows: 291, median: 1.6, below: 10.65 });
+    expect(measure(m, heldOut).output).toMatchObject({ rows: 271, median: 1.54, below: 14.39 });
   });
 
   // The targets of issue 22: each one met, or listed in MISSED (and docs/metering.md says so). A
