@@ -292,6 +292,12 @@ export class JsonTokenizer {
   /** Decoded bytes of the counted strings under countAltUnder()'s keys and of countAltString()'s (not in countedBytes). */
   altCountedBytes: i64 = 0;
   /**
+   * Of countedBytes, those of 3- and 4-byte UTF-8 characters (CJK, kana, Hangul, Indic scripts,
+   * emoji: denser in tokens than the bytes of other text), counted at each character's lead.
+   */
+  countedWide: i64 = 0;
+  private altWideStart: i64 = 0; // countedWide when the open alt string began
+  /**
    * Let a skipped value nest past maxDepth: the levels beyond the bracket stack are only counted
    * (strings in them are still validated; brackets are only balanced, not matched by kind, and
    * commas and colons there are not checked). Off: such a value is an error, as anywhere else.
@@ -361,6 +367,7 @@ export class JsonTokenizer {
     this.reset();
     this.countedBytes = 0;
     this.altCountedBytes = 0;
+    this.countedWide = 0;
     this.keyLen = 0;
     this.allowConcatenated = false;
     this.filterCountIn = 0;
@@ -472,9 +479,15 @@ export class JsonTokenizer {
     return this.altStr ? this.countedBytes - this.altStart : 0;
   }
 
+  /** Of those, wide ones (countedWide). */
+  get altWidePending(): i64 {
+    return this.altStr ? this.countedWide - this.altWideStart : 0;
+  }
+
   private beginAlt(): void {
     this.altStr = true;
     this.altStart = this.countedBytes;
+    this.altWideStart = this.countedWide;
   }
 
   /**
@@ -485,6 +498,7 @@ export class JsonTokenizer {
     if (!this.altStr) return;
     this.altCountedBytes += this.countedBytes - this.altStart;
     this.countedBytes = this.altStart;
+    this.countedWide = this.altWideStart;
     this.altStr = false;
   }
 
@@ -938,7 +952,11 @@ export class JsonTokenizer {
 
   @inline
   private put(b: u8): void {
-    if (this.counting) { this.countedBytes++; return; }
+    if (this.counting) {
+      this.countedBytes++;
+      if (b >= 0xe0) this.countedWide += b >= 0xf0 ? 4 : 3; // a wide character's lead
+      return;
+    }
     const n = this.textLen;
     if (n >= this.maxTokenBytes) { this.textTruncated = true; return; }
     if (n >= this.textCap) this.grow(n + 1);
@@ -1055,7 +1073,12 @@ export class JsonTokenizer {
         if (c < 0x20) { failure = F_CONTROL; at = p - 1; break; }
         const lead = utf8Lead(c);
         if (lead == 0) { failure = F_UTF8; at = p - 1; break; }
-        if (this.countStr) { this.countedBytes++; this.afterHigh = false; } // UTF-8 decodes to itself, byte for byte
+        if (this.countStr) {
+          // UTF-8 decodes to itself, byte for byte
+          this.countedBytes++;
+          if (c >= 0xe0) this.countedWide += c >= 0xf0 ? 4 : 3;
+          this.afterHigh = false;
+        }
         else if (isKey) this.keyLen = -1; // a counted key is ASCII
         utfNeed = <i32>(lead & 0xff);
         utfLo = (lead >> 8) & 0xff;
@@ -1187,9 +1210,10 @@ export class JsonTokenizer {
             st = S_STRING;
             if (this.countStr) {
               // As the reporting path decodes: a pair is 4 bytes, a lone surrogate U+FFFD (3).
-              if (this.uValue >= 0xd800 && this.uValue <= 0xdbff) { this.countedBytes += 3; this.afterHigh = true; }
-              else if (this.uValue >= 0xdc00 && this.uValue <= 0xdfff) { this.countedBytes += this.afterHigh ? 1 : 3; this.afterHigh = false; }
-              else { this.countedBytes += this.uValue < 0x80 ? 1 : (this.uValue < 0x800 ? 2 : 3); this.afterHigh = false; }
+              // (wide: as the lead bytes of what it decodes to, 3 for a lone surrogate's U+FFFD, 4 for a pair)
+              if (this.uValue >= 0xd800 && this.uValue <= 0xdbff) { this.countedBytes += 3; this.countedWide += 3; this.afterHigh = true; }
+              else if (this.uValue >= 0xdc00 && this.uValue <= 0xdfff) { const n: i64 = this.afterHigh ? 1 : 3; this.countedBytes += n; this.countedWide += n; this.afterHigh = false; }
+              else { this.countedBytes += this.uValue < 0x80 ? 1 : (this.uValue < 0x800 ? 2 : 3); if (this.uValue >= 0x800) this.countedWide += 3; this.afterHigh = false; }
             }
           }
           break;

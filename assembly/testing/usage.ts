@@ -97,7 +97,7 @@ export function reader_result(): i32 {
   const r = reader;
   if (r === null) return emit("null");
   const s = r.scan;
-  return emit(`{"usage":${usageJson(r.usage)},"contentBytes":"${r.contentBytes.toString()}","contentAfterOutput":"${r.contentAfterOutput.toString()}","audioBytes":"${r.audioBytes.toString()}","bodyBytes":"${r.bodyBytes.toString()}","hiddenEvents":${r.hiddenEvents.toString()},"hiddenNulls":${r.hiddenNulls.toString()},"events":${s.events.toString()},"malformed":${s.malformedEvents.toString()},"sse":${r.isSse ? "true" : "false"}}`);
+  return emit(`{"usage":${usageJson(r.usage)},"contentBytes":"${r.contentBytes.toString()}","contentAfterOutput":"${r.contentAfterOutput.toString()}","audioBytes":"${r.audioBytes.toString()}","contentWide":"${r.contentWide.toString()}","bodyBytes":"${r.bodyBytes.toString()}","hiddenEvents":${r.hiddenEvents.toString()},"hiddenNulls":${r.hiddenNulls.toString()},"events":${s.events.toString()},"malformed":${s.malformedEvents.toString()},"sse":${r.isSse ? "true" : "false"}}`);
 }
 
 /** estimateUsage over the current reader (none when noReader != 0). */
@@ -116,8 +116,8 @@ export function estimate_constants(): i32 {
 }
 
 /** The output estimate for content bytes (usage/estimate.ts contentEstimate). */
-export function output_estimate(bytes: i64, family: i32, tools: i32): i64 {
-  return contentEstimate(bytes, family, tools != 0);
+export function output_estimate(bytes: i64, family: i32, tools: i32, wide: i64): i64 {
+  return contentEstimate(bytes, wide, family, tools != 0);
 }
 
 /** removeNullUsage on a copy of the input: the block after removal, or "-1" as text when nothing was removed. */
@@ -131,14 +131,14 @@ export function run_remove_null_usage(len: i32): i32 {
 }
 
 /** estimateFrom with the reported usage given as numbers (a side is reported when its has* != 0). */
-export function estimate_numbers(requestBytes: i64, contentBytes: i64, contentAfterOutput: i64, bodyBytes: i64, sse: i32, encoded: i32, cut: i32, hasInput: i32, input: i64, hasOutput: i32, output: i64, family: i32, tools: i32, audioBytes: i64): i32 {
+export function estimate_numbers(requestBytes: i64, contentBytes: i64, contentAfterOutput: i64, bodyBytes: i64, sse: i32, encoded: i32, cut: i32, hasInput: i32, input: i64, hasOutput: i32, output: i64, family: i32, tools: i32, audioBytes: i64, contentWide: i64): i32 {
   const r = new TokenUsage();
   r.hasInput = hasInput != 0;
   r.hasOutput = hasOutput != 0;
   r.found = r.hasInput || r.hasOutput;
   if (r.hasInput) r.input = input;
   if (r.hasOutput) r.output = output;
-  return emit(usageJson(estimateFrom(bytesInputEstimate(requestBytes), r, contentBytes, contentAfterOutput, bodyBytes, sse != 0, encoded != 0, cut != 0, family, tools != 0, audioBytes)));
+  return emit(usageJson(estimateFrom(bytesInputEstimate(requestBytes), r, contentBytes, contentAfterOutput, bodyBytes, sse != 0, encoded != 0, cut != 0, family, tools != 0, audioBytes, contentWide)));
 }
 
 // The input estimate from a request's text (usage/text_estimate.ts): counts kept across chunks.

@@ -3,7 +3,7 @@
 //   input:  the reported input; none reported: ceil(request body bytes / REQUEST_BYTES_PER_TOKEN)
 //   output: ceil(generated content bytes (decoded) × OUTPUT_RATES[group] / 1000) + OUTPUT_BASES[group]
 //           for the answer's group (API family, the request declared tools; 0 when no content was
-//           seen), plus ceil(audio base64 characters / AUDIO_BASE64_PER_TOKEN); with a reported
+//           seen; the bytes of 3- and 4-byte characters at WIDE_RATE at least), plus ceil(audio base64 characters / AUDIO_BASE64_PER_TOKEN); with a reported
 //           output count, that count, plus (for a cut
 //           answer) the same estimate of the content read after it, which it cannot cover (a cut
 //           Anthropic stream reported output_tokens 1 at its start; OpenAI's final usage event
@@ -32,6 +32,12 @@ export const REQUEST_BYTES_PER_TOKEN: i64 = 2;
 const OUTPUT_RATES: StaticArray<i64> = [250, 250, 400, 400, 250, 250, 250, 250];
 /** Output tokens no content byte stands for (framing, tool calls, stop tokens), added once to an answer with content, per group. */
 const OUTPUT_BASES: StaticArray<i64> = [9, 67, 5, 49, 5, 59, 14, 14];
+/**
+ * Milli-tokens per byte of a 3- or 4-byte UTF-8 character at least (a CJK character, 3 bytes, a
+ * token; an emoji 1.33), as the input estimate counts them (text_estimate.ts): the groups' rates
+ * are English's, and CJK is denser. Not fitted: the corpus has almost no such answers.
+ */
+export const WIDE_RATE: i64 = 333;
 // Audio output (OpenAI chat's choices[].delta.audio.data / .message.audio.data, Responses'
 // response.audio.delta): OpenAI bills assistant audio at 1 token per 50 ms
 // (developers.openai.com/api/docs/guides/realtime-costs, "Per-Response costs"), and streamed audio
@@ -45,13 +51,19 @@ export const ENCODED_SSE_BYTES_PER_TOKEN: i64 = 3;
 /** Wire bytes per output token of a compressed JSON answer (brotli: 5th percentile 2.0). */
 export const ENCODED_JSON_BYTES_PER_TOKEN: i64 = 2;
 
-/** Output tokens for content bytes no count covers, in an answer of this family (API_*) to a request with or without tools. */
-export function contentEstimate(bytes: i64, family: i32, tools: bool): i64 {
+/**
+ * Output tokens for content bytes no count covers (wide: those of 3- and 4-byte characters), in an
+ * answer of this family (API_*) to a request with or without tools.
+ */
+export function contentEstimate(bytes: i64, wide: i64, family: i32, tools: bool): i64 {
   if (bytes <= 0) return 0;
   const g = (family >= API_CHAT && family <= API_GEMINI ? family : API_CHAT) * 2 + (tools ? 1 : 0);
-  const LIMIT: i64 = (<i64>1) << 52; // × the largest rate stays below 2^63
+  const LIMIT: i64 = (<i64>1) << 52; // × the largest rate stays below 2^62
   const n = bytes > LIMIT ? LIMIT : bytes;
-  return ceilDiv(n * unchecked(OUTPUT_RATES[g]), 1000) + unchecked(OUTPUT_BASES[g]);
+  const w = wide <= 0 ? 0 : wide > n ? n : wide;
+  const rate = unchecked(OUTPUT_RATES[g]);
+  const wideRate = rate > WIDE_RATE ? rate : WIDE_RATE;
+  return ceilDiv((n - w) * rate + w * wideRate, 1000) + unchecked(OUTPUT_BASES[g]);
 }
 
 /** The rate and base of a group (for tests). */
@@ -74,8 +86,8 @@ function ceilDiv(n: i64, d: i64): i64 {
  * declared tools (TextCounts.tools).
  */
 export function estimateUsage(inputEstimate: i64, reader: ResponseReader | null, encoded: bool, cut: bool, family: i32, tools: bool): TokenUsage {
-  if (reader === null) return estimateFrom(inputEstimate, new TokenUsage(), 0, 0, 0, false, encoded, cut, family, tools, 0);
-  return estimateFrom(inputEstimate, reader.usage, reader.contentBytes, reader.contentAfterOutput, reader.bodyBytes, reader.sseHint, encoded, cut, family, tools, reader.audioBytes);
+  if (reader === null) return estimateFrom(inputEstimate, new TokenUsage(), 0, 0, 0, false, encoded, cut, family, tools, 0, 0);
+  return estimateFrom(inputEstimate, reader.usage, reader.contentBytes, reader.contentAfterOutput, reader.bodyBytes, reader.sseHint, encoded, cut, family, tools, reader.audioBytes, reader.contentWide);
 }
 
 /** The input estimate of a body known only by its size (no text counts): ceil(bytes / REQUEST_BYTES_PER_TOKEN). */
@@ -86,9 +98,10 @@ export function bytesInputEstimate(requestBytes: i64): i64 {
 /**
  * estimateUsage from the numbers a reader holds: what was reported, content bytes (all, and those
  * after the last reported output count), wire bytes, the content type's hint, and audio's base64
- * characters (counted only when no output count was reported: a count covers its answer's audio).
+ * characters (counted only when no output count was reported: a count covers its answer's audio),
+ * and of the content bytes those of 3- and 4-byte characters (contentWide).
  */
-export function estimateFrom(inputEstimate: i64, reported: TokenUsage, contentBytes: i64, contentAfterOutput: i64, bodyBytes: i64, sse: bool, encoded: bool, cut: bool, family: i32, tools: bool, audioBytes: i64): TokenUsage {
+export function estimateFrom(inputEstimate: i64, reported: TokenUsage, contentBytes: i64, contentAfterOutput: i64, bodyBytes: i64, sse: bool, encoded: bool, cut: bool, family: i32, tools: bool, audioBytes: i64, contentWide: i64): TokenUsage {
   const u = new TokenUsage();
   u.found = true;
   u.model = reported.model;
@@ -99,10 +112,10 @@ export function estimateFrom(inputEstimate: i64, reported: TokenUsage, contentBy
     const wire = ceilDiv(bodyBytes, sse ? ENCODED_SSE_BYTES_PER_TOKEN : ENCODED_JSON_BYTES_PER_TOKEN);
     u.output = reported.hasOutput && reported.output > wire ? reported.output : wire;
   } else if (!reported.hasOutput) {
-    u.output = addSaturating(contentEstimate(contentBytes, family, tools), ceilDiv(audioBytes, AUDIO_BASE64_PER_TOKEN));
+    u.output = addSaturating(contentEstimate(contentBytes, contentWide, family, tools), ceilDiv(audioBytes, AUDIO_BASE64_PER_TOKEN));
   } else if (cut || reported.provisionalOutput) {
     // (a provisional count — Anthropic's message_start — covers nothing generated after it)
-    u.output = addSaturating(reported.output, contentEstimate(contentAfterOutput, family, tools));
+    u.output = addSaturating(reported.output, contentEstimate(contentAfterOutput, contentWide, family, tools)); // (as if the wide bytes came after it: never less)
   } else {
     u.output = reported.output;
   }

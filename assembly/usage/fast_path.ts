@@ -35,6 +35,8 @@ const SLOT_OUTPUT: i32 = 3;
 export class QuickRead {
   /** Generated content's decoded UTF-8 bytes (what countedBytes would grow by). */
   counted: i64 = 0;
+  /** Of those, the bytes of 3- and 4-byte characters (what countedWide would grow by). */
+  wide: i64 = 0;
   usage: u8 = USAGE_ABSENT;
   /** A root `choices` was read, and the last one was `[]`. */
   choicesSeen: bool = false;
@@ -74,6 +76,7 @@ export let quickReads: u32 = 0;
 
 // The read in progress.
 let counted: i64 = 0;
+let wide: i64 = 0;
 let afterHigh = false;
 let failed = false;
 
@@ -120,6 +123,7 @@ function readRoot(p: usize, end: usize, wantModel: bool): usize {
   q.modelAt = 0;
   q.modelLen = 0;
   counted = 0;
+  wide = 0;
   afterHigh = false;
   failed = false;
   if (!enabled) return 0;
@@ -128,6 +132,7 @@ function readRoot(p: usize, end: usize, wantModel: bool): usize {
   p = rootObject(p + 1, end, wantModel);
   if (p == 0 || failed) return 0;
   q.counted = counted;
+  q.wide = wide;
   return p;
 }
 
@@ -513,9 +518,9 @@ function stringBody(p: usize, end: usize, count: bool): usize {
         }
         if (count) {
           // As the tokenizer decodes: a pair is 4 bytes, a lone surrogate U+FFFD (3).
-          if (u >= 0xd800 && u <= 0xdbff) { counted += 3; afterHigh = true; }
-          else if (u >= 0xdc00 && u <= 0xdfff) { counted += afterHigh ? 1 : 3; afterHigh = false; }
-          else { counted += u < 0x80 ? 1 : (u < 0x800 ? 2 : 3); afterHigh = false; }
+          if (u >= 0xd800 && u <= 0xdbff) { counted += 3; wide += 3; afterHigh = true; }
+          else if (u >= 0xdc00 && u <= 0xdfff) { const m: i64 = afterHigh ? 1 : 3; counted += m; wide += m; afterHigh = false; }
+          else { counted += u < 0x80 ? 1 : (u < 0x800 ? 2 : 3); if (u >= 0x800) wide += 3; afterHigh = false; }
         }
         p += 6;
         continue;
@@ -531,7 +536,7 @@ function stringBody(p: usize, end: usize, count: bool): usize {
     // control character is no lead: utf8Length rejects it).
     const n = utf8Length(p, end);
     if (n == 0) return 0;
-    if (count) { counted += <i64>n; afterHigh = false; }
+    if (count) { counted += <i64>n; if (n >= 3) wide += <i64>n; afterHigh = false; }
     p += <usize>n;
   }
   return 0; // (not reached)

@@ -178,6 +178,11 @@ export class UsageScanner {
     return this.tok.countedBytes - this.tok.altPending - this.extractor.contentAtOutput;
   }
 
+  /** Of contentBytes, those of 3- and 4-byte UTF-8 characters (the tokenizer's countedWide). */
+  get contentWide(): i64 {
+    return this.tok.countedWide - this.tok.altWidePending;
+  }
+
   /** Base64 characters of generated audio read so far (extractor.ts AUDIO_KEYS, Responses audio deltas). */
   get audioBytes(): i64 {
     return this.tok.altCountedBytes + this.tok.altPending;
@@ -249,6 +254,7 @@ export class UsageScanner {
     // A whole body in this piece, of the usual shape: read in one quick pass (fast_path.ts).
     if (this.tok.fresh && !this.extractor.cohere && readQuickly(p, end, this.extractor.wantModel)) {
       this.tok.countedBytes += quick.counted;
+      this.tok.countedWide += quick.wide;
       this.applyCounts(this.tok.countedBytes - quick.counted, true);
       // The root's close commits the model (and anything else pending).
       if (quick.modelAt != 0) this.extractor.pendingModelBytes(quick.modelAt, quick.modelLen);
@@ -295,6 +301,7 @@ export class UsageScanner {
     // As dispatch(): a valid top-level object.
     this.events++;
     this.tok.countedBytes += quick.counted;
+    this.tok.countedWide += quick.wide;
     let kind = BLOCK_KEEP;
     if (quick.usage == USAGE_OBJECT && quick.choicesSeen && quick.choicesEmpty) kind = BLOCK_USAGE_ONLY;
     else if (quick.usage == USAGE_NULL) kind = BLOCK_USAGE_NULL;

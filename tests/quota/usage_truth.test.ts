@@ -250,6 +250,19 @@ describe("the output estimate per API family and tools declared (item 8)", () =>
     expect(outputEstimateOf(1800, 0, false)).toBe(450 + 9);
   });
 
+  test("attack: an answer in CJK is not charged at English's rate (a character a token at least)", async () => {
+    const cjk = "这是一个关于天空为什么是蓝色的长篇回答".repeat(50); // 950 characters, 2,850 bytes
+    const answer = JSON.stringify({ id: "x", object: "chat.completion", model: "gpt-4o", choices: [{ index: 0, message: { role: "assistant", content: cjk } }] });
+    const body = '{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}';
+    const c = await charged(jsonResponse(answer), { body });
+    expect(c).toBe(inputEstimateOf(body) + outputEstimateOf(2850, 0, false, 2850));
+    expect(c - inputEstimateOf(body)).toBeGreaterThanOrEqual(950);
+    // cut in a stream: the same rate for what arrived
+    const s = sse([{ choices: [{ index: 0, delta: { content: cjk } }] }]);
+    expect(await charged(sseResponse(s), { body: '{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":false},"messages":[]}' }))
+      .toBe(inputEstimateOf('{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":false},"messages":[]}') + outputEstimateOf(2850, 0, false, 2850));
+  });
+
   test("Anthropic: its own rate (2.5 bytes a token) and base", async () => {
     const answer = JSON.stringify({ id: "m", type: "message", role: "assistant", model: "claude-sonnet-4-5", content: [{ type: "text", text }] });
     const body = '{"model":"claude-sonnet-4-5","max_tokens":4096,"messages":[{"role":"user","content":"hi"}]}';

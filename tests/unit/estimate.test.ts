@@ -37,6 +37,19 @@ describe("the rules", () => {
     expect(m.outputEstimate(400, -1, true)).toBe(m.outputEstimate(400, 0, true));
   });
 
+  test("attack: CJK and emoji are not charged at English's rate: a 3-byte character a token at least", () => {
+    for (let family = 0; family < 4; family++) {
+      const [rate, base] = K.output[family * 2];
+      const wideRate = Math.max(rate, 333);
+      // 1,000 CJK characters (3,000 bytes, all wide) and 100 ASCII bytes
+      expect(m.outputEstimate(3100, family, false, 3000)).toBe(Math.ceil((100 * rate + 3000 * wideRate) / 1000) + base);
+      expect(m.outputEstimate(3000, family, false, 3000)).toBeGreaterThanOrEqual(1000);
+    }
+    // wide bytes are part of the bytes: never more of them than bytes, never negative
+    expect(m.outputEstimate(30, 0, false, 10_000)).toBe(m.outputEstimate(30, 0, false, 30));
+    expect(m.outputEstimate(30, 0, false, -5)).toBe(m.outputEstimate(30, 0, false, 0));
+  });
+
   test("attack: no group charges a long answer less than a token per 4 bytes, and tools never lower the base", () => {
     for (let g = 0; g < 8; g++) expect(K.output[g][0]).toBeGreaterThanOrEqual(250);
     for (let f = 0; f < 4; f++) expect(K.output[f * 2 + 1][1]).toBeGreaterThanOrEqual(K.output[f * 2][1]);
@@ -97,11 +110,11 @@ describe("the rules", () => {
     const r = m.estimateNumbers({ requestBytes: Number.MAX_SAFE_INTEGER, contentBytes: 0, bodyBytes: 0, sse: false, encoded: false, cut: true, input: null, output: null });
     expect(BigInt(r.input)).toBe(BigInt(Math.ceil(Number.MAX_SAFE_INTEGER / K.request)));
     const max = 9223372036854775807n;
-    expect(m.json("estimate_numbers", max, max, max, max, 1, 1, 1, 0, 0n, 1, max, 0, 0, max)).toMatchObject({ output: String(max) });
-    expect(m.json("estimate_numbers", max, max, max, max, 1, 0, 1, 0, 0n, 1, max, 1, 1, max)).toMatchObject({ output: String(max) }); // saturates
+    expect(m.json("estimate_numbers", max, max, max, max, 1, 1, 1, 0, 0n, 1, max, 0, 0, max, max)).toMatchObject({ output: String(max) });
+    expect(m.json("estimate_numbers", max, max, max, max, 1, 0, 1, 0, 0n, 1, max, 1, 1, max, max)).toMatchObject({ output: String(max) }); // saturates
     // no count reported: the content's estimate, positive, for every group
     for (let g = 0; g < 8; g++) {
-      const e = m.json("estimate_numbers", 0n, max, max, 0n, 1, 0, 1, 0, 0n, 0, 0n, g >> 1, g & 1, max);
+      const e = m.json("estimate_numbers", 0n, max, max, 0n, 1, 0, 1, 0, 0n, 0, 0n, g >> 1, g & 1, max, max);
       expect(BigInt(e.output)).toBeGreaterThan(2n ** 50n);
     }
   });
@@ -111,7 +124,7 @@ describe("the rules", () => {
     fc.assert(
       fc.property(n, n, n, fc.boolean(), fc.boolean(), fc.boolean(), fc.option(n), fc.option(n), fc.integer({ min: -2, max: 6 }), fc.boolean(), n, (req, content, wire, isSse, encoded, cut, input, output, family, tools, audio) => {
         const after = content / 3n;
-        const e = m.json("estimate_numbers", req, content, after, wire, isSse ? 1 : 0, encoded ? 1 : 0, cut ? 1 : 0, input === null ? 0 : 1, input ?? 0n, output === null ? 0 : 1, output ?? 0n, family, tools ? 1 : 0, audio);
+        const e = m.json("estimate_numbers", req, content, after, wire, isSse ? 1 : 0, encoded ? 1 : 0, cut ? 1 : 0, input === null ? 0 : 1, input ?? 0n, output === null ? 0 : 1, output ?? 0n, family, tools ? 1 : 0, audio, audio / 2n);
         if (input !== null) expect(BigInt(e.input)).toBe(input);
         else expect(BigInt(e.input)).toBe((req + BigInt(K.request) - 1n) / BigInt(K.request));
         if (output !== null) {

@@ -135,6 +135,30 @@ describe("content bytes, per format", () => {
   });
 });
 
+describe("wide characters (3- and 4-byte UTF-8) counted among the content bytes", () => {
+  const cases: Array<[string, boolean, string, { content: number; wide: number }]> = [
+    ["chat SSE: CJK, emoji, accents, as written", true, sseOf([
+      { choices: [{ delta: { content: "你好 wörld" } }] },
+      { choices: [{ delta: { content: "😀!", reasoning_content: "日本" } }] },
+    ]), { content: bytes("你好 wörld") + bytes("😀!") + 6, wide: 6 + 4 + 6 }],
+    ["escaped: \\u4f60, a pair, a lone surrogate (U+FFFD), \\u00e9 (2 bytes: not wide)", true,
+      'data: {"choices":[{"delta":{"content":"\\u4f60\\ud83d\\ude00\\ud83dx\\u00e9"}}]}\n\n', { content: 3 + 4 + 3 + 1 + 2, wide: 3 + 4 + 3 }],
+    ["chat JSON and Anthropic JSON", false, JSON.stringify({ choices: [{ message: { content: "中文" } }], content: [{ type: "text", text: "한국어" }] }), { content: 6 + 9, wide: 15 }],
+    ["audio data is not content, however it is written", true, 'data: {"choices":[{"delta":{"audio":{"data":"中文"}}}]}\n\n', { content: 0, wide: 0 }],
+  ];
+  test.each(cases)("%s", (_name, sse, body, want) => {
+    const r = everySplit(body, sse, false);
+    expect([r.result.contentBytes, r.result.contentWide]).toEqual([String(want.content), String(want.wide)]);
+    m.ex.usage_quick(0);
+    try {
+      const slow = m.run(body, sse, false);
+      expect([slow.result.contentBytes, slow.result.contentWide]).toEqual([String(want.content), String(want.wide)]);
+    } finally {
+      m.ex.usage_quick(1);
+    }
+  });
+});
+
 describe("audio output, counted apart from content (issue 22 item 6)", () => {
   const b64 = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 37) & 0xff)).toString("base64"); // 400 characters, with "+" and "/"
   const cases: Array<[string, boolean, string, { content: number; audio: number }]> = [

@@ -9,6 +9,7 @@ export interface ReaderResult {
   contentBytes: string;
   contentAfterOutput: string;
   audioBytes: string;
+  contentWide: string;
   bodyBytes: string;
   hiddenEvents: number;
   hiddenNulls: number;
@@ -115,9 +116,9 @@ export class ResponseModule {
   }
 
   /** estimateFrom with numbers: reported sides are given as numbers (null: not reported). */
-  estimateNumbers(o: { requestBytes: number; contentBytes: number; contentAfterOutput?: number; bodyBytes: number; sse: boolean; encoded: boolean; cut: boolean; input: number | null; output: number | null; family?: number; tools?: boolean; audioBytes?: number }): ReaderUsage {
+  estimateNumbers(o: { requestBytes: number; contentBytes: number; contentAfterOutput?: number; bodyBytes: number; sse: boolean; encoded: boolean; cut: boolean; input: number | null; output: number | null; family?: number; tools?: boolean; audioBytes?: number; contentWide?: number }): ReaderUsage {
     return this.json("estimate_numbers", BigInt(o.requestBytes), BigInt(o.contentBytes), BigInt(o.contentAfterOutput ?? o.contentBytes), BigInt(o.bodyBytes), o.sse ? 1 : 0, o.encoded ? 1 : 0, o.cut ? 1 : 0,
-      o.input === null ? 0 : 1, BigInt(o.input ?? 0), o.output === null ? 0 : 1, BigInt(o.output ?? 0), o.family ?? 0, o.tools ? 1 : 0, BigInt(o.audioBytes ?? 0));
+      o.input === null ? 0 : 1, BigInt(o.input ?? 0), o.output === null ? 0 : 1, BigInt(o.output ?? 0), o.family ?? 0, o.tools ? 1 : 0, BigInt(o.audioBytes ?? 0), BigInt(o.contentWide ?? 0));
   }
 
   /** The estimate's constants; output: per group (family × 2 + tools) its [milli-tokens per content byte, base]. */
@@ -126,9 +127,9 @@ export class ResponseModule {
     return { request, encodedSse, encodedJson, output };
   }
 
-  /** The output estimate for content bytes (usage/estimate.ts contentEstimate). */
-  outputEstimate(bytes: number, family = 0, tools = false): number {
-    return Number(this.ex.output_estimate(BigInt(bytes), family, tools ? 1 : 0));
+  /** The output estimate for content bytes, `wide` of them of 3- and 4-byte characters (usage/estimate.ts contentEstimate). */
+  outputEstimate(bytes: number, family = 0, tools = false, wide = 0): number {
+    return Number(this.ex.output_estimate(BigInt(bytes), family, tools ? 1 : 0, BigInt(wide)));
   }
 
   /** A request body's text by class (usage/text_estimate.ts), fed in the chunks given; the last counts and tokens. */
@@ -180,9 +181,9 @@ export function inputEstimateOf(body: string | Buffer, family = 0): number {
 /**
  * The plugin's output estimate for generated content bytes no count covers (usage/estimate.ts
  * through usage.wasm), for tests that check a charge: family as inputEstimateOf; tools: the request
- * declared tools.
+ * declared tools; wide: of the bytes, those of 3- and 4-byte UTF-8 characters.
  */
-export function outputEstimateOf(contentBytes: number, family = 0, tools = false): number {
+export function outputEstimateOf(contentBytes: number, family = 0, tools = false, wide = 0): number {
   shared ??= new ResponseModule();
-  return shared.outputEstimate(contentBytes, family, tools);
+  return shared.outputEstimate(contentBytes, family, tools, wide);
 }
