@@ -53,6 +53,7 @@ export const ANSWERS = {
   refreshed: { status: 200, details: "ai-quota.refreshquota", body: "refresh quota successful" },
   delta: { status: 200, details: "ai-quota.deltaquota", body: "delta quota successful" },
   tooLarge: { status: 413, details: "ai-quota.body_too_large", body: "Request denied by ai quota check. Request body too large." },
+  pathNotMetered: { status: 403, details: "ai-quota.path_not_metered", body: "{\"error\":{\"message\":\"This endpoint is not available through this gateway: its usage cannot be metered.\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"path_not_metered\"}}" },
 } as const;
 
 export type Answer = { status: number; details: string; body: string };

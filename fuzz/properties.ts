@@ -10,10 +10,11 @@ import { requestBody } from "./props/request-body";
 import { requestVerdict } from "./props/request-verdict";
 import { respReply } from "./props/resp-reply";
 import { responseProperty } from "./props/response";
+import { selfHosted } from "./props/self-hosted";
 import { tiersConfig } from "./props/tiers-config";
 import { usageBody } from "./props/usage-body";
 
-export const PROPERTIES: FuzzProperty[] = [respReply, adminForm, usageBody, config, headers, parsersProperty, requestBody, requestVerdict, responseProperty, bedrockProperty, eventStreamProperty, tiersConfig];
+export const PROPERTIES: FuzzProperty[] = [respReply, adminForm, usageBody, config, headers, parsersProperty, requestBody, requestVerdict, responseProperty, bedrockProperty, eventStreamProperty, tiersConfig, selfHosted];
 
 export function findProperty(name: string): FuzzProperty {
   const p = PROPERTIES.find((x) => x.name === name);

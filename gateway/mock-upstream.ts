@@ -7,7 +7,9 @@
 //   POST /v1beta/models/{model}:generateContent, :streamGenerateContent          Gemini (mock-gemini.ts)
 //   POST /api/chat, /api/generate, /api/embed                                    Ollama (mock-ollama.ts)
 //   POST /v2/chat, /v2/embed                                                     Cohere v2 (mock-cohere.ts)
-//   POST /generate, /generate_stream                                             TGI (mock-tgi.ts)
+//   POST /generate, /generate_stream                                             TGI (mock-tgi.ts): a body with `inputs`
+//   POST /generate, /encode                                                      SGLang native (mock-sglang.ts): any other /generate body
+//   POST /completion, /infill                                                    llama.cpp server (mock-llamacpp.ts)
 //   POST /model/{id}/converse, /converse-stream, /invoke, /invoke-with-response-stream  Bedrock (mock-bedrock.ts)
 // Paths are routed as permissive upstreams route them (case-insensitive, repeated slashes, `.` and
 // `..` segments, percent-encoded unreserved characters, a trailing slash), so that a gateway test
@@ -18,6 +20,8 @@ import type { AddressInfo } from "node:net";
 import { messages } from "./mock-anthropic";
 import { BEDROCK_PATH, bedrock } from "./mock-bedrock";
 import { cohereChat, cohereEmbed } from "./mock-cohere";
+import { llamaCompletion, llamaInfill } from "./mock-llamacpp";
+import { sglangEncode, sglangGenerate } from "./mock-sglang";
 import { tgiGenerate, tgiGenerateStream } from "./mock-tgi";
 import { generateContent } from "./mock-gemini";
 import { ollamaChat, ollamaEmbed, ollamaGenerate } from "./mock-ollama";
@@ -123,7 +127,11 @@ function route(method: string, path: string, query: URLSearchParams): Route | nu
     case "/api/embed": return { kind: "post", model: null, run: ollamaEmbed };
     case "/v2/chat": return { kind: "post", model: null, run: cohereChat };
     case "/v2/embed": return { kind: "post", model: null, run: cohereEmbed };
-    case "/generate": return { kind: "post", model: null, run: tgiGenerate };
+    // TGI and SGLang share the path: TGI's body has `inputs`, SGLang's `text` or `input_ids`.
+    case "/generate": return { kind: "post", model: null, run: (x) => ("inputs" in x.body ? tgiGenerate(x) : sglangGenerate(x)) };
+    case "/encode": return { kind: "post", model: null, run: sglangEncode };
+    case "/completion": return { kind: "post", model: null, run: llamaCompletion };
+    case "/infill": return { kind: "post", model: null, run: llamaInfill };
     case "/generate_stream": return { kind: "post", model: null, run: tgiGenerateStream };
   }
   const b = BEDROCK_PATH.exec(path);

@@ -128,3 +128,13 @@ export function denyBadTier(problem: string): void {
   logDebug("ai-quota: invalid tier: " + problem);
   send(401, "ai-quota.bad_tier", TEXT, "Request denied by ai quota check. Invalid tier.");
 }
+
+/**
+ * Not in Higress (it passes them): a path on a metered route that is neither metered nor in
+ * `other_paths.allow`, with `other_paths.action: refuse` (the default).
+ */
+export function denyOtherPath(): void {
+  count(metrics().otherRefused);
+  const body = "{\"error\":{\"message\":\"This endpoint is not available through this gateway: its usage cannot be metered.\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"path_not_metered\"}}";
+  send(403, "ai-quota.path_not_metered", JSON_TYPE, body);
+}

@@ -11,6 +11,7 @@ import { Weights, parseWeights } from "./weights";
 import { Limit, parseLimits } from "./windows";
 import { prefixProblem } from "./keys";
 import { Tiers, parseTiers } from "./tiers";
+import { OtherPaths, parseOtherPaths } from "./other_paths";
 
 export enum ReservationMode {
   /** Higress: check the balance, charge after the answer. */
@@ -46,6 +47,8 @@ export class Policy {
   maxRequestBodyBytes: u32 = 0;
   /** The least input an estimated stateful Responses request (previous_response_id, conversation) is charged. */
   statefulInputTokens: i64 = DEFAULT_STATEFUL_INPUT_TOKENS;
+  /** Evaluate the balance and windows, count and log what they would refuse, and admit it anyway. */
+  shadow: bool = false;
 }
 
 /** `stateful_input_tokens` when not configured (see docs/metering.md, "Stateful requests"). */
@@ -101,6 +104,8 @@ export class QuotaConfig {
   settlementRetrySeconds: i32 = 300;
   /** Set when `store.type` is http; then `redis` is not used. */
   httpStore: HttpStoreSettings | null = null;
+  /** What a request to a path that is neither metered nor admin gets (other_paths.ts). */
+  otherPaths: OtherPaths = new OtherPaths();
 }
 
 export class ConfigResult {
@@ -112,7 +117,7 @@ const TOP_LEVEL_KEYS: Array<string> = [
   "reservation", "on_incomplete", "redis_failure", "remaining_header", "enable_path_suffixes", "paths", "weights", "store",
   "limits", "anonymous", "balance", "balance_rejection", "settlement_retry_seconds",
   "missing_usage", "stream_usage", "responses_background", "max_request_body_bytes", "stateful_input_tokens",
-  "tiers", "consumers", "default_tier", "tier_header",
+  "tiers", "consumers", "default_tier", "tier_header", "other_paths", "shadow",
 ];
 const STORE_KEYS: Array<string> = ["type", "cluster", "path", "authority", "token", "timeout"];
 const RESERVATION_KEYS: Array<string> = ["mode", "tokens", "require_full", "cap"];
@@ -249,6 +254,9 @@ function finish(root: JsonValue, top: FieldReader, c: QuotaConfig, warnings: Arr
   if (windowsError.length > 0) return new ConfigResult(null, windowsError, warnings);
   const tiersError = parseTiers(root, c.useBalance, c.tiers, warnings);
   if (tiersError.length > 0) return new ConfigResult(null, tiersError, warnings);
+  const other = parseOtherPaths(root, warnings);
+  if (other.value === null) return new ConfigResult(null, other.error, warnings);
+  c.otherPaths = other.value!;
   const weights = root.get("weights");
   if (weights !== null && weights.type != JsonType.Null) {
     const w = parseWeights(weights);
@@ -274,6 +282,7 @@ function readPolicy(root: JsonValue, top: FieldReader, p: Policy, warnings: Arra
   p.allowBackground = top.choice("responses_background", ["deny", "estimate"], "deny") == "estimate";
   p.maxRequestBodyBytes = <u32>top.int("max_request_body_bytes", 1024, 256 * 1024 * 1024, 0);
   p.statefulInputTokens = top.int("stateful_input_tokens", 0, 1_000_000_000, DEFAULT_STATEFUL_INPUT_TOKENS);
+  p.shadow = top.bool("shadow", false);
   if (top.error.length > 0) return top.error;
 
   const res = root.get("reservation");

@@ -10,6 +10,7 @@ const CONSUMER_HEADER = "x-mse-consumer";
 const MAX_CONSUMER_BYTES = 256;
 const CONSUMER_NAME = nameBytes(CONSUMER_HEADER);
 const PATH_NAME = nameBytes(":path");
+const METHOD_NAME = nameBytes(":method");
 const FORWARDED_FOR_NAME = nameBytes("x-forwarded-for");
 const REQUEST_ID_NAME = nameBytes("x-request-id");
 
@@ -35,6 +36,9 @@ export class RequestLine {
   /** `:path`'s bytes, inside the header map's block (valid while it is). */
   pathPtr: usize = 0;
   pathLen: usize = 0;
+  /** `:method`'s bytes, likewise (0, 0 when absent). */
+  methodPtr: usize = 0;
+  methodLen: usize = 0;
   /** Every x-forwarded-for value, joined with ',' in order (as Envoy joins a repeated header). */
   forwardedFor: string = "";
   requestId: string = "";
@@ -63,6 +67,8 @@ export function readRequestLineAt(block: usize, len: usize, trustConsumerHeader:
   let requestId = "";
   line.pathPtr = 0;
   line.pathLen = 0;
+  line.methodPtr = 0;
+  line.methodLen = 0;
   line.path = "";
   const r = headerMapReader;
   if (r.reset(block, len)) {
@@ -74,6 +80,9 @@ export function readRequestLineAt(block: usize, len: usize, trustConsumerHeader:
       } else if (r.nameIs(PATH_NAME)) {
         line.pathPtr = r.value;
         line.pathLen = r.valueLen;
+      } else if (r.nameIs(METHOD_NAME)) {
+        line.methodPtr = r.value;
+        line.methodLen = r.valueLen;
       } else if (wantForwardedFor && r.nameIs(FORWARDED_FOR_NAME)) {
         // Repeated headers join in one builder: a request with many of them costs their size, once.
         if (forwardedCount == 0) beginText();

@@ -15,6 +15,14 @@ export class Metrics {
   deniedTooLarge: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.body_too_large");
   deniedBackground: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.background");
   deniedUnreadable: u32 = defineMetric(MetricType.Counter, "ai_quota.requests.denied.unreadable_body");
+  /** Requests to paths neither metered nor admin, by what `other_paths` did with them (other_paths.ts). */
+  otherRefused: u32 = defineMetric(MetricType.Counter, "ai_quota.other_paths.refused");
+  otherAllowed: u32 = defineMetric(MetricType.Counter, "ai_quota.other_paths.allowed");
+  otherPassed: u32 = defineMetric(MetricType.Counter, "ai_quota.other_paths.passed");
+  otherCharged: u32 = defineMetric(MetricType.Counter, "ai_quota.other_paths.charged");
+  /** `shadow: true`: requests the balance or a window would have refused, admitted instead. */
+  shadowNoQuota: u32 = defineMetric(MetricType.Counter, "ai_quota.shadow.noquota");
+  shadowWindow: u32 = defineMetric(MetricType.Counter, "ai_quota.shadow.window");
   /** Settlements that charged an estimate because the answer reported no (or partial) usage. */
   estimated: u32 = defineMetric(MetricType.Counter, "ai_quota.settlements.estimated");
   adminCalls: u32 = defineMetric(MetricType.Counter, "ai_quota.admin.requests");

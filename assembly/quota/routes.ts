@@ -16,6 +16,8 @@ export enum Operation {
   AdminQuery,
   AdminRefresh,
   AdminDelta,
+  /** A path that is neither metered nor admin, admitted under `other_paths: {action: charge}` at a flat cost (never routed to). */
+  Flat,
 }
 
 /** Which API a metered path is; decides usage injection and the Responses background rule. */

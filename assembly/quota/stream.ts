@@ -15,7 +15,7 @@
 // on and holds the body instead; Higress (ABI 0.2.100) may hold the headers too (headersMayWaitForBody).
 import { Action, DataAction } from "../abi/types";
 import { HttpContext, RootContext } from "../abi/context";
-import { debugEnabled, logDebug, logWarn } from "../abi/log";
+import { debugEnabled, logDebug, logInfo, logWarn } from "../abi/log";
 import { blockBytes, propertyPath, removeRequestHeaderNamed, removeResponseHeaderNamed, requestHeaderBlock, responseHeaderBlock, resumeRequest, setResponseHeader, setStreamProperty, streamProperty, streamPropertyBlock } from "../abi/stream";
 import { headerMapReader, nameBytes } from "../abi/headers";
 import { bufferLimitRaisable, defaultHeldBodyLimit, headersMayWaitForBody, injectHeldResponse } from "../abi/host_traits";
@@ -44,6 +44,8 @@ import * as answers from "./answers";
 import { boundEstimate } from "./estimate_bounds";
 import { UNREADABLE_USAGE_OPTION, unreadableReason } from "./request_verdict";
 import { RuleBook } from "./rule_book";
+import { OtherPathAction, allowsPath } from "./other_paths";
+import { countApiRequest, countApiUnits } from "./api_metrics";
 
 /** What a stream holds before its request picks a config: never used (an unmatched stream does nothing). */
 const UNBOUND_CONFIG = new QuotaConfig();
@@ -176,6 +178,8 @@ export class QuotaStream extends HttpContext {
     const block = requestHeaderBlock();
     const line = readRequestLineAt(block, block == 0 ? 0 : blockBytes(), c.trustConsumerHeader, c.anonymousLimits !== null && c.xffNumTrustedHops > 0, c.tiers.headerBytes);
     const route = routeOfAt(line.pathPtr, line.pathLen, c.routes);
+    // Read while the header map is: `other_paths.allow` looks at the method and the path.
+    const allowed = route.operation == Operation.None && allowsPath(c.otherPaths, line.methodPtr, line.methodLen, line.pathPtr, line.pathLen);
     if (block != 0) heap.free(block);
     this.operation = route.operation;
     this.api = route.api;
@@ -184,7 +188,7 @@ export class QuotaStream extends HttpContext {
     const identity = line.identity;
     switch (identity.kind) {
       case IdentityKind.Missing:
-        if (c.anonymousLimits !== null) return this.anonymous(line, endOfStream);
+        if (c.anonymousLimits !== null) return this.anonymous(line, endOfStream, allowed);
         return this.refuse(Phase.Answered, answers.denyNoKey);
       case IdentityKind.Empty:
         return this.refuse(Phase.Answered, answers.denyUnauthorizedConsumer);
@@ -198,8 +202,11 @@ export class QuotaStream extends HttpContext {
     this.consumer = identity.consumer;
     if (debugEnabled()) logDebug("ai-quota: consumer " + this.consumer + " operation " + operationName(this.operation));
 
-    if (this.operation == Operation.None) return Action.Continue;
-    if (this.operation == Operation.Chat) {
+    if (this.operation == Operation.None) {
+      if (!this.chargesOtherPath(allowed)) return this.otherPath(allowed);
+      this.operation = Operation.Flat;
+    }
+    if (this.operation == Operation.Chat || this.operation == Operation.Flat) {
       const choice = tierOf(c.tiers, this.consumer, line.tierCount, line.tierValue);
       if (choice.verdict != TierVerdict.Chosen) {
         answers.denyBadTier(choice.verdict == TierVerdict.Repeated ? c.tiers.header + " sent more than once" : c.tiers.header + " names no configured tier");
@@ -207,7 +214,7 @@ export class QuotaStream extends HttpContext {
         return Action.StopIteration;
       }
       this.tier = choice.tier;
-      return this.meteredHeaders(endOfStream);
+      return this.operation == Operation.Flat ? this.flatHeaders() : this.meteredHeaders(endOfStream);
     }
     if (this.consumer != c.adminConsumer) return this.refuse(Phase.Answered, answers.denyNotAdmin);
     count(metrics().adminCalls);
@@ -242,15 +249,48 @@ export class QuotaStream extends HttpContext {
     return headersMayWaitForBody() ? Action.StopIteration : Action.Continue;
   }
 
+  /**
+   * A path neither metered nor admin, as `other_paths` says (other_paths.ts): listings and health
+   * checks in `allow` pass; the rest passes (Higress), or is refused. Charging is decided before.
+   */
+  private otherPath(allowed: bool): Action {
+    const other = this.config.otherPaths;
+    if (allowed) {
+      count(metrics().otherAllowed);
+      return Action.Continue;
+    }
+    if (other.action == OtherPathAction.Pass) {
+      count(metrics().otherPassed);
+      return Action.Continue;
+    }
+    return this.refuse(Phase.Answered, answers.denyOtherPath);
+  }
+
+  /** Whether this request to a path neither metered nor admin is admitted at a flat cost (not in `allow`). */
+  private chargesOtherPath(allowed: bool): bool {
+    return !allowed && this.config.otherPaths.action == OtherPathAction.Charge;
+  }
+
+  /**
+   * A request charged `other_paths.request_cost` (no body or answer of it is read): admitted while
+   * the balance is positive, with the cost reserved so that concurrent ones cannot overspend.
+   */
+  private flatHeaders(): Action {
+    return this.admit() ? Action.StopAllIterationAndWatermark : Action.StopIteration;
+  }
+
   /** No consumer, and the operator limits anonymous clients by address instead of refusing them. */
-  private anonymous(line: RequestLine, endOfStream: bool): Action {
-    if (this.operation == Operation.None) return Action.Continue;
+  private anonymous(line: RequestLine, endOfStream: bool, allowed: bool): Action {
+    if (this.operation == Operation.None) {
+      if (!this.chargesOtherPath(allowed)) return this.otherPath(allowed);
+      this.operation = Operation.Flat;
+    }
     const peer = streamProperty(["source", "address"]);
     const key = anonymousKey(peer === null ? "" : decodeUtf8(peer.dataStart, peer.length), line.forwardedFor, this.config.xffNumTrustedHops);
-    if (this.operation != Operation.Chat || key.length == 0) return this.refuse(Phase.Answered, answers.denyNoKey);
+    if ((this.operation != Operation.Chat && this.operation != Operation.Flat) || key.length == 0) return this.refuse(Phase.Answered, answers.denyNoKey);
     this.consumer = key;
     this.anonymousClient = true;
-    return this.meteredHeaders(endOfStream);
+    return this.operation == Operation.Flat ? this.flatHeaders() : this.meteredHeaders(endOfStream);
   }
 
   /** A metered call: ask for an answer we can read, then admit now or after the body. */
@@ -412,7 +452,8 @@ export class QuotaStream extends HttpContext {
     const policy = c.policy;
     const checkBalance = this.checksBalance();
     let reservation: i64 = 0;
-    if (policy.reservation == ReservationMode.Fixed) reservation = policy.reservationTokens;
+    if (this.operation == Operation.Flat) reservation = c.otherPaths.requestCost;
+    else if (policy.reservation == ReservationMode.Fixed) reservation = policy.reservationTokens;
     else if (policy.reservation == ReservationMode.MaxTokens) reservation = reservationFor(this.body, policy.reservationTokens, policy.reservationCap, this.config.weights);
     const minimum: i64 = policy.requireFullReservation && reservation > 1 ? reservation : 1;
     this.reserved = reservation;
@@ -449,6 +490,10 @@ export class QuotaStream extends HttpContext {
       count(metrics().redisErrors);
       this.undoLostAdmission(a);
     }
+    if (a.kind == AdmissionKind.Denied && !a.permanent && this.config.policy.shadow) {
+      this.admitInShadow(a);
+      return;
+    }
     if (a.kind == AdmissionKind.Failed && this.config.policy.allowOnRedisFailure) {
       logWarn("ai-quota: redis failed (" + a.reason + "), admitting " + this.consumer + " by redis_failure: allow");
       // Nothing was reserved; the usage is charged at the end if Redis is back by then.
@@ -466,6 +511,27 @@ export class QuotaStream extends HttpContext {
       return;
     }
     answers.denyNoQuota(this.config.noQuotaStatus, this.config.noQuotaJson);
+  }
+
+  /**
+   * `shadow: true`: the balance or a window would refuse this request; it is counted, logged and
+   * admitted. The refused admission wrote nothing (scripts.ts), so there is no reservation and no
+   * marker: the settlement claims one of its own and charges the usage once, as Higress's does.
+   */
+  private admitInShadow(a: Admission): void {
+    let reason = "no quota left";
+    if (a.window >= 0 && a.window < this.windows.length) {
+      const l = this.windows[a.window].limit;
+      reason = "quota exceeded: " + l.limit.toString() + " " + l.unitName() + " per " + l.windowName;
+      count(metrics().shadowWindow);
+    } else {
+      count(metrics().shadowNoQuota);
+    }
+    logInfo("ai-quota: shadow: " + this.consumer + " would be refused (" + reason + "), admitted");
+    this.reserved = 0;
+    this.admissionMarked = false;
+    this.marker = this.keys.newMarker(this.id, this.requestId);
+    this.pass(a.balance, a.hasBalance);
   }
 
   /**
@@ -495,6 +561,8 @@ export class QuotaStream extends HttpContext {
 
   private pass(balance: i64, hasBalance: bool): void {
     count(metrics().admitted);
+    if (this.operation == Operation.Flat) count(metrics().otherCharged);
+    else countApiRequest(this.api);
     this.admitted = true;
     this.balance = balance;
     this.hasBalance = hasBalance;
@@ -532,6 +600,7 @@ export class QuotaStream extends HttpContext {
     const block = responseHeaderBlock();
     const sse = this.readResponseHeaders(block, block == 0 ? 0 : blockBytes());
     if (block != 0) heap.free(block);
+    if (this.operation == Operation.Flat) return this.flatResponseHeaders(endOfStream);
     const body = this.body;
     const hide = body !== null && body.injected && !this.encodedResponse;
     this.response = takeResponseReader(sse, hide, !this.config.weights.isIdentity());
@@ -542,6 +611,14 @@ export class QuotaStream extends HttpContext {
     this.response!.scan.setCohere(this.api == ApiKind.CohereChat || this.api == ApiKind.CohereEmbed);
     // Hiding the usage event we asked for changes the body's length.
     if (hide) removeResponseHeaderNamed(CONTENT_LENGTH);
+    const header = this.config.policy.remainingHeader;
+    if (header.length > 0 && this.hasBalance) setResponseHeader(header, this.balance.toString());
+    if (endOfStream) this.endResponse();
+    return Action.Continue;
+  }
+
+  /** A flat-cost request's answer is not read: its status decides the charge (settleFlat). */
+  private flatResponseHeaders(endOfStream: bool): Action {
     const header = this.config.policy.remainingHeader;
     if (header.length > 0 && this.hasBalance) setResponseHeader(header, this.balance.toString());
     if (endOfStream) this.endResponse();
@@ -587,14 +664,17 @@ export class QuotaStream extends HttpContext {
   private earlyAnswer(): Action {
     const waiting = this.phase == Phase.ReadingBody || this.phase == Phase.Waiting;
     if (!waiting || this.operation == Operation.None) return Action.Continue;
-    if (this.operation != Operation.Chat) return Action.StopIteration;
+    if (this.operation != Operation.Chat && this.operation != Operation.Flat) return Action.StopIteration;
     this.upstreamAnsweredEarly = true;
     return Action.Continue;
   }
 
   onResponseBody(size: u32, endOfStream: bool): DataAction {
     const reader = this.response;
-    if (reader === null || this.settled) return DataAction.Continue;
+    if (reader === null || this.settled) {
+      if (endOfStream && this.admitted && this.operation == Operation.Flat) this.endResponse();
+      return DataAction.Continue;
+    }
     if (this.encodedResponse) {
       reader.bodyBytes += <i64>size;
     } else if (reader.hideUsageEvents) {
@@ -664,6 +744,10 @@ export class QuotaStream extends HttpContext {
     if (this.settled) return;
     this.settled = true;
     const key = this.balanceKey();
+    if (this.operation == Operation.Flat) {
+      this.settleFlat(key);
+      return;
+    }
     const reader = this.response;
     if (reader !== null && !this.encodedResponse) reader.finish();
     const reported = this.reportedUsage();
@@ -718,6 +802,23 @@ export class QuotaStream extends HttpContext {
     count(metrics().estimated);
     if (debugEnabled()) logDebug("ai-quota: no complete usage for " + this.consumer + ", charging the estimate " + used.toString());
     this.charge(key, used, false);
+  }
+
+  /**
+   * A flat-cost request: `request_cost` once the upstream had it, whatever its answer says, unless
+   * the upstream refused it (status >= 400) or the client left before sending it whole with no
+   * answer: then the reservation goes back.
+   */
+  private settleFlat(key: string): void {
+    if (this.responseStatus >= 400) {
+      this.releaseOrKeep(key, "upstream error");
+      return;
+    }
+    if (this.responseStatus == 0 && !this.requestEnded) {
+      this.releaseOrKeep(key, "request never complete");
+      return;
+    }
+    this.chargeUsage(key, this.config.otherPaths.requestCost);
   }
 
   /** A background Responses call (when the operator lets it through) is charged its output limit. */
@@ -787,6 +888,7 @@ export class QuotaStream extends HttpContext {
     const checkBalance = this.checksBalance();
     // The clock is read only where windows need it.
     const now: i64 = this.windows.length > 0 ? nowSeconds() : 0;
+    if (!undoAdmission) countApiUnits(this.api, used);
     settle(new Charge(this.store, key, this.marker, checkBalance, this.windows, now, this.reserved, used,
       c.settlementRetrySeconds, this.admissionMarked, undoAdmission));
   }

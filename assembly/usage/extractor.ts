@@ -24,7 +24,12 @@
 //     details.prefill (TGI sends it with decoder_input_details) -> input      TGI (/generate, /generate_stream)
 //   meta_info.{prompt_tokens -> input, completion_tokens -> output}           SGLang native (/generate, /encode)
 //   With sumRoots (a batch: the route's API answers an array of prompts with an array of answers),
-//   the elements of a top-level array add up instead of each replacing the last.
+//   the elements of a top-level array add up instead of each replacing the last; and a streamed
+//   batch's events (SGLang, llama.cpp: running totals per prompt, interleaved, told apart by a root
+//   integer `index`) replace only the counts of their own index, the usage being the sum over the
+//   indexes (up to MAX_INDEXES; after an event with a larger index the usage no longer covers every
+//   prompt: the answer is estimated — the request's input, the content after the last count — with
+//   the sums as a floor).
 // Generated content (contentBytes: decoded UTF-8 bytes of these strings; the written bytes of the
 // two JSON values marked "as written"):
 //   choices: every string value of a key content, reasoning_content, reasoning, refusal, arguments,
@@ -124,7 +129,8 @@ const K_GENERATED_TEXT: u8 = 43;
 const K_TOKEN: u8 = 44;
 const K_GENERATED_TOKENS: u8 = 45;
 const K_PREFILL: u8 = 46;
-const K_TYPE: u8 = 47;
+const K_INDEX: u8 = 47;
+const K_TYPE: u8 = 48;
 
 // Counters kept apart so that a later event overwrites each one on its own.
 const SLOT_INPUT: i32 = 0;
@@ -143,6 +149,9 @@ const OUTPUT_SLOTS: u32 = (1 << SLOT_OUTPUT) | (1 << SLOT_THOUGHTS) | (1 << SLOT
  */
 const TRACKED_LEVELS: i32 = 8;
 
+/** The indexes of a streamed batch kept apart (16 bytes each, allocated on the first indexed event). */
+const MAX_INDEXES: i32 = 256;
+
 // What a top-level object's `usage` was (for hiding usage events; `choices` is passed over, and
 // the tokenizer says whether it was an empty array: countedValueEmptyArray).
 /** The document is an object (not an array of roots). */
@@ -156,7 +165,7 @@ export const DOC_USAGE_NULL: u32 = 8;
 // in. Nothing under any other key can matter, so the tokenizer passes over those values without
 // reporting them. Each key here is one classify() knows.
 export const ROOT_KEYS = new JsonKeySet(["usage", "usageMetadata", "response", "message", "model", "modelVersion", "delta", "content", "output", "candidates",
-  "prompt_eval_count", "eval_count", "tokens_evaluated", "tokens_predicted", "details", "meta_info", "generated_text", "token", "type"]);
+  "prompt_eval_count", "eval_count", "tokens_evaluated", "tokens_predicted", "details", "meta_info", "generated_text", "token", "index", "type"]);
 /** Root keys passed over while their content is counted: choices (the tokenizer follows the chain of skipped keys through it). */
 export const ROOT_COUNTED = new JsonKeySet(["choices"]);
 const WRAPPER_KEYS = new JsonKeySet(["usage", "model", "content", "thinking"]);
@@ -299,6 +308,12 @@ export class UsageExtractor extends JsonHandler {
   private carried: StaticArray<i64> = new StaticArray<i64>(SLOTS);
   private carriedMask: u32 = 0;
   private prefillTokens: i64 = 0;
+  /** The root `index` of the current streamed-batch event (sumRoots, SSE); -1 none. */
+  private pendingIndex: i32 = -1;
+  /** Per index: its last input and output counts (-1: none yet), [2 * i] and [2 * i + 1]. */
+  private perIndex: StaticArray<i64> | null = null;
+  /** An event's index was beyond MAX_INDEXES: the sums do not cover it. */
+  private indexOverflow: bool = false;
 
   /** As new, keeping the buffers (a pooled reader's extractor). */
   recycle(wantModel: bool): void {
@@ -308,6 +323,10 @@ export class UsageExtractor extends JsonHandler {
     this.nativeContent = false;
     this.cohere = false;
     this.carriedMask = 0;
+    this.pendingIndex = -1;
+    const table = this.perIndex;
+    if (table !== null) table.fill(-1);
+    this.indexOverflow = false;
     this.commitOnClose = false;
     this.docFlags = 0;
     this.contentAtOutput = 0;
@@ -331,6 +350,7 @@ export class UsageExtractor extends JsonHandler {
 
   discard(): void {
     this.pendingMask = 0;
+    this.pendingIndex = -1;
     this.pendingProvisional = false;
     this.pendingModel = null;
   }
@@ -350,6 +370,7 @@ export class UsageExtractor extends JsonHandler {
 
   /** Makes the pending values visible; contentNow: the content bytes read so far (the tokenizer's countedBytes). */
   commit(contentNow: i64): void {
+    if (this.pendingIndex >= 0) this.byIndex();
     const mask = this.pendingMask;
     if ((mask & OUTPUT_SLOTS) != 0) {
       this.contentAtOutput = contentNow;
@@ -377,6 +398,51 @@ export class UsageExtractor extends JsonHandler {
     const seen = this.committedMask | this.carriedMask;
     u.hasInput = (seen & INPUT_SLOTS) != 0;
     u.hasOutput = (seen & OUTPUT_SLOTS) != 0;
+    if (this.indexOverflow) this.uncovered();
+  }
+
+  /** Some prompts' counts are not in the sums: estimate the answer (the request's input, the content after the counts) above them. */
+  private uncovered(): void {
+    this.usage.provisionalOutput = true;
+    this.usage.hasInput = false;
+  }
+
+  /**
+   * A streamed batch's event: its counts replace those of its index only, and the pending counts
+   * become the sums over the indexes (so commit() goes on as for any event).
+   */
+  private byIndex(): void {
+    const i = this.pendingIndex;
+    this.pendingIndex = -1;
+    const mask = this.pendingMask;
+    if ((mask & ((1 << SLOT_INPUT) | (1 << SLOT_OUTPUT))) == 0) return;
+    if (i >= MAX_INDEXES) {
+      // Not kept apart: its counts must not replace the sums; the answer is estimated above them.
+      this.pendingMask &= ~((1 << SLOT_INPUT) | (1 << SLOT_OUTPUT));
+      this.indexOverflow = true;
+      this.uncovered();
+      return;
+    }
+    let table = this.perIndex;
+    if (table === null) {
+      table = new StaticArray<i64>(2 * MAX_INDEXES);
+      table.fill(-1);
+      this.perIndex = table;
+    }
+    if ((mask & (1 << SLOT_INPUT)) != 0) unchecked(table[2 * i] = this.pending[SLOT_INPUT]);
+    if ((mask & (1 << SLOT_OUTPUT)) != 0) unchecked(table[2 * i + 1] = this.pending[SLOT_OUTPUT]);
+    let input: i64 = 0;
+    let output: i64 = 0;
+    let hasInput = false;
+    let hasOutput = false;
+    for (let j = 0; j < MAX_INDEXES; j++) {
+      const a = unchecked(table[2 * j]);
+      const b = unchecked(table[2 * j + 1]);
+      if (a >= 0) { input = addSaturating(input, a); hasInput = true; }
+      if (b >= 0) { output = addSaturating(output, b); hasOutput = true; }
+    }
+    if (hasInput) { this.pending[SLOT_INPUT] = input; this.pendingMask |= 1 << SLOT_INPUT; }
+    if (hasOutput) { this.pending[SLOT_OUTPUT] = output; this.pendingMask |= 1 << SLOT_OUTPUT; }
   }
 
   private slot(i: i32): i64 {
@@ -507,6 +573,13 @@ export class UsageExtractor extends JsonHandler {
     } else {
       slot = role >= COHERE_ROLES ? cohereSlot(role, k) : selfHostedSlot(role, k);
     }
+    if (k == K_INDEX && role == R_ROOT && this.level == 1 && this.sumRoots && !this.commitOnClose) {
+      // A streamed batch's event (a plain JSON batch is an array: carry() adds its elements up).
+      if (tok.numberIsInteger && !tok.textTruncated && tok.textLen > 0 && load<u8>(tok.text.dataStart) != 0x2d && parseI64At(tok.text.dataStart, tok.textLen)) {
+        this.pendingIndex = parsedI64 < <i64>MAX_INDEXES ? <i32>parsedI64 : MAX_INDEXES;
+      }
+      return;
+    }
     if (slot < 0) return;
     // Only "0" or [1-9][0-9]*: no sign, fraction or exponent; the range is checked by the parse.
     if (!tok.numberIsInteger || tok.textTruncated || tok.textLen == 0) return;
@@ -585,6 +658,7 @@ function classify(tok: JsonTokenizer): u8 {
       if (tok.textEquals("input")) return K_INPUT;
       if (tok.textEquals("parts")) return K_PARTS;
       if (tok.textEquals("token")) return K_TOKEN;
+      if (tok.textEquals("index")) return K_INDEX;
       break;
     case 6:
       if (tok.textEquals("output")) return K_OUTPUT;

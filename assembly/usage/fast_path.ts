@@ -246,7 +246,7 @@ export function rootKey(k: usize, n: usize): u8 {
       const w = word(k, 0, 5);
       if (w == 0x6567617375) return ROOT_USAGE; // usage
       if (w == 0x6c65646f6d) return ROOT_MODEL; // model
-      if (w == 0x61746c6564 || w == 0x6e656b6f74) return ROOT_READ; // delta, token
+      if (w == 0x61746c6564 || w == 0x6e656b6f74 || w == 0x7865646e69) return ROOT_READ; // delta, token, index
       return ROOT_OTHER;
     }
     case 6: return word(k, 0, 6) == 0x74757074756f ? ROOT_READ : ROOT_OTHER; // output

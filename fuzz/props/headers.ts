@@ -3,13 +3,15 @@
 // binary, with schemes, authorities, escapes (good and bad), queries and fragments; hundreds of
 // other headers; requests that end with trailers. The oracle applies the identity rules and then the routing of the contract
 // (model/form.ts: Go's url.Parse for the path; model/path.ts: the path read every way an upstream might, suffix match), and predicts the answer exactly:
-// 401/403 for identity, pass-through, 403 noquota or a charged chat, the admin answers.
+// 401/403 for identity, pass-through of what other_paths allows (model/other_paths.ts) or its 403,
+// 403 noquota or a charged chat, the admin answers.
 import fc from "fast-check";
 import { HeaderPairs } from "../../host";
 import { FuzzEnv } from "../env";
 import { ADMIN, ANSWERS, KEY_PREFIX, expectAnswer, expectPassed, expectQueryAnswer, jsonResponse, usageJson } from "../http";
 import { first, identityOf, parseQuery, routeOf, splitPath } from "../model/form";
 import { wellFormed } from "../model/text";
+import { allowedByDefault } from "../model/other_paths";
 import { defineProperty, expectNoTrap, expectThat } from "../property";
 
 const CONFIG = { admin_consumer: ADMIN, redis: { service_name: "redis.static" } };
@@ -48,6 +50,9 @@ const pathCore = fc.constantFrom(
   "/v1/chat/completions", "/v1/chat/completions", "/v1/chat/completions/quota", "/v1/chat/completions/quota/refresh", "/v1/chat/completions/quota/delta",
   "/v1/chat/completion", "/v1/chat/completions/", "/V1/chat/completions", "/v1/chat/completions%2Fquota", "/v1/chat/%63ompletions",
   "/v1/chat/completions/quota%2Frefresh", "/v1/chat/completions/quota/%72efresh", "", "/v1/chat/completions/quota/refresh/", "/v1/chat/completions/QUOTA",
+  // Paths other_paths allows by default, and near misses.
+  "/v1/models", "/v1/models/gpt-4o", "/v1/models/a/b", "/health", "/HEALTHZ/", "/v1/messages/count_tokens", "/v1beta/models/g:countTokens", "/v1beta/models/:countTokens",
+  "/v1/images/generations", "/v1/mod%65ls", "/v1//models", "/v1/./models", "/v1\\models",
 );
 const pathSuffix = fc.constantFrom("", "", "", "?consumer=alice", "?consumer=", "#x", "?a#b", "?", "??consumer=bob", "?consumer=%zz", "%", "%4", "#/v1/chat/completions", "?consumer=admin&consumer=bob", "?consumer=%E8%AE%A1", "?x=1;consumer=bob", "?consumer=bob#?consumer=alice");
 
@@ -78,7 +83,7 @@ export const headers = defineProperty<HeadersCase>({
   arbitrary: () => fc.record({
     consumers: consumerHeaders,
     path: pathArb,
-    method: fc.constantFrom("GET", "POST", "PUT", "", "g\u00e9t"),
+    method: fc.constantFrom("GET", "POST", "PUT", "HEAD", "get", "", "g\u00e9t"),
     extra: extraHeaders,
     funded: fc.boolean(),
     emptyBody: fc.boolean(),
@@ -108,7 +113,12 @@ export const headers = defineProperty<HeadersCase>({
     const balance = async () => client.command("GET", KEY_PREFIX + name);
     switch (route) {
       case "none":
-        expectPassed(r, `path ${JSON.stringify(split.path.slice(0, 80))} (not ours)`);
+        // Not metered, not admin: the default other_paths refuses it unless its allow list has it.
+        if (allowedByDefault(wellFormed(c.method), Buffer.from(wellFormed(c.path), "utf8"))) {
+          expectPassed(r, `path ${JSON.stringify(split.path.slice(0, 80))} (not ours, allowed)`);
+        } else {
+          expectAnswer(r, ANSWERS.pathNotMetered, `path ${JSON.stringify(split.path.slice(0, 80))} (not ours, not allowed)`);
+        }
         expectThat(vm.redisCalls.length === callsBefore, () => "a request that is not ours made Redis calls");
         return;
       case "chat":

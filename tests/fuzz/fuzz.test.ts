@@ -23,6 +23,7 @@ const CASES: Record<string, number> = {
   bedrock: 300,
   "event-stream": 1000,
   "tiers-config": 300,
+  "self-hosted": 200,
 };
 
 let env: FuzzEnv;

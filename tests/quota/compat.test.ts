@@ -116,7 +116,9 @@ describe("metered chat", () => {
     expect(await fx.balance("consumer1")).toBe("97");
   });
 
-  test("other paths pass untouched, with no Redis call (main_test: non-chat completion mode)", async () => {
+  test("with other_paths: pass, other paths pass untouched, with no Redis call (main_test: non-chat completion mode)", async () => {
+    // Higress passes every path it does not meter; ours refuses them unless told (README, "What changed").
+    const vm = await fx.plugin({ ...BASE_CONFIG, other_paths: { action: "pass" } });
     const before = vm.redisCommands().length;
     const r = await vm.newStream().run({
       request: { headers: request("POST", "/other/path", "consumer1"), body: "x" },

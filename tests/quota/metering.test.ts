@@ -15,9 +15,10 @@ const anthropicSse = [
 ].join("");
 
 describe("metered paths (enable_path_suffixes)", () => {
-  const config = { ...BASE_CONFIG, enable_path_suffixes: ["/v1/chat/completions", "/v1/messages", "/v1/responses"] };
+  // Higress's behaviour for the paths not listed: they pass (other_paths: pass; the default refuses them).
+  const config = { ...BASE_CONFIG, enable_path_suffixes: ["/v1/chat/completions", "/v1/messages", "/v1/responses"], other_paths: { action: "pass" } };
 
-  test("each listed suffix is metered; the admin API stays under /v1/chat/completions; others pass untouched", async () => {
+  test("each listed suffix is metered; the admin API stays under /v1/chat/completions; with other_paths: pass, others pass untouched", async () => {
     const vm = await fx.plugin(config);
     await fx.setBalance("c1", 1000);
     const anthropic = await chat(vm, "c1", sseResponse(anthropicSse), { path: "/anthropic/v1/messages" });

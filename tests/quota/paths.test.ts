@@ -1,6 +1,7 @@
 // Path variants against the real plugin and a real Redis, as an attacker tries them: every spelling
 // of a generation endpoint that an upstream would serve is metered (a consumer without balance is
-// refused, one with balance is charged); what the plugin does not meter passes with no Redis call.
+// refused, one with balance is charged); what the plugin does not meter passes with no Redis call under
+// `other_paths: {action: pass}` (tests/quota/other_paths.test.ts has the default, which refuses it).
 // The full matrix of spellings and upstream readings is tests/unit/routes.test.ts.
 import { PluginVm } from "../../host";
 import { BASE_CONFIG, QuotaFixture, chat, jsonResponse, openAiJson, request } from "./fixture";
@@ -65,7 +66,8 @@ test.each([
   ["/v1beta/models/gemini-2.0-flash:countTokens"],
   ["/v1/chat/completions%3Fx"],
   ["/v1/messages/quota?consumer=c1"],
-])("%s is not metered: it passes with no Redis call", async (path) => {
+])("%s is not metered: with other_paths: pass, it passes with no Redis call", async (path) => {
+  const vm = await passingVm();
   const before = vm.redisCommands().length;
   const r = await chat(vm, "broke", jsonResponse(openAiJson(10, 5)), { path });
   expect(r.local).toBeNull();
@@ -73,6 +75,13 @@ test.each([
   await vm.idle();
   expect(vm.redisCommands().length).toBe(before);
 });
+
+let passing: PluginVm | null = null;
+/** Higress's behaviour for paths it does not meter (other_paths: pass). */
+async function passingVm(): Promise<PluginVm> {
+  passing ??= await fx.plugin({ ...BASE_CONFIG, other_paths: { action: "pass" } });
+  return passing;
+}
 
 test("the admin API answers spellings of its path too, and only there", async () => {
   await fx.setBalance("c1", 7);
@@ -84,10 +93,15 @@ test("the admin API answers spellings of its path too, and only there", async ()
   expect(notAdmin.local?.status).toBe(403);
 });
 
-test("with Higress's two-path default configured, /v1/completions is left free (why our default is wider)", async () => {
-  const higress = await fx.plugin({ ...BASE_CONFIG, enable_path_suffixes: ["/v1/chat/completions", "/v1/messages"] });
+test("with Higress's two-path default and other_paths: pass, /v1/completions is left free (why our defaults are wider)", async () => {
+  const higress = await fx.plugin({ ...BASE_CONFIG, enable_path_suffixes: ["/v1/chat/completions", "/v1/messages"], other_paths: { action: "pass" } });
   const free = await chat(higress, "broke", jsonResponse(openAiJson(10, 5)), { path: "/v1/completions" });
   expect(free.upstream).not.toBeNull();
   const metered = await chat(higress, "broke", jsonResponse(openAiJson(10, 5)), { path: "/V1/MESSAGES/" });
   expect(metered.local?.status).toBe(403);
+  // Without other_paths the path left out of the list is refused rather than free.
+  const narrow = await fx.plugin({ ...BASE_CONFIG, enable_path_suffixes: ["/v1/chat/completions", "/v1/messages"] });
+  const refused = await chat(narrow, "broke", jsonResponse(openAiJson(10, 5)), { path: "/v1/completions" });
+  expect(refused.local?.details).toBe("ai-quota.path_not_metered");
+  expect(refused.upstream).toBeNull();
 });

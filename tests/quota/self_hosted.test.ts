@@ -124,6 +124,42 @@ describe("usage charged exactly as each server reports it", () => {
   });
 });
 
+describe("streamed batches: each prompt's running totals kept apart by index, then added", () => {
+  const sglangEvent = (index: number, input: number, output: number) => `data: {"text":"x","meta_info":{"id":"r${index}","finish_reason":null,"prompt_tokens":${input},"completion_tokens":${output}},"index":${index}}\n\n`;
+  const llamaEvent = (index: number, input: number, output: number) => `data: {"index":${index},"content":"x","tokens":[],"stop":false,"id_slot":${index},"tokens_predicted":${output},"tokens_evaluated":${input}}\n\n`;
+
+  test.each<[string, string, (i: number, input: number, output: number) => string]>([
+    ["SGLang /generate", "/generate", sglangEvent],
+    ["llama.cpp /completion", "/completion", llamaEvent],
+  ])("%s: interleaved events of three prompts cost the sum of each prompt's last counts", async (_name, path, event) => {
+    await fx.setBalance("c1", 1000);
+    let body = "";
+    for (let k = 1; k <= 4; k++) for (const [i, input] of [[0, 6], [1, 2], [2, 3]]) body += event(i, input, k);
+    if (path === "/generate") body += "data: [DONE]\n\n";
+    const { r } = await call(path, { headers: SSE, body });
+    expect(r.text).toBe(body);
+    expect(await fx.balance("c1")).toBe(String(1000 - (6 + 2 + 3) - 3 * 4));
+  });
+
+  test("an index beyond the 256 kept apart cannot lower the charge: the answer is estimated above the sums", async () => {
+    await fx.setBalance("c1", 100_000);
+    let body = "";
+    for (let i = 0; i < 300; i++) body += llamaEvent(i, 2, 5);
+    const { inputEstimate } = await call("/completion", { headers: SSE, body });
+    const charged = 100_000 - Number(await fx.balance("c1"));
+    // 256 prompts kept apart (2 + 5 each); past them the counts cover not every prompt: the input is
+    // the larger of the request's estimate and the sums, the output the sums plus the estimate of
+    // the 44 content bytes after the last count kept
+    expect(charged).toBe(Math.max(inputEstimate, 256 * 2) + 256 * 5 + outputEstimate(44));
+  });
+
+  test("a root index outside a batch route is not a prompt: TGI's per-token stream index changes nothing", async () => {
+    await fx.setBalance("c1", 1000);
+    const { inputEstimate } = await call("/generate_stream", { headers: SSE, body: tgiStream });
+    expect(await fx.balance("c1")).toBe(String(1000 - 3 - inputEstimate));
+  });
+});
+
 describe("cut streams are estimated, never free", () => {
   test("Ollama NDJSON cut before its final line: request and content estimated; count-like text is not read", async () => {
     await fx.setBalance("c1", 1000);

@@ -24,6 +24,7 @@ const TEXT = {
   badDelta: "Request denied by ai quota check. consumer can't be empty and value must be integer.",
   refreshed: "refresh quota successful",
   delta: "delta quota successful",
+  pathNotMetered: '{"error":{"message":"This endpoint is not available through this gateway: its usage cannot be metered.","type":"invalid_request_error","param":null,"code":"path_not_metered"}}',
 };
 
 // ---- what a row measures ----
@@ -334,11 +335,12 @@ const ROWS: Row[] = [
   chatRow("Request headers", "a 1 MiB cookie header", "1000",
     { status: "upstream", body: usageJson(1, 1), after: "998", log: debug("charging c1 2 tokens") },
     { body: [usageJson(1, 1)] }, { request: requestHeaders("POST", CHAT_PATH, CONSUMER, [["cookie", "c".repeat(MiB)]]) }),
+  // Neither metered nor admin: other_paths refuses them (its default), with no Redis call.
   chatRow("Request headers", "`:path` with NUL and control bytes", "1000",
-    { status: "upstream", body: usageJson(1, 1), after: "1000", log: debug("operation pass-through") },
+    { status: 403, body: TEXT.pathNotMetered, after: "1000", log: debug("operation pass-through") },
     { body: [usageJson(1, 1)] }, { request: requestHeaders("POST", "/\u0000\u0001\u007f/v1/chat/completions\u0000", CONSUMER) }),
   chatRow("Request headers", "empty `:path`", "1000",
-    { status: "upstream", body: usageJson(1, 1), after: "1000", log: debug("operation pass-through") },
+    { status: 403, body: TEXT.pathNotMetered, after: "1000", log: debug("operation pass-through") },
     { body: [usageJson(1, 1)] }, { request: requestHeaders("POST", "", CONSUMER) }),
   chatRow("Request headers", "consumer of 257 bytes", "1000",
     { status: 401, body: TEXT.badConsumer, after: "1000", log: debug("invalid x-mse-consumer: consumer name longer than 256 bytes") },

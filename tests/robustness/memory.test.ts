@@ -127,8 +127,14 @@ class Load {
         return;
       }
       case "other-path": {
+        // Half a listing other_paths allows (passes), half an endpoint it refuses (403).
+        if (i % 2 === 1) {
+          const refused = await vm.newStream().run({ request: { headers: requestHeaders("POST", "/v1/images/generations", consumer), body: "{}" } });
+          if (refused.local?.details !== "ai-quota.path_not_metered") return this.note(i, kind, `status ${refused.status}`);
+          return;
+        }
         const r = await vm.newStream().run({
-          request: { headers: requestHeaders("POST", "/v1/models", consumer), body: "{}" },
+          request: { headers: requestHeaders("GET", "/v1/models", consumer) },
           response: () => ({ headers: [[":status", "200"]], body: usageJson(5, 5) }),
         });
         if (r.local !== null || r.status !== 200) return this.note(i, kind, `status ${r.status}`);

@@ -78,14 +78,15 @@ async function chatOnPath(path: string, marker: string, raw: number[]) {
 }
 
 test.each([
-  ["in the query: still the chat path, metered", `${CHAT_PATH}?x=@@`, "@@", [0xff, 0xfe], "98"],
-  ["in the fragment: metered", `${CHAT_PATH}#@`, "@", [0x80], "98"],
-  ["valid UTF-8 in the query: metered", `${CHAT_PATH}?q=@@`, "@@", [0xc3, 0xa9], "98"],
-  ["in a segment before the suffix, valid: metered (read every way)", `/v1/@@${CHAT_PATH.slice(3)}`, "@@", [0xc3, 0xa9], "98"],
-  ["at the end of the path: not the chat path", `${CHAT_PATH}@`, "@", [0xff], "100"],
-])("a :path with raw bytes %s", async (_what, path, marker, raw, balance) => {
+  ["in the query: still the chat path, metered", `${CHAT_PATH}?x=@@`, "@@", [0xff, 0xfe], "98", true],
+  ["in the fragment: metered", `${CHAT_PATH}#@`, "@", [0x80], "98", true],
+  ["valid UTF-8 in the query: metered", `${CHAT_PATH}?q=@@`, "@@", [0xc3, 0xa9], "98", true],
+  ["in a segment before the suffix, valid: metered (read every way)", `/v1/@@${CHAT_PATH.slice(3)}`, "@@", [0xc3, 0xa9], "98", true],
+  // Neither metered nor admin: other_paths refuses it by default (a plain path in its allow list would pass).
+  ["at the end of the path: not the chat path, refused", `${CHAT_PATH}@`, "@", [0xff], "100", false],
+])("a :path with raw bytes %s", async (_what, path, marker, raw, balance, upstream) => {
   const r = await chatOnPath(path as string, marker as string, raw as number[]);
   expect(r.trapped).toBeNull();
-  expect(r.upstream).toBe(true);
+  expect(r.upstream).toBe(upstream);
   expect(r.balance).toBe(balance);
 });
