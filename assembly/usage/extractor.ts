@@ -38,6 +38,9 @@
 //            completions .text; vLLM and SGLang reasoning_content): choices is passed over by the
 //            tokenizer, which counts those strings as it goes (the hot path: no callback per chunk)
 //   delta (a string)                                    Responses *.delta events (text, arguments, reasoning)
+// Audio (base64, counted apart from content: the tokenizer's altCountedBytes):
+//   choices: every string value of a key data (.delta.audio.data, .message.audio.data), at any depth
+//   delta of an event whose root type (before it) is response.audio.delta or response.output_audio.delta
 //   output[].content[].{text, refusal}, output[].summary[].text, output[].arguments   Responses (JSON)
 //   delta.{text, partial_json, thinking}                Anthropic content_block_delta
 //   content[].{text, thinking}, content[].input (as written)   Anthropic message (JSON)
@@ -127,6 +130,7 @@ const K_TOKEN: u8 = 44;
 const K_GENERATED_TOKENS: u8 = 45;
 const K_PREFILL: u8 = 46;
 const K_INDEX: u8 = 47;
+const K_TYPE: u8 = 48;
 
 // Counters kept apart so that a later event overwrites each one on its own.
 const SLOT_INPUT: i32 = 0;
@@ -161,14 +165,16 @@ export const DOC_USAGE_NULL: u32 = 8;
 // in. Nothing under any other key can matter, so the tokenizer passes over those values without
 // reporting them. Each key here is one classify() knows.
 export const ROOT_KEYS = new JsonKeySet(["usage", "usageMetadata", "response", "message", "model", "modelVersion", "delta", "content", "output", "candidates",
-  "prompt_eval_count", "eval_count", "tokens_evaluated", "tokens_predicted", "details", "meta_info", "generated_text", "token", "index"]);
+  "prompt_eval_count", "eval_count", "tokens_evaluated", "tokens_predicted", "details", "meta_info", "generated_text", "token", "index", "type"]);
 /** Root keys passed over while their content is counted: choices (the tokenizer follows the chain of skipped keys through it). */
 export const ROOT_COUNTED = new JsonKeySet(["choices"]);
 const WRAPPER_KEYS = new JsonKeySet(["usage", "model", "content", "thinking"]);
 const USAGE_KEYS = new JsonKeySet(["prompt_tokens", "input_tokens", "completion_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]);
 const GEMINI_USAGE_KEYS = new JsonKeySet(["promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount"]);
 /** Counted anywhere inside root.choices (passed over, see skipContainer). */
-export const CHOICES_CONTENT_KEYS = new JsonKeySet(["content", "reasoning_content", "reasoning", "refusal", "arguments", "text", "transcript"]);
+export const CHOICES_CONTENT_KEYS = new JsonKeySet(["content", "reasoning_content", "reasoning", "refusal", "arguments", "text", "transcript", "data"]);
+/** Of those, the audio (base64, choices[].delta.audio.data / .message.audio.data): counted apart (the scanner's tokenizer countAltUnder). */
+export const AUDIO_KEYS = new JsonKeySet(["data"]);
 const DELTA_KEYS = new JsonKeySet(["text", "partial_json", "thinking"]);
 const BLOCK_KEYS = new JsonKeySet(["text", "thinking", "refusal", "input"]);
 const OUTPUT_ITEM_KEYS = new JsonKeySet(["content", "summary", "arguments"]);
@@ -297,6 +303,8 @@ export class UsageExtractor extends JsonHandler {
   nativeContent: bool = false;
   /** The route is Cohere v2's: its roles (cohere.ts) replace these. */
   cohere: bool = false;
+  /** This document's root type is a Responses audio delta (its root delta is audio). */
+  private audioEvent: bool = false;
   private carried: StaticArray<i64> = new StaticArray<i64>(SLOTS);
   private carriedMask: u32 = 0;
   private prefillTokens: i64 = 0;
@@ -322,6 +330,7 @@ export class UsageExtractor extends JsonHandler {
     this.commitOnClose = false;
     this.docFlags = 0;
     this.contentAtOutput = 0;
+    this.audioEvent = false;
     this.level = 0;
     this.currentKey = K_OTHER;
     this.pendingMask = 0;
@@ -335,6 +344,7 @@ export class UsageExtractor extends JsonHandler {
     this.level = 0;
     this.currentKey = K_OTHER;
     this.docFlags = 0;
+    this.audioEvent = false;
     this.discard();
   }
 
@@ -540,7 +550,9 @@ export class UsageExtractor extends JsonHandler {
     if (k == K_USAGE && role == R_ROOT && this.level == 1) this.docFlags &= ~(DOC_USAGE_NULL | DOC_USAGE_OBJECT);
     let how = contentOf(role, k);
     if (how == 0 && this.nativeContent) how = nativeContentOf(role, k);
-    if (how == 1) tok.countString();
+    // (a Responses audio event's delta is base64 audio: counted apart, when its type came first)
+    if (how == 1 && this.audioEvent && role == R_ROOT && k == K_DELTA) tok.countAltString();
+    else if (how == 1) tok.countString();
     else if (how == 2) tok.measureValue();
   }
 
@@ -581,6 +593,10 @@ export class UsageExtractor extends JsonHandler {
   string(tok: JsonTokenizer): void {
     const role = this.role();
     const k = this.currentKey;
+    if (k == K_TYPE) {
+      if (role == R_ROOT) this.audioEvent = tok.textEquals("response.audio.delta") || tok.textEquals("response.output_audio.delta");
+      return;
+    }
     const isModel = (role == R_ROOT && (k == K_MODEL || k == K_MODEL_VERSION)) || ((role == R_WRAPPER || role == R_MESSAGE) && k == K_MODEL);
     if (!isModel || tok.textTruncated || !this.wantModel) return;
     // Streams repeat the model in every event: reuse the string when it has not changed.
@@ -632,6 +648,7 @@ function classify(tok: JsonTokenizer): u8 {
   switch (tok.textLen) {
     case 4:
       if (tok.textEquals("text")) return K_TEXT;
+      if (tok.textEquals("type")) return K_TYPE;
       if (tok.textEquals("args")) return K_ARGS;
       break;
     case 5:

@@ -4,7 +4,7 @@
 // /encode). Each is refused at balance 0, charged the usage its answer reports, and estimated when
 // the answer says nothing or is cut (docs/metering.md).
 import { QuotaFixture, request } from "./fixture";
-import { inputEstimateOf } from "../unit/response_module";
+import { inputEstimateOf, outputEstimateOf } from "../unit/response_module";
 import type { ResponseSpec } from "../../host/stream-run";
 import {
   llamaCompletion, llamaStream, ollamaChat, ollamaChatStream, ollamaEmbed, ollamaGenerateStream,
@@ -45,9 +45,9 @@ async function call(path: string, response: ResponseSpec, consumer = "c1", reque
   return { r, vm, inputEstimate: inputEstimateOf(body) };
 }
 
-const ceilDiv = (n: number, d: number) => Math.ceil(n / d);
 /** docs/metering.md's estimate of output: content bytes / 2, plus 16 for an answer with content. */
-const outputEstimate = (contentBytes: number) => (contentBytes > 0 ? ceilDiv(contentBytes, 2) + 16 : 0);
+/** The plugin's output estimate (usage/estimate.ts): these routes are of the chat family, their requests declare no tools. */
+const outputEstimate = (contentBytes: number) => outputEstimateOf(contentBytes, 0, false);
 
 describe("balance 0: every native endpoint is refused before the upstream sees it", () => {
   test.each([
