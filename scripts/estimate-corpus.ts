@@ -42,6 +42,8 @@ export interface Row {
   gzipBytes: number;
   brotliBytes: number;
   contentBytes: number;
+  /** Of contentBytes, those of 3- and 4-byte UTF-8 characters (CJK, emoji, ...). */
+  contentWide: number;
   input: number;
   output: number;
   /** Output tokens the answer reports as reasoning but does not show (OpenAI reasoning models, Gemini thoughts). */
@@ -132,6 +134,7 @@ for (const file of files) {
       gzipBytes: gzipSync(body).length,
       brotliBytes: brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
       contentBytes: Number(run.result.contentBytes),
+      contentWide: Number(run.result.contentWide),
       input,
       output,
       hiddenReasoning: hidden,
@@ -158,6 +161,7 @@ export interface EstimateRow {
   gzipBytes: number;
   brotliBytes: number;
   contentBytes: number;
+  contentWide: number;
   input: number;
   output: number;
   hiddenReasoning: number;

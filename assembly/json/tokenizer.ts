@@ -15,7 +15,8 @@
 // Two ways to measure a value without keeping it: countString() (the next value, when it is a
 // string, is validated and its decoded UTF-8 length added to countedBytes as its bytes arrive, with
 // no string() call) and measureValue() (the next value is skipped and its length as written is
-// added to countedBytes).
+// added to countedBytes). countAltString() and countAltUnder() count strings of another kind
+// (audio's base64) apart, in altCountedBytes.
 import { plainEnd } from "./plain";
 import { hexDigit } from "../util/hex";
 
@@ -280,6 +281,22 @@ export class JsonTokenizer {
   private pendingCount: usize = 0; // the value about to be skipped is counted with these keys
   /** Decoded bytes of the strings given to countString() plus the written bytes of measureValue() values. */
   countedBytes: i64 = 0;
+  // countAltUnder(keys): counted strings under these keys, and countAltString()'s, are counted
+  // apart (altCountedBytes): a string's bytes go to countedBytes as they arrive and move when it
+  // closes (altPending: those of one still open).
+  private altKeys: usize = 0; // the JsonKeySet (not kept alive), 0: none
+  private altNext: bool = false; // the counted key just read is one of them (valid while countNext is)
+  private altArmed: bool = false; // countAltString() was called
+  private altStr: bool = false; // the counted string in progress is counted apart
+  private altStart: i64 = 0; // countedBytes when it began
+  /** Decoded bytes of the counted strings under countAltUnder()'s keys and of countAltString()'s (not in countedBytes). */
+  altCountedBytes: i64 = 0;
+  /**
+   * Of countedBytes, those of 3- and 4-byte UTF-8 characters (CJK, kana, Hangul, Indic scripts,
+   * emoji: denser in tokens than the bytes of other text), counted at each character's lead.
+   */
+  countedWide: i64 = 0;
+  private altWideStart: i64 = 0; // countedWide when the open alt string began
   /**
    * Let a skipped value nest past maxDepth: the levels beyond the bracket stack are only counted
    * (strings in them are still validated; brackets are only balanced, not matched by kind, and
@@ -327,6 +344,9 @@ export class JsonTokenizer {
     this.filter = 0;
     this.filterDepth = -1;
     this.deep = 0;
+    this.closeAlt(); // a string cut with its document: what arrived of it was sent
+    this.altNext = false;
+    this.altArmed = false;
     this.countArmed = false;
     this.counting = false;
     this.measuring = false;
@@ -346,6 +366,8 @@ export class JsonTokenizer {
   recycle(): void {
     this.reset();
     this.countedBytes = 0;
+    this.altCountedBytes = 0;
+    this.countedWide = 0;
     this.keyLen = 0;
     this.allowConcatenated = false;
     this.filterCountIn = 0;
@@ -437,6 +459,49 @@ export class JsonTokenizer {
     this.countArmed = true;
   }
 
+  /** From key(): as countString(), into altCountedBytes. */
+  countAltString(): void {
+    this.countArmed = true;
+    this.altArmed = true;
+  }
+
+  /**
+   * Of the strings counted inside skipped values (skipValueCounting, skipContainer, filterKeys'
+   * countIn), those under these keys count into altCountedBytes, not countedBytes. Kept across
+   * reset() and recycle(); `keys` must outlive its use (a module-level constant). null: none.
+   */
+  countAltUnder(keys: JsonKeySet | null): void {
+    this.altKeys = changetype<usize>(keys);
+  }
+
+  /** Bytes of an alt string still open (in countedBytes until it closes). */
+  get altPending(): i64 {
+    return this.altStr ? this.countedBytes - this.altStart : 0;
+  }
+
+  /** Of those, wide ones (countedWide). */
+  get altWidePending(): i64 {
+    return this.altStr ? this.countedWide - this.altWideStart : 0;
+  }
+
+  private beginAlt(): void {
+    this.altStr = true;
+    this.altStart = this.countedBytes;
+    this.altWideStart = this.countedWide;
+  }
+
+  /**
+   * An alt string closed, or its document ended without it (reset(), or the caller's end of an
+   * event): its bytes move to altCountedBytes.
+   */
+  closeAlt(): void {
+    if (!this.altStr) return;
+    this.altCountedBytes += this.countedBytes - this.altStart;
+    this.countedBytes = this.altStart;
+    this.countedWide = this.altWideStart;
+    this.altStr = false;
+  }
+
   /** From key(): the value is skipped (as skipValue()) and its bytes as written added to countedBytes. */
   measureValue(): void {
     this.skipArmed = true;
@@ -510,6 +575,7 @@ export class JsonTokenizer {
             // The value the handler does not want begins here: validate it without reporting it.
             this.skipArmed = false;
             this.countArmed = false;
+            this.altArmed = false;
             const counting = this.pendingCount;
             this.skipCount = counting;
             if (counting != 0) {
@@ -673,10 +739,15 @@ export class JsonTokenizer {
   private beginValue(c: u32, p: usize): void {
     if (c == 0x22) {
       this.beginString(false);
-      if (this.countArmed) { this.countArmed = false; this.counting = true; }
+      if (this.countArmed) {
+        this.countArmed = false;
+        this.counting = true;
+        if (this.altArmed) { this.altArmed = false; this.beginAlt(); }
+      }
       return;
     }
     this.countArmed = false;
+    this.altArmed = false;
     if (c == 0x7b || c == 0x5b) {
       const kind = c == 0x7b ? OBJECT : ARRAY;
       if (!this.push(kind, p - 1)) return;
@@ -755,6 +826,7 @@ export class JsonTokenizer {
         this.handler.key(this);
       } else if (this.counting) {
         this.counting = false;
+        this.closeAlt();
         this.afterValue();
       } else {
         this.handler.string(this);
@@ -880,7 +952,11 @@ export class JsonTokenizer {
 
   @inline
   private put(b: u8): void {
-    if (this.counting) { this.countedBytes++; return; }
+    if (this.counting) {
+      this.countedBytes++;
+      if (b >= 0xe0) this.countedWide += b >= 0xf0 ? 4 : 3; // a wide character's lead
+      return;
+    }
     const n = this.textLen;
     if (n >= this.maxTokenBytes) { this.textTruncated = true; return; }
     if (n >= this.textCap) this.grow(n + 1);
@@ -968,10 +1044,14 @@ export class JsonTokenizer {
         if (p >= end) break;
         p++;
         if (c == 0x22) {
-          if (this.countStr) { this.countStr = false; this.afterHigh = false; }
+          if (this.countStr) { this.countStr = false; this.afterHigh = false; this.closeAlt(); }
           if (deep > 0) { st = S_DEEP; continue; }
           if (isKey) {
-            if (countSet != 0) this.countNext = this.keyLen >= 0 && keySetHas(countSet, changetype<usize>(this.keyBuf), <usize>this.keyLen);
+            if (countSet != 0) {
+              const counted = this.keyLen >= 0 && keySetHas(countSet, changetype<usize>(this.keyBuf), <usize>this.keyLen);
+              this.countNext = counted;
+              this.altNext = counted && this.altKeys != 0 && keySetHas(this.altKeys, changetype<usize>(this.keyBuf), <usize>this.keyLen);
+            }
             st = S_COLON;
             continue;
           }
@@ -993,7 +1073,12 @@ export class JsonTokenizer {
         if (c < 0x20) { failure = F_CONTROL; at = p - 1; break; }
         const lead = utf8Lead(c);
         if (lead == 0) { failure = F_UTF8; at = p - 1; break; }
-        if (this.countStr) { this.countedBytes++; this.afterHigh = false; } // UTF-8 decodes to itself, byte for byte
+        if (this.countStr) {
+          // UTF-8 decodes to itself, byte for byte
+          this.countedBytes++;
+          if (c >= 0xe0) this.countedWide += c >= 0xf0 ? 4 : 3;
+          this.afterHigh = false;
+        }
         else if (isKey) this.keyLen = -1; // a counted key is ASCII
         utfNeed = <i32>(lead & 0xff);
         utfLo = (lead >> 8) & 0xff;
@@ -1009,8 +1094,14 @@ export class JsonTokenizer {
           p++;
           if (isWhitespace(c)) break;
           let counts = false;
-          if (countSet != 0) { counts = this.countNext; this.countNext = false; }
-          if (c == 0x22) { isKey = false; st = S_STRING; if (counts) this.countStr = true; break; }
+          let alt = false;
+          if (countSet != 0) { counts = this.countNext; this.countNext = false; alt = this.altNext; this.altNext = false; }
+          if (c == 0x22) {
+            isKey = false;
+            st = S_STRING;
+            if (counts) { this.countStr = true; if (alt) this.beginAlt(); }
+            break;
+          }
           if (c == 0x7b || c == 0x5b) {
             if (depth >= maxDepth) {
               if (!this.skipPastMaxDepth) { failure = F_DEPTH; at = p - 1; break; }
@@ -1056,7 +1147,11 @@ export class JsonTokenizer {
             // The usual key: plain, with the colon right after it.
             const q = plainString(p, end);
             if (q != 0 && q < end && load<u8>(q) == 0x3a) {
-              if (countSet != 0) this.countNext = keySetHas(countSet, p, q - 1 - p);
+              if (countSet != 0) {
+                const counted = keySetHas(countSet, p, q - 1 - p);
+                this.countNext = counted;
+                this.altNext = counted && this.altKeys != 0 && keySetHas(this.altKeys, p, q - 1 - p);
+              }
               p = q + 1;
               st = S_VALUE;
               break;
@@ -1115,9 +1210,10 @@ export class JsonTokenizer {
             st = S_STRING;
             if (this.countStr) {
               // As the reporting path decodes: a pair is 4 bytes, a lone surrogate U+FFFD (3).
-              if (this.uValue >= 0xd800 && this.uValue <= 0xdbff) { this.countedBytes += 3; this.afterHigh = true; }
-              else if (this.uValue >= 0xdc00 && this.uValue <= 0xdfff) { this.countedBytes += this.afterHigh ? 1 : 3; this.afterHigh = false; }
-              else { this.countedBytes += this.uValue < 0x80 ? 1 : (this.uValue < 0x800 ? 2 : 3); this.afterHigh = false; }
+              // (wide: as the lead bytes of what it decodes to, 3 for a lone surrogate's U+FFFD, 4 for a pair)
+              if (this.uValue >= 0xd800 && this.uValue <= 0xdbff) { this.countedBytes += 3; this.countedWide += 3; this.afterHigh = true; }
+              else if (this.uValue >= 0xdc00 && this.uValue <= 0xdfff) { const n: i64 = this.afterHigh ? 1 : 3; this.countedBytes += n; this.countedWide += n; this.afterHigh = false; }
+              else { this.countedBytes += this.uValue < 0x80 ? 1 : (this.uValue < 0x800 ? 2 : 3); if (this.uValue >= 0x800) this.countedWide += 3; this.afterHigh = false; }
             }
           }
           break;

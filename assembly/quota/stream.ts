@@ -818,7 +818,7 @@ export class QuotaStream extends HttpContext {
       this.charge(key, used, false);
       return;
     }
-    const estimate = estimateUsage(this.inputEstimate(), reader, unreadable, !this.responseEnded);
+    const estimate = estimateUsage(this.inputEstimate(), reader, unreadable, !this.responseEnded, this.textFamily(), this.body !== null && this.body!.facts.text.tools);
     if (found) {
       // What was reported is a floor for each count.
       if (reported!.input > estimate.input) estimate.input = reported!.input;
@@ -896,10 +896,14 @@ export class QuotaStream extends HttpContext {
   private inputEstimate(): i64 {
     const body = this.body;
     if (body === null) return 0;
+    return body.facts.text.tokens(this.textFamily());
+  }
+
+  /** The route's API family as the estimates know them (usage/text_estimate.ts API_*). */
+  private textFamily(): i32 {
     const api = this.api;
-    const family = api == ApiKind.AnthropicMessages ? API_MESSAGES : api == ApiKind.OpenAIResponses ? API_RESPONSES
+    return api == ApiKind.AnthropicMessages ? API_MESSAGES : api == ApiKind.OpenAIResponses ? API_RESPONSES
       : api == ApiKind.GeminiGenerate || api == ApiKind.GeminiStream ? API_GEMINI : API_CHAT;
-    return body.facts.text.tokens(family);
   }
 
   /** Whether the Higress balance is checked and charged: never for anonymous clients; else by tier or `balance`. */

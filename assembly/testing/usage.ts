@@ -56,7 +56,7 @@ export function usage_quick_reads(): u32 {
 export function usage_quick(on: i32): void {
   setQuickReads(on != 0);
 }
-import { bytesInputEstimate, estimateFrom, CONTENT_BYTES_PER_TOKEN, ENCODED_JSON_BYTES_PER_TOKEN, ENCODED_SSE_BYTES_PER_TOKEN, OUTPUT_BASE_TOKENS, REQUEST_BYTES_PER_TOKEN } from "../usage/estimate";
+import { bytesInputEstimate, contentEstimate, estimateFrom, outputConstants, ENCODED_JSON_BYTES_PER_TOKEN, ENCODED_SSE_BYTES_PER_TOKEN, REQUEST_BYTES_PER_TOKEN } from "../usage/estimate";
 
 
 function usageJson(u: TokenUsage): string {
@@ -97,17 +97,27 @@ export function reader_result(): i32 {
   const r = reader;
   if (r === null) return emit("null");
   const s = r.scan;
-  return emit(`{"usage":${usageJson(r.usage)},"contentBytes":"${r.contentBytes.toString()}","contentAfterOutput":"${r.contentAfterOutput.toString()}","bodyBytes":"${r.bodyBytes.toString()}","hiddenEvents":${r.hiddenEvents.toString()},"hiddenNulls":${r.hiddenNulls.toString()},"events":${s.events.toString()},"malformed":${s.malformedEvents.toString()},"sse":${r.isSse ? "true" : "false"}}`);
+  return emit(`{"usage":${usageJson(r.usage)},"contentBytes":"${r.contentBytes.toString()}","contentAfterOutput":"${r.contentAfterOutput.toString()}","audioBytes":"${r.audioBytes.toString()}","contentWide":"${r.contentWide.toString()}","bodyBytes":"${r.bodyBytes.toString()}","hiddenEvents":${r.hiddenEvents.toString()},"hiddenNulls":${r.hiddenNulls.toString()},"events":${s.events.toString()},"malformed":${s.malformedEvents.toString()},"sse":${r.isSse ? "true" : "false"}}`);
 }
 
 /** estimateUsage over the current reader (none when noReader != 0). */
-export function reader_estimate(requestBytes: i64, encoded: i32, cut: i32, noReader: i32): i32 {
-  return emit(usageJson(estimateUsage(bytesInputEstimate(requestBytes), noReader != 0 ? null : reader, encoded != 0, cut != 0)));
+export function reader_estimate(requestBytes: i64, encoded: i32, cut: i32, noReader: i32, family: i32, tools: i32): i32 {
+  return emit(usageJson(estimateUsage(bytesInputEstimate(requestBytes), noReader != 0 ? null : reader, encoded != 0, cut != 0, family, tools != 0)));
 }
 
-/** The estimate's constants: [request, content, encoded SSE, encoded JSON] bytes per token, and the output base. */
+/** The estimate's constants: [request, encoded SSE, encoded JSON] bytes per token, then each output group's [rate, base]. */
 export function estimate_constants(): i32 {
-  return emit(`[${REQUEST_BYTES_PER_TOKEN.toString()},${CONTENT_BYTES_PER_TOKEN.toString()},${ENCODED_SSE_BYTES_PER_TOKEN.toString()},${ENCODED_JSON_BYTES_PER_TOKEN.toString()},${OUTPUT_BASE_TOKENS.toString()}]`);
+  let groups = "";
+  for (let g = 0; g < 8; g++) {
+    const c = outputConstants(g);
+    groups += (g > 0 ? "," : "") + "[" + c[0].toString() + "," + c[1].toString() + "]";
+  }
+  return emit(`[${REQUEST_BYTES_PER_TOKEN.toString()},${ENCODED_SSE_BYTES_PER_TOKEN.toString()},${ENCODED_JSON_BYTES_PER_TOKEN.toString()},[${groups}]]`);
+}
+
+/** The output estimate for content bytes (usage/estimate.ts contentEstimate). */
+export function output_estimate(bytes: i64, family: i32, tools: i32, wide: i64): i64 {
+  return contentEstimate(bytes, wide, family, tools != 0);
 }
 
 /** removeNullUsage on a copy of the input: the block after removal, or "-1" as text when nothing was removed. */
@@ -121,14 +131,14 @@ export function run_remove_null_usage(len: i32): i32 {
 }
 
 /** estimateFrom with the reported usage given as numbers (a side is reported when its has* != 0). */
-export function estimate_numbers(requestBytes: i64, contentBytes: i64, contentAfterOutput: i64, bodyBytes: i64, sse: i32, encoded: i32, cut: i32, hasInput: i32, input: i64, hasOutput: i32, output: i64): i32 {
+export function estimate_numbers(requestBytes: i64, contentBytes: i64, contentAfterOutput: i64, bodyBytes: i64, sse: i32, encoded: i32, cut: i32, hasInput: i32, input: i64, hasOutput: i32, output: i64, family: i32, tools: i32, audioBytes: i64, contentWide: i64): i32 {
   const r = new TokenUsage();
   r.hasInput = hasInput != 0;
   r.hasOutput = hasOutput != 0;
   r.found = r.hasInput || r.hasOutput;
   if (r.hasInput) r.input = input;
   if (r.hasOutput) r.output = output;
-  return emit(usageJson(estimateFrom(bytesInputEstimate(requestBytes), r, contentBytes, contentAfterOutput, bodyBytes, sse != 0, encoded != 0, cut != 0)));
+  return emit(usageJson(estimateFrom(bytesInputEstimate(requestBytes), r, contentBytes, contentAfterOutput, bodyBytes, sse != 0, encoded != 0, cut != 0, family, tools != 0, audioBytes, contentWide)));
 }
 
 // The input estimate from a request's text (usage/text_estimate.ts): counts kept across chunks.

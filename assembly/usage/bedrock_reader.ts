@@ -117,6 +117,13 @@ export class BedrockReader extends EventStreamSink {
     return this.tok.countedBytes;
   }
 
+  /** Of contentBytes, those of 3- and 4-byte UTF-8 characters. */
+  get contentWide(): i64 {
+    const inner = this.inner;
+    if (this.format == BEDROCK_INVOKE_STREAM && inner !== null) return inner.contentWide;
+    return this.tok.countedWide;
+  }
+
   /** Of those, the bytes read after the last output count (what no count covers). */
   get contentAfterOutput(): i64 {
     const inner = this.inner;

@@ -11,8 +11,8 @@ import { JsonHandler, JsonTokenizer } from "../json/tokenizer";
 import { addSaturating, parseI64At, parsedI64 } from "../util/int64";
 import { TokenUsage } from "./token_usage";
 import { COHERE_ROLES, CR_ROOT, cohereArrayRole, cohereCommitsOnClose, cohereCounts, cohereKey, cohereKeysFor, cohereObjectRole } from "./cohere";
-import { K_INDEX, K_MODEL, K_MODEL_VERSION, K_OTHER, K_USAGE, classify } from "./key_names";
-import { CHOICES_CONTENT_KEYS, R_META_INFO, R_MESSAGE, R_OTHER, R_ROOT, R_ROOT_ARRAY, R_START_USAGE, R_TGI_PREFILL, R_USAGE, R_WRAPPER, TRACKED_LEVELS, arrayRole, contentOf, filterFor, keysFor, nativeContentOf, objectRole, slotOf } from "./paths";
+import { K_DELTA, K_INDEX, K_MODEL, K_MODEL_VERSION, K_OTHER, K_TYPE, K_USAGE, classify } from "./key_names";
+import { CHOICES_CONTENT_KEYS, R_MESSAGE, R_META_INFO, R_OTHER, R_ROOT, R_ROOT_ARRAY, R_START_USAGE, R_TGI_PREFILL, R_USAGE, R_WRAPPER, TRACKED_LEVELS, arrayRole, contentOf, filterFor, keysFor, nativeContentOf, objectRole, slotOf } from "./paths";
 import { INPUT_SLOTS, OUTPUT_SLOTS, SLOTS, SLOT_BILLED_INPUT, SLOT_BILLED_OUTPUT, SLOT_CACHE_CREATION, SLOT_CACHE_READ, SLOT_INPUT, SLOT_OUTPUT, SLOT_THOUGHTS, SLOT_TOOL_USE_PROMPT } from "./slots";
 
 /** The indexes of a streamed batch kept apart (16 bytes each, allocated on the first indexed event). */
@@ -57,6 +57,8 @@ export class UsageExtractor extends JsonHandler {
   nativeContent: bool = false;
   /** The route is Cohere v2's: its roles (cohere.ts) replace these. */
   cohere: bool = false;
+  /** This document's root type is a Responses audio delta (its root delta is audio). */
+  private audioEvent: bool = false;
   private carried: StaticArray<i64> = new StaticArray<i64>(SLOTS);
   private carriedMask: u32 = 0;
   private prefillTokens: i64 = 0;
@@ -82,6 +84,7 @@ export class UsageExtractor extends JsonHandler {
     this.commitOnClose = false;
     this.docFlags = 0;
     this.contentAtOutput = 0;
+    this.audioEvent = false;
     this.level = 0;
     this.currentKey = K_OTHER;
     this.pendingMask = 0;
@@ -95,6 +98,7 @@ export class UsageExtractor extends JsonHandler {
     this.level = 0;
     this.currentKey = K_OTHER;
     this.docFlags = 0;
+    this.audioEvent = false;
     this.discard();
   }
 
@@ -300,7 +304,9 @@ export class UsageExtractor extends JsonHandler {
     if (k == K_USAGE && role == R_ROOT && this.level == 1) this.docFlags &= ~(DOC_USAGE_NULL | DOC_USAGE_OBJECT);
     let how = contentOf(role, k);
     if (how == 0 && this.nativeContent) how = nativeContentOf(role, k);
-    if (how == 1) tok.countString();
+    // (a Responses audio event's delta is base64 audio: counted apart, when its type came first)
+    if (how == 1 && this.audioEvent && role == R_ROOT && k == K_DELTA) tok.countAltString();
+    else if (how == 1) tok.countString();
     else if (how == 2) tok.measureValue();
   }
 
@@ -328,6 +334,10 @@ export class UsageExtractor extends JsonHandler {
   string(tok: JsonTokenizer): void {
     const role = this.role();
     const k = this.currentKey;
+    if (k == K_TYPE) {
+      if (role == R_ROOT) this.audioEvent = tok.textEquals("response.audio.delta") || tok.textEquals("response.output_audio.delta");
+      return;
+    }
     const isModel = (role == R_ROOT && (k == K_MODEL || k == K_MODEL_VERSION)) || ((role == R_WRAPPER || role == R_MESSAGE) && k == K_MODEL);
     if (!isModel || tok.textTruncated || !this.wantModel) return;
     // Streams repeat the model in every event: reuse the string when it has not changed.

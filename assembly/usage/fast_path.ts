@@ -8,7 +8,7 @@
 // changed, and the document then goes the usual way (scanner.ts, tokenizer.ts, extractor.ts).
 import { plainEnd } from "../json/plain";
 import { hexDigit } from "../util/hex";
-import { CHOICES_CONTENT_KEYS, ROOT_COUNTED, ROOT_KEYS } from "./paths";
+import { AUDIO_KEYS, CHOICES_CONTENT_KEYS, ROOT_COUNTED, ROOT_KEYS } from "./paths";
 import { SLOT_CACHE_CREATION, SLOT_CACHE_READ, SLOT_INPUT, SLOT_OUTPUT } from "./slots";
 import { isSelfHostedRootKey } from "./self_hosted_keys";
 
@@ -30,6 +30,8 @@ export const USAGE_OTHER: u8 = 3;
 export class QuickRead {
   /** Generated content's decoded UTF-8 bytes (what countedBytes would grow by). */
   counted: i64 = 0;
+  /** Of those, the bytes of 3- and 4-byte characters (what countedWide would grow by). */
+  wide: i64 = 0;
   usage: u8 = USAGE_ABSENT;
   /** A root `choices` was read, and the last one was `[]`. */
   choicesSeen: bool = false;
@@ -69,6 +71,7 @@ export let quickReads: u32 = 0;
 
 // The read in progress.
 let counted: i64 = 0;
+let wide: i64 = 0;
 let afterHigh = false;
 let failed = false;
 
@@ -115,6 +118,7 @@ function readRoot(p: usize, end: usize, wantModel: bool): usize {
   q.modelAt = 0;
   q.modelLen = 0;
   counted = 0;
+  wide = 0;
   afterHigh = false;
   failed = false;
   if (!enabled) return 0;
@@ -123,6 +127,7 @@ function readRoot(p: usize, end: usize, wantModel: bool): usize {
   p = rootObject(p + 1, end, wantModel);
   if (p == 0 || failed) return 0;
   q.counted = counted;
+  q.wide = wide;
   return p;
 }
 
@@ -231,6 +236,7 @@ function word(k: usize, at: usize, n: usize): u64 {
 /** What a root key is to the extractor (ROOT_KEYS and ROOT_COUNTED). */
 export function rootKey(k: usize, n: usize): u8 {
   switch (<i32>n) {
+    case 4: return load<u32>(k) == 0x65707974 ? ROOT_READ : ROOT_OTHER; // type (a Responses audio event's)
     case 5: {
       const w = word(k, 0, 5);
       if (w == 0x6567617375) return ROOT_USAGE; // usage
@@ -253,10 +259,16 @@ export function rootKey(k: usize, n: usize): u8 {
   }
 }
 
+/** `data`: audio's base64 inside `choices` (extractor.ts AUDIO_KEYS), counted apart: such documents go the usual way. */
+const AUDIO_DATA: u32 = 0x61746164;
+
 /** A key whose string values inside `choices` are generated content (CHOICES_CONTENT_KEYS). */
 export function countedKey(k: usize, n: usize): bool {
   switch (<i32>n) {
-    case 4: return load<u32>(k) == 0x74786574; // text
+    case 4: {
+      const w = load<u32>(k);
+      return w == 0x74786574 || w == AUDIO_DATA; // text, data (audio)
+    }
     case 7: {
       const w = word(k, 0, 7);
       return w == 0x746e65746e6f63 || w == 0x6c617375666572; // content, refusal
@@ -277,6 +289,7 @@ export function keySetsAgree(k: usize, n: usize): bool {
   const kind = rootKey(k, n);
   if (ROOT_COUNTED.has(k, n) != (kind == ROOT_CHOICES)) return false;
   if (ROOT_KEYS.has(k, n) != (kind == ROOT_USAGE || kind == ROOT_MODEL || kind == ROOT_READ)) return false;
+  if (AUDIO_KEYS.has(k, n) != (n == 4 && load<u32>(k) == AUDIO_DATA)) return false;
   return CHOICES_CONTENT_KEYS.has(k, n) == countedKey(k, n);
 }
 
@@ -427,6 +440,7 @@ function object(p: usize, end: usize, depth: i32, counting: bool): usize {
     let countNext = false;
     if (ke != 0) {
       countNext = counting && countedKey(k, ke - k);
+      if (countNext && ke - k == 4 && load<u32>(k) == AUDIO_DATA) return 0; // audio: the tokenizer counts it apart
       p = ke + 1;
     } else {
       p = stringBody(k, end, false);
@@ -499,9 +513,9 @@ function stringBody(p: usize, end: usize, count: bool): usize {
         }
         if (count) {
           // As the tokenizer decodes: a pair is 4 bytes, a lone surrogate U+FFFD (3).
-          if (u >= 0xd800 && u <= 0xdbff) { counted += 3; afterHigh = true; }
-          else if (u >= 0xdc00 && u <= 0xdfff) { counted += afterHigh ? 1 : 3; afterHigh = false; }
-          else { counted += u < 0x80 ? 1 : (u < 0x800 ? 2 : 3); afterHigh = false; }
+          if (u >= 0xd800 && u <= 0xdbff) { counted += 3; wide += 3; afterHigh = true; }
+          else if (u >= 0xdc00 && u <= 0xdfff) { const m: i64 = afterHigh ? 1 : 3; counted += m; wide += m; afterHigh = false; }
+          else { counted += u < 0x80 ? 1 : (u < 0x800 ? 2 : 3); if (u >= 0x800) wide += 3; afterHigh = false; }
         }
         p += 6;
         continue;
@@ -517,7 +531,7 @@ function stringBody(p: usize, end: usize, count: bool): usize {
     // control character is no lead: utf8Length rejects it).
     const n = utf8Length(p, end);
     if (n == 0) return 0;
-    if (count) { counted += <i64>n; afterHigh = false; }
+    if (count) { counted += <i64>n; if (n >= 3) wide += <i64>n; afterHigh = false; }
     p += <usize>n;
   }
   return 0; // (not reached)

@@ -44,6 +44,7 @@ export const K_TOKEN: u8 = 44;
 export const K_GENERATED_TOKENS: u8 = 45;
 export const K_PREFILL: u8 = 46;
 export const K_INDEX: u8 = 47;
+export const K_TYPE: u8 = 48;
 
 /** The key in the tokenizer's text, as one of the K_ constants. */
 @inline
@@ -51,6 +52,7 @@ export function classify(tok: JsonTokenizer): u8 {
   switch (tok.textLen) {
     case 4:
       if (tok.textEquals("text")) return K_TEXT;
+      if (tok.textEquals("type")) return K_TYPE;
       if (tok.textEquals("args")) return K_ARGS;
       break;
     case 5:

@@ -37,6 +37,9 @@
 //            completions .text; vLLM and SGLang reasoning_content): choices is passed over by the
 //            tokenizer, which counts those strings as it goes (the hot path: no callback per chunk)
 //   delta (a string)                                    Responses *.delta events (text, arguments, reasoning)
+// Audio (base64, counted apart from content: the tokenizer's altCountedBytes):
+//   choices: every string value of a key data (.delta.audio.data, .message.audio.data), at any depth
+//   delta of an event whose root type (before it) is response.audio.delta or response.output_audio.delta
 //   output[].content[].{text, refusal}, output[].summary[].text, output[].arguments   Responses (JSON)
 //   delta.{text, partial_json, thinking}                Anthropic content_block_delta
 //   content[].{text, thinking}, content[].input (as written)   Anthropic message (JSON)
@@ -89,14 +92,16 @@ export const TRACKED_LEVELS: i32 = 8;
 // in. Nothing under any other key can matter, so the tokenizer passes over those values without
 // reporting them. Each key here is one classify() knows.
 export const ROOT_KEYS = new JsonKeySet(["usage", "usageMetadata", "response", "message", "model", "modelVersion", "delta", "content", "output", "candidates",
-  "prompt_eval_count", "eval_count", "tokens_evaluated", "tokens_predicted", "details", "meta_info", "generated_text", "token", "index"]);
+  "prompt_eval_count", "eval_count", "tokens_evaluated", "tokens_predicted", "details", "meta_info", "generated_text", "token", "index", "type"]);
 /** Root keys passed over while their content is counted: choices (the tokenizer follows the chain of skipped keys through it). */
 export const ROOT_COUNTED = new JsonKeySet(["choices"]);
 const WRAPPER_KEYS = new JsonKeySet(["usage", "model", "content", "thinking"]);
 const USAGE_KEYS = new JsonKeySet(["prompt_tokens", "input_tokens", "completion_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]);
 const GEMINI_USAGE_KEYS = new JsonKeySet(["promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount"]);
 /** Counted anywhere inside root.choices (passed over, see skipContainer). */
-export const CHOICES_CONTENT_KEYS = new JsonKeySet(["content", "reasoning_content", "reasoning", "refusal", "arguments", "text", "transcript"]);
+export const CHOICES_CONTENT_KEYS = new JsonKeySet(["content", "reasoning_content", "reasoning", "refusal", "arguments", "text", "transcript", "data"]);
+/** Of those, the audio (base64, choices[].delta.audio.data / .message.audio.data): counted apart (the scanner's tokenizer countAltUnder). */
+export const AUDIO_KEYS = new JsonKeySet(["data"]);
 const DELTA_KEYS = new JsonKeySet(["text", "partial_json", "thinking"]);
 const BLOCK_KEYS = new JsonKeySet(["text", "thinking", "refusal", "input"]);
 const OUTPUT_ITEM_KEYS = new JsonKeySet(["content", "summary", "arguments"]);

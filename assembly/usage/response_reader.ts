@@ -114,6 +114,17 @@ export class ResponseReader {
     return this.scanner.contentAfterOutput;
   }
 
+  /** Of contentBytes, those of 3- and 4-byte UTF-8 characters (CJK, emoji, ...). */
+  get contentWide(): i64 {
+    const b = this.bedrock;
+    return b !== null ? b.contentWide : this.scanner.contentWide;
+  }
+
+  /** Base64 characters of generated audio seen (OpenAI chat's audio data, Responses' audio deltas); not in contentBytes. */
+  get audioBytes(): i64 {
+    return this.bedrock !== null ? 0 : this.scanner.audioBytes;
+  }
+
   /** Whether the body is being read as SSE (after sniffing its first byte). */
   get isSse(): bool {
     return this.scanner.isSse;

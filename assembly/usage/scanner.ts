@@ -24,6 +24,7 @@
 // (a blank line) and what the event in it was: see SseBlockSink.
 import { JsonTokenizer } from "../json/tokenizer";
 import { DOC_TOP_OBJECT, DOC_USAGE_NULL, DOC_USAGE_OBJECT, UsageExtractor } from "./extractor";
+import { AUDIO_KEYS } from "./paths";
 import { USAGE_NULL, USAGE_OBJECT, quick, quickReadTaken, readQuickly, readQuicklyLine } from "./fast_path";
 import { TokenUsage } from "./token_usage";
 
@@ -122,6 +123,7 @@ export class UsageScanner {
     this.usage = extractor.usage;
     this.tok = new JsonTokenizer(extractor, MAX_DEPTH, MAX_TOKEN_BYTES);
     this.tok.skipPastMaxDepth = true;
+    this.tok.countAltUnder(AUDIO_KEYS);
   }
 
   /** Whether the model's name is decoded (only weights need it). */
@@ -167,14 +169,24 @@ export class UsageScanner {
     this.sink = null;
   }
 
-  /** Bytes of generated content read so far (see extractor.ts). */
+  /** Bytes of generated content read so far (see extractor.ts), audio apart. */
   get contentBytes(): i64 {
-    return this.tok.countedBytes;
+    return this.tok.countedBytes - this.tok.altPending;
   }
 
   /** Of those, the bytes read after the last output count was committed (content no count covers). */
   get contentAfterOutput(): i64 {
-    return this.tok.countedBytes - this.extractor.contentAtOutput;
+    return this.tok.countedBytes - this.tok.altPending - this.extractor.contentAtOutput;
+  }
+
+  /** Of contentBytes, those of 3- and 4-byte UTF-8 characters (the tokenizer's countedWide). */
+  get contentWide(): i64 {
+    return this.tok.countedWide - this.tok.altWidePending;
+  }
+
+  /** Base64 characters of generated audio read so far (extractor.ts AUDIO_KEYS, Responses audio deltas). */
+  get audioBytes(): i64 {
+    return this.tok.altCountedBytes + this.tok.altPending;
   }
 
   /** Whether the first non-blank byte has been seen (the format is decided). */
@@ -243,6 +255,7 @@ export class UsageScanner {
     // A whole body in this piece, of the usual shape: read in one quick pass (fast_path.ts).
     if (this.tok.fresh && !this.extractor.cohere && readQuickly(p, end, this.extractor.wantModel)) {
       this.tok.countedBytes += quick.counted;
+      this.tok.countedWide += quick.wide;
       this.applyCounts(this.tok.countedBytes - quick.counted, true);
       // The root's close commits the model (and anything else pending).
       if (quick.modelAt != 0) this.extractor.pendingModelBytes(quick.modelAt, quick.modelLen);
@@ -289,6 +302,7 @@ export class UsageScanner {
     // As dispatch(): a valid top-level object.
     this.events++;
     this.tok.countedBytes += quick.counted;
+    this.tok.countedWide += quick.wide;
     let kind = BLOCK_KEEP;
     if (quick.usage == USAGE_OBJECT && quick.choicesSeen && quick.choicesEmpty) kind = BLOCK_USAGE_ONLY;
     else if (quick.usage == USAGE_NULL) kind = BLOCK_USAGE_NULL;
@@ -427,6 +441,7 @@ export class UsageScanner {
 
   private dispatch(): void {
     this.inEvent = false;
+    this.tok.closeAlt(); // audio cut with its event stays audio (the quick path reads the next one without reset())
     if (this.eventBytes == 0) return; // "data:" with nothing: no event, as the SSE spec says
     this.events++;
     if (this.eventDropped) return;

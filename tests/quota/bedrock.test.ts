@@ -4,7 +4,7 @@
 // reports (docs/metering.md: which add up), estimated when cut or when a mid-stream exception ends
 // it, and charged as an unreadable answer when the framing fails its checks: never free.
 import { QuotaFixture, request } from "./fixture";
-import { inputEstimateOf } from "../unit/response_module";
+import { inputEstimateOf, outputEstimateOf } from "../unit/response_module";
 import type { ResponseSpec } from "../../host/stream-run";
 import { PluginVm } from "../../host";
 import { eventMessage, eventStreamMessage, exceptionMessage, invokeChunk } from "../../gateway/eventstream";
@@ -34,7 +34,8 @@ const EVENTS: ResponseSpec["headers"] = [[":status", "200"], ["content-type", "a
 
 const ceilDiv = (n: number, d: number) => Math.ceil(n / d);
 /** docs/metering.md's estimate of output: content bytes / 2, plus 16 for an answer with content. */
-const outputEstimate = (contentBytes: number) => (contentBytes > 0 ? ceilDiv(contentBytes, 2) + 16 : 0);
+/** The plugin's output estimate (usage/estimate.ts): these routes are of the chat family, their requests declare no tools. */
+const outputEstimate = (contentBytes: number) => outputEstimateOf(contentBytes, 0, false);
 const bytes = (s: string) => Buffer.byteLength(s, "utf8");
 
 /** One whole exchange; answers what the consumer was charged. */

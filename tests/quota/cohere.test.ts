@@ -3,7 +3,7 @@
 // two; split at any byte; counts in client-controlled places never read; a cut stream charged the
 // counts seen plus its content's estimate (docs/metering.md).
 import { QuotaFixture, request } from "./fixture";
-import { inputEstimateOf } from "../unit/response_module";
+import { inputEstimateOf, outputEstimateOf } from "../unit/response_module";
 import type { ResponseSpec } from "../../host/stream-run";
 
 let fx: QuotaFixture;
@@ -14,7 +14,8 @@ beforeEach(async () => fx.flush());
 const JSON_TYPE: ResponseSpec["headers"] = [[":status", "200"], ["content-type", "application/json"]];
 const SSE: ResponseSpec["headers"] = [[":status", "200"], ["content-type", "text/event-stream"]];
 const CHAT_BODY = '{"model":"command-a-03-2025","messages":[{"role":"user","content":"Why is the sky blue?"}]}';
-const outputEstimate = (bytes: number) => (bytes > 0 ? Math.ceil(bytes / 2) + 16 : 0);
+/** The plugin's output estimate (usage/estimate.ts): these routes are of the chat family, their requests declare no tools. */
+const outputEstimate = (contentBytes: number) => outputEstimateOf(contentBytes, 0, false);
 
 const chatJson = JSON.stringify({
   id: "c1", finish_reason: "COMPLETE",

@@ -4,7 +4,7 @@
 // /encode). Each is refused at balance 0, charged the usage its answer reports, and estimated when
 // the answer says nothing or is cut (docs/metering.md).
 import { QuotaFixture, request } from "./fixture";
-import { inputEstimateOf } from "../unit/response_module";
+import { inputEstimateOf, outputEstimateOf } from "../unit/response_module";
 import type { ResponseSpec } from "../../host/stream-run";
 import {
   llamaCompletion, llamaStream, ollamaChat, ollamaChatStream, ollamaEmbed, ollamaGenerateStream,
@@ -33,9 +33,9 @@ const BODIES: Record<string, string> = {
   "/encode": '{"text":"Why is the sky blue?"}',
 };
 
-async function call(path: string, response: ResponseSpec, consumer = "c1") {
+async function call(path: string, response: ResponseSpec, consumer = "c1", requestBody?: string) {
   const vm = await fx.plugin();
-  const body = BODIES[path.replace(/^.*?(\/api\/\w+|\/\w+)$/, "$1")] ?? BODIES["/generate"];
+  const body = requestBody ?? BODIES[path.replace(/^.*?(\/api\/\w+|\/\w+)$/, "$1")] ?? BODIES["/generate"];
   const r = await vm.newStream().run({
     request: { headers: request("POST", path, consumer, [["content-type", "application/json"]]), body },
     response: () => response,
@@ -45,9 +45,9 @@ async function call(path: string, response: ResponseSpec, consumer = "c1") {
   return { r, vm, inputEstimate: inputEstimateOf(body) };
 }
 
-const ceilDiv = (n: number, d: number) => Math.ceil(n / d);
 /** docs/metering.md's estimate of output: content bytes / 2, plus 16 for an answer with content. */
-const outputEstimate = (contentBytes: number) => (contentBytes > 0 ? ceilDiv(contentBytes, 2) + 16 : 0);
+/** The plugin's output estimate (usage/estimate.ts): these routes are of the chat family, their requests declare no tools. */
+const outputEstimate = (contentBytes: number) => outputEstimateOf(contentBytes, 0, false);
 
 describe("balance 0: every native endpoint is refused before the upstream sees it", () => {
   test.each([
@@ -146,7 +146,8 @@ describe("streamed batches: each prompt's running totals kept apart by index, th
     await fx.setBalance("c1", 100_000);
     let body = "";
     for (let i = 0; i < 300; i++) body += llamaEvent(i, 2, 5);
-    const { inputEstimate } = await call("/completion", { headers: SSE, body });
+    // No n_predict: the request's own limit would cap the estimate beyond the counts (native_limits.test.ts).
+    const { inputEstimate } = await call("/completion", { headers: SSE, body }, "c1", '{"prompt":"The capital of France is"}');
     const charged = 100_000 - Number(await fx.balance("c1"));
     // 256 prompts kept apart (2 + 5 each); past them the counts cover not every prompt: the input is
     // the larger of the request's estimate and the sums, the output the sums plus the estimate of

@@ -52,7 +52,7 @@ const API_FAMILY: Record<EstimateRow["api"], number> = { chat: 0, completions: 0
 
 export function measure(m: ResponseModule, rows: EstimateRow[] = estimateCorpus): Groups {
   const est = (r: EstimateRow, encoded: boolean, wire: number) =>
-    m.estimateNumbers({ requestBytes: r.requestBytes, contentBytes: r.contentBytes, bodyBytes: wire, sse: r.stream, encoded, cut: false, input: null, output: null });
+    m.estimateNumbers({ requestBytes: r.requestBytes, contentBytes: r.contentBytes, bodyBytes: wire, sse: r.stream, encoded, cut: false, input: null, output: null, family: API_FAMILY[r.api], tools: r.tools, contentWide: r.contentWide });
   const plain = rows.map((r) => ({ r, e: est(r, false, r.bodyBytes) }));
   const textIn = plain.filter(({ r }) => !r.media && !r.inputElsewhere);
   const shown = plain.filter(({ r }) => r.hiddenReasoning === 0 && !r.mediaOutput);

@@ -135,6 +135,73 @@ describe("content bytes, per format", () => {
   });
 });
 
+describe("wide characters (3- and 4-byte UTF-8) counted among the content bytes", () => {
+  const cases: Array<[string, boolean, string, { content: number; wide: number }]> = [
+    ["chat SSE: CJK, emoji, accents, as written", true, sseOf([
+      { choices: [{ delta: { content: "你好 wörld" } }] },
+      { choices: [{ delta: { content: "😀!", reasoning_content: "日本" } }] },
+    ]), { content: bytes("你好 wörld") + bytes("😀!") + 6, wide: 6 + 4 + 6 }],
+    ["escaped: \\u4f60, a pair, a lone surrogate (U+FFFD), \\u00e9 (2 bytes: not wide)", true,
+      'data: {"choices":[{"delta":{"content":"\\u4f60\\ud83d\\ude00\\ud83dx\\u00e9"}}]}\n\n', { content: 3 + 4 + 3 + 1 + 2, wide: 3 + 4 + 3 }],
+    ["chat JSON and Anthropic JSON", false, JSON.stringify({ choices: [{ message: { content: "中文" } }], content: [{ type: "text", text: "한국어" }] }), { content: 6 + 9, wide: 15 }],
+    ["audio data is not content, however it is written", true, 'data: {"choices":[{"delta":{"audio":{"data":"中文"}}}]}\n\n', { content: 0, wide: 0 }],
+  ];
+  test.each(cases)("%s", (_name, sse, body, want) => {
+    const r = everySplit(body, sse, false);
+    expect([r.result.contentBytes, r.result.contentWide]).toEqual([String(want.content), String(want.wide)]);
+    m.ex.usage_quick(0);
+    try {
+      const slow = m.run(body, sse, false);
+      expect([slow.result.contentBytes, slow.result.contentWide]).toEqual([String(want.content), String(want.wide)]);
+    } finally {
+      m.ex.usage_quick(1);
+    }
+  });
+});
+
+describe("audio output, counted apart from content (issue 22 item 6)", () => {
+  const b64 = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 37) & 0xff)).toString("base64"); // 400 characters, with "+" and "/"
+  const cases: Array<[string, boolean, string, { content: number; audio: number }]> = [
+    ["chat SSE: delta.audio transcript and data", true, sseOf([
+      { choices: [{ index: 0, delta: { audio: { id: "a", transcript: "Hi" } } }] },
+      { choices: [{ index: 0, delta: { audio: { data: b64, expires_at: 1 } } }], usage: null },
+      { choices: [{ index: 0, delta: { audio: { transcript: " th\u00e9re", data: b64 } } }] },
+    ]) + "data: [DONE]\n\n", { content: 2 + bytes(" th\u00e9re"), audio: 800 }],
+    ["chat JSON: message.audio", false, JSON.stringify({ choices: [{ index: 0, message: { content: null, audio: { id: "a", data: b64, transcript: "hello" } } }] }), { content: 5, audio: 400 }],
+    ["escaped base64 (\\/) counts decoded", true, 'data: {"choices":[{"delta":{"audio":{"data":"ab\\/c"}}}]}\n\n', { content: 0, audio: 4 }],
+    ["Responses SSE: audio deltas apart, transcript deltas as text", true, sseOf([
+      { type: "response.audio.transcript.delta", sequence_number: 1, delta: "Hello" },
+      { type: "response.audio.delta", sequence_number: 2, delta: b64 },
+      { type: "response.output_audio.delta", sequence_number: 3, delta: b64 },
+      { type: "response.output_text.delta", sequence_number: 4, delta: "abc" },
+    ]), { content: 8, audio: 800 }],
+    ["Responses: a delta before its type is text (never less)", true, 'data: {"delta":"abcd","type":"response.audio.delta"}\n\n', { content: 4, audio: 0 }],
+    ["data outside choices is nothing", false, JSON.stringify({ data: b64, choices: [] }), { content: 0, audio: 0 }],
+  ];
+  test.each(cases)("%s", (_name, sse, body, want) => {
+    const r = everySplit(body, sse, false);
+    expect([r.result.contentBytes, r.result.audioBytes]).toEqual([String(want.content), String(want.audio)]);
+    // the quick path (whole documents) and the usual way agree
+    m.ex.usage_quick(0);
+    try {
+      const slow = m.run(body, sse, false);
+      expect([slow.result.contentBytes, slow.result.audioBytes]).toEqual([String(want.content), String(want.audio)]);
+    } finally {
+      m.ex.usage_quick(1);
+    }
+  });
+
+  test("a stream cut inside the audio: what came of it is audio, not content", () => {
+    const r = m.run('data: {"choices":[{"delta":{"audio":{"transcript":"ab","data":"' + b64.slice(0, 123), true, false);
+    expect([r.result.contentBytes, r.result.audioBytes]).toEqual(["2", "123"]);
+    const j = m.run('data: {"type":"response.audio.delta","delta":"' + b64.slice(0, 50), true, false);
+    expect([j.result.contentBytes, j.result.audioBytes]).toEqual(["0", "50"]);
+    // cut in one event, then the next event: the cut one's audio stays audio
+    const n = m.run('data: {"choices":[{"delta":{"audio":{"data":"' + b64.slice(0, 10) + '\n\ndata: {"choices":[{"delta":{"content":"xyz"}}]}\n\n', true, false);
+    expect([n.result.contentBytes, n.result.audioBytes]).toEqual(["3", "10"]);
+  });
+});
+
 describe("hiding the usage the plugin asked for", () => {
   // An OpenAI chat stream as OpenAI sends it, with and without stream_options.include_usage.
   const base = { id: "chatcmpl-B1", object: "chat.completion.chunk", created: 1741569952, model: "gpt-4o-2024-08-06", service_tier: "default", system_fingerprint: "fp_f9f4fb6dbf" };

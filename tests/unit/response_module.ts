@@ -8,6 +8,8 @@ export interface ReaderResult {
   usage: ReaderUsage;
   contentBytes: string;
   contentAfterOutput: string;
+  audioBytes: string;
+  contentWide: string;
   bodyBytes: string;
   hiddenEvents: number;
   hiddenNulls: number;
@@ -108,19 +110,26 @@ export class ResponseModule {
     return { out: Buffer.concat(outs), result: this.result(), unchanged, feeds: chunks.length };
   }
 
-  estimate(requestBytes: number, encoded: boolean, cut: boolean, noReader = false): ReaderUsage {
-    return this.json("reader_estimate", BigInt(requestBytes), encoded ? 1 : 0, cut ? 1 : 0, noReader ? 1 : 0);
+  /** estimateUsage over the reader; family: API family (0 chat/other, 1 Anthropic, 2 Responses, 3 Gemini); tools: the request declared tools. */
+  estimate(requestBytes: number, encoded: boolean, cut: boolean, noReader = false, family = 0, tools = false): ReaderUsage {
+    return this.json("reader_estimate", BigInt(requestBytes), encoded ? 1 : 0, cut ? 1 : 0, noReader ? 1 : 0, family, tools ? 1 : 0);
   }
 
   /** estimateFrom with numbers: reported sides are given as numbers (null: not reported). */
-  estimateNumbers(o: { requestBytes: number; contentBytes: number; contentAfterOutput?: number; bodyBytes: number; sse: boolean; encoded: boolean; cut: boolean; input: number | null; output: number | null }): ReaderUsage {
+  estimateNumbers(o: { requestBytes: number; contentBytes: number; contentAfterOutput?: number; bodyBytes: number; sse: boolean; encoded: boolean; cut: boolean; input: number | null; output: number | null; family?: number; tools?: boolean; audioBytes?: number; contentWide?: number }): ReaderUsage {
     return this.json("estimate_numbers", BigInt(o.requestBytes), BigInt(o.contentBytes), BigInt(o.contentAfterOutput ?? o.contentBytes), BigInt(o.bodyBytes), o.sse ? 1 : 0, o.encoded ? 1 : 0, o.cut ? 1 : 0,
-      o.input === null ? 0 : 1, BigInt(o.input ?? 0), o.output === null ? 0 : 1, BigInt(o.output ?? 0));
+      o.input === null ? 0 : 1, BigInt(o.input ?? 0), o.output === null ? 0 : 1, BigInt(o.output ?? 0), o.family ?? 0, o.tools ? 1 : 0, BigInt(o.audioBytes ?? 0), BigInt(o.contentWide ?? 0));
   }
 
-  constants(): { request: number; content: number; encodedSse: number; encodedJson: number; outputBase: number } {
-    const [request, content, encodedSse, encodedJson, outputBase] = this.json("estimate_constants") as number[];
-    return { request, content, encodedSse, encodedJson, outputBase };
+  /** The estimate's constants; output: per group (family × 2 + tools) its [milli-tokens per content byte, base]. */
+  constants(): { request: number; encodedSse: number; encodedJson: number; output: Array<[number, number]> } {
+    const [request, encodedSse, encodedJson, output] = this.json("estimate_constants") as [number, number, number, Array<[number, number]>];
+    return { request, encodedSse, encodedJson, output };
+  }
+
+  /** The output estimate for content bytes, `wide` of them of 3- and 4-byte characters (usage/estimate.ts contentEstimate). */
+  outputEstimate(bytes: number, family = 0, tools = false, wide = 0): number {
+    return Number(this.ex.output_estimate(BigInt(bytes), family, tools ? 1 : 0, BigInt(wide)));
   }
 
   /** A request body's text by class (usage/text_estimate.ts), fed in the chunks given; the last counts and tokens. */
@@ -167,4 +176,14 @@ export function inputEstimateOf(body: string | Buffer, family = 0): number {
   shared ??= new ResponseModule();
   const t = shared.textCounts([typeof body === "string" ? Buffer.from(body, "utf8") : body]);
   return shared.textTokens(t.counts, t.tools, family);
+}
+
+/**
+ * The plugin's output estimate for generated content bytes no count covers (usage/estimate.ts
+ * through usage.wasm), for tests that check a charge: family as inputEstimateOf; tools: the request
+ * declared tools; wide: of the bytes, those of 3- and 4-byte UTF-8 characters.
+ */
+export function outputEstimateOf(contentBytes: number, family = 0, tools = false, wide = 0): number {
+  shared ??= new ResponseModule();
+  return shared.outputEstimate(contentBytes, family, tools, wide);
 }
