@@ -9,6 +9,7 @@ import type { ResponseSpec } from "../../host/stream-run";
 import { eventMessage } from "../../gateway/eventstream";
 import * as fc from "fast-check";
 import { BASE_CONFIG, QuotaFixture, request } from "./fixture";
+import { outputEstimateOf } from "../unit/response_module";
 
 let fx: QuotaFixture;
 beforeAll(async () => { fx = await QuotaFixture.start(); });
@@ -24,9 +25,11 @@ const EVENTS: Headers = [[":status", "200"], ["content-type", "application/vnd.a
 const GZIP_SSE: Headers = [...SSE, ["content-encoding", "gzip"]];
 
 const START = 1_000_000;
-/** 400 bytes of generated text: estimated at 400 / 2 + 16 = 216 output tokens. */
+/** 400 bytes of generated text, and its uncapped output estimate (usage/estimate.ts) for each API family. */
 const TEXT = "x".repeat(400);
-const TEXT_ESTIMATE = 216;
+const TEXT_ESTIMATE = outputEstimateOf(TEXT.length);
+const RESPONSES_TEXT_ESTIMATE = outputEstimateOf(TEXT.length, 2);
+const MESSAGES_TEXT_ESTIMATE = outputEstimateOf(TEXT.length, 1);
 /** 3000 unreadable bytes of a compressed SSE answer: estimated at 3000 / 3 = 1000 output tokens. */
 const WIRE = Buffer.alloc(3000, 0x5a);
 const WIRE_ESTIMATE = 1000;
@@ -145,9 +148,9 @@ describe("an estimated output is at most the limit the native API reads × its c
     ["chat: n_predict 9 beside max_tokens 5: the larger", "/v1/chat/completions", '{"model":"m","max_tokens":5,"n_predict":9,"messages":[]}', SSE, [chatAnswer], 9],
     ["chat: n_predict 5 alone (vLLM ignores it): no cap", "/v1/chat/completions", '{"model":"m","n_predict":5,"messages":[]}', SSE, [chatAnswer], TEXT_ESTIMATE],
     ["responses: max_output_tokens 5", "/v1/responses", '{"model":"m","input":"hi","max_output_tokens":5,"stream":true}', SSE, [responsesAnswer], 5],
-    ["responses: max_tokens is not the Responses API's: no cap", "/v1/responses", '{"model":"m","input":"hi","max_tokens":5,"stream":true}', SSE, [responsesAnswer], TEXT_ESTIMATE],
+    ["responses: max_tokens is not the Responses API's: no cap", "/v1/responses", '{"model":"m","input":"hi","max_tokens":5,"stream":true}', SSE, [responsesAnswer], RESPONSES_TEXT_ESTIMATE],
     ["messages: max_tokens 5", "/v1/messages", '{"model":"m","max_tokens":5,"messages":[],"stream":true}', SSE, [messagesAnswer], 5],
-    ["messages: max_completion_tokens is not Anthropic's: no cap", "/v1/messages", '{"model":"m","max_completion_tokens":5,"messages":[],"stream":true}', SSE, [messagesAnswer], TEXT_ESTIMATE],
+    ["messages: max_completion_tokens is not Anthropic's: no cap", "/v1/messages", '{"model":"m","max_completion_tokens":5,"messages":[],"stream":true}', SSE, [messagesAnswer], MESSAGES_TEXT_ESTIMATE],
   ])("%s", async (_name, path, body, headers, chunks, output) => {
     expect(await outputCharged(path, body, headers, chunks)).toBe(output);
   });
