@@ -38,7 +38,7 @@ describe("soft limits on windows", () => {
     const b = await fx.plugin(REQUESTS);
     await fx.setBalance("c1", 1000);
     for (let i = 0; i < 5; i++) await chat(i % 2 === 0 ? a : b, "c1", jsonResponse(openAiJson(1, 1)));
-    const reached = (a.metrics()["ai_quota.soft_limit.reached"] ?? 0) + (b.metrics()["ai_quota.soft_limit.reached"] ?? 0);
+    const reached = Number(a.metrics()["ai_quota.soft_limit.reached"] ?? 0) + Number(b.metrics()["ai_quota.soft_limit.reached"] ?? 0);
     expect(reached).toBe(1);
   });
 
