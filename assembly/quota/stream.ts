@@ -16,51 +16,44 @@
 import { Action, DataAction } from "../abi/types";
 import { HttpContext, RootContext } from "../abi/context";
 import { debugEnabled, logDebug, logInfo, logWarn } from "../abi/log";
-import { blockBytes, propertyPath, removeRequestHeaderNamed, removeResponseHeaderNamed, requestHeaderBlock, responseHeaderBlock, resumeRequest, setResponseHeader, setStreamProperty, streamProperty, streamPropertyBlock } from "../abi/stream";
-import { headerMapReader, nameBytes } from "../abi/headers";
+import { blockBytes, removeRequestHeaderNamed, removeResponseHeaderNamed, requestHeaderBlock, responseHeaderBlock, resumeRequest, setResponseHeader, setStreamProperty, streamProperty } from "../abi/stream";
+import { nameBytes } from "../abi/headers";
 import { bufferLimitRaisable, defaultHeldBodyLimit, headersMayWaitForBody, injectHeldResponse } from "../abi/host_traits";
 import { readRequestBody, readResponseBody, rewriteRequestBody, rewriteResponseBody } from "../abi/body_view";
 import { Store } from "../store/store";
 import { decodeUtf8 } from "../util/utf8";
-import { TokenUsage, largerUsage, usageFromAiLog } from "../usage/index";
 import { ResponseReader, giveBackResponseReader, takeResponseReader } from "../usage/response_reader";
-import { estimateUsage } from "../usage/estimate";
-import { API_CHAT, API_GEMINI, API_MESSAGES, API_RESPONSES } from "../usage/text_estimate";
-import { MissingUsage, QuotaConfig, ReservationMode } from "./config";
+import { QuotaConfig, ReservationMode } from "./config";
 import { ApiKind, Operation, answersBatch, bedrockAnswerFormat, isNativeApi, routeOfAt } from "./routes";
 import { operationName } from "./operation-name";
 import { IdentityKind, RequestLine, anonymousKey, readRequestLineAt } from "./identity";
-import { WindowSpan, windowsAt } from "./windows";
-import { Tier, TierVerdict, tierOf } from "./tiers";
-import { ConsumerKeys, keysFor } from "./keys";
+import { windowsAt } from "./windows";
+import { TierVerdict, tierOf } from "./tiers";
+import { keysFor } from "./keys";
 import { nowSeconds } from "../abi/clock";
 import { AdminCaller, deltaQuota, queryQuota, refreshQuota } from "./admin";
 import { Admission, AdmissionKind, AdmissionListener, admit, admitWithWindows } from "./admission";
 import { reservationFor } from "./estimate";
 import { RequestBodyReader, giveBackRequestBodyReader, limitFamilyOf, takeRequestBodyReader } from "./request_body";
-import { Charge, settle } from "./settlement";
 import { count, metrics } from "../metrics/metrics";
 import * as answers from "./answers";
-import { boundEstimate, outputLimitOr } from "./estimate_bounds";
 import { UNREADABLE_USAGE_OPTION, unreadableReason } from "./request_verdict";
 import { RuleBook } from "./rule_book";
+import { REDIS_UNREACHABLE } from "../redis/reply";
+import { Account, outcome } from "./account";
+import { readResponseHead } from "./response_head";
+import { FormCollector } from "./admin_form";
 import { OtherPathAction, allowsPath } from "./other_paths";
-import { countApiRequest, countApiUnits } from "./api_metrics";
+import { countApiRequest } from "./api_metrics";
 
 /** What a stream holds before its request picks a config: never used (an unmatched stream does nothing). */
 const UNBOUND_CONFIG = new QuotaConfig();
 const UNBOUND_STORE = new Store();
-/** A stream's keys and windows before admission (never written to). */
-const NO_KEYS = new ConsumerKeys("", "", "", "");
-const NO_WINDOWS = new Array<WindowSpan>(0);
+const UNBOUND_ACCOUNT = new Account(UNBOUND_CONFIG, UNBOUND_STORE);
 
 // Header names and property paths the request flow passes to the host, encoded once.
 const ACCEPT_ENCODING = nameBytes("accept-encoding");
 const CONTENT_LENGTH = nameBytes("content-length");
-const STATUS = nameBytes(":status");
-const CONTENT_TYPE = nameBytes("content-type");
-const CONTENT_ENCODING = nameBytes("content-encoding");
-const AI_LOG = propertyPath(["ai_log"]);
 /** Set on an answer whose request was admitted at or above a window's soft limit. */
 const SOFT_LIMIT_HEADER = "x-ai-quota-soft-limit";
 
@@ -68,8 +61,6 @@ const SOFT_LIMIT_HEADER = "x-ai-quota-soft-limit";
 const MAX_ADMIN_BODY: u32 = 64 * 1024;
 /** Room above a held body's cap in the buffer limit we ask Higress for. */
 const BUFFER_SLACK: u64 = 16 * 1024;
-/** Output assumed for a background Responses call with no output limit (responses_background: estimate). */
-const BACKGROUND_OUTPUT: i64 = 4096;
 
 /** Where the request side of a stream is. */
 enum Phase {
@@ -86,7 +77,6 @@ enum Phase {
 export class QuotaStream extends HttpContext {
   operation: Operation = Operation.None;
   api: ApiKind = ApiKind.None;
-  consumer: string = "";
   phase: Phase = Phase.Passing;
   /** Inside one of this stream's request callbacks: a decision taken now is returned, not resumed. */
   private inRequestCallback: bool = false;
@@ -94,8 +84,6 @@ export class QuotaStream extends HttpContext {
   private passedInCallback: bool = false;
   /** Admission passed and the request went upstream: it must be settled, exactly once. */
   admitted: bool = false;
-  settled: bool = false;
-  reserved: i64 = 0;
   balance: i64 = 0;
   hasBalance: bool = false;
   /** The metered request's body as it streams (null: no body, or not metered). */
@@ -114,25 +102,16 @@ export class QuotaStream extends HttpContext {
   encodedResponse: bool = false;
   /** The upstream answered before the request was admitted (it never got the whole request). */
   upstreamAnsweredEarly: bool = false;
-  /** Every Redis key of this request's consumer (or anonymous client), see keys.ts. */
-  keys: ConsumerKeys = NO_KEYS;
-  /** This request's marker key in Redis, and whether its admission wrote it (see scripts.ts). */
-  marker: string = "";
-  admissionMarked: bool = false;
   /** Envoy's x-request-id (a UUID it makes per request), part of the marker's unique id. */
   requestId: string = "";
-  /** Keyed by address; only the anonymous limits apply, never a balance. */
-  anonymousClient: bool = false;
-  /** The windows this request was counted in (empty when no limits apply). */
-  windows: Array<WindowSpan> = NO_WINDOWS;
-  /** The consumer's tier (tiers.ts); null: the top-level limits and balance. */
-  tier: Tier | null = null;
   /** The first window at or above its soft limit at admission ("80 of 100 requests per day"), for the answer's header. */
   softLimit: string = "";
 
   /** Given when the request headers arrive (rule_book.ts picks the rule); inert until then. */
   config: QuotaConfig = UNBOUND_CONFIG;
   store: Store = UNBOUND_STORE;
+  /** Who pays, what the admission took, and the settlement (account.ts); given with the config. */
+  account: Account = UNBOUND_ACCOUNT;
 
   constructor(id: u32, root: RootContext, public rules: RuleBook) {
     super(id, root);
@@ -177,6 +156,7 @@ export class QuotaStream extends HttpContext {
     if (binding === null) return Action.Continue;
     this.config = binding.config;
     this.store = binding.store;
+    this.account = new Account(binding.config, binding.store);
     const c = this.config;
     // The header map is read where the host wrote it; only what is used is decoded.
     const block = requestHeaderBlock();
@@ -203,24 +183,24 @@ export class QuotaStream extends HttpContext {
       default:
         break;
     }
-    this.consumer = identity.consumer;
-    if (debugEnabled()) logDebug("ai-quota: consumer " + this.consumer + " operation " + operationName(this.operation));
+    this.account.consumer = identity.consumer;
+    if (debugEnabled()) logDebug("ai-quota: consumer " + this.account.consumer + " operation " + operationName(this.operation));
 
     if (this.operation == Operation.None) {
       if (!this.chargesOtherPath(allowed)) return this.otherPath(allowed);
       this.operation = Operation.Flat;
     }
     if (this.operation == Operation.Chat || this.operation == Operation.Flat) {
-      const choice = tierOf(c.tiers, this.consumer, line.tierCount, line.tierValue);
+      const choice = tierOf(c.tiers, this.account.consumer, line.tierCount, line.tierValue);
       if (choice.verdict != TierVerdict.Chosen) {
         answers.denyBadTier(choice.verdict == TierVerdict.Repeated ? c.tiers.header + " sent more than once" : c.tiers.header + " names no configured tier");
         this.phase = Phase.Answered;
         return Action.StopIteration;
       }
-      this.tier = choice.tier;
+      this.account.tier = choice.tier;
       return this.operation == Operation.Flat ? this.flatHeaders() : this.meteredHeaders(endOfStream);
     }
-    if (this.consumer != c.adminConsumer) return this.refuse(Phase.Answered, answers.denyNotAdmin);
+    if (this.account.consumer != c.adminConsumer) return this.refuse(Phase.Answered, answers.denyNotAdmin);
     count(metrics().adminCalls);
     if (this.operation == Operation.AdminQuery) {
       // No body is needed: stopping everything (what cpp-host makes of StopIteration) is right.
@@ -292,8 +272,8 @@ export class QuotaStream extends HttpContext {
     const peer = streamProperty(["source", "address"]);
     const key = anonymousKey(peer === null ? "" : decodeUtf8(peer.dataStart, peer.length), line.forwardedFor, this.config.xffNumTrustedHops);
     if ((this.operation != Operation.Chat && this.operation != Operation.Flat) || key.length == 0) return this.refuse(Phase.Answered, answers.denyNoKey);
-    this.consumer = key;
-    this.anonymousClient = true;
+    this.account.consumer = key;
+    this.account.anonymousClient = true;
     return this.operation == Operation.Flat ? this.flatHeaders() : this.meteredHeaders(endOfStream);
   }
 
@@ -454,63 +434,44 @@ export class QuotaStream extends HttpContext {
   private admit(): bool {
     const c = this.config;
     const policy = c.policy;
-    const checkBalance = this.checksBalance();
     let reservation: i64 = 0;
     if (this.operation == Operation.Flat) reservation = c.otherPaths.requestCost;
     else if (policy.reservation == ReservationMode.Fixed) reservation = policy.reservationTokens;
     else if (policy.reservation == ReservationMode.MaxTokens) reservation = reservationFor(this.body, policy.reservationTokens, policy.reservationCap, this.config.weights);
-    const minimum: i64 = policy.requireFullReservation && reservation > 1 ? reservation : 1;
-    this.reserved = reservation;
-    this.keys = keysFor(c.redisKeyPrefix, this.consumer, this.anonymousClient);
-    const key = this.keys.balance;
-    const tier = this.tier;
-    const limits = this.anonymousClient ? c.anonymousLimits! : tier !== null ? tier.limits : c.limits;
-    // A scripted admission leaves a marker that its settlement consumes (see scripts.ts); Higress's
-    // GET path has none, and its settlement claims a marker of its own instead.
-    const scripted = reservation > 0 || minimum > 1 || limits.length > 0;
-    this.admissionMarked = scripted && c.settlementRetrySeconds > 0;
-    this.marker = this.keys.newMarker(this.id, this.requestId);
-    const markerSeconds: i64 = this.admissionMarked ? 3600 + <i64>c.settlementRetrySeconds : 0;
     this.phase = Phase.Waiting;
-    let sent: bool;
-    if (limits.length == 0) {
-      sent = admit(this.store, key, this.marker, markerSeconds, reservation, minimum, new WaitingStream(this));
-    } else {
-      const now = nowSeconds();
-      this.windows = windowsAt(limits, this.keys, now);
-      sent = admitWithWindows(this.store, key, this.marker, markerSeconds, this.windows, now, checkBalance, reservation, minimum, new WaitingStream(this));
-    }
-    if (sent) return true;
-    this.onAdmission(new Admission(AdmissionKind.Failed, 0, false, "cannot connect to redis cluster"));
+    if (this.account.beginAdmission(reservation, this.id, this.requestId, new WaitingStream(this))) return true;
+    this.onAdmission(new Admission(AdmissionKind.Failed, 0, false, REDIS_UNREACHABLE));
     return false;
   }
 
   onAdmission(a: Admission): void {
+    const account = this.account;
     if (a.kind == AdmissionKind.Admitted) {
-      if (a.soft !== null) this.noteSoftLimits(a.soft!);
+      if (a.soft !== null) this.softLimit = account.noteSoftLimits(a.soft!);
       this.pass(a.balance, a.hasBalance);
       return;
     }
     if (a.kind == AdmissionKind.Failed) {
       count(metrics().redisErrors);
-      this.undoLostAdmission(a);
+      account.undoLostAdmission(a, this.api, this.id, this.requestId);
     }
     if (a.kind == AdmissionKind.Denied && !a.permanent && this.config.policy.shadow) {
-      this.admitInShadow(a);
+      account.admitInShadow(a, this.id, this.requestId);
+      this.pass(a.balance, a.hasBalance);
       return;
     }
     if (a.kind == AdmissionKind.Failed && this.config.policy.allowOnRedisFailure) {
-      logWarn("ai-quota: redis failed (" + a.reason + "), admitting " + this.consumer + " by redis_failure: allow");
+      logWarn("ai-quota: redis failed (" + a.reason + "), admitting " + account.consumer + " by redis_failure: allow");
       // Nothing was reserved; the usage is charged at the end if Redis is back by then.
-      this.reserved = 0;
+      account.reserved = 0;
       this.pass(0, false);
       return;
     }
-    if (debugEnabled()) logDebug("ai-quota: " + this.consumer + " denied: " + a.reason);
-    this.reserved = 0;
+    if (debugEnabled()) logDebug("ai-quota: " + account.consumer + " denied: " + a.reason);
+    account.reserved = 0;
     this.phase = Phase.Answered;
-    if (a.window >= 0 && a.window < this.windows.length) {
-      const w = this.windows[a.window];
+    const w = account.refusingWindow(a);
+    if (w !== null) {
       const l = w.limit;
       answers.denyWindow(l.status, "Quota exceeded: " + l.limit.toString() + " " + l.unitName() + " per " + l.windowName, w.remaining(nowSeconds()));
       return;
@@ -519,69 +480,16 @@ export class QuotaStream extends HttpContext {
   }
 
   /**
-   * Windows at or above their soft limit (`soft` in limits): the answer says which, in a header; the
-   * first admission in a window to be there (the script sets a flag once per window) logs it.
-   */
-  private noteSoftLimits(states: Array<i32>): void {
-    const windows = this.windows;
-    for (let i = 0; i < states.length && i < windows.length; i++) {
-      const state = states[i];
-      if (state == 0) continue;
-      const l = windows[i].limit;
-      const what = l.soft.toString() + " of " + l.limit.toString() + " " + l.unitName() + " per " + l.windowName;
-      count(metrics().softLimitOver);
-      if (this.softLimit.length == 0) this.softLimit = what;
-      if (state == 2) {
-        count(metrics().softLimitReached);
-        logWarn("ai-quota: soft limit: " + this.consumer + " reached " + what);
-      }
-    }
-  }
-
-  /**
-   * `shadow: true`: the balance or a window would refuse this request; it is counted, logged and
-   * admitted. The refused admission wrote nothing (scripts.ts), so there is no reservation and no
-   * marker: the settlement claims one of its own and charges the usage once, as Higress's does.
-   */
-  private admitInShadow(a: Admission): void {
-    let reason = "no quota left";
-    if (a.window >= 0 && a.window < this.windows.length) {
-      const l = this.windows[a.window].limit;
-      reason = "quota exceeded: " + l.limit.toString() + " " + l.unitName() + " per " + l.windowName;
-      count(metrics().shadowWindow);
-    } else {
-      count(metrics().shadowNoQuota);
-    }
-    logInfo("ai-quota: shadow: " + this.consumer + " would be refused (" + reason + "), admitted");
-    this.reserved = 0;
-    this.admissionMarked = false;
-    this.marker = this.keys.newMarker(this.id, this.requestId);
-    this.pass(a.balance, a.hasBalance);
-  }
-
-  /**
    * The admission's answer came after the client left: what it took is given back, once. A request
    * that never reached the upstream must not cost its reservation.
    */
   onAdmissionAfterEnd(a: Admission): void {
     if (a.kind == AdmissionKind.Admitted) {
-      if (debugEnabled()) logDebug("ai-quota: " + this.consumer + " left before admission; giving back what it took");
-      this.settled = true;
-      this.charge(this.balanceKey(), 0, true);
+      if (debugEnabled()) logDebug("ai-quota: " + this.account.consumer + " left before admission; giving back what it took");
+      this.account.giveBack(this.api);
       return;
     }
-    if (a.kind == AdmissionKind.Failed) this.undoLostAdmission(a);
-  }
-
-  /**
-   * Redis may have taken the reservation and counted the windows before its answer was lost: give
-   * them back, once, if (and only if) the admission's marker shows it happened.
-   */
-  private undoLostAdmission(a: Admission): void {
-    if (!a.unanswered || !this.admissionMarked) return;
-    this.charge(this.balanceKey(), 0, true);
-    this.admissionMarked = false;
-    this.marker = this.keys.newMarker(this.id, this.requestId);
+    if (a.kind == AdmissionKind.Failed) this.account.undoLostAdmission(a, this.api, this.id, this.requestId);
   }
 
   private pass(balance: i64, hasBalance: bool): void {
@@ -604,9 +512,7 @@ export class QuotaStream extends HttpContext {
 
   /** An admitted request that will never be answered by the model: everything it took goes back. */
   private giveBack(): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.charge(this.balanceKey(), 0, true);
+    this.account.giveBack(this.api);
   }
 
   private updateFromForm(body: Uint8Array): void {
@@ -623,8 +529,11 @@ export class QuotaStream extends HttpContext {
     if (!this.admitted) return this.earlyAnswer();
     // One host call for the three headers read (the map is walked in place).
     const block = responseHeaderBlock();
-    const sse = this.readResponseHeaders(block, block == 0 ? 0 : blockBytes());
+    const head = readResponseHead(block, block == 0 ? 0 : blockBytes());
     if (block != 0) heap.free(block);
+    this.responseStatus = head.status;
+    this.encodedResponse = head.encoded;
+    const sse = head.sse;
     if (this.operation == Operation.Flat) return this.flatResponseHeaders(endOfStream);
     const body = this.body;
     const hide = body !== null && body.injected && !this.encodedResponse;
@@ -656,37 +565,6 @@ export class QuotaStream extends HttpContext {
   }
 
   /**
-   * `:status`, and whether the answer is encoded, from the response headers; answers whether the
-   * content type says SSE. As Envoy's single-header lookup does, the first of repeated values counts.
-   */
-  private readResponseHeaders(block: usize, len: usize): bool {
-    let status: i32 = 0;
-    let sse = false;
-    let encoded = false;
-    let seenStatus = false;
-    let seenType = false;
-    let seenEncoding = false;
-    const r = headerMapReader;
-    if (r.reset(block, len)) {
-      while (r.next()) {
-        if (!seenStatus && r.nameIs(STATUS)) {
-          seenStatus = true;
-          status = parseStatus(r.value, r.valueLen);
-        } else if (!seenType && r.nameIs(CONTENT_TYPE)) {
-          seenType = true;
-          sse = containsEventStream(r.value, r.valueLen);
-        } else if (!seenEncoding && r.nameIs(CONTENT_ENCODING)) {
-          seenEncoding = true;
-          encoded = r.valueLen > 0 && !isIdentity(r.value, r.valueLen);
-        }
-      }
-    }
-    this.responseStatus = status;
-    this.encodedResponse = encoded;
-    return sse;
-  }
-
-  /**
    * An upstream answer before the request was admitted. An admin call's own answer must win, so the
    * upstream's is held (our local reply then replaces it); a metered call the upstream answered
    * without its whole request passes, and its admission, if any comes, is given back.
@@ -701,7 +579,7 @@ export class QuotaStream extends HttpContext {
 
   onResponseBody(size: u32, endOfStream: bool): DataAction {
     const reader = this.response;
-    if (reader === null || this.settled) {
+    if (reader === null || this.account.settled) {
       if (endOfStream && this.admitted && this.operation == Operation.Flat) this.endResponse();
       return DataAction.Continue;
     }
@@ -741,11 +619,11 @@ export class QuotaStream extends HttpContext {
    * HTTP/3 calls on_log after on_delete (Envoy's conn_manager_impl.cc), so whichever comes first.
    */
   onLog(): void {
-    if (this.admitted && !this.settled) this.settleOnce();
+    if (this.admitted && !this.account.settled) this.settleOnce();
   }
 
   onDelete(): void {
-    if (this.admitted && !this.settled) this.settleOnce();
+    if (this.admitted && !this.account.settled) this.settleOnce();
     // The readers go back to their pools: nothing reads them after the settlement.
     const body = this.body;
     if (body !== null) {
@@ -761,181 +639,20 @@ export class QuotaStream extends HttpContext {
 
   // ---- settlement ----
 
-  private balanceKey(): string {
-    return this.keys.balance;
-  }
-
-  /**
-   * The one settlement of an admitted request: what the answer reported when it ended normally;
-   * else what `missing_usage` says (an estimate by default, never below what was reported). An
-   * upstream error that reported nothing and produced nothing costs nothing.
-   */
+  /** The one settlement (account.ts), with what this stream saw of the request and its answer. */
   private settleOnce(): void {
-    if (this.settled) return;
-    this.settled = true;
-    const key = this.balanceKey();
-    if (this.operation == Operation.Flat) {
-      this.settleFlat(key);
-      return;
-    }
-    const reader = this.response;
-    if (reader !== null && !this.encodedResponse) reader.finish();
-    const reported = this.reportedUsage();
-    const found = reported !== null && reported.found;
-    // An answer the plugin cannot read (compressed; a Bedrock stream whose framing failed its checks).
-    const unreadable = this.encodedResponse || (reader !== null && reader.unreadable);
-    const produced = reader === null ? 0 : unreadable ? reader.bodyBytes : reader.contentBytes;
-    // Partial usage (one side only, or Anthropic's provisional output) is estimated for the rest:
-    // TGI's streams and Ollama without prompt_eval_count report no input count.
-    if (found && this.responseEnded && reported!.complete(produced)) {
-      this.chargeUsage(key, this.cost(reported!));
-      return;
-    }
-    if (!found && produced == 0 && this.responseStatus >= 400) {
-      this.releaseOrKeep(key, "upstream error without usage");
-      return;
-    }
-    if (!found && reader === null && !this.requestEnded && !this.sentWholeDocument()) {
-      // The client left before its request ended, and what it sent is not one whole JSON document:
-      // no upstream can have parsed it. (A whole document without END_STREAM can be: an upstream
-      // that has the bytes its content-length announced reads them, so that costs the estimate.)
-      this.releaseOrKeep(key, "request never complete");
-      return;
-    }
-    const policy = this.config.policy;
-    if (policy.missingUsage == MissingUsage.None) {
-      if (found) this.chargeUsage(key, this.cost(reported!));
-      else this.releaseOrKeep(key, "no token usage found");
-      return;
-    }
-    if (policy.missingUsage == MissingUsage.Reservation) {
-      let used: i64 = found ? this.cost(reported!) : 0;
-      if (this.reserved > used) used = this.reserved;
-      if (used == 0 && !found) {
-        if (debugEnabled()) logDebug("ai-quota: no token usage found for " + this.consumer + ", nothing charged");
-        return;
-      }
-      this.charge(key, used, false);
-      return;
-    }
-    const estimate = estimateUsage(this.inputEstimate(), reader, unreadable, !this.responseEnded, this.textFamily(), this.body !== null && this.body!.facts.text.tools);
-    if (found) {
-      // What was reported is a floor for each count.
-      if (reported!.input > estimate.input) estimate.input = reported!.input;
-      if (reported!.output > estimate.output) estimate.output = reported!.output;
-    }
-    this.addBackgroundOutput(estimate);
-    const body = this.body;
-    boundEstimate(estimate, found ? reported : null, body === null ? null : body.facts, policy.statefulInputTokens);
-    let used = this.cost(estimate);
-    if (!policy.releaseIncomplete && this.reserved > used) used = this.reserved;
-    count(metrics().estimated);
-    if (debugEnabled()) logDebug("ai-quota: no complete usage for " + this.consumer + ", charging the estimate " + used.toString());
-    this.charge(key, used, false);
-  }
-
-  /**
-   * A flat-cost request: `request_cost` once the upstream had it, whatever its answer says, unless
-   * the upstream refused it (status >= 400) or the client left before sending it whole with no
-   * answer: then the reservation goes back.
-   */
-  private settleFlat(key: string): void {
-    if (this.responseStatus >= 400) {
-      this.releaseOrKeep(key, "upstream error");
-      return;
-    }
-    if (this.responseStatus == 0 && !this.requestEnded) {
-      this.releaseOrKeep(key, "request never complete");
-      return;
-    }
-    this.chargeUsage(key, this.config.otherPaths.requestCost);
-  }
-
-  /** A background Responses call (when the operator lets it through) is charged its output limit. */
-  private addBackgroundOutput(estimate: TokenUsage): void {
-    const body = this.body;
-    if (body === null || !body.facts.background || this.api != ApiKind.OpenAIResponses) return;
-    const facts = body.facts;
-    let output: i64 = outputLimitOr(facts, BACKGROUND_OUTPUT);
-    if (facts.choices > 1 && output <= i64.MAX_VALUE / facts.choices) output *= facts.choices;
-    if (output > estimate.output) estimate.output = output;
-  }
-
-  /** Nothing was used: the reservation goes back, or stays as the charge with `on_incomplete: charge_reserved`. */
-  private releaseOrKeep(key: string, why: string): void {
-    const release = this.reserved > 0 && (this.responseStatus >= 400 || this.config.policy.releaseIncomplete);
-    if (debugEnabled()) {
-      const what = this.reserved == 0 ? "nothing charged" : release ? "reservation released" : "reservation kept as the charge";
-      logDebug("ai-quota: " + why + " for " + this.consumer + ", " + what);
-    }
-    if (release) this.charge(key, 0, false);
-  }
-
-  /** Units for a usage: weighted by the model the answer names, else the one the request asked for. */
-  private cost(usage: TokenUsage): i64 {
-    const weights = this.config.weights;
-    if (weights.isIdentity()) return usage.total();
-    let model = usage.model;
-    const body = this.body;
-    if (model.length == 0 && body !== null) model = body.facts.model;
-    return weights.cost(model, usage.input, usage.output);
-  }
-
-  private chargeUsage(key: string, used: i64): void {
-    if (debugEnabled()) logDebug("ai-quota: charging " + this.consumer + " " + used.toString() + " tokens (reserved " + this.reserved.toString() + ")");
-    this.charge(key, used, false);
-  }
-
-  /** The body sent so far is one whole JSON document (a request that ended at its headers has none). */
-  private sentWholeDocument(): bool {
-    const body = this.body;
-    return body !== null && body.rootClosed;
-  }
-
-  /** The request's input tokens estimated from the text its body carried (counted as it streamed). */
-  private inputEstimate(): i64 {
-    const body = this.body;
-    if (body === null) return 0;
-    return body.facts.text.tokens(this.textFamily());
-  }
-
-  /** The route's API family as the estimates know them (usage/text_estimate.ts API_*). */
-  private textFamily(): i32 {
-    const api = this.api;
-    return api == ApiKind.AnthropicMessages ? API_MESSAGES : api == ApiKind.OpenAIResponses ? API_RESPONSES
-      : api == ApiKind.GeminiGenerate || api == ApiKind.GeminiStream ? API_GEMINI : API_CHAT;
-  }
-
-  /** Whether the Higress balance is checked and charged: never for anonymous clients; else by tier or `balance`. */
-  private checksBalance(): bool {
-    if (this.anonymousClient) return false;
-    const tier = this.tier;
-    return tier !== null ? tier.useBalance : this.config.useBalance;
-  }
-
-  private charge(key: string, used: i64, undoAdmission: bool): void {
-    const c = this.config;
-    const checkBalance = this.checksBalance();
-    // The clock is read only where windows need it.
-    const now: i64 = this.windows.length > 0 ? nowSeconds() : 0;
-    if (!undoAdmission) countApiUnits(this.api, used);
-    settle(new Charge(this.store, key, this.marker, checkBalance, this.windows, now, this.reserved, used,
-      c.settlementRetrySeconds, this.admissionMarked, undoAdmission));
-  }
-
-  /** What the body scan found, and ai-statistics' `ai_log` where it says more (usage/ailog.ts largerUsage). */
-  private reportedUsage(): TokenUsage | null {
-    const reader = this.response;
-    const own: TokenUsage | null = reader === null || this.encodedResponse || reader.unreadable ? null : reader.usage;
-    const block = streamPropertyBlock(AI_LOG);
-    if (block != 0) {
-      const aiLog = new Uint8Array(<i32>blockBytes());
-      memory.copy(aiLog.dataStart, block, <usize>aiLog.length);
-      heap.free(block);
-      const fromLog = usageFromAiLog(aiLog);
-      if (fromLog !== null) return largerUsage(fromLog, own);
-    }
-    return own;
+    const o = outcome;
+    o.api = this.api;
+    o.flat = this.operation == Operation.Flat;
+    o.body = this.body;
+    o.response = this.response;
+    o.responseStatus = this.responseStatus;
+    o.requestEnded = this.requestEnded;
+    o.responseEnded = this.responseEnded;
+    o.encodedResponse = this.encodedResponse;
+    this.account.settleOnce(o);
+    o.body = null;
+    o.response = null;
   }
 }
 
@@ -957,67 +674,3 @@ class AdminStream extends AdminCaller {
     this.stream.phase = Phase.Answered;
   }
 }
-
-/** An admin form body, collected chunk by chunk up to its cap (the buffer grows as it comes). */
-class FormCollector {
-  private buffer: Uint8Array = new Uint8Array(256);
-  private length: i32 = 0;
-  constructor(public cap: u32) {}
-  feedBytes(ptr: usize, len: usize): void {
-    const n = min<i32>(<i32>len, <i32>this.cap - this.length);
-    if (n <= 0) return;
-    const need = this.length + n;
-    if (need > this.buffer.length) {
-      const grown = new Uint8Array(min<i32>(max<i32>(need, this.buffer.length << 1), <i32>this.cap));
-      memory.copy(grown.dataStart, this.buffer.dataStart, <usize>this.length);
-      this.buffer = grown;
-    }
-    memory.copy(this.buffer.dataStart + <usize>this.length, ptr, <usize>n);
-    this.length = need;
-  }
-  bytes(): Uint8Array {
-    return this.buffer.subarray(0, this.length);
-  }
-}
-
-/** The status code's digits (3 of them, as Envoy writes it); 0 when it is not a number. */
-function parseStatus(p: usize, n: usize): i32 {
-  if (n == 0 || n > 9) return 0;
-  let v = 0;
-  for (let i: usize = 0; i < n; i++) {
-    const d = <i32>load<u8>(p + i) - 0x30;
-    if (d < 0 || d > 9) return 0;
-    v = v * 10 + d;
-  }
-  return v;
-}
-
-/** ASCII case-insensitively, `text/event-stream` anywhere in the value. */
-function containsEventStream(p: usize, n: usize): bool {
-  const m = <usize>EVENT_STREAM.byteLength;
-  if (n < m) return false;
-  const e = changetype<usize>(EVENT_STREAM);
-  for (let i: usize = 0; i + m <= n; i++) {
-    let k: usize = 0;
-    while (k < m && lowerAscii(load<u8>(p + i + k)) == load<u8>(e + k)) k++;
-    if (k == m) return true;
-  }
-  return false;
-}
-
-/** The value is `identity`, ASCII case-insensitively. */
-function isIdentity(p: usize, n: usize): bool {
-  const m = <usize>IDENTITY.byteLength;
-  if (n != m) return false;
-  const e = changetype<usize>(IDENTITY);
-  for (let k: usize = 0; k < m; k++) if (lowerAscii(load<u8>(p + k)) != load<u8>(e + k)) return false;
-  return true;
-}
-
-@inline
-function lowerAscii(c: u8): u8 {
-  return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
-}
-
-const EVENT_STREAM = nameBytes("text/event-stream");
-const IDENTITY = nameBytes("identity");
