@@ -41,7 +41,8 @@ import { UNREADABLE_USAGE_OPTION, unreadableReason } from "./request_verdict";
 import { RuleBook } from "./rule_book";
 import { REDIS_UNREACHABLE } from "../redis/reply";
 import { Account, outcome } from "./account";
-import { readResponseHead } from "./response_head";
+import { bedrockHeaderUsage, readResponseHead } from "./response_head";
+import { TokenUsage } from "../usage/token_usage";
 import { FormCollector } from "./admin_form";
 import { OtherPathAction, allowsPath } from "./other_paths";
 import { countApiRequest } from "./api_metrics";
@@ -100,6 +101,8 @@ export class QuotaStream extends HttpContext {
   responseEnded: bool = false;
   /** The answer came with a content-encoding: its bytes cannot be read, only counted. */
   encodedResponse: bool = false;
+  /** Bedrock InvokeModel's token counts from the response headers (null: none). */
+  headerUsage: TokenUsage | null = null;
   /** The upstream answered before the request was admitted (it never got the whole request). */
   upstreamAnsweredEarly: bool = false;
   /** Envoy's x-request-id (a UUID it makes per request), part of the marker's unique id. */
@@ -529,8 +532,9 @@ export class QuotaStream extends HttpContext {
     if (!this.admitted) return this.earlyAnswer();
     // One host call for the three headers read (the map is walked in place).
     const block = responseHeaderBlock();
-    const head = readResponseHead(block, block == 0 ? 0 : blockBytes());
+    const head = readResponseHead(block, block == 0 ? 0 : blockBytes(), this.api == ApiKind.BedrockInvoke);
     if (block != 0) heap.free(block);
+    if (head.input >= 0 || head.output >= 0) this.headerUsage = bedrockHeaderUsage(head);
     this.responseStatus = head.status;
     this.encodedResponse = head.encoded;
     const sse = head.sse;
@@ -650,9 +654,11 @@ export class QuotaStream extends HttpContext {
     o.requestEnded = this.requestEnded;
     o.responseEnded = this.responseEnded;
     o.encodedResponse = this.encodedResponse;
+    o.headerUsage = this.headerUsage;
     this.account.settleOnce(o);
     o.body = null;
     o.response = null;
+    o.headerUsage = null;
   }
 }
 
