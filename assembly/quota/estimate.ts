@@ -4,7 +4,7 @@
 // not be read as the upstream reads it reserves the cap: the reservation fails closed.
 //
 // The facts come from the streaming reader (request_body.ts): nothing here holds the body.
-import { RequestBodyReader, RequestFacts, readRequestFacts } from "./request_body";
+import { RequestBodyReader, RequestFacts, readRequestFacts } from "../request/reader";
 import { Weights } from "./weights";
 import { outputLimitOr } from "./estimate_bounds";
 

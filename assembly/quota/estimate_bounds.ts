@@ -10,7 +10,7 @@
 //   - input: a stateful request (previous_response_id, conversation) carries server-side context
 //     the body does not show, so its input is at least `stateful_input_tokens` (docs/metering.md).
 import { TokenUsage } from "../usage/token_usage";
-import { RequestFacts } from "./request_body";
+import { RequestFacts } from "../request/reader";
 
 /** Bounds `estimate` in place. reported: the usage the answer reported (null: none). */
 export function boundEstimate(estimate: TokenUsage, reported: TokenUsage | null, facts: RequestFacts | null, statefulInputTokens: i64): void {

@@ -84,10 +84,10 @@
 // has no stream_options, the edit drops everything up to the root `{` and puts it back followed by
 // `"stream_options":{"include_usage":true},`; otherwise there is no edit.
 import { plainEnd } from "../json/plain";
-import { UNREADABLE_FOLDED_KEY, UNREADABLE_SYNTAX } from "./request_verdict";
+import { UNREADABLE_FOLDED_KEY, UNREADABLE_SYNTAX } from "./verdict";
 import { hexDigit } from "../util/hex";
 import { TextCounts } from "../usage/text_estimate";
-import { ApiKind } from "./routes";
+import { ApiKind } from "../quota/routes";
 
 /** What the reader learnt about the request. */
 export class RequestFacts {
