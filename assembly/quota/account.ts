@@ -19,7 +19,7 @@ import { WindowSpan, windowsAt } from "./windows";
 import { Admission, AdmissionListener, admit, admitWithWindows } from "./admission";
 import { Tier } from "./tiers";
 import { ConsumerKeys, keysFor } from "./keys";
-import { RequestBodyReader } from "./request_body";
+import { RequestBodyReader } from "../request/reader";
 import { Charge, settle } from "./settlement";
 import { count, metrics } from "../metrics/metrics";
 import { boundEstimate, outputLimitOr } from "./estimate_bounds";

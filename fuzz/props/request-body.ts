@@ -5,7 +5,7 @@
 // verified levels, long strings), split into chunks anywhere; and the same bodies broken
 // (cut short, a byte changed). What must hold:
 //   - no trap, no abort line, linear memory grown by at most 1 MiB while reading;
-//   - for a valid body, the facts are the modelled ones (the rules of request_body.ts, written
+//   - for a valid body, the facts are the modelled ones (the rules of request/reader.ts, written
 //     again here from the spec), and the bytes the upstream gets are exactly the input with the
 //     modelled edits (streaming path: whatever the cuts; buffered path: the front edit), which
 //     parse as JSON equal to the input plus stream_options.include_usage exactly where the rule
