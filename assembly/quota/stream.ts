@@ -351,7 +351,7 @@ export class QuotaStream extends HttpContext {
     rewriteRequestBody<RequestBodyReader>(size, endOfStream, this.body!);
   }
 
-  /** The body cannot be read as every upstream will read it (request_verdict.ts). */
+  /** The body cannot be read as every upstream will read it (request/verdict.ts). */
   private unreadableBody(): bool {
     const body = this.body;
     if (body === null) return false;
