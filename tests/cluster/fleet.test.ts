@@ -104,13 +104,17 @@ describe("fleet of three gateways on one Redis Cluster", () => {
     }
     expect(last).toEqual(expected);
     for (const g of gateways) expect(g.lines.filter((l) => /\[plugin (warn|error)\]/.test(l))).toEqual([]);
-    // The moves met traffic: commands were answered TRYAGAIN and sent again.
+    // The moves met traffic: with a reservation and a window, every admission is a multi-key script,
+    // so those caught mid-move are answered TRYAGAIN and sent again. Without one (Higress's
+    // behaviour) the admission is a single-key GET, redirected rather than refused, and only
+    // settlements are multi-key: whether one meets the move is the scheduler's choice, so the count
+    // is reported, not required (balances exact above is what the run must show).
     let retried = 0;
     for (const g of gateways) {
       const text = await (await fetch(`${g.url}/stats/prometheus`)).text();
       retried += Number(/^ai_quota_redis_tryagain (\d+)$/m.exec(text)?.[1] ?? 0);
     }
-    expect(retried).toBeGreaterThan(0);
+    if ("reservation" in policy) expect(retried).toBeGreaterThan(0);
     console.log(`cluster fleet ${name}: ${outcomes.filter((o) => o === "charged").length} charged, ${outcomes.filter((o) => o === "cut").length} cut, 5 slots migrated mid-run (${retried} commands sent again after TRYAGAIN); balances exact`);
   });
 
