@@ -44,14 +44,21 @@ function noUsageJson(model: string): string {
 }
 
 describe("recording", () => {
-  test("off by default: no usage key is written, and the settlement is Higress's DECRBY", async () => {
+  test("off by default: no usage key is written; the settlement is as before (2 keys; Higress's DECRBY with retries off)", async () => {
     const vm = await plugin({}, BASE_CONFIG);
     await fx.setBalance("c1", 100);
     await chat(vm, "c1", jsonResponse(openAiJson(3, 4)));
     await vm.idle();
     expect(await fx.balance("c1")).toBe("93");
     expect(await usageKeys()).toEqual([]);
-    expect(vm.redisCommands().map((c) => c[0])).toEqual(["GET", "DECRBY"]);
+    const settle = vm.redisCommands().filter((c) => c[0] === "EVALSHA");
+    expect(settle.map((c) => c[2])).toEqual(["2"]);
+    const plain = await plugin({ settlement_retry_seconds: 0 }, BASE_CONFIG);
+    await chat(plain, "c1", jsonResponse(openAiJson(3, 4)));
+    await plain.idle();
+    expect(await fx.balance("c1")).toBe("86");
+    expect(await usageKeys()).toEqual([]);
+    expect(plain.redisCommands().map((c) => c[0])).toEqual(["GET", "DECRBY"]);
   });
 
   test("charges are recorded per model in the day and month hashes, with the TTL set", async () => {
@@ -202,6 +209,9 @@ describe("recording", () => {
     await fx.setBalance("c1", 100);
     await fx.client.command("SET", usageKey("c1", "d", "2026-12-07"), "junk");
     await chat(vm, "c1", jsonResponse(openAiJson(3, 4)));
+    await vm.idle();
+    expect(await fx.client.command("GET", usageKey("c1", "d", "2026-12-07"))).toBe("junk");
+    expect(await fx.client.command("EXISTS", usageKey("c1", "m", "2026-12"))).toBe(0);
     await fx.client.command("DEL", usageKey("c1", "d", "2026-12-07"));
     await fx.client.command("HSET", usageKey("c1", "m", "2026-12"), "gpt-4o\nu", "9223372036854775807");
     await chat(vm, "c1", jsonResponse(openAiJson(1, 1)));
