@@ -150,16 +150,18 @@ export const WINDOW_ADMIT_SCRIPT_SHA = "0884df7de7e0464b88969b17f820890b0ad173a7
 // ARGV[1]: what to add to the balance ("0": nothing); ARGV[2]: "d" to apply only if the admission's
 // marker is there (and delete it), a number of seconds to claim a fresh marker (SET NX), or "0"
 // for no marker; then per window: what to add, seconds left (0 or less: the window is over, leave
-// it alone — writing would revive a key without expiry); with spend history, five more: the model
-// (a hash field prefix), input tokens, output tokens, units charged, and the hashes' lifetime in
-// seconds. History is there exactly when #ARGV − 2 = 2·(#KEYS − 2) + 1 (2n + 5 against n + 2).
+// it alone — writing would revive a key without expiry); with spend history, six more: the model
+// (a hash field prefix), input tokens, output tokens, units charged, and the day's and the month's
+// hash lifetime in seconds (set when a model's first request there creates its fields: the hash
+// then lives until its period ends plus ttl_days, one EXPIRE per period rather than one per
+// settlement). History is there exactly when #ARGV − 2 = 2·(#KEYS − 2) + 2 (2n + 6 against n + 2).
 // Reply: 1 applied; 2 applied, but a usage hash could not be added to (not a hash, or a field not
 // an integer Redis can add to: history skipped, the charge is not held up by it); 0 not applied (no
 // admission marker, or the marker was claimed already); -2 the balance, -6 a window counter, is not
 // an integer Redis can add to; -4 bad arguments. Nothing is written unless the reply is 1 or 2, and
 // the usage is added only where the balance and windows are: once per settlement.
 export const SETTLE_SCRIPT = `-- ai-quota settlement
-` + PRELUDE + `local h = (#ARGV - 2) - 2 * (#KEYS - 2)
+` + PRELUDE + `local h = ((#ARGV - 2) - 2 * (#KEYS - 2)) / 2
 local n = #KEYS - 2 - 2 * h
 local add = amount(ARGV[1])
 if (h ~= 0 and h ~= 1) or n < 0 or not add then return -4 end
@@ -173,17 +175,16 @@ if h == 1 then
     ha[j] = amount(ARGV[hk + j])
     if not ha[j] or ha[j] < 0 then return -4 end
   end
-  if not positive(ARGV[hk + 4]) or #ARGV[hk] > 256 then return -4 end
+  if not positive(ARGV[hk + 4]) or not positive(ARGV[hk + 5]) or #ARGV[hk] > 256 then return -4 end
   ha[4] = 1
   local m = ARGV[hk]
   fields = {m .. "\\ni", m .. "\\no", m .. "\\nu", m .. "\\nr"}
   record = true
   for j = 1, 2 do
-    local key = KEYS[n + 2 + j]
-    local t = redis.call("TYPE", key).ok
-    if t ~= "hash" and t ~= "none" then record = false end
-    if record and t == "hash" then
-      local v = redis.call("HMGET", key, fields[1], fields[2], fields[3], fields[4])
+    -- pcall: a key that is not a hash answers WRONGTYPE, which must not abort the settlement.
+    local v = redis.pcall("HMGET", KEYS[n + 2 + j], fields[1], fields[2], fields[3], fields[4])
+    if v.err then record = false
+    else
       for f = 1, 4 do
         if v[f] and not (int(v[f]) and addable(v[f], ha[f])) then record = false end
       end
@@ -221,13 +222,12 @@ if record then
     for f = 1, 3 do
       if ha[f] ~= 0 then redis.call("HINCRBY", key, fields[f], ARGV[hk + f]) end
     end
-    redis.call("HINCRBY", key, fields[4], 1)
-    redis.call("EXPIRE", key, ARGV[hk + 4])
+    if redis.call("HINCRBY", key, fields[4], 1) == 1 then redis.call("EXPIRE", key, ARGV[hk + 3 + j]) end
   end
 end
 return 1
 `;
-export const SETTLE_SCRIPT_SHA = "c0fab0b486e7271c80262dc3df725369e8e65f4c";
+export const SETTLE_SCRIPT_SHA = "dff7a3835f719fb190e2813e1365f526ea4bd50a";
 
 // The spend history of some days of one consumer (admin API, admin_usage.ts). KEYS: the day hashes,
 // all in the consumer's slot; ARGV[1]: a model, or "" for every model. Reply: per key, in order,

@@ -240,7 +240,8 @@ export function settle(c: Charge): void {
       argInt(history.input);
       argInt(history.output);
       argInt(c.used);
-      argInt(history.ttlSeconds);
+      argInt(history.dayTtl);
+      argInt(history.monthTtl);
     }
     s = new Settlement(c, endCommand(), true, balanceAdd, windowKeys, windowAdds);
   }

@@ -5,7 +5,7 @@
 // records, exactly once, and no extra round trip is made. Only charges are recorded: a reservation
 // given back is not spend. Anonymous clients have no consumer and no history.
 import { JsonType, JsonValue } from "../json/parser";
-import { civilFromDays } from "./calendar";
+import { civilFromDays, daysFromCivil } from "./calendar";
 import { ConsumerKeys } from "./keys";
 import { capAmount } from "./scripts";
 
@@ -53,7 +53,9 @@ export class SpendRecord {
     public model: string,
     public input: i64,
     public output: i64,
-    public ttlSeconds: i64,
+    /** Seconds each hash lives from now: until its day (month) ends, then ttl_days. */
+    public dayTtl: i64,
+    public monthTtl: i64,
   ) {}
 }
 
@@ -61,9 +63,11 @@ export class SpendRecord {
 export function spendRecord(h: SpendHistory, keys: ConsumerKeys, now: i64, model: string, input: i64, output: i64): SpendRecord {
   const day = floorDays(now);
   const m = model.length == 0 || String.UTF8.byteLength(model) > MAX_MODEL_BYTES ? OTHER_MODEL : model;
+  const c = civilFromDays(day);
   const date = isoDate(day);
+  const nextMonth = c.month == 12 ? daysFromCivil(c.year + 1, 1, 1) : daysFromCivil(c.year, c.month + 1, 1);
   return new SpendRecord(keys.usageDay(date), keys.usageMonth(date.substring(0, 7)), m,
-    clampCount(input), clampCount(output), h.ttlSeconds);
+    clampCount(input), clampCount(output), (day + 1) * 86400 - now + h.ttlSeconds, nextMonth * 86400 - now + h.ttlSeconds);
 }
 
 function clampCount(v: i64): i64 {

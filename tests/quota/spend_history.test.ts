@@ -75,10 +75,13 @@ describe("recording", () => {
     };
     expect(await hash(usageKey("c1", "d", "2026-12-07"))).toEqual(expected);
     expect(await hash(usageKey("c1", "m", "2026-12"))).toEqual(expected);
-    for (const k of [usageKey("c1", "d", "2026-12-07"), usageKey("c1", "m", "2026-12")]) {
+    // Each lives until its period ends (the plugin's clock: 10:00 on 2026-12-07), then 30 days.
+    const dayLeft = 14 * 3600;
+    const monthLeft = 24 * 86400 + 14 * 3600;
+    for (const [k, left] of [[usageKey("c1", "d", "2026-12-07"), dayLeft], [usageKey("c1", "m", "2026-12"), monthLeft]] as const) {
       const ttl = Number(await fx.client.command("TTL", k));
-      expect(ttl).toBeGreaterThan(30 * 86400 - 60);
-      expect(ttl).toBeLessThanOrEqual(30 * 86400);
+      expect(ttl).toBeGreaterThan(left + 30 * 86400 - 60);
+      expect(ttl).toBeLessThanOrEqual(left + 30 * 86400);
     }
     // Higress's plain DECRBY is replaced by the settlement script: it writes the history too.
     expect(vm.redisCommands().filter((c) => c[0] === "DECRBY")).toEqual([]);
@@ -243,8 +246,8 @@ describe("recording", () => {
     await chat(vm, "c1", jsonResponse(openAiJson(1, 1)));
     await vm.idle();
     const ttl = Number(await fx.client.command("TTL", usageKey("c1", "d", "2026-12-07")));
-    expect(ttl).toBeGreaterThan(90 * 86400 - 60);
-    expect(ttl).toBeLessThanOrEqual(90 * 86400);
+    expect(ttl).toBeGreaterThan(14 * 3600 + 90 * 86400 - 60);
+    expect(ttl).toBeLessThanOrEqual(14 * 3600 + 90 * 86400);
   });
 });
 
