@@ -1,7 +1,8 @@
 // Spend history (issue 24 item 5, opt-in): per consumer, model and UTC day and month, written by
 // the settlement script itself, exactly once, only for charges; and the admin usage query.
-import { ManualClock, PluginVm } from "../../host";
-import { BASE_CONFIG, QuotaFixture, adminGet, chat, jsonResponse, openAiJson, openAiSse, openChat, request } from "./fixture";
+import * as net from "node:net";
+import { LogLevel, ManualClock, PluginVm, RespFramer, decodeCommand } from "../../host";
+import { BASE_CONFIG, QuotaFixture, adminGet, chat, jsonResponse, openAiJson, openAiSse, openChat, request, testWithRedisHostCalls } from "./fixture";
 
 let fx: QuotaFixture;
 let clock: ManualClock;
@@ -121,6 +122,61 @@ describe("recording", () => {
     expect(await hash(usageKey("c1", "d", "2026-12-07"))).toEqual(before);
     expect((await hash(usageKey("c1", "m", "2026-12")))["gpt-4o\nu"]).toBe("7");
     expect(await fx.balance("c1")).toBe("993");
+  });
+
+  testWithRedisHostCalls("a settlement Redis applied but whose reply was lost (connection dropped) is retried from the tick and recorded once", async () => {
+    // A proxy in front of the real Redis that forwards the settlement (the script carrying a usage
+    // key), lets Redis apply it, and drops the connection instead of passing the reply on.
+    let dropped = 0;
+    const server = net.createServer((client) => {
+      const up = net.connect(fx.redis.port, fx.redis.host);
+      const framer = new RespFramer();
+      let dropNext = false;
+      client.on("data", (chunk) => {
+        for (const frame of framer.push(chunk)) {
+          const cmd = decodeCommand(frame) ?? [];
+          if (dropped === 0 && /^EVAL/i.test(cmd[0] ?? "") && cmd.some((a) => a.includes(":usage:d:"))) dropNext = true;
+        }
+        up.write(chunk);
+      });
+      up.on("data", (chunk) => {
+        if (dropNext && !chunk.toString("latin1").startsWith("-NOSCRIPT")) {
+          dropNext = false;
+          dropped++;
+          client.destroy();
+          up.destroy();
+          return;
+        }
+        dropNext = false;
+        client.write(chunk);
+      });
+      client.on("error", () => up.destroy());
+      up.on("error", () => client.destroy());
+      client.on("close", () => up.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const vm = await fx.plugin(HISTORY, { clock, redis: { resolve: () => ({ host: "127.0.0.1", port }) } });
+      await fx.setBalance("c1", 1000);
+      await chat(vm, "c1", jsonResponse(openAiJson(3, 4)));
+      await vm.idle();
+      expect(dropped).toBe(1);
+      // Applied once already, though the plugin never heard.
+      expect(await fx.balance("c1")).toBe("993");
+      expect(vm.logText(LogLevel.Warn)).toContain("will retry");
+      for (let i = 0; i < 3; i++) {
+        vm.tick();
+        await vm.idle();
+      }
+      expect(vm.metrics()["ai_quota.settlements.retried"]).toBeGreaterThanOrEqual(1);
+      expect(await fx.balance("c1")).toBe("993");
+      expect(await hash(usageKey("c1", "d", "2026-12-07"))).toEqual({ "gpt-4o\ni": "3", "gpt-4o\no": "4", "gpt-4o\nu": "7", "gpt-4o\nr": "1" });
+      expect((await hash(usageKey("c1", "m", "2026-12")))["gpt-4o\nr"]).toBe("1");
+      expect(vm.trapped).toBeNull();
+    } finally {
+      server.close();
+    }
   });
 
   test("with settlement_retry_seconds: 0 the history is written once too (the script with no marker)", async () => {
