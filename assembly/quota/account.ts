@@ -19,7 +19,7 @@ import { WindowSpan, windowsAt } from "./windows";
 import { Admission, AdmissionListener, admit, admitWithWindows } from "./admission";
 import { Tier } from "./tiers";
 import { ConsumerKeys, keysFor } from "./keys";
-import { RequestBodyReader } from "./request_body";
+import { RequestBodyReader } from "../request/reader";
 import { Charge, settle } from "./settlement";
 import { count, metrics } from "../metrics/metrics";
 import { boundEstimate, outputLimitOr } from "./estimate_bounds";
@@ -47,6 +47,8 @@ export class Outcome {
   responseEnded: bool = false;
   /** The answer came with a content-encoding: its bytes cannot be read, only counted. */
   encodedResponse: bool = false;
+  /** Counts the upstream put in the response headers (Bedrock InvokeModel), read whatever the body's encoding. */
+  headerUsage: TokenUsage | null = null;
 }
 
 export const outcome = new Outcome();
@@ -345,7 +347,10 @@ function textFamily(api: ApiKind): i32 {
 /** What the body scan found, and ai-statistics' `ai_log` where it says more (usage/ailog.ts largerUsage). */
 function reportedUsage(o: Outcome): TokenUsage | null {
   const reader = o.response;
-  const own: TokenUsage | null = reader === null || o.encodedResponse || reader.unreadable ? null : reader.usage;
+  let own: TokenUsage | null = reader === null || o.encodedResponse || reader.unreadable ? null : reader.usage;
+  // The header counts and the body's own, per side the larger (a Claude body reports its usage too).
+  const fromHeaders = o.headerUsage;
+  if (fromHeaders !== null) own = largerUsage(fromHeaders, own);
   const block = streamPropertyBlock(AI_LOG);
   if (block != 0) {
     const aiLog = new Uint8Array(<i32>blockBytes());

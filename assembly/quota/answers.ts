@@ -116,7 +116,7 @@ export function denyBackground(): void {
 
 /**
  * Not in Higress: a metered body the plugin cannot read exactly as its upstream will (see
- * request_verdict.ts). Reading it some way would be a guess at what the model is asked, and at
+ * request/verdict.ts). Reading it some way would be a guess at what the model is asked, and at
  * whether it reports usage.
  */
 export function denyUnreadableBody(): void {

@@ -3,8 +3,9 @@
 // configured fallback when it names none) for every choice it asks for, capped. A body that could
 // not be read as the upstream reads it reserves the cap: the reservation fails closed.
 //
-// The facts come from the streaming reader (request_body.ts): nothing here holds the body.
-import { RequestBodyReader, RequestFacts, readRequestFacts } from "./request_body";
+// The facts come from the streaming reader (request/reader.ts): nothing here holds the body.
+import { RequestBodyReader, readRequestFacts } from "../request/reader";
+import { RequestFacts } from "../request/facts";
 import { Weights } from "./weights";
 import { outputLimitOr } from "./estimate_bounds";
 

@@ -3,14 +3,14 @@
 //   - output: at most the request's output limit (max_tokens, max_completion_tokens,
 //     max_output_tokens, generationConfig.maxOutputTokens; the native APIs' own: TGI's and SGLang's
 //     max_new_tokens, llama.cpp's n_predict, Ollama's options.num_predict, Converse's
-//     inferenceConfig.maxTokens: request_body.ts reads each as its upstream does) × its choices (n,
+//     inferenceConfig.maxTokens: request/ reads each as its upstream does) × its choices (n,
 //     best_of, candidateCount, the prompts of a batch). No model writes more than that, so an
 //     estimate above it would charge an honest client for tokens that cannot exist. A request some
 //     upstream reads as having no limit (-1, a spelling only some read) is not capped.
 //   - input: a stateful request (previous_response_id, conversation) carries server-side context
 //     the body does not show, so its input is at least `stateful_input_tokens` (docs/metering.md).
 import { TokenUsage } from "../usage/token_usage";
-import { RequestFacts } from "./request_body";
+import { RequestFacts } from "../request/facts";
 
 /** Bounds `estimate` in place. reported: the usage the answer reported (null: none). */
 export function boundEstimate(estimate: TokenUsage, reported: TokenUsage | null, facts: RequestFacts | null, statefulInputTokens: i64): void {

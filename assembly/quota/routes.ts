@@ -7,6 +7,7 @@ import { MATCH_ACROSS_DOTS, MATCH_CUT, NO_MATCH, NormalPath, canonicalSuffix, ma
 import { splitPath } from "../util/urlencoded";
 import { decodeUtf8, isValidUtf8, utf8Bytes } from "../util/utf8";
 import { BEDROCK_CONVERSE, BEDROCK_CONVERSE_STREAM, BEDROCK_INVOKE_STREAM } from "../usage/bedrock_reader";
+import { LIMITS_CHAT, LIMITS_COMPLETIONS, LIMITS_CONVERSE, LIMITS_GEMINI, LIMITS_GENERATE, LIMITS_LLAMA, LIMITS_MAX_TOKENS, LIMITS_OLLAMA, LIMITS_OPENAI, LIMITS_RESPONSES } from "../request/facts";
 
 export enum Operation {
   /** Not ours: passes through untouched. */
@@ -391,4 +392,20 @@ export function parseRoutes(suffixes: JsonValue | null, key: string, adminPath: 
   }
   if (r.suffixes.length == 0) return new RoutesResult(null, key + " must not be empty");
   return new RoutesResult(r, "");
+}
+
+/** The limit fields a metered API's upstream reads (the request reader's LIMITS_*, request/facts.ts). */
+export function limitFamilyOf(kind: ApiKind): u8 {
+  switch (kind) {
+    case ApiKind.NativeGenerate: case ApiKind.TgiGenerateStream: return LIMITS_GENERATE;
+    case ApiKind.LlamaCompletion: case ApiKind.LlamaInfill: return LIMITS_LLAMA;
+    case ApiKind.OllamaChat: case ApiKind.OllamaGenerate: return LIMITS_OLLAMA;
+    case ApiKind.BedrockConverse: case ApiKind.BedrockConverseStream: return LIMITS_CONVERSE;
+    case ApiKind.OpenAIChat: return LIMITS_CHAT;
+    case ApiKind.OpenAICompletions: return LIMITS_COMPLETIONS;
+    case ApiKind.OpenAIResponses: return LIMITS_RESPONSES;
+    case ApiKind.AnthropicMessages: case ApiKind.CohereChat: case ApiKind.BedrockInvoke: case ApiKind.BedrockInvokeStream: return LIMITS_MAX_TOKENS;
+    case ApiKind.GeminiGenerate: case ApiKind.GeminiStream: return LIMITS_GEMINI;
+    default: return LIMITS_OPENAI;
+  }
 }

@@ -24,7 +24,7 @@ import { Store } from "../store/store";
 import { decodeUtf8 } from "../util/utf8";
 import { ResponseReader, giveBackResponseReader, takeResponseReader } from "../usage/response_reader";
 import { QuotaConfig, ReservationMode } from "./config";
-import { ApiKind, Operation, answersBatch, bedrockAnswerFormat, isNativeApi, routeOfAt } from "./routes";
+import { ApiKind, Operation, answersBatch, bedrockAnswerFormat, isNativeApi, limitFamilyOf, routeOfAt } from "./routes";
 import { operationName } from "./operation-name";
 import { IdentityKind, RequestLine, anonymousKey, readRequestLineAt } from "./identity";
 import { windowsAt } from "./windows";
@@ -34,14 +34,15 @@ import { nowSeconds } from "../abi/clock";
 import { AdminCaller, deltaQuota, queryQuota, refreshQuota } from "./admin";
 import { Admission, AdmissionKind, AdmissionListener, admit, admitWithWindows } from "./admission";
 import { reservationFor } from "./estimate";
-import { RequestBodyReader, giveBackRequestBodyReader, limitFamilyOf, takeRequestBodyReader } from "./request_body";
+import { RequestBodyReader, giveBackRequestBodyReader, takeRequestBodyReader } from "../request/reader";
 import { count, metrics } from "../metrics/metrics";
 import * as answers from "./answers";
-import { UNREADABLE_USAGE_OPTION, unreadableReason } from "./request_verdict";
+import { UNREADABLE_USAGE_OPTION, unreadableReason } from "../request/verdict";
 import { RuleBook } from "./rule_book";
 import { REDIS_UNREACHABLE } from "../redis/reply";
 import { Account, outcome } from "./account";
-import { readResponseHead } from "./response_head";
+import { bedrockHeaderUsage, readResponseHead } from "./response_head";
+import { TokenUsage } from "../usage/token_usage";
 import { FormCollector } from "./admin_form";
 import { queryUsage } from "./admin_usage";
 import { OtherPathAction, allowsPath } from "./other_paths";
@@ -101,6 +102,8 @@ export class QuotaStream extends HttpContext {
   responseEnded: bool = false;
   /** The answer came with a content-encoding: its bytes cannot be read, only counted. */
   encodedResponse: bool = false;
+  /** Bedrock InvokeModel's token counts from the response headers (null: none). */
+  headerUsage: TokenUsage | null = null;
   /** The upstream answered before the request was admitted (it never got the whole request). */
   upstreamAnsweredEarly: bool = false;
   /** Envoy's x-request-id (a UUID it makes per request), part of the marker's unique id. */
@@ -350,7 +353,7 @@ export class QuotaStream extends HttpContext {
     rewriteRequestBody<RequestBodyReader>(size, endOfStream, this.body!);
   }
 
-  /** The body cannot be read as every upstream will read it (request_verdict.ts). */
+  /** The body cannot be read as every upstream will read it (request/verdict.ts). */
   private unreadableBody(): bool {
     const body = this.body;
     if (body === null) return false;
@@ -531,8 +534,9 @@ export class QuotaStream extends HttpContext {
     if (!this.admitted) return this.earlyAnswer();
     // One host call for the three headers read (the map is walked in place).
     const block = responseHeaderBlock();
-    const head = readResponseHead(block, block == 0 ? 0 : blockBytes());
+    const head = readResponseHead(block, block == 0 ? 0 : blockBytes(), this.api == ApiKind.BedrockInvoke);
     if (block != 0) heap.free(block);
+    if (head.input >= 0 || head.output >= 0) this.headerUsage = bedrockHeaderUsage(head);
     this.responseStatus = head.status;
     this.encodedResponse = head.encoded;
     const sse = head.sse;
@@ -652,9 +656,11 @@ export class QuotaStream extends HttpContext {
     o.requestEnded = this.requestEnded;
     o.responseEnded = this.responseEnded;
     o.encodedResponse = this.encodedResponse;
+    o.headerUsage = this.headerUsage;
     this.account.settleOnce(o);
     o.body = null;
     o.response = null;
+    o.headerUsage = null;
   }
 }
 

@@ -7,7 +7,9 @@ import "../abi/abort";
 export { input_alloc, output_ptr } from "./_io";
 import { input, clamp, emit } from "./_io";
 import { quoteJsonString } from "../json";
-import { RequestBodyReader, RequestFacts, integralNumber, integralString } from "../quota/request_body";
+import { RequestBodyReader } from "../request/reader";
+import { RequestFacts } from "../request/facts";
+import { integralNumber, integralString } from "../request/lax";
 import { ReservationEstimate, estimateFor, reservationFor, reservationForBody, reservationForFacts } from "../quota/estimate";
 import { outputAllowed } from "../quota/estimate_bounds";
 

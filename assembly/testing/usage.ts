@@ -8,7 +8,8 @@ import { quoteJsonString } from "../json";
 import { ResponseReader, TokenUsage, UsageScanner, estimateUsage } from "../usage";
 import { removeNullUsage } from "../usage/hider";
 import { API_CHAT, TEXT_CLASSES, TextCounts, inputTokens } from "../usage/text_estimate";
-import { keySetsAgree, quickReads, readQuickly, setQuickReads } from "../usage/fast_path";
+import { quickReads, readQuickly, setQuickReads } from "../usage/fast_path";
+import { keySetsAgree } from "../usage/fast_keys";
 
 /** readQuickly over input[0, len), `times` times (a micro-bench); answers how many succeeded. */
 export function usage_quick_bench(len: i32, times: i32, wantModel: i32): i32 {

@@ -268,6 +268,47 @@ describe("InvokeModelWithResponseStream (event-stream of base64 chunks)", () => 
   });
 });
 
+describe("InvokeModel (the model's own JSON): the token counts Bedrock puts in the response headers", () => {
+  const LLAMA_INVOKE = "/model/meta.llama3-8b-instruct-v1:0/invoke";
+  const CLAUDE_INVOKE = `/model/${MODEL}/invoke`;
+  const LLAMA_BODY = '{"prompt":"Why is the sky blue?","max_gen_len":300}';
+  const llamaAnswer = JSON.stringify({ generation: "Because of Rayleigh scattering.", stop_reason: "stop" });
+  const counts = (input: string, output: string, more: Array<[string, string]> = []): ResponseSpec["headers"] =>
+    [...JSON_TYPE!, ["x-amzn-bedrock-input-token-count", input], ["x-amzn-bedrock-output-token-count", output], ...more];
+
+  test("a model whose body reports nothing (Llama) is charged the header counts exactly", async () => {
+    expect(await spent(LLAMA_INVOKE, { headers: counts("14", "36"), body: llamaAnswer }, LLAMA_BODY)).toBe(50);
+  });
+
+  test("cache reads and writes are input, added (as in Converse's usage)", async () => {
+    const headers = counts("4", "10", [["x-amzn-bedrock-cache-read-input-token-count", "1490"], ["x-amzn-bedrock-cache-write-input-token-count", "6"]]);
+    expect(await spent(LLAMA_INVOKE, { headers, body: llamaAnswer }, LLAMA_BODY)).toBe(4 + 1490 + 6 + 10);
+  });
+
+  test("with a Claude body that reports its usage too, each side is the larger of the two", async () => {
+    const body = JSON.stringify({ type: "message", role: "assistant", content: [{ type: "text", text: "Rayleigh." }], usage: { input_tokens: 20, output_tokens: 3 } });
+    expect(await spent(CLAUDE_INVOKE, { headers: counts("14", "36"), body })).toBe(20 + 36);
+  });
+
+  test("a compressed body is still charged the header counts", async () => {
+    const headers = counts("14", "36", [["content-encoding", "gzip"]]);
+    expect(await spent(LLAMA_INVOKE, { headers, body: Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]) }, LLAMA_BODY)).toBe(50);
+  });
+
+  test("only the first value of a repeated header counts; a value that is not a count is none (the side is estimated)", async () => {
+    const repeated = [...counts("14", "36"), ["x-amzn-bedrock-output-token-count", "1"]] as ResponseSpec["headers"];
+    expect(await spent(LLAMA_INVOKE, { headers: repeated, body: llamaAnswer }, LLAMA_BODY)).toBe(50);
+    // "14x" is no count: the input is estimated from the request, the output header still counts.
+    const charged = await spent(LLAMA_INVOKE, { headers: counts("14x", "36"), body: llamaAnswer }, LLAMA_BODY);
+    expect(charged).toBe(inputEstimateOf(LLAMA_BODY) + 36);
+  });
+
+  test("the headers are read only on InvokeModel: a chat answer with them is charged its own usage", async () => {
+    const body = JSON.stringify({ id: "c", object: "chat.completion", choices: [], usage: { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 } });
+    expect(await spent("/v1/chat/completions", { headers: counts("1000", "1000"), body }, '{"model":"m","messages":[]}')).toBe(5);
+  });
+});
+
 describe("memory", () => {
   test("linear memory stays flat over many Bedrock streams, a 200 KB message included", async () => {
     const body = converseStream({ inputTokens: 21, outputTokens: 13, totalTokens: 34 });

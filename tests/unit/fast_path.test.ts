@@ -300,7 +300,7 @@ describe("the quick path is taken (so that the comparisons below compare somethi
   });
 });
 
-describe("key sets: fast_path.ts tells keys apart as the extractor's sets do", () => {
+describe("key sets: fast_path.ts (fast_keys.ts) tells keys apart as the extractor's sets do", () => {
   const keys = [...ROOT_NAMES, ...CONTENT_NAMES, ...COUNT_NAMES, ...OTHER_NAMES, "thinking", "partial_json", "summary", "parts", "functionCall", "args", "input", "promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount"];
   const variants = new Set<string>();
   for (const k of keys) {

@@ -1,4 +1,4 @@
-// assembly/quota/request_body.ts (the streaming reader and rewriter of metered request bodies) and
+// assembly/request/ (the streaming reader and rewriter of metered request bodies) and
 // assembly/quota/estimate.ts (the max_tokens reservation), through build/test/request_body.wasm.
 import fc from "fast-check";
 import { Facts, loadRequestBody } from "./request_body_module";

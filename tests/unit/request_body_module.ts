@@ -18,7 +18,7 @@ export interface Facts {
   complete: boolean;
   bytes: string;
   injected: boolean;
-  /** Why the body cannot be read as every upstream will (quota/request_verdict.ts); 0: it can. */
+  /** Why the body cannot be read as every upstream will (request/verdict.ts); 0: it can. */
   unreadable: number;
   stateful: boolean;
 }

@@ -1,4 +1,4 @@
-// The output limit each API's reader takes from a request (assembly/quota/request_body.ts,
+// The output limit each API's reader takes from a request (assembly/request/, quota/routes.ts
 // limitFamilyOf), through build/test/request_body.wasm: the estimate bound (limit × choices, "-1"
 // none) and the max_tokens reservation, the same whole, split in two at every byte and byte by byte.
 import { loadRequestBody } from "./request_body_module";

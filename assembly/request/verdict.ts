@@ -1,8 +1,8 @@
 // Why a metered request body is refused rather than read: the plugin must read a body exactly as
 // its upstream will (vLLM/SGLang: Python's json.loads on bytes + pydantic lax mode; Go servers:
 // encoding/json, keys matched case-insensitively), and where it cannot, or where those upstreams
-// would read it differently, no reading is guessed. The reader (request_body.ts) records the first
-// reason; the stream (stream.ts) answers 400 (answers.denyUnreadableBody) while the chunk that
+// would read it differently, no reading is guessed. The reader (reader.ts) records the first
+// reason; the stream (quota/stream.ts) answers 400 (answers.denyUnreadableBody) while the chunk that
 // showed it is still held, which is before any upstream can have parsed the document.
 //
 // Constants only: this file imports nothing, so the reader and the stream can both name them.
