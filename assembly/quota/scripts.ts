@@ -154,14 +154,16 @@ export const WINDOW_ADMIT_SCRIPT_SHA = "0884df7de7e0464b88969b17f820890b0ad173a7
 // (a hash field prefix), input tokens, output tokens, units charged, and the day's and the month's
 // hash lifetime in seconds (set when a model's first request there creates its fields: the hash
 // then lives until its period ends plus ttl_days, one EXPIRE per period rather than one per
-// settlement). History is there exactly when #ARGV − 2 = 2·(#KEYS − 2) + 2 (2n + 6 against n + 2).
+// settlement; a hash holds at most 64 models: a model new to a full one is added to "(other)").
+// History is there exactly when #ARGV − 2 = 2·(#KEYS − 2) + 2 (2n + 6 against n + 2).
 // Reply: 1 applied; 2 applied, but a usage hash could not be added to (not a hash, or a field not
 // an integer Redis can add to: history skipped, the charge is not held up by it); 0 not applied (no
 // admission marker, or the marker was claimed already); -2 the balance, -6 a window counter, is not
 // an integer Redis can add to; -4 bad arguments. Nothing is written unless the reply is 1 or 2, and
 // the usage is added only where the balance and windows are: once per settlement.
 export const SETTLE_SCRIPT = `-- ai-quota settlement
-` + PRELUDE + `local h = ((#ARGV - 2) - 2 * (#KEYS - 2)) / 2
+` + PRELUDE + `local MAX_FIELDS = 256
+local h = ((#ARGV - 2) - 2 * (#KEYS - 2)) / 2
 local n = #KEYS - 2 - 2 * h
 local add = amount(ARGV[1])
 if (h ~= 0 and h ~= 1) or n < 0 or not add then return -4 end
@@ -178,15 +180,23 @@ if h == 1 then
   if not positive(ARGV[hk + 4]) or not positive(ARGV[hk + 5]) or #ARGV[hk] > 256 then return -4 end
   ha[4] = 1
   local m = ARGV[hk]
-  fields = {m .. "\\ni", m .. "\\no", m .. "\\nu", m .. "\\nr"}
+  local own = {m .. "\\ni", m .. "\\no", m .. "\\nu", m .. "\\nr"}
+  local other = {"(other)\\ni", "(other)\\no", "(other)\\nu", "(other)\\nr"}
   record = true
   for j = 1, 2 do
+    local key, f = KEYS[n + 2 + j], own
     -- pcall: a key that is not a hash answers WRONGTYPE, which must not abort the settlement.
-    local v = redis.pcall("HMGET", KEYS[n + 2 + j], fields[1], fields[2], fields[3], fields[4])
+    local v = redis.pcall("HMGET", key, f[1], f[2], f[3], f[4])
+    -- A hash holds at most MAX_FIELDS fields (64 models) and (other)'s: a model new to a full one is (other).
+    if not v.err and not v[4] and redis.call("HLEN", key) >= MAX_FIELDS then
+      f = other
+      v = redis.call("HMGET", key, f[1], f[2], f[3], f[4])
+    end
+    fields[j] = f
     if v.err then record = false
     else
-      for f = 1, 4 do
-        if v[f] and not (int(v[f]) and addable(v[f], ha[f])) then record = false end
+      for k = 1, 4 do
+        if v[k] and not (int(v[k]) and addable(v[k], ha[k])) then record = false end
       end
     end
   end
@@ -218,16 +228,16 @@ end
 if h == 1 and not record then return 2 end
 if record then
   for j = 1, 2 do
-    local key = KEYS[n + 2 + j]
-    for f = 1, 3 do
-      if ha[f] ~= 0 then redis.call("HINCRBY", key, fields[f], ARGV[hk + f]) end
+    local key, f = KEYS[n + 2 + j], fields[j]
+    for k = 1, 3 do
+      if ha[k] ~= 0 then redis.call("HINCRBY", key, f[k], ARGV[hk + k]) end
     end
-    if redis.call("HINCRBY", key, fields[4], 1) == 1 then redis.call("EXPIRE", key, ARGV[hk + 3 + j]) end
+    if redis.call("HINCRBY", key, f[4], 1) == 1 then redis.call("EXPIRE", key, ARGV[hk + 3 + j]) end
   end
 end
 return 1
 `;
-export const SETTLE_SCRIPT_SHA = "dff7a3835f719fb190e2813e1365f526ea4bd50a";
+export const SETTLE_SCRIPT_SHA = "45d67f8f9d447105b6fc028554f8f81e31a51b08";
 
 // The spend history of some days of one consumer (admin API, admin_usage.ts). KEYS: the day hashes,
 // all in the consumer's slot; ARGV[1]: a model, or "" for every model. Reply: per key, in order,

@@ -3,7 +3,9 @@
 // hashes beside the consumer's other keys (keys.ts usageDay/usageMonth, same slot) and written by
 // the settlement script itself (scripts.ts SETTLE_SCRIPT), so only a settlement that applies
 // records, exactly once, and no extra round trip is made. Only charges are recorded: a reservation
-// given back is not spend. Anonymous clients have no consumer and no history.
+// given back is not spend. Anonymous clients have no consumer and no history. A hash holds at most
+// 64 models (the script adds a model new to a full one to OTHER_MODEL): memory per consumer and day
+// is bounded whatever model names answers carry.
 import { JsonType, JsonValue } from "../json/parser";
 import { civilFromDays, daysFromCivil } from "./calendar";
 import { ConsumerKeys } from "./keys";

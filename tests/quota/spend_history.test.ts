@@ -263,6 +263,24 @@ describe("recording", () => {
     });
   });
 
+  test("a day holds at most 64 models: the 65th is (other), models already there keep adding (memory bounded per consumer and day)", async () => {
+    const vm = await plugin();
+    await fx.setBalance("c1", 100_000);
+    for (let i = 0; i < 65; i++) await chat(vm, "c1", jsonResponse(openAiJson(1, 1, `model-${i}`)));
+    await chat(vm, "c1", jsonResponse(openAiJson(2, 2, "model-0")));
+    await chat(vm, "c1", jsonResponse(openAiJson(3, 3, "model-99")));
+    await vm.idle();
+    for (const key of [usageKey("c1", "d", "2026-12-07"), usageKey("c1", "m", "2026-12")]) {
+      const h = await hash(key);
+      expect(Object.keys(h).length).toBe(64 * 4 + 4);
+      expect(h["model-63\nr"]).toBe("1");
+      expect(h["model-64\nr"]).toBeUndefined();
+      expect(h["model-0\nu"]).toBe("6");
+      expect([h["(other)\ni"], h["(other)\no"], h["(other)\nu"], h["(other)\nr"]]).toEqual(["4", "4", "8", "2"]);
+    }
+    expect(await fx.balance("c1")).toBe(String(100_000 - 65 * 2 - 4 - 6));
+  });
+
   test("a usage key that is not a hash of integers: the charge still applies, the history line is skipped and logged", async () => {
     const vm = await plugin();
     await fx.setBalance("c1", 100);
