@@ -181,7 +181,6 @@ if h == 1 then
   ha[4] = 1
   local m = ARGV[hk]
   local own = {m .. "\\ni", m .. "\\no", m .. "\\nu", m .. "\\nr"}
-  local other = {"(other)\\ni", "(other)\\no", "(other)\\nu", "(other)\\nr"}
   record = true
   for j = 1, 2 do
     local key, f = KEYS[n + 2 + j], own
@@ -189,7 +188,7 @@ if h == 1 then
     local v = redis.pcall("HMGET", key, f[1], f[2], f[3], f[4])
     -- A hash holds at most MAX_FIELDS fields (64 models) and (other)'s: a model new to a full one is (other).
     if not v.err and not v[4] and redis.call("HLEN", key) >= MAX_FIELDS then
-      f = other
+      f = {"(other)\\ni", "(other)\\no", "(other)\\nu", "(other)\\nr"}
       v = redis.call("HMGET", key, f[1], f[2], f[3], f[4])
     end
     fields[j] = f
@@ -237,7 +236,7 @@ if record then
 end
 return 1
 `;
-export const SETTLE_SCRIPT_SHA = "45d67f8f9d447105b6fc028554f8f81e31a51b08";
+export const SETTLE_SCRIPT_SHA = "f1a5c0a31d8caee5928c3117f0a438a2aecae25c";
 
 // The spend history of some days of one consumer (admin API, admin_usage.ts). KEYS: the day hashes,
 // all in the consumer's slot; ARGV[1]: a model, or "" for every model. Reply: per key, in order,
