@@ -13,8 +13,9 @@ import { responseProperty } from "./props/response";
 import { selfHosted } from "./props/self-hosted";
 import { tiersConfig } from "./props/tiers-config";
 import { usageBody } from "./props/usage-body";
+import { usageQuery } from "./props/usage-query";
 
-export const PROPERTIES: FuzzProperty[] = [respReply, adminForm, usageBody, config, headers, parsersProperty, requestBody, requestVerdict, responseProperty, bedrockProperty, eventStreamProperty, tiersConfig, selfHosted];
+export const PROPERTIES: FuzzProperty[] = [respReply, adminForm, usageBody, config, headers, parsersProperty, requestBody, requestVerdict, responseProperty, bedrockProperty, eventStreamProperty, tiersConfig, selfHosted, usageQuery];
 
 export function findProperty(name: string): FuzzProperty {
   const p = PROPERTIES.find((x) => x.name === name);

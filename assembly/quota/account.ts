@@ -24,6 +24,7 @@ import { Charge, settle } from "./settlement";
 import { count, metrics } from "../metrics/metrics";
 import { boundEstimate, outputLimitOr } from "./estimate_bounds";
 import { countApiUnits } from "./api_metrics";
+import { spendRecord } from "./spend_history";
 
 const AI_LOG = propertyPath(["ai_log"]);
 /** Output assumed for a background Responses call with no output limit (responses_background: estimate). */
@@ -174,14 +175,26 @@ export class Account {
     this.charge(api, 0, true);
   }
 
-  /** Sends what the request owes (`used`); `undoAdmission` also gives back the request windows' count. */
-  charge(api: ApiKind, used: i64, undoAdmission: bool): void {
-    const c = this.config;
-    // The clock is read only where windows need it.
-    const now: i64 = this.windows.length > 0 ? nowSeconds() : 0;
+  /**
+   * Sends what the request owes (`used`); `undoAdmission` also gives back the request windows' count.
+   * `model`, `input`, `output`: what the spend history records of a charge (spend_history.ts).
+   */
+  charge(api: ApiKind, used: i64, undoAdmission: bool, model: string = "", input: i64 = 0, output: i64 = 0): void {
     if (!undoAdmission) countApiUnits(api, used);
-    settle(new Charge(this.store, this.balanceKey(), this.marker, this.checksBalance(), this.windows, now, this.reserved, used,
-      c.settlementRetrySeconds, this.admissionMarked, undoAdmission));
+    this.send(used, undoAdmission, model, input, output);
+  }
+
+  private send(used: i64, undoAdmission: bool, model: string, input: i64, output: i64): void {
+    const c = this.config;
+    const history = c.spendHistory;
+    // Spend history records charges only: never a give-back (nothing used), never an anonymous client.
+    const record = history !== null && !undoAdmission && used > 0 && !this.anonymousClient;
+    // The clock is read only where windows or the history need it.
+    const now: i64 = this.windows.length > 0 || record ? nowSeconds() : 0;
+    const charge = new Charge(this.store, this.balanceKey(), this.marker, this.checksBalance(), this.windows, now, this.reserved, used,
+      c.settlementRetrySeconds, this.admissionMarked, undoAdmission);
+    if (record) charge.history = spendRecord(history!, this.keys, now, model, input, output);
+    settle(charge);
   }
 
   /** The one settlement of an admitted request (see the top of this file). */
@@ -202,7 +215,7 @@ export class Account {
     // Partial usage (one side only, or Anthropic's provisional output) is estimated for the rest:
     // TGI's streams and Ollama without prompt_eval_count report no input count.
     if (found && o.responseEnded && reported!.complete(produced)) {
-      this.chargeUsage(o, this.cost(o, reported!));
+      this.chargeUsage(o, this.cost(o, reported!), reported!);
       return;
     }
     if (!found && produced == 0 && o.responseStatus >= 400) {
@@ -218,7 +231,7 @@ export class Account {
     }
     const policy = this.config.policy;
     if (policy.missingUsage == MissingUsage.None) {
-      if (found) this.chargeUsage(o, this.cost(o, reported!));
+      if (found) this.chargeUsage(o, this.cost(o, reported!), reported!);
       else this.releaseOrKeep(o, "no token usage found");
       return;
     }
@@ -229,7 +242,8 @@ export class Account {
         if (debugEnabled()) logDebug("ai-quota: no token usage found for " + this.consumer + ", nothing charged");
         return;
       }
-      this.charge(o.api, used, false);
+      if (found) this.charge(o.api, used, false, modelOf(o, reported!), reported!.input, reported!.output);
+      else this.charge(o.api, used, false, modelOf(o, null));
       return;
     }
     const body = o.body;
@@ -245,7 +259,7 @@ export class Account {
     if (!policy.releaseIncomplete && this.reserved > used) used = this.reserved;
     count(metrics().estimated);
     if (debugEnabled()) logDebug("ai-quota: no complete usage for " + this.consumer + ", charging the estimate " + used.toString());
-    this.charge(o.api, used, false);
+    this.charge(o.api, used, false, modelOf(o, found ? reported : estimate), estimate.input, estimate.output);
   }
 
   /**
@@ -262,7 +276,7 @@ export class Account {
       this.releaseOrKeep(o, "request never complete");
       return;
     }
-    this.chargeUsage(o, this.config.otherPaths.requestCost);
+    this.chargeUsage(o, this.config.otherPaths.requestCost, null);
   }
 
   /** Nothing was used: the reservation goes back, or stays as the charge with `on_incomplete: charge_reserved`. */
@@ -273,22 +287,32 @@ export class Account {
       logDebug("ai-quota: " + why + " for " + this.consumer + ", " + what);
     }
     if (release) this.charge(o.api, 0, false);
+    // A reservation kept as the charge was taken at admission: with spend history on, a settlement
+    // of nothing (it consumes the admission's marker) records it.
+    else if (this.reserved > 0 && this.config.spendHistory !== null) this.send(this.reserved, false, o.flat ? "" : modelOf(o, null), 0, 0);
   }
 
   /** Units for a usage: weighted by the model the answer names, else the one the request asked for. */
   private cost(o: Outcome, usage: TokenUsage): i64 {
     const weights = this.config.weights;
     if (weights.isIdentity()) return usage.total();
-    let model = usage.model;
-    const body = o.body;
-    if (model.length == 0 && body !== null) model = body.facts.model;
-    return weights.cost(model, usage.input, usage.output);
+    return weights.cost(modelOf(o, usage), usage.input, usage.output);
   }
 
-  private chargeUsage(o: Outcome, used: i64): void {
+  /** Charges `used`; `usage` (null for a flat-cost request) is what the spend history records. */
+  private chargeUsage(o: Outcome, used: i64, usage: TokenUsage | null): void {
     if (debugEnabled()) logDebug("ai-quota: charging " + this.consumer + " " + used.toString() + " tokens (reserved " + this.reserved.toString() + ")");
-    this.charge(o.api, used, false);
+    if (usage === null) this.charge(o.api, used, false);
+    else this.charge(o.api, used, false, modelOf(o, usage), usage.input, usage.output);
   }
+}
+
+/** The model a charge is for: the one the answer names, else the one the request asked for ("" for a flat-cost request). */
+function modelOf(o: Outcome, usage: TokenUsage | null): string {
+  if (o.flat) return "";
+  if (usage !== null && usage.model.length > 0) return usage.model;
+  const body = o.body;
+  return body !== null ? body.facts.model : "";
 }
 
 /** A background Responses call (when the operator lets it through) is charged its output limit. */

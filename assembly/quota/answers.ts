@@ -74,6 +74,16 @@ export function answerQuota(queryJson: string): void {
   send(200, "ai-quota.queryquota", JSON_TYPE, queryJson);
 }
 
+/** The spend history of a consumer (admin_usage.ts). */
+export function answerUsage(json: string): void {
+  send(200, "ai-quota.usage", JSON_TYPE, json);
+}
+
+/** Not in Higress: a usage query with a bad date or range, or with spend_history off. */
+export function denyBadUsageQuery(problem: string): void {
+  send(400, "ai-quota.bad_usage_query", TEXT, "Request denied by ai quota check. " + problem + ".");
+}
+
 export function answerRefreshed(): void {
   send(200, "ai-quota.refreshquota", TEXT, "refresh quota successful");
 }

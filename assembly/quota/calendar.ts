@@ -52,12 +52,12 @@ export function monthAt(now: i64, startDay: i32, offsetSeconds: i64): Period {
   return new Period(start, end);
 }
 
-class Civil {
+export class Civil {
   constructor(public year: i64, public month: i64, public day: i64) {}
 }
 
 // Howard Hinnant's civil-from-days / days-from-civil (proleptic Gregorian calendar).
-function civilFromDays(days: i64): Civil {
+export function civilFromDays(days: i64): Civil {
   const z = days + 719468;
   const era = floorDiv(z, 146097);
   const doe = z - era * 146097;

@@ -13,6 +13,7 @@ import { Limit, parseLimits } from "./windows";
 import { prefixProblem } from "./keys";
 import { Tiers, parseTiers } from "./tiers";
 import { OtherPaths, parseOtherPaths } from "./other_paths";
+import { SpendHistory, parseSpendHistory } from "./spend_history";
 
 export enum ReservationMode {
   /** Higress: check the balance, charge after the answer. */
@@ -95,6 +96,13 @@ export class QuotaConfig {
   settlementRetrySeconds: i32 = 300;
   /** What a request to a path that is neither metered nor admin gets (other_paths.ts). */
   otherPaths: OtherPaths = new OtherPaths();
+  /** Spend per model and day, written by the settlement (spend_history.ts); null: off. */
+  spendHistory: SpendHistory | null = null;
+
+  /** Whether the request's and the answer's model are read: for weights, or for the spend history. */
+  wantsModel(): bool {
+    return !this.weights.isIdentity() || this.spendHistory !== null;
+  }
 }
 
 export class ConfigResult {
@@ -107,6 +115,7 @@ const TOP_LEVEL_KEYS: Array<string> = [
   "limits", "anonymous", "balance", "balance_rejection", "settlement_retry_seconds",
   "missing_usage", "stream_usage", "responses_background", "max_request_body_bytes", "stateful_input_tokens",
   "tiers", "consumers", "default_tier", "tier_header", "other_paths", "shadow",
+  "spend_history",
 ];
 const STORE_KEYS: Array<string> = ["type", "cluster", "path", "authority", "token", "timeout"];
 const RESERVATION_KEYS: Array<string> = ["mode", "tokens", "require_full", "cap"];
@@ -252,6 +261,9 @@ function finish(root: JsonValue, top: FieldReader, c: QuotaConfig, warnings: Arr
     if (w.weights === null) return new ConfigResult(null, w.error, warnings);
     c.weights = w.weights!;
   }
+  const history = parseSpendHistory(root.get("spend_history"), warnings);
+  if (history.error.length > 0) return new ConfigResult(null, history.error, warnings);
+  c.spendHistory = history.value;
   return new ConfigResult(c, "", warnings);
 }
 

@@ -6,6 +6,8 @@
 //
 //   ai_quota_state:{<tag>}:<kind>:<n>:<subject>:<unit>:<window>:<start>    a window counter
 //   ai_quota_settled:{<tag>}:<kind>:<n>:<subject>:<id>                     a settlement marker
+//   ai_quota_state:{<tag>}:<kind>:<n>:<subject>:usage:d:<YYYY-MM-DD>        spend history of a day
+//   ai_quota_state:{<tag>}:<kind>:<n>:<subject>:usage:m:<YYYY-MM>           … and of a month
 //
 // where <kind> is `c` for a consumer (subject = its balance key) or `a` for an anonymous client
 // (subject = prefix + "anonymous:<address>"), and <n> is the subject's length in UTF-8 bytes. The
@@ -74,6 +76,16 @@ export class ConsumerKeys {
   /** The counter of one window: `unit` requests|tokens, `window` as configured, `start` epoch seconds. */
   window(unit: string, window: string, start: i64): string {
     return STATE_NAMESPACE + this.stem + ":" + unit + ":" + window + ":" + start.toString();
+  }
+
+  /** The spend history of one UTC day ("2026-12-07"), a hash of `<model>\n<i|o|u|r>` (spend_history.ts). */
+  usageDay(date: string): string {
+    return STATE_NAMESPACE + this.stem + ":usage:d:" + date;
+  }
+
+  /** The spend history of one UTC month ("2026-12"), as usageDay. */
+  usageMonth(month: string): string {
+    return STATE_NAMESPACE + this.stem + ":usage:m:" + month;
   }
 
   /** A settlement marker with this id (see newMarker). */

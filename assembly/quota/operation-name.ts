@@ -7,6 +7,7 @@ export function operationName(op: Operation): string {
     case Operation.AdminQuery: return "admin-query";
     case Operation.AdminRefresh: return "admin-refresh";
     case Operation.AdminDelta: return "admin-delta";
+    case Operation.AdminUsage: return "admin-usage";
     case Operation.Flat: return "flat-cost";
     default: return "pass-through";
   }

@@ -17,6 +17,8 @@ export enum Operation {
   AdminQuery,
   AdminRefresh,
   AdminDelta,
+  /** GET …/quota/usage: a consumer's spend history (admin_usage.ts). */
+  AdminUsage,
   /** A path that is neither metered nor admin, admitted under `other_paths: {action: charge}` at a flat cost (never routed to). */
   Flat,
 }
@@ -202,6 +204,7 @@ export class Routes {
   adminQuery: Uint8Array = new Uint8Array(0);
   adminRefresh: Uint8Array = new Uint8Array(0);
   adminDelta: Uint8Array = new Uint8Array(0);
+  adminUsage: Uint8Array = new Uint8Array(0);
 }
 
 export class Route {
@@ -274,7 +277,7 @@ function routeSimple(base: usize, n: usize, p: usize, end: usize, routes: Routes
   let w = end;
   while (w > 0 && load<u8>(p + w - 1) == 0x2f) w--;
   const admin = adminOperationAt(p, w, routes);
-  if (admin != Operation.None) return routed(admin, ApiKind.None, admin == Operation.AdminQuery ? splitPath(decodeUtf8(base, <i32>n)).rawQuery : "");
+  if (admin != Operation.None) return routed(admin, ApiKind.None, admin == Operation.AdminQuery || admin == Operation.AdminUsage ? splitPath(decodeUtf8(base, <i32>n)).rawQuery : "");
   const suffixes = routes.suffixes;
   for (let i = 0; i < suffixes.length; i++) {
     if (endsWithAt(p, w, suffixes[i])) return routed(Operation.Chat, kindAt(p, w), "");
@@ -301,7 +304,7 @@ function routeNormalized(base: usize, n: usize, end: usize, routes: Routes): Rou
   memory.copy(bytes.dataStart, base, end);
   const path = normalizePath(bytes, 0, <i32>end);
   const admin = adminOperation(path.plain, routes);
-  if (admin != Operation.None) return routed(admin, ApiKind.None, admin == Operation.AdminQuery ? splitPath(decodeUtf8(base, <i32>n)).rawQuery : "");
+  if (admin != Operation.None) return routed(admin, ApiKind.None, admin == Operation.AdminQuery || admin == Operation.AdminUsage ? splitPath(decodeUtf8(base, <i32>n)).rawQuery : "");
   const suffixes = routes.suffixes;
   for (let i = 0; i < suffixes.length; i++) {
     const how = matchSuffix(path, suffixes[i]);
@@ -314,6 +317,7 @@ function routeNormalized(base: usize, n: usize, end: usize, routes: Routes): Rou
 function adminOperationAt(p: usize, n: usize, routes: Routes): Operation {
   if (endsWithAt(p, n, routes.adminRefresh)) return Operation.AdminRefresh;
   if (endsWithAt(p, n, routes.adminDelta)) return Operation.AdminDelta;
+  if (endsWithAt(p, n, routes.adminUsage)) return Operation.AdminUsage;
   if (endsWithAt(p, n, routes.adminQuery)) return Operation.AdminQuery;
   return Operation.None;
 }
@@ -332,6 +336,7 @@ function apiKind(path: NormalPath, how: i32, suffix: Uint8Array): ApiKind {
 function adminOperation(canonical: Uint8Array, routes: Routes): Operation {
   if (endsWith(canonical, routes.adminRefresh)) return Operation.AdminRefresh;
   if (endsWith(canonical, routes.adminDelta)) return Operation.AdminDelta;
+  if (endsWith(canonical, routes.adminUsage)) return Operation.AdminUsage;
   if (endsWith(canonical, routes.adminQuery)) return Operation.AdminQuery;
   return Operation.None;
 }
@@ -364,6 +369,7 @@ export function parseRoutes(suffixes: JsonValue | null, key: string, adminPath: 
   r.adminQuery = admin;
   r.adminRefresh = canonicalSuffix(CHAT_PATH + adminPath + "/refresh")!;
   r.adminDelta = canonicalSuffix(CHAT_PATH + adminPath + "/delta")!;
+  r.adminUsage = canonicalSuffix(CHAT_PATH + adminPath + "/usage")!;
   if (suffixes === null || suffixes.type == JsonType.Null) {
     for (let i = 0; i < DEFAULT_SUFFIXES.length; i++) {
       r.names.push(DEFAULT_SUFFIXES[i]);

@@ -145,20 +145,60 @@ return reply
 `;
 export const WINDOW_ADMIT_SCRIPT_SHA = "0884df7de7e0464b88969b17f820890b0ad173a7";
 
-// Settlement, once. KEYS[1]: the balance; KEYS[2]: the request's marker; KEYS[3..]: windows.
+// Settlement, once. KEYS[1]: the balance; KEYS[2]: the request's marker; KEYS[3..n+2]: windows;
+// with spend history, KEYS[n+3], KEYS[n+4]: the consumer's day and month usage hashes (keys.ts).
 // ARGV[1]: what to add to the balance ("0": nothing); ARGV[2]: "d" to apply only if the admission's
 // marker is there (and delete it), a number of seconds to claim a fresh marker (SET NX), or "0"
 // for no marker; then per window: what to add, seconds left (0 or less: the window is over, leave
-// it alone — writing would revive a key without expiry). Reply: 1 applied; 0 not applied (no
+// it alone — writing would revive a key without expiry); with spend history, six more: the model
+// (a hash field prefix), input tokens, output tokens, units charged, and the day's and the month's
+// hash lifetime in seconds (set when a model's first request there creates its fields: the hash
+// then lives until its period ends plus ttl_days, one EXPIRE per period rather than one per
+// settlement; a hash holds at most 64 models: a model new to a full one is added to "(other)").
+// History is there exactly when #ARGV − 2 = 2·(#KEYS − 2) + 2 (2n + 6 against n + 2).
+// Reply: 1 applied; 2 applied, but a usage hash could not be added to (not a hash, or a field not
+// an integer Redis can add to: history skipped, the charge is not held up by it); 0 not applied (no
 // admission marker, or the marker was claimed already); -2 the balance, -6 a window counter, is not
-// an integer Redis can add to; -4 bad arguments. Nothing is written unless the reply is 1.
+// an integer Redis can add to; -4 bad arguments. Nothing is written unless the reply is 1 or 2, and
+// the usage is added only where the balance and windows are: once per settlement.
 export const SETTLE_SCRIPT = `-- ai-quota settlement
-` + PRELUDE + `local n = #KEYS - 2
+` + PRELUDE + `local MAX_FIELDS = 256
+local h = ((#ARGV - 2) - 2 * (#KEYS - 2)) / 2
+local n = #KEYS - 2 - 2 * h
 local add = amount(ARGV[1])
-if n < 0 or #ARGV ~= 2 + 2 * n or not add then return -4 end
+if (h ~= 0 and h ~= 1) or n < 0 or not add then return -4 end
 if ARGV[2] ~= "d" and ARGV[2] ~= "0" and not positive(ARGV[2]) then return -4 end
 for i = 1, n do
   if not amount(ARGV[2 * i + 1]) or not int(ARGV[2 * i + 2]) then return -4 end
+end
+local hk, ha, fields, record = 2 * n + 3, {}, {}, false
+if h == 1 then
+  for j = 1, 3 do
+    ha[j] = amount(ARGV[hk + j])
+    if not ha[j] or ha[j] < 0 then return -4 end
+  end
+  if not positive(ARGV[hk + 4]) or not positive(ARGV[hk + 5]) or #ARGV[hk] > 256 then return -4 end
+  ha[4] = 1
+  local m = ARGV[hk]
+  local own = {m .. "\\ni", m .. "\\no", m .. "\\nu", m .. "\\nr"}
+  record = true
+  for j = 1, 2 do
+    local key, f = KEYS[n + 2 + j], own
+    -- pcall: a key that is not a hash answers WRONGTYPE, which must not abort the settlement.
+    local v = redis.pcall("HMGET", key, f[1], f[2], f[3], f[4])
+    -- A hash holds at most MAX_FIELDS fields (64 models) and (other)'s: a model new to a full one is (other).
+    if not v.err and not v[4] and redis.call("HLEN", key) >= MAX_FIELDS then
+      f = {"(other)\\ni", "(other)\\no", "(other)\\nu", "(other)\\nr"}
+      v = redis.call("HMGET", key, f[1], f[2], f[3], f[4])
+    end
+    fields[j] = f
+    if v.err then record = false
+    else
+      for k = 1, 4 do
+        if v[k] and not (int(v[k]) and addable(v[k], ha[k])) then record = false end
+      end
+    end
+  end
 end
 if add ~= 0 then
   local v = redis.call("GET", KEYS[1])
@@ -184,6 +224,49 @@ for i = 1, n do
     if redis.call("TTL", KEYS[i + 2]) < 0 then redis.call("EXPIRE", KEYS[i + 2], ttl) end
   end
 end
+if h == 1 and not record then return 2 end
+if record then
+  for j = 1, 2 do
+    local key, f = KEYS[n + 2 + j], fields[j]
+    for k = 1, 3 do
+      if ha[k] ~= 0 then redis.call("HINCRBY", key, f[k], ARGV[hk + k]) end
+    end
+    if redis.call("HINCRBY", key, f[4], 1) == 1 then redis.call("EXPIRE", key, ARGV[hk + 3 + j]) end
+  end
+end
 return 1
 `;
-export const SETTLE_SCRIPT_SHA = "930dedfb4428aac5ce1630a513ef70cd2d5fee08";
+export const SETTLE_SCRIPT_SHA = "f1a5c0a31d8caee5928c3117f0a438a2aecae25c";
+
+// The spend history of some days of one consumer (admin API, admin_usage.ts). KEYS: the day hashes,
+// all in the consumer's slot; ARGV[1]: a model, or "" for every model. Reply: per key, in order,
+// its field/value pairs (the model's four fields only, when one is named; none for a day without
+// usage); -1 when that would pass what the plugin reads of one reply (64 KiB, 4096 elements), so
+// the caller can ask for fewer days instead of getting a reply it cannot read.
+export const USAGE_SCRIPT = `-- ai-quota usage query
+if #ARGV ~= 1 then return -4 end
+local model = ARGV[1]
+local out, bytes, count = {}, 0, 0
+for i = 1, #KEYS do
+  local day
+  if model ~= "" then
+    local f = {model .. "\\ni", model .. "\\no", model .. "\\nu", model .. "\\nr"}
+    local v = redis.call("HMGET", KEYS[i], f[1], f[2], f[3], f[4])
+    day = {}
+    for j = 1, 4 do
+      if v[j] then
+        day[#day + 1] = f[j]
+        day[#day + 1] = v[j]
+      end
+    end
+  else
+    day = redis.call("HGETALL", KEYS[i])
+  end
+  count = count + #day + 1
+  for j = 1, #day do bytes = bytes + #day[j] + 16 end
+  if bytes > 56000 or count > 4000 then return -1 end
+  out[i] = day
+end
+return out
+`;
+export const USAGE_SCRIPT_SHA = "3a812f931e24f4ab876f72e8309524289d085979";

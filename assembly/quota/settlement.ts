@@ -21,12 +21,15 @@ import { isTransientError } from "../redis/errors";
 import { RespType } from "../redis/resp";
 import { MAX_AMOUNT, SETTLE_SCRIPT, SETTLE_SCRIPT_SHA, capAmount } from "./scripts";
 import { LimitUnit, WindowSpan } from "./windows";
+import { SpendRecord } from "./spend_history";
 
 /** Settlements waiting for Redis to come back, at most this many (then new ones are logged lost). */
 const MAX_PENDING = 10000;
 
 /** What one request owes, and where. */
 export class Charge {
+  /** Spend history on, and this is a charge (not a give-back): its line, added by the script. */
+  history: SpendRecord | null = null;
   constructor(
     public store: Store,
     public key: string,
@@ -85,6 +88,7 @@ class Settlement extends StoreCallback {
       // The script checks before it writes; a negative answer means it wrote nothing.
       const v = reply.value!;
       if (this.script && v.type == RespType.Integer && v.integer < 0) refused(this, scriptRefusal(v.integer));
+      else if (this.script && v.type == RespType.Integer && v.integer == 2) historySkipped(this.charge);
       return;
     }
     // A value means Redis answered with an error: sending it again would get the same answer,
@@ -100,6 +104,14 @@ function scriptRefusal(code: i64): string {
   if (code == -2) return "the balance is not an integer Redis can add to";
   if (code == -6) return "a window counter is not an integer Redis can add to";
   return "the settlement script refused its arguments";
+}
+
+/** The charge applied, but a usage hash held something it cannot add to: that line of history is lost. */
+function historySkipped(c: Charge): void {
+  count(metrics().redisRejected);
+  const h = c.history;
+  logWarn("ai-quota: charge of " + c.used.toString() + " tokens to " + c.key + " applied, but not recorded in the spend history: " +
+    (h !== null ? h.dayKey + " or " + h.monthKey : "its usage keys") + " is not a hash of integers");
 }
 
 /** Redis refused the settlement for good: nothing was applied; say how to apply it by hand. */
@@ -185,12 +197,14 @@ export function settle(c: Charge): void {
   // The marker argument: "0" none (Higress's commands), "d" consume the admission's, else a lifetime.
   const noMarker = c.retrySeconds == 0;
   const consumeMarker = !noMarker && c.admissionMarked;
-  // With an admission marker the settlement must run even when it moves nothing: it removes the marker.
-  if (balanceAdd == 0 && windowKeys.length == 0 && !consumeMarker) return;
+  // With an admission marker the settlement must run even when it moves nothing: it removes the
+  // marker. A charge with spend history runs too: the script records it.
+  const history = c.history;
+  if (balanceAdd == 0 && windowKeys.length == 0 && !consumeMarker && history === null) return;
   countBy(metrics().tokensCharged, c.used);
 
   let s: Settlement;
-  if (noMarker && windowKeys.length == 0) {
+  if (noMarker && windowKeys.length == 0 && history === null) {
     // Higress's own commands, byte for byte.
     beginCommand();
     if (c.reserved == 0) {
@@ -205,10 +219,14 @@ export function settle(c: Charge): void {
     s = new Settlement(c, endCommand(), false, balanceAdd, windowKeys, windowAdds);
   } else {
     beginScript(SETTLE_SHA);
-    argInt(windowKeys.length + 2);
+    argInt(windowKeys.length + (history !== null ? 4 : 2));
     argString(c.key);
     argString(noMarker ? c.key : c.markerKey);
     for (let i = 0; i < windowKeys.length; i++) argString(windowKeys[i]);
+    if (history !== null) {
+      argString(history.dayKey);
+      argString(history.monthKey);
+    }
     argInt(balanceAdd);
     if (noMarker) argString("0");
     else if (consumeMarker) argString("d");
@@ -216,6 +234,14 @@ export function settle(c: Charge): void {
     for (let i = 0; i < windowKeys.length; i++) {
       argInt(windowAdds[i]);
       argInt(windowTtls[i]);
+    }
+    if (history !== null) {
+      argString(history.model);
+      argInt(history.input);
+      argInt(history.output);
+      argInt(c.used);
+      argInt(history.dayTtl);
+      argInt(history.monthTtl);
     }
     s = new Settlement(c, endCommand(), true, balanceAdd, windowKeys, windowAdds);
   }

@@ -44,6 +44,7 @@ import { Account, outcome } from "./account";
 import { bedrockHeaderUsage, readResponseHead } from "./response_head";
 import { TokenUsage } from "../usage/token_usage";
 import { FormCollector } from "./admin_form";
+import { queryUsage } from "./admin_usage";
 import { OtherPathAction, allowsPath } from "./other_paths";
 import { countApiRequest } from "./api_metrics";
 
@@ -205,9 +206,10 @@ export class QuotaStream extends HttpContext {
     }
     if (this.account.consumer != c.adminConsumer) return this.refuse(Phase.Answered, answers.denyNotAdmin);
     count(metrics().adminCalls);
-    if (this.operation == Operation.AdminQuery) {
+    if (this.operation == Operation.AdminQuery || this.operation == Operation.AdminUsage) {
       // No body is needed: stopping everything (what cpp-host makes of StopIteration) is right.
-      this.phase = queryQuota(this.store, c.redisKeyPrefix, c.limits, c.tiers, new AdminStream(this), rawQuery) ? Phase.Waiting : Phase.Answered;
+      this.phase = (this.operation == Operation.AdminUsage ? queryUsage(this.store, c, new AdminStream(this), rawQuery)
+        : queryQuota(this.store, c.redisKeyPrefix, c.limits, c.tiers, new AdminStream(this), rawQuery)) ? Phase.Waiting : Phase.Answered;
       return Action.StopIteration;
     }
     // Refresh and delta carry a form body; a request that ends here has an empty one.
@@ -287,7 +289,7 @@ export class QuotaStream extends HttpContext {
     removeRequestHeaderNamed(ACCEPT_ENCODING);
     if (!endOfStream) {
       const inject = policy.injectStreamUsage && (this.api == ApiKind.OpenAIChat || this.api == ApiKind.OpenAICompletions);
-      this.body = takeRequestBodyReader(inject, !this.config.weights.isIdentity(), limitFamilyOf(this.api));
+      this.body = takeRequestBodyReader(inject, this.config.wantsModel(), limitFamilyOf(this.api));
       // The body may grow by the option we add: its length is no longer known (chunked upstream).
       if (inject) removeRequestHeaderNamed(CONTENT_LENGTH);
     }
@@ -541,7 +543,7 @@ export class QuotaStream extends HttpContext {
     if (this.operation == Operation.Flat) return this.flatResponseHeaders(endOfStream);
     const body = this.body;
     const hide = body !== null && body.injected && !this.encodedResponse;
-    this.response = takeResponseReader(sse, hide, !this.config.weights.isIdentity());
+    this.response = takeResponseReader(sse, hide, this.config.wantsModel());
     this.response!.scan.setNativeApi(isNativeApi(this.api), answersBatch(this.api));
     // Bedrock's Converse JSON and event streams (an error's JSON body is read as any other).
     const bedrock = bedrockAnswerFormat(this.api);

@@ -5,7 +5,7 @@ import "../abi/abort";
 export { input_alloc, output_ptr } from "./_io";
 import { input, emit } from "./_io";
 import { consumerKeys, anonymousKeys, crc16, keySlot, prefixProblem, tagForSlot } from "../quota/keys";
-import { ADMIT_SCRIPT, ADMIT_SCRIPT_SHA, SETTLE_SCRIPT, SETTLE_SCRIPT_SHA, WINDOW_ADMIT_SCRIPT, WINDOW_ADMIT_SCRIPT_SHA } from "../quota/scripts";
+import { ADMIT_SCRIPT, ADMIT_SCRIPT_SHA, SETTLE_SCRIPT, SETTLE_SCRIPT_SHA, USAGE_SCRIPT, USAGE_SCRIPT_SHA, WINDOW_ADMIT_SCRIPT, WINDOW_ADMIT_SCRIPT_SHA } from "../quota/scripts";
 import { quoteJsonString } from "../json/quote";
 import { decodeUtf8 } from "../util/utf8";
 
@@ -40,7 +40,8 @@ export function run_keys(len: i32, anonymous: i32): i32 {
   const name = nul < 0 ? "" : all.substring(nul + 1);
   const k = anonymous != 0 ? anonymousKeys(prefix, name) : consumerKeys(prefix, name);
   return emit("{\"balance\":" + quoteJsonString(k.balance) + ",\"window\":" + quoteJsonString(k.window("requests", "day", 1700000000)) +
-    ",\"marker\":" + quoteJsonString(k.marker("id")) + "}");
+    ",\"marker\":" + quoteJsonString(k.marker("id")) + ",\"usageDay\":" + quoteJsonString(k.usageDay("2026-12-07")) +
+    ",\"usageMonth\":" + quoteJsonString(k.usageMonth("2026-12")) + "}");
 }
 
 /** "" or why the input cannot be redis_key_prefix. */
@@ -48,9 +49,10 @@ export function run_prefix_problem(len: i32): i32 {
   return emit(prefixProblem(text(len)));
 }
 
-/** Script `n` (0 admission, 1 with windows, 2 settlement) and, with `sha` 1, its SHA-1 constant. */
+/** Script `n` (0 admission, 1 with windows, 2 settlement, 3 usage query) and, with `sha` 1, its SHA-1 constant. */
 export function script(n: i32, sha: i32): i32 {
   if (n == 0) return emit(sha != 0 ? ADMIT_SCRIPT_SHA : ADMIT_SCRIPT);
   if (n == 1) return emit(sha != 0 ? WINDOW_ADMIT_SCRIPT_SHA : WINDOW_ADMIT_SCRIPT);
-  return emit(sha != 0 ? SETTLE_SCRIPT_SHA : SETTLE_SCRIPT);
+  if (n == 2) return emit(sha != 0 ? SETTLE_SCRIPT_SHA : SETTLE_SCRIPT);
+  return emit(sha != 0 ? USAGE_SCRIPT_SHA : USAGE_SCRIPT);
 }

@@ -72,6 +72,15 @@ const redisObject = fc.record({
   extra: fc.option(fc.tuple(fc.constantFrom("servicename", "port", "db", "tls"), anyJson), { freq: 4 }),
 });
 
+/** `spend_history`: an object with ttl_days good or bad, or not an object (the oracle is exact for these). */
+const spendHistory = field(
+  fc.option(fc.oneof(
+    fc.integer({ min: 1, max: 3660 }).map((n) => lit(String(n))),
+    fc.constantFrom("0", "3661", "-1", "1.5", '"90"', "true", "[]", "{}", "null").map(lit),
+  ), { freq: 4 }).map((t) => obj(t === null ? [] : [["ttl_days", t]])),
+  fc.constantFrom("5", "true", "[]", '""', '"on"').map(lit),
+);
+
 const shaped: fc.Arbitrary<J> = fc.record({
   admin_consumer: field(goodName, badAny),
   admin_path: field(fc.constantFrom("/quota", "/q", "", "/a/b", "quota", "/\u00e9").map(str), badAny),
@@ -85,6 +94,7 @@ const shaped: fc.Arbitrary<J> = fc.record({
     if (r.extra) entries.push([r.extra[0], r.extra[1]]);
     return obj(entries);
   }), badAny),
+  spend_history: fc.option(spendHistory, { freq: 3 }),
   unknown: fc.option(fc.tuple(fc.constantFrom("admin_pth", "redisKeyPrefix", "rules", ""), anyJson), { freq: 4 }),
   duplicate: fc.option(fc.tuple(fc.constantFrom("admin_consumer", "redis", "admin_path"), fc.oneof(goodName, badAny)), { freq: 5 }),
   order: fc.boolean(),
@@ -94,6 +104,7 @@ const shaped: fc.Arbitrary<J> = fc.record({
     const v = c[k];
     if (v !== null) entries.push([k, v]);
   }
+  if (c.spend_history !== null && c.spend_history !== undefined) entries.push(["spend_history", c.spend_history]);
   if (c.unknown) entries.push([c.unknown[0], c.unknown[1]]);
   if (c.duplicate) entries.splice(c.order ? 0 : entries.length, 0, [c.duplicate[0], c.duplicate[1]]);
   return obj(entries);
@@ -161,9 +172,21 @@ export function expectedCluster(doc: J): string | null {
   if (strField(redis, "username") === undefined || strField(redis, "password") === undefined) return null;
   if (intValue(redis, "timeout", 0n, 3_600_000n) === undefined || intValue(redis, "database", 0n, 1n << 30n) === undefined) return null;
   if (name === undefined || name === "" || port === undefined) return null;
+  if (!spendHistoryValid(get(doc, "spend_history"))) return null;
   const p = port !== 0n ? port : name.endsWith(".static") ? 80n : 6379n;
   const full = `outbound|${p}||${name}?`;
   return full.slice(0, full.indexOf("?"));
+}
+
+/** absent or null; or an object whose ttl_days is absent, null, or an integer literal in 1..3660. */
+function spendHistoryValid(v: J | null): boolean {
+  if (isNull(v)) return true;
+  if (v!.t !== "obj") return false;
+  const t = get(v!, "ttl_days");
+  if (isNull(t)) return true;
+  if (t!.t !== "lit" || !/^-?\d+$/.test(t!.text)) return false;
+  const n = BigInt(t!.text);
+  return n >= 1n && n <= 3660n;
 }
 
 function configBytes(c: ConfigCase): Buffer {

@@ -7,6 +7,8 @@ export interface DerivedKeys {
   balance: string;
   window: string;
   marker: string;
+  usageDay: string;
+  usageMonth: string;
 }
 
 export interface KeysModule {

@@ -42,18 +42,22 @@ test("balance key is prefix + consumer; every derived key is outside the prefix,
     const slot = redisSlot(prefix + name);
     // (Compared as the UTF-8 Redis sees: a lone surrogate is U+FFFD on both sides.)
     return k.balance === Buffer.from(prefix + name, "utf8").toString("utf8") && k.window.startsWith("ai_quota_state:{") && k.marker.startsWith("ai_quota_settled:{") &&
-      redisSlot(k.window) === slot && redisSlot(k.marker) === slot;
+      redisSlot(k.window) === slot && redisSlot(k.marker) === slot &&
+      k.usageDay.startsWith("ai_quota_state:{") && redisSlot(k.usageDay) === slot && redisSlot(k.usageMonth) === slot;
   }), { numRuns: 5000 });
 });
 
 test("the cases of issue 16: own tags, a } in the name or the prefix", () => {
   for (const [prefix, name] of [["chat_quota:", "team{a}"], ["chat_quota:", "x}y"], ["chat_quota:", "{ops}"], ["{quota}:", "alice"], ["chat_quota:", "}"], ["chat_quota:", "{}x}"]]) {
     const k = m.keys(prefix, name, false);
-    expect([redisSlot(k.window), redisSlot(k.marker)]).toEqual([redisSlot(prefix + name), redisSlot(prefix + name)]);
+    const slot = redisSlot(prefix + name);
+    expect([redisSlot(k.window), redisSlot(k.marker), redisSlot(k.usageDay), redisSlot(k.usageMonth)]).toEqual([slot, slot, slot, slot]);
   }
   // Readable where it can be: the whole balance key as the tag, or its own tag.
   expect(m.keys("chat_quota:", "alice", false).window).toBe("ai_quota_state:{chat_quota:alice}:c:16:chat_quota:alice:requests:day:1700000000");
   expect(m.keys("{quota}:", "alice", false).marker).toBe("ai_quota_settled:{quota}:c:13:{quota}:alice:id");
+  expect(m.keys("chat_quota:", "alice", false).usageDay).toBe("ai_quota_state:{chat_quota:alice}:c:16:chat_quota:alice:usage:d:2026-12-07");
+  expect(m.keys("chat_quota:", "alice", false).usageMonth).toBe("ai_quota_state:{chat_quota:alice}:c:16:chat_quota:alice:usage:m:2026-12");
   expect(m.keys("chat_quota:", "x}y", false).window).toMatch(/^ai_quota_state:\{[\x40-\x5f]{4}\}:c:14:chat_quota:x\}y:requests:day:1700000000$/);
 });
 
@@ -65,7 +69,7 @@ test("a closed key space: no two subjects share a derived key, and no balance ke
       const k = m.keys(prefix, name, anonymous);
       // The same account (same balance key, or same anonymous subject) has the same keys.
       const id = (anonymous ? "a:" : "c:") + prefix + name;
-      for (const key of [k.window, k.marker]) {
+      for (const key of [k.window, k.marker, k.usageDay, k.usageMonth]) {
         const prev = owner.get(key);
         if (prev !== undefined && prev !== id) return false;
         owner.set(key, id);
@@ -117,5 +121,5 @@ test.each(["ai_quota_state:", "ai_", "ai_quota_settled:team:"])("the plugin refu
 });
 
 test("the scripts' SHA-1 constants are the scripts' (EVALSHA would miss them otherwise)", () => {
-  for (const n of [0, 1, 2]) expect(m.scriptSha(n)).toBe(createHash("sha1").update(m.script(n)).digest("hex"));
+  for (const n of [0, 1, 2, 3]) expect(m.scriptSha(n)).toBe(createHash("sha1").update(m.script(n)).digest("hex"));
 });

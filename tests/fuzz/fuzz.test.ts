@@ -24,6 +24,7 @@ const CASES: Record<string, number> = {
   "event-stream": 1000,
   "tiers-config": 300,
   "self-hosted": 200,
+  "usage-query": 600,
 };
 
 let env: FuzzEnv;
