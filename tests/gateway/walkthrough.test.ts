@@ -151,6 +151,21 @@ test("6. run out: with a balance of 1 one chat passes and leaves -21; the next i
   await expectBalance("consumer1", -21);
 });
 
+test("7. the spend history (examples/local.yaml turns it on): today, per model, the three charged chats", async () => {
+  const r = await send(url("/v1/chat/completions/quota/usage?consumer=consumer1"), { headers: ADMIN });
+  expect(r.status).toBe(200);
+  const today = new Date().toISOString().slice(0, 10);
+  const from = new Date(Date.parse(today) - 6 * 86_400_000).toISOString().slice(0, 10);
+  const day = { input_tokens: 18, output_tokens: 40, units: 58, requests: 3 };
+  expect(JSON.parse(r.body)).toEqual({ consumer: "consumer1", from, to: today, days: [{ date: today, models: { "gpt-4o": day } }], total: day });
+  // The README prints the same answer, on the day it was run.
+  const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+  const printed = /^(\{"consumer":"consumer1","from":.*\})$/m.exec(readme);
+  expect(printed).not.toBeNull();
+  const shownDoc = JSON.parse(printed![1].replace(/\d{4}-\d{2}-\d{2}/g, "D"));
+  expect(shownDoc).toEqual(JSON.parse(r.body.replace(/\d{4}-\d{2}-\d{2}/g, "D")));
+});
+
 test("the gateway printed one line per request: method, path, status, consumer", async () => {
   await gw.waitForLine(/^POST \/v1\/chat\/completions 403 consumer1$/);
   const requests = gw.lines.filter((l) => /^(GET|POST) \//.test(l));
