@@ -81,6 +81,40 @@ const spendHistory = field(
   fc.constantFrom("5", "true", "[]", '""', '"on"').map(lit),
 );
 
+/** `other_paths` entries: well-formed, malformed, and any printable ASCII (allowEntryValid decides). */
+const allowEntry = fc.oneof(
+  fc.constantFrom("/health", "GET /v1/models", "GET,HEAD /x/*", "* /ping", "POST /models/*:countTokens", "/a/b/c", "DELETE  /v1/files/*"),
+  fc.constantFrom("get /x", "/", "health", "/a/../b", "/a//b", "/a*b", "/%41", "GET,* /x", "/a;b", "", "  ", "G3T /x", "/a?b", "/*x*", "POST"),
+  fc.string({ maxLength: 14 }),
+);
+
+/** `other_paths`: an object with each field good or bad, or not an object. */
+const otherPaths = field(
+  fc.record({
+    action: fc.option(fc.oneof(fc.constantFrom("refuse", "pass", "charge").map(str), fc.constantFrom('"deny"', '"Pass"', "1", "true", "[]").map(lit)), { freq: 3 }),
+    request_cost: fc.option(fc.oneof(
+      fc.integer({ min: 1, max: 1_000_000_000 }).map((n) => lit(String(n))),
+      fc.constantFrom("0", "-1", "1000000001", "1.5", '"5"', "true", "null").map(lit),
+    ), { freq: 3 }),
+    allow: fc.option(fc.oneof(
+      fc.array(allowEntry.map(str), { maxLength: 4 }).map((items): J => ({ t: "arr", items })),
+      fc.constantFrom('"/health"', "5", "{}").map(lit),
+      fc.array(fc.constantFrom("1", "null", "[]").map(lit), { minLength: 1, maxLength: 2 }).map((items): J => ({ t: "arr", items })),
+    ), { freq: 3 }),
+  }).map((o) => {
+    const entries: Array<[string, J]> = [];
+    for (const k of ["action", "request_cost", "allow"] as const) {
+      const v = o[k];
+      if (v !== null && v !== undefined) entries.push([k, v]);
+    }
+    return obj(entries);
+  }),
+  fc.constantFrom("5", "true", "[]", '"refuse"').map(lit),
+);
+
+/** `shadow`: a boolean, null, or something else. */
+const shadowField = field(fc.constantFrom("true", "false", "null").map(lit), fc.constantFrom('"yes"', "1", "0", "[]").map(lit));
+
 const shaped: fc.Arbitrary<J> = fc.record({
   admin_consumer: field(goodName, badAny),
   admin_path: field(fc.constantFrom("/quota", "/q", "", "/a/b", "quota", "/\u00e9").map(str), badAny),
@@ -95,6 +129,8 @@ const shaped: fc.Arbitrary<J> = fc.record({
     return obj(entries);
   }), badAny),
   spend_history: fc.option(spendHistory, { freq: 3 }),
+  other_paths: fc.option(otherPaths, { freq: 3 }),
+  shadow: fc.option(shadowField, { freq: 4 }),
   unknown: fc.option(fc.tuple(fc.constantFrom("admin_pth", "redisKeyPrefix", "rules", ""), anyJson), { freq: 4 }),
   duplicate: fc.option(fc.tuple(fc.constantFrom("admin_consumer", "redis", "admin_path"), fc.oneof(goodName, badAny)), { freq: 5 }),
   order: fc.boolean(),
@@ -105,6 +141,8 @@ const shaped: fc.Arbitrary<J> = fc.record({
     if (v !== null) entries.push([k, v]);
   }
   if (c.spend_history !== null && c.spend_history !== undefined) entries.push(["spend_history", c.spend_history]);
+  if (c.other_paths !== null && c.other_paths !== undefined) entries.push(["other_paths", c.other_paths]);
+  if (c.shadow !== null && c.shadow !== undefined) entries.push(["shadow", c.shadow]);
   if (c.unknown) entries.push([c.unknown[0], c.unknown[1]]);
   if (c.duplicate) entries.splice(c.order ? 0 : entries.length, 0, [c.duplicate[0], c.duplicate[1]]);
   return obj(entries);
@@ -173,6 +211,9 @@ export function expectedCluster(doc: J): string | null {
   if (intValue(redis, "timeout", 0n, 3_600_000n) === undefined || intValue(redis, "database", 0n, 1n << 30n) === undefined) return null;
   if (name === undefined || name === "" || port === undefined) return null;
   if (!spendHistoryValid(get(doc, "spend_history"))) return null;
+  if (!otherPathsValid(get(doc, "other_paths"))) return null;
+  const shadow = get(doc, "shadow");
+  if (!isNull(shadow) && !(shadow!.t === "lit" && (shadow!.text === "true" || shadow!.text === "false"))) return null;
   const p = port !== 0n ? port : name.endsWith(".static") ? 80n : 6379n;
   const full = `outbound|${p}||${name}?`;
   return full.slice(0, full.indexOf("?"));
@@ -187,6 +228,55 @@ function spendHistoryValid(v: J | null): boolean {
   if (t!.t !== "lit" || !/^-?\d+$/.test(t!.text)) return false;
   const n = BigInt(t!.text);
   return n >= 1n && n <= 3660n;
+}
+
+/**
+ * `other_paths` as README's configuration table states it: an object; action one of refuse, pass,
+ * charge; request_cost an integer 1..10^9; allow a list of strings, each "/path" or "METHODS /path".
+ */
+function otherPathsValid(v: J | null): boolean {
+  if (isNull(v)) return true;
+  if (v!.t !== "obj") return false;
+  const action = get(v!, "action");
+  if (!isNull(action) && !(action!.t === "lit" && ['"refuse"', '"pass"', '"charge"'].includes(action!.text))) return false;
+  const cost = get(v!, "request_cost");
+  if (!isNull(cost)) {
+    if (cost!.t !== "lit" || !/^-?\d+$/.test(cost!.text)) return false;
+    const n = BigInt(cost!.text);
+    if (n < 1n || n > 1_000_000_000n) return false;
+  }
+  const allow = get(v!, "allow");
+  if (isNull(allow)) return true;
+  if (allow!.t !== "arr") return false;
+  return allow!.items.every((item) => item.t === "lit" && isString(item) && allowEntryValid(JSON.parse(item.text) as string));
+}
+
+/**
+ * An allow entry: optional upper-case methods (or a lone *) and a space, then "/" and plain
+ * segments: non-empty, not "." or "..", printable ASCII without % \ ; ? # except a leading *
+ * (a lone * is any segment); at most 16 segments.
+ */
+function allowEntryValid(entry: string): boolean {
+  const text = entry.trim();
+  let path = text;
+  const space = text.indexOf(" ");
+  if (space >= 0) {
+    const methods = text.slice(0, space).split(",");
+    const lone = methods.length === 1 && methods[0] === "*";
+    if (!lone && !methods.every((m) => /^[A-Z]{1,16}$/.test(m))) return false;
+    path = text.slice(space + 1).trim();
+  }
+  if (!path.startsWith("/") || path.length < 2) return false;
+  const segments = path.slice(1).split("/");
+  if (segments.length > 16) return false;
+  return segments.every(segmentValid);
+}
+
+function segmentValid(seg: string): boolean {
+  if (seg === "" || seg === "." || seg === "..") return false;
+  if (seg === "*") return true;
+  const rest = seg.startsWith("*") ? seg.slice(1) : seg;
+  return /^[\x21-\x7e]*$/.test(rest) && !/[%\\;?#*]/.test(rest);
 }
 
 function configBytes(c: ConfigCase): Buffer {
