@@ -96,11 +96,12 @@ function parseArgs(argv: string[]): Args {
 
 const BASE_CONFIG = { admin_consumer: ADMIN, redis: { service_name: "redis.static", service_port: 6379 } };
 const PLUGIN_CONFIG = JSON.stringify(BASE_CONFIG);
-/** The plugin's configurations: Higress-compatible defaults, and the opt-in atomic reservation. */
-type Variant = "default" | "reservation";
+/** The plugin's configurations: Higress-compatible defaults, the opt-in atomic reservation, and spend history on. */
+type Variant = "default" | "reservation" | "history";
 const CONFIGS: Record<Variant, string> = {
   default: PLUGIN_CONFIG,
   reservation: JSON.stringify({ ...BASE_CONFIG, reservation: { mode: "max_tokens" } }),
+  history: JSON.stringify({ ...BASE_CONFIG, spend_history: { ttl_days: 90 } }),
 };
 
 function vmOptions(redis: RedisServer): Partial<PluginVmOptions> {
@@ -159,6 +160,8 @@ function plan(): Planned[] {
     // a Lua script admits the request, a settlement script after the response.
     p(renamed(chatJson(), "chat-json-reserve", "chat, non-streaming, reservation max_tokens"), 600, 1000, "reservation"),
     p(renamed(chatSse(200), "chat-sse-200-reserve", "chat, streaming 200 chunks, reservation max_tokens"), 60, 100, "reservation"),
+    // Spend history (issue 24): the settlement is a script that also records the day's and month's usage.
+    p(renamed(chatJson(), "chat-json-history", "chat, non-streaming, spend_history on"), 600, 1000, "history"),
     // Reading metered request bodies: 1 MiB in 64 KiB chunks, as it streams (default) and held
     // until complete (reservation max_tokens).
     p(chatJson(big, "chat-json-1m", "chat, 1 MiB request body (read as it streams)"), 20, 20),
@@ -598,6 +601,20 @@ async function main(): Promise<void> {
     floorTarget("chat-sse-200", 1.15, "a 200-chunk stream");
     floorTarget("chat-sse-200-inject", 1.15, "a 200-chunk stream whose client did not ask for usage (not a target of issue 17: shown beside it)");
     floorTarget("pass-through", 1.25, "a pass-through request");
+    {
+      // Issue 24: the cost of a chat with spend history on, against the same chat without it.
+      const on = byName.get("chat-json-history");
+      const off = byName.get("chat-json");
+      if (on !== undefined && off !== undefined) {
+        const ratio = on.projectedEnvoyUs.plugin / off.projectedEnvoyUs.plugin;
+        const ops = on.census.plugin.ops / off.census.plugin.ops;
+        targets.push({
+          target: "a chat with spend_history on ≤ 1.1x the same chat without it (projected in-Envoy plugin cost; Redis's own time not included)",
+          value: `${fmt(ratio, 2)} (${fmt(on.projectedEnvoyUs.plugin, 2)} vs ${fmt(off.projectedEnvoyUs.plugin, 2)} µs; wasm operations ${fmt(ops, 2)}; after the answer ${on.census.plugin.redisAfterResponse.join("; ")} vs ${off.census.plugin.redisAfterResponse.join("; ")})`,
+          met: ratio <= 1.1,
+        });
+      }
+    }
     for (const name of ["chat-json", "chat-sse-200", "chat-sse-200-inject"]) {
       const c = byName.get(name)?.census.plugin;
       if (c !== undefined) targets.push({ target: `≤ 40 managed allocations per chat request (${name})`, value: `${fmt(c.allocations, 1)} (+ ${fmt(c.reallocations, 1)} resized)`, met: c.allocations <= 40 });
