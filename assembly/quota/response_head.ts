@@ -83,7 +83,7 @@ function readBedrockCount(p: usize, n: usize, input: bool, output: bool, cacheRe
   const bit: u32 = input ? 1 : output ? 2 : cacheRead ? 4 : cacheWrite ? 8 : 0;
   if (bit == 0 || (seenCounts & bit) != 0) return;
   seenCounts |= bit;
-  const v = parseCount(p, n);
+  const v = parseDigits(p, n, MAX_COUNT_DIGITS);
   if (input) head.input = v;
   else if (output) head.output = v;
   else if (cacheRead) head.cacheRead = v;
@@ -93,9 +93,9 @@ function readBedrockCount(p: usize, n: usize, input: bool, output: bool, cacheRe
 /** Which Bedrock count headers were seen (bits as readBedrockCount sets them): later values are ignored. */
 let seenCounts: u32 = 0;
 
-/** ASCII digits only, at most MAX_COUNT_DIGITS of them; -1 otherwise. */
-function parseCount(p: usize, n: usize): i64 {
-  if (n == 0 || n > MAX_COUNT_DIGITS) return -1;
+/** ASCII digits only, at most `maxDigits` of them (so no overflow); -1 otherwise. */
+function parseDigits(p: usize, n: usize, maxDigits: usize): i64 {
+  if (n == 0 || n > maxDigits) return -1;
   let v: i64 = 0;
   for (let i: usize = 0; i < n; i++) {
     const d = <i64>load<u8>(p + i) - 0x30;
@@ -107,14 +107,8 @@ function parseCount(p: usize, n: usize): i64 {
 
 /** The status code's digits (3 of them, as Envoy writes it); 0 when it is not a number. */
 function parseStatus(p: usize, n: usize): i32 {
-  if (n == 0 || n > 9) return 0;
-  let v = 0;
-  for (let i: usize = 0; i < n; i++) {
-    const d = <i32>load<u8>(p + i) - 0x30;
-    if (d < 0 || d > 9) return 0;
-    v = v * 10 + d;
-  }
-  return v;
+  const v = parseDigits(p, n, 9);
+  return v < 0 ? 0 : <i32>v;
 }
 
 /** ASCII case-insensitively, `text/event-stream` anywhere in the value. */
