@@ -5,6 +5,7 @@
 // such request (`action: pass` keeps that); `action: charge` admits it while the balance is positive
 // and charges a flat `request_cost` per request.
 import { JsonType, JsonValue } from "../json/parser";
+import { asciiLower } from "../util/text";
 
 export enum OtherPathAction {
   Refuse,
@@ -75,7 +76,7 @@ function parseAllowed(entry: string): AllowedPath | null {
     const s = raw[i];
     // Empty, "." and ".." segments never survive normalisation: an entry holding one matches nothing.
     if (s.length == 0 || s == "." || s == ".." || !isPlainSegment(s)) return null;
-    segments.push(lowerAscii(s));
+    segments.push(asciiLower(s));
   }
   if (segments.length > MAX_SEGMENTS) return null;
   return new AllowedPath(methods, segments, text);
@@ -102,15 +103,6 @@ function isPlainSegment(s: string): bool {
     if (c <= 0x20 || c >= 0x7f || c == 0x25 || c == 0x5c || c == 0x3b || c == 0x3f || c == 0x23 || c == 0x2a) return false;
   }
   return true;
-}
-
-function lowerAscii(s: string): string {
-  let out = "";
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    out += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
-  }
-  return out;
 }
 
 export class OtherPathsResult {
@@ -166,32 +158,21 @@ export function parseOtherPaths(root: JsonValue, warnings: Array<string>): Other
 }
 
 /**
- * Whether `allow` lets this request through. Only a plain path counts (ASCII, starting with '/',
- * no '%', '\', ';', empty or dot segments): another spelling could be read by the upstream as a
- * path the entry does not name, so it is not guessed at and the action decides.
+ * Whether `allow` lets this request through: `path`, `pathLen` is the route's plain path
+ * (routes.ts Route.plainPtr: lower-cased, no trailing '/'; 0 when the path is not plain). Only a
+ * plain path counts: another spelling could be read by the upstream as a path the entry does not
+ * name, so it is not guessed at and the action decides. Control bytes, spaces and DEL are not plain here.
  */
-export function allowsPath(o: OtherPaths, methodPtr: usize, methodLen: usize, pathPtr: usize, pathLen: usize): bool {
+export function allowsPath(o: OtherPaths, methodPtr: usize, methodLen: usize, path: usize, pathLen: usize): bool {
   const list = o.allow;
-  if (list.length == 0) return false;
-  // The path ends at '?' or '#'; one trailing '/' is ignored (as the metered suffixes ignore it).
-  let end: usize = 0;
-  while (end < pathLen) {
-    const c = load<u8>(pathPtr + end);
-    if (c == 0x3f || c == 0x23) break;
-    end++;
-  }
-  if (end > 1 && load<u8>(pathPtr + end - 1) == 0x2f) end--;
-  if (end < 2 || load<u8>(pathPtr) != 0x2f) return false;
-  let prev: u32 = 0;
-  for (let i: usize = 0; i < end; i++) {
-    const c = <u32>load<u8>(pathPtr + i);
-    if (c <= 0x20 || c >= 0x7f || c == 0x25 || c == 0x5c || c == 0x3b) return false;
-    if (prev == 0x2f && (c == 0x2f || c == 0x2e)) return false;
-    prev = c;
+  if (list.length == 0 || pathLen < 2) return false;
+  for (let i: usize = 0; i < pathLen; i++) {
+    const c = <u32>load<u8>(path + i);
+    if (c <= 0x20 || c == 0x7f) return false;
   }
   for (let i = 0; i < list.length; i++) {
     const entry = list[i];
-    if (methodAllowed(entry.methods, methodPtr, methodLen) && segmentsEnd(entry.segments, pathPtr, end)) return true;
+    if (methodAllowed(entry.methods, methodPtr, methodLen) && segmentsEnd(entry.segments, path, pathLen)) return true;
   }
   return false;
 }
@@ -210,7 +191,7 @@ function methodAllowed(methods: Array<string>, p: usize, n: usize): bool {
   return false;
 }
 
-/** The path's last segments are the entry's (ASCII case ignored; `*` is any one segment, `*end` one that ends so). */
+/** The lower-cased path's last segments are the entry's (`*` is any one segment, `*end` one that ends so). */
 function segmentsEnd(segments: Array<string>, p: usize, end: usize): bool {
   let at = end;
   for (let s = segments.length - 1; s >= 0; s--) {
@@ -228,9 +209,7 @@ function segmentsEnd(segments: Array<string>, p: usize, end: usize): bool {
     const from = start + n - m;
     const offset: i32 = wild ? 1 : 0;
     for (let k: usize = 0; k < m; k++) {
-      let c = <u32>load<u8>(p + from + k);
-      if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-      if (c != <u32>want.charCodeAt(<i32>k + offset)) return false;
+      if (<u32>load<u8>(p + from + k) != <u32>want.charCodeAt(<i32>k + offset)) return false;
     }
     at = start - 1;
   }

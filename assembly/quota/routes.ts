@@ -208,6 +208,13 @@ export class Routes {
 }
 
 export class Route {
+  /**
+   * A path that is not ours and reads the same every way (isSimplePath's rule: ASCII, no escapes,
+   * no empty or dot segments), lower-cased without its trailing '/': where it lies and how long
+   * (0: not such a path). Valid until the next routeOf; other_paths.ts matches `allow` against it.
+   */
+  plainPtr: usize = 0;
+  plainLen: usize = 0;
   /** rawQuery: the query string of an admin query (Go's RawQuery); "" otherwise. */
   constructor(public operation: Operation, public api: ApiKind, public rawQuery: string) {}
 }
@@ -219,6 +226,8 @@ function routed(operation: Operation, api: ApiKind, rawQuery: string): Route {
   route.operation = operation;
   route.api = api;
   route.rawQuery = rawQuery;
+  route.plainPtr = 0;
+  route.plainLen = 0;
   return route;
 }
 
@@ -282,7 +291,10 @@ function routeSimple(base: usize, n: usize, p: usize, end: usize, routes: Routes
   for (let i = 0; i < suffixes.length; i++) {
     if (endsWithAt(p, w, suffixes[i])) return routed(Operation.Chat, kindAt(p, w), "");
   }
-  return routed(Operation.None, ApiKind.None, "");
+  const none = routed(Operation.None, ApiKind.None, "");
+  none.plainPtr = p;
+  none.plainLen = w;
+  return none;
 }
 
 /** routeOfAt for a target with bytes beyond ASCII in its path. */

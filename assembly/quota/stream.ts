@@ -166,8 +166,8 @@ export class QuotaStream extends HttpContext {
     const block = requestHeaderBlock();
     const line = readRequestLineAt(block, block == 0 ? 0 : blockBytes(), c.trustConsumerHeader, c.anonymousLimits !== null && c.xffNumTrustedHops > 0, c.tiers.headerBytes);
     const route = routeOfAt(line.pathPtr, line.pathLen, c.routes);
-    // Read while the header map is: `other_paths.allow` looks at the method and the path.
-    const allowed = route.operation == Operation.None && allowsPath(c.otherPaths, line.methodPtr, line.methodLen, line.pathPtr, line.pathLen);
+    // Read while the header map and the route's lowered path are: `other_paths.allow` looks at both.
+    const allowed = route.operation == Operation.None && allowsPath(c.otherPaths, line.methodPtr, line.methodLen, route.plainPtr, route.plainLen);
     if (block != 0) heap.free(block);
     this.operation = route.operation;
     this.api = route.api;

@@ -112,6 +112,8 @@ describe("the default allow list: listings, health checks and free token counter
     ["an escaped letter", "GET", "/v1/mod%65ls"],
     ["an empty segment", "GET", "/v1//models"],
     ["a backslash", "GET", "/v1\\models"],
+    ["a DEL byte", "GET", "/health\u007f"],
+    ["a space", "GET", "/v1/models /x"],
     ["a matrix parameter", "GET", "/v1/models;x"],
     ["a path that only ends like a listing", "GET", "/v1/mymodels"],
     ["count_tokens, read", "GET", "/v1/messages/count_tokens"],
@@ -259,6 +261,15 @@ describe("action: charge", () => {
     await fx.setBalance("c1", 20);
     expect(await concurrent(v, 20)).toBe(2);
     expect(await fx.balance("c1")).toBe("6");
+  });
+
+  test("an anonymous client (keyed by address) is held to the anonymous limits, and a consumer header it sends is not believed", async () => {
+    const v = await fx.plugin({ ...CHARGE, anonymous: { limits: [{ unit: "requests", limit: 2, window: "minute" }] } });
+    const results = [];
+    for (let i = 0; i < 3; i++) results.push((await call(v, "POST", "/v1/images/generations", i === 2 ? "c1" : null)).local?.details ?? "passed");
+    expect(results).toEqual(["passed", "passed", "ai-quota.window_exceeded"]);
+    await v.idle();
+    expect(await fx.balance("c1")).toBeNull();
   });
 
   test("windows count a charged request: a limit of 2 requests per minute admits two", async () => {
