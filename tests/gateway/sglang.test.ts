@@ -4,52 +4,12 @@
 // completion_tokens; a batch (`text` a list) charged the sum over its prompts, whether answered as
 // an array or as index-tagged events; a cut stream never free and never more than the
 // usage-less estimate of the whole answer; at balance 0 the plugin's 403.
-import { GatewayProcess } from "./gateway-process";
-import { send } from "./http-client";
+import { USER, localGateway } from "./local-session";
 
 const TEXT = "Say hello to the quota gateway";
 const WORDS = 6;
-const START = 100_000;
-const ADMIN = { authorization: "Bearer credential3" };
-const USER = { authorization: "Bearer credential1", "content-type": "application/json" };
-const QUOTA = "/v1/chat/completions/quota";
-
-let gw: GatewayProcess;
-
-beforeAll(async () => {
-  gw = await GatewayProcess.launch(["--config", "examples/local.yaml", "--port", "0"]);
-}, 60_000);
-
-afterAll(async () => {
-  await gw?.stop();
-  gw?.kill();
-});
-
-async function setBalance(n: number): Promise<void> {
-  const r = await send(gw.url + QUOTA + "/refresh", { headers: { ...ADMIN, "content-type": "application/x-www-form-urlencoded" }, body: `consumer=consumer1&quota=${n}` });
-  expect(r.status).toBe(200);
-}
-
-async function balance(): Promise<number> {
-  const r = await send(gw.url + QUOTA + "?consumer=consumer1", { headers: ADMIN });
-  return JSON.parse(r.body).quota;
-}
-
-/** POSTs with fetch, reads the whole answer (or what a cut leaves), waits for the access line: the charge. */
-async function charged(path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; text: string; charged: number }> {
-  await setBalance(START);
-  const from = gw.lines.length;
-  const res = await fetch(gw.url + path, { method: "POST", headers: { ...USER, ...headers }, body: JSON.stringify(body) });
-  const decoder = new TextDecoder();
-  let text = "";
-  try {
-    for await (const piece of res.body as unknown as AsyncIterable<Uint8Array>) text += decoder.decode(piece, { stream: true });
-  } catch {
-    // a cut stream: what arrived before the cut is kept; the client's error is not what is tested
-  }
-  await gw.waitForLine(new RegExp(`^POST ${path} \\S+ consumer1( |$)`), 10_000, from);
-  return { status: res.status, text, charged: START - (await balance()) };
-}
+const session = localGateway();
+const { setBalance, balance, charged } = session;
 
 type Answer = { text: string; index?: number; meta_info: { prompt_tokens: number; completion_tokens: number; finish_reason: unknown } };
 
@@ -130,7 +90,7 @@ describe("SGLang native API through the gateway (fetch)", () => {
   test("balance 0: the plugin's 403, for /generate and /encode", async () => {
     await setBalance(0);
     for (const [path, body] of [["/generate", { text: TEXT }], ["/encode", { text: TEXT }]] as const) {
-      const res = await fetch(gw.url + path, { method: "POST", headers: USER, body: JSON.stringify(body) });
+      const res = await fetch(session.gw.url + path, { method: "POST", headers: USER, body: JSON.stringify(body) });
       expect(res.status).toBe(403);
       await res.text();
     }

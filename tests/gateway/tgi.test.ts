@@ -4,46 +4,12 @@
 // /generate_stream with `details` pay generated_tokens plus the estimated input (TGI reports no
 // input count there); without `details` TGI reports nothing and the answer is estimated, never
 // free; at balance 0 the plugin's 403.
-import { GatewayProcess } from "./gateway-process";
-import { send } from "./http-client";
+import { USER, localGateway } from "./local-session";
 
 const INPUTS = "Say hello to the quota gateway";
 const WORDS = 6;
-const START = 100_000;
-const ADMIN = { authorization: "Bearer credential3" };
-const USER = { authorization: "Bearer credential1", "content-type": "application/json" };
-const QUOTA = "/v1/chat/completions/quota";
-
-let gw: GatewayProcess;
-
-beforeAll(async () => {
-  gw = await GatewayProcess.launch(["--config", "examples/local.yaml", "--port", "0"]);
-}, 60_000);
-
-afterAll(async () => {
-  await gw?.stop();
-  gw?.kill();
-});
-
-async function setBalance(n: number): Promise<void> {
-  const r = await send(gw.url + QUOTA + "/refresh", { headers: { ...ADMIN, "content-type": "application/x-www-form-urlencoded" }, body: `consumer=consumer1&quota=${n}` });
-  expect(r.status).toBe(200);
-}
-
-async function balance(): Promise<number> {
-  const r = await send(gw.url + QUOTA + "?consumer=consumer1", { headers: ADMIN });
-  return JSON.parse(r.body).quota;
-}
-
-/** POSTs a TGI request with fetch, reads the whole answer, waits for the access line: the charge. */
-async function charged(path: string, body: unknown): Promise<{ status: number; text: string; charged: number }> {
-  await setBalance(START);
-  const from = gw.lines.length;
-  const res = await fetch(gw.url + path, { method: "POST", headers: USER, body: JSON.stringify(body) });
-  const text = await res.text();
-  await gw.waitForLine(new RegExp(`^POST ${path} \\S+ consumer1( |$)`), 10_000, from);
-  return { status: res.status, text, charged: START - (await balance()) };
-}
+const session = localGateway();
+const { setBalance, balance, charged } = session;
 
 function events(text: string): Array<Record<string, unknown>> {
   return text.split("\n").filter((l) => l.startsWith("data:")).map((l) => JSON.parse(l.slice(5)));
@@ -92,7 +58,7 @@ describe("TGI through the gateway (fetch)", () => {
 
   test("balance 0: the plugin's 403", async () => {
     await setBalance(0);
-    const res = await fetch(gw.url + "/generate", { method: "POST", headers: USER, body: JSON.stringify({ inputs: INPUTS, parameters: { details: true } }) });
+    const res = await fetch(session.gw.url + "/generate", { method: "POST", headers: USER, body: JSON.stringify({ inputs: INPUTS, parameters: { details: true } }) });
     expect(res.status).toBe(403);
     await res.text();
     expect(await balance()).toBe(0);
